@@ -1,0 +1,397 @@
+"""The experiment plan: one YAML file per test, validated before any data is read.
+
+A plan names the test, its hypothesis, its variants with their planned traffic weights, where
+the data lives, the metrics (with their role: ``primary`` metrics form the family corrected for
+multiple testing, ``guardrail`` metrics are watched for harm, ``secondary`` are reported) and
+the analysis settings. See ``shared/DESIGN.md`` for the contract and ``experiments/`` for
+working examples.
+
+Relative file paths in a plan resolve against the project root: the folder that holds the
+``experiments/`` folder the plan sits in, or the plan's own folder when it is not inside one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from liftlab.errors import PlanError, did_you_mean
+
+Kind = Literal["landing_page", "pricing", "creative"]
+Role = Literal["primary", "secondary", "guardrail"]
+MetricType = Literal["proportion", "mean", "ratio"]
+Correction = Literal["none", "bonferroni", "holm", "hochberg", "bh", "by"]
+Method = Literal["frequentist", "bayesian", "sequential"]
+RelativeInterval = Literal["log-delta", "fieller"]
+WEIGHT_TOLERANCE = 1e-6
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Variant(_Strict):
+    """One arm of the test. ``weight`` is its planned share of traffic."""
+
+    weight: Annotated[float, Field(gt=0, le=1)] | None = None
+    description: str | None = None
+    price: Annotated[float, Field(ge=0)] | None = None
+    unit_cost: Annotated[float, Field(ge=0)] | None = None
+    spend: Annotated[float, Field(ge=0)] | None = None
+
+
+class Cap(_Strict):
+    """Winsorization of a metric: at a fixed ``value`` or at a ``quantile`` of all units.
+
+    The quantile is computed in the engine over the units of every variant together (so the
+    cap does not depend on the treatment), with linear interpolation (``quantile_cont``).
+    A covariate is capped by the same rule, at its own quantile.
+    """
+
+    value: float | None = None
+    quantile: Annotated[float, Field(gt=0.5, lt=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Cap:
+        if (self.value is None) == (self.quantile is None):
+            raise ValueError("give exactly one of value (a fixed cap) or quantile (e.g. 0.999)")
+        return self
+
+
+class Metric(_Strict):
+    """A metric computed per unit and compared across variants.
+
+    - ``proportion``: ``column`` holds 0/1 (or booleans) per unit.
+    - ``mean``: ``column`` holds a number per unit (revenue, sessions, ...).
+    - ``ratio``: ``numerator`` / ``denominator`` are per-unit columns (clicks / impressions);
+      the metric is sum(numerator) / sum(denominator) per variant.
+
+    ``covariate`` names a pre-period column for CUPED (mean and proportion metrics).
+    ``direction`` says which way is good: ``increase`` (default) or ``decrease``.
+    ``baseline`` and ``baseline_sd`` describe the control arm for sample-size design; where
+    they are missing, design estimates them from the data.
+    """
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    role: Role = "secondary"
+    type: MetricType
+    column: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    covariate: str | None = None
+    cap: Cap | None = None
+    direction: Literal["increase", "decrease"] = "increase"
+    baseline: float | None = None
+    baseline_sd: Annotated[float, Field(gt=0)] | None = None
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _columns_fit_type(self) -> Metric:
+        if self.type == "ratio":
+            if self.column is not None:
+                raise ValueError(
+                    "a ratio metric takes numerator and denominator, not column; "
+                    "use type: mean for a per-unit value"
+                )
+            missing = [k for k in ("numerator", "denominator") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"a ratio metric needs {' and '.join(missing)} (column names)")
+            if self.covariate is not None:
+                raise ValueError(
+                    "covariate (CUPED) is supported for mean and proportion metrics, "
+                    "not ratio metrics; remove it"
+                )
+        else:
+            if self.column is None:
+                raise ValueError(f"a {self.type} metric needs column: the data column to analyse")
+            extra = [k for k in ("numerator", "denominator") if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(
+                    f"{' and '.join(extra)} belong to ratio metrics; use column for a {self.type}"
+                )
+        if self.type == "proportion" and self.baseline is not None and not 0 < self.baseline < 1:
+            raise ValueError(f"baseline {self.baseline} is a rate and must lie between 0 and 1")
+        return self
+
+    @property
+    def columns(self) -> list[str]:
+        """The data columns this metric reads."""
+        cols = [self.column, self.numerator, self.denominator, self.covariate]
+        return [c for c in cols if c is not None]
+
+
+class DataSpec(_Strict):
+    """Where the data lives. ``units``: a CSV or Parquet file (or glob) with one row per unit."""
+
+    units: str
+    variant_column: str = "variant"
+
+    @field_validator("units")
+    @classmethod
+    def _known_format(cls, v: str) -> str:
+        if not v.lower().endswith((".csv", ".parquet", ".pq", ".csv.gz")):
+            raise ValueError(f"'{v}' must be a .csv or .parquet file (or a glob of them)")
+        return v
+
+
+class Analysis(_Strict):
+    """Analysis settings; see :mod:`liftlab.stats` for what each name means."""
+
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
+    power: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    mde: Annotated[float, Field(gt=0)] = 0.05
+    mde_type: Literal["relative", "absolute"] = "relative"
+    correction: Correction = "holm"
+    method: Method = "frequentist"
+    srm_alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.001
+    relative_interval: RelativeInterval = "log-delta"
+    sample_size: Literal["unpooled", "pooled", "arcsine"] = "unpooled"
+
+    @field_validator("method")
+    @classmethod
+    def _available(cls, v: str) -> str:
+        if v != "frequentist":
+            raise ValueError(
+                f"method '{v}' is not available in this version of liftlab; use frequentist"
+            )
+        return v
+
+
+class DesignSpec(_Strict):
+    """Traffic assumptions for sample-size design."""
+
+    daily_units: Annotated[float, Field(gt=0)]
+
+
+class Plan(_Strict):
+    """A validated experiment plan. Build one with :func:`load_plan`."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
+    kind: Kind
+    hypothesis: Annotated[str, Field(min_length=1)]
+    unit: str = "unit"
+    owner: str | None = None
+    control: str | None = None
+    variants: dict[str, Variant]
+    data: DataSpec
+    metrics: Annotated[list[Metric], Field(min_length=1)]
+    analysis: Analysis = Analysis()
+    design: DesignSpec | None = None
+
+    _path: Path | None = PrivateAttr(default=None)
+    _root: Path = PrivateAttr(default_factory=Path.cwd)
+    _sha256: str | None = PrivateAttr(default=None)
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, v: dict[str, Variant]) -> dict[str, Variant]:
+        if len(v) < 2:
+            raise ValueError("a test needs at least two variants (a control and a treatment)")
+        given = [x.weight for x in v.values() if x.weight is not None]
+        if given and len(given) != len(v):
+            raise ValueError("give every variant a weight, or none (equal weights)")
+        if given:
+            total = sum(given)
+            if abs(total - 1) > WEIGHT_TOLERANCE:
+                raise ValueError(f"weights sum to {total:.6g}, they must sum to 1")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_fields(self) -> Plan:
+        if self.control is not None and self.control not in self.variants:
+            raise ValueError(
+                f"control: '{self.control}' is not one of the variants "
+                f"({', '.join(self.variants)}){did_you_mean(self.control, self.variants)}"
+            )
+        names = [m.name for m in self.metrics]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"metrics: name '{dupes[0]}' is used twice; metric names are unique")
+        if not any(m.role == "primary" for m in self.metrics):
+            raise ValueError(
+                "metrics: no metric has role: primary; mark the decision metric role: primary"
+            )
+        return self
+
+    # ----- derived values -------------------------------------------------------------------
+    @property
+    def control_name(self) -> str:
+        """The control variant: ``control:`` if given, else the first variant listed."""
+        return self.control or next(iter(self.variants))
+
+    @property
+    def treatments(self) -> list[str]:
+        return [v for v in self.variants if v != self.control_name]
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Planned traffic shares; equal when the plan gives no weights."""
+        if all(v.weight is None for v in self.variants.values()):
+            return {k: 1 / len(self.variants) for k in self.variants}
+        return {k: float(v.weight) for k, v in self.variants.items()}  # type: ignore[arg-type]
+
+    @property
+    def primary_metrics(self) -> list[Metric]:
+        return [m for m in self.metrics if m.role == "primary"]
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    @property
+    def sha256(self) -> str | None:
+        """SHA-256 of the plan file's bytes (None for a plan built in Python)."""
+        return self._sha256
+
+    @property
+    def source(self) -> str:
+        """How errors name this plan: its path as given, or ``<plan>``."""
+        return str(self._path) if self._path is not None else "<plan>"
+
+    def resolve(self, path: str | Path) -> Path:
+        """Resolve a path written in the plan against the project root."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self._root / p
+
+    def with_source(self, path: Path | None, root: Path, sha256: str | None = None) -> Plan:
+        """Attach where the plan came from (used by :func:`load_plan`)."""
+        self._path, self._root, self._sha256 = path, root, sha256
+        return self
+
+
+def project_root(plan_path: Path) -> Path:
+    """The folder holding the ``experiments/`` folder the plan is in, else the plan's folder."""
+    folder = plan_path.resolve().parent
+    for parent in [folder, *folder.parents]:
+        if parent.name == "experiments":
+            return parent.parent
+    return folder
+
+
+def load_plan(path: str | Path, *, root: str | Path | None = None) -> Plan:
+    """Read and validate a plan file; raise :class:`PlanError` with a one-line message."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except FileNotFoundError:
+        raise PlanError("file not found; check the path", source=source) from None
+    except OSError as exc:
+        raise PlanError(f"cannot read the file ({exc.strerror})", source=source) from None
+    try:
+        raw = yaml.safe_load(raw_bytes)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise PlanError(f"{where}YAML syntax error ({problem}); fix the YAML", source=source) from None
+    if not isinstance(raw, dict):
+        raise PlanError("a plan is a YAML mapping (name:, kind:, variants:, ...)", source=source)
+    plan = parse_plan(raw, source=source)
+    base = Path(root) if root is not None else project_root(path)
+    return plan.with_source(path, base, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def parse_plan(raw: dict[str, Any], *, source: str = "<plan>") -> Plan:
+    """Validate a plan given as a mapping; raise :class:`PlanError` naming the first problem."""
+    try:
+        return Plan.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise PlanError(_describe(err, raw), source=source) from None
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+_LIST_TAGS = {"function-after", "function-before", "function-wrap", "tagged-union"}
+
+
+def _describe(err: Any, raw: dict[str, Any]) -> str:
+    """Turn one pydantic error into ``field.path: what is wrong and how to fix it``."""
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.split("[")[0] in _LIST_TAGS))
+    kind = err["type"]
+    msg = str(err["msg"])
+    # A union of a value and None (e.g. float | None) adds the member's name to the path.
+    loc = tuple(p for p in loc if p not in ("float", "str", "constrained-float", "none"))
+    field = _field_path(loc)
+    value = err.get("input")
+    if kind == "missing":
+        text = f"is required; add {loc[-1]}: to the plan" if loc else "is required"
+    elif kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        known = list(parent.model_fields) if parent is not None else []
+        name = str(loc[-1])
+        field = _field_path(loc[:-1])
+        text = f"unknown field '{name}'{did_you_mean(name, known)}"
+        if known:
+            text += f"; allowed: {', '.join(known)}"
+    elif kind == "literal_error":
+        expected = msg.split("Input should be ", 1)[-1]
+        text = f"'{value}' is not allowed; use {expected}"
+        if isinstance(value, str):
+            options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
+            text += did_you_mean(value, options)
+    elif kind == "string_pattern_mismatch":
+        text = f"'{value}' must be lowercase letters, digits and " + (
+            "dashes (a slug)" if loc and loc[-1] == "name" and len(loc) == 1 else "underscores"
+        )
+    elif kind in ("value_error", "assertion_error"):
+        text = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    else:
+        text = f"{msg[0].lower()}{msg[1:]} (got {value!r})" if msg else f"invalid value {value!r}"
+    return f"{field}: {text}" if field else text
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that sits at ``loc`` inside a Plan."""
+    model: type[BaseModel] = Plan
+    skip_key = False
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if skip_key:  # a key of a mapping such as variants: {control: ...}
+            skip_key = False
+            continue
+        info = model.model_fields.get(str(part))
+        if info is None:
+            return None
+        found = _find_model(info.annotation)
+        if found is None:
+            return None
+        skip_key = getattr(info.annotation, "__origin__", None) is dict
+        model = found
+    return model
+
+
+def _find_model(ann: Any) -> type[BaseModel] | None:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in getattr(ann, "__args__", ()) or ():
+        found = _find_model(arg)
+        if found is not None:
+            return found
+    return None

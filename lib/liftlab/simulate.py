@@ -1,0 +1,158 @@
+"""Synthetic experiment data with known true effects, for the demo plans and for tests.
+
+Each scenario draws one row per unit from a stated generative model, so the true mean of every
+metric in every variant is known exactly (``truth``) and the analysis can be checked against
+it. Data are written as Parquet unit tables, plus ``truth.json`` with the true values.
+
+Scenarios (one per kind of test):
+
+- ``landing``: a headline test, 40,000 users, 50/50. ``signed_up`` is Bernoulli(10%) in control
+  and Bernoulli(11%) with the benefit-led headline (+10% relative). ``revenue`` is
+  ``pre_revenue``-correlated, zero-inflated and heavy-tailed (lognormal), +5% in treatment.
+  ``bounced`` (a guardrail, lower is better) is Bernoulli(40%) in both arms.
+- ``pricing``: three price arms (19, 24, 29), 30,000 users. Purchase probability follows a
+  logistic demand curve, ``logit p = −1.8 − 0.045·price`` (about 6.6%, 5.3% and 4.3%), and
+  revenue per visitor is ``price × purchased`` (about 1.25, 1.28 and 1.24: the revenue-optimal
+  price, near 23.5, lies inside the tested range).
+- ``creative``: five ad creatives, 10,000 users each. Impressions per user are 1 + Poisson(4);
+  clicks are Binomial(impressions, CTR) with CTR 2.0%, 2.2%, 2.0%, 2.6% and 1.8%; a user who
+  clicked at least once converts with probability 12% (``converted``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+Truth = dict[str, dict[str, float]]
+
+
+def _write(table: dict[str, np.ndarray], path: Path) -> None:
+    pq.write_table(pa.table(table), path, compression="zstd")
+
+
+def _variants(rng: np.random.Generator, names: list[str], n: int) -> np.ndarray:
+    """Complete randomisation: each unit gets a variant with equal probability."""
+    return np.asarray(names)[rng.integers(0, len(names), size=n)]
+
+
+def landing(rng: np.random.Generator, n: int = 40_000) -> tuple[dict[str, np.ndarray], Truth]:
+    names = ["control", "benefit"]
+    variant = _variants(rng, names, n)
+    treated = variant == "benefit"
+    p_signup = np.where(treated, 0.11, 0.10)
+    signed_up = (rng.random(n) < p_signup).astype(np.int8)
+    bounced = (rng.random(n) < 0.40).astype(np.int8)
+    # Revenue: a buyer indicator (8%) times a lognormal basket; pre-period spend is the same
+    # customer's earlier basket, so it predicts revenue (the CUPED covariate).
+    propensity = rng.lognormal(mean=3.0, sigma=0.8, size=n)
+    buyer_pre = rng.random(n) < 0.08
+    buyer_now = rng.random(n) < 0.08
+    pre_revenue = np.where(buyer_pre, propensity * rng.lognormal(0, 0.3, n), 0.0)
+    lift = np.where(treated, 1.05, 1.0)
+    revenue = np.where(buyer_now, propensity * rng.lognormal(0, 0.3, n) * lift, 0.0)
+    device = np.where(rng.random(n) < 0.62, "mobile", "desktop")
+    base_rev = 0.08 * math.exp(3.0 + 0.8**2 / 2) * math.exp(0.3**2 / 2)
+    truth = {
+        "signup_rate": {"control": 0.10, "benefit": 0.11},
+        "revenue_per_visitor": {"control": base_rev, "benefit": base_rev * 1.05},
+        "bounce_rate": {"control": 0.40, "benefit": 0.40},
+    }
+    table = {
+        "user_id": np.arange(1, n + 1, dtype=np.int64),
+        "variant": variant,
+        "device": device,
+        "signed_up": signed_up,
+        "bounced": bounced,
+        "revenue": np.round(revenue, 2),
+        "pre_revenue": np.round(pre_revenue, 2),
+    }
+    return table, truth
+
+
+PRICES = {"price_19": 19.0, "price_24": 24.0, "price_29": 29.0}
+DEMAND_INTERCEPT, DEMAND_SLOPE = -1.8, -0.045
+
+
+def demand(price: float) -> float:
+    """True purchase probability at ``price`` in the pricing scenario (logistic curve)."""
+    return 1 / (1 + math.exp(-(DEMAND_INTERCEPT + DEMAND_SLOPE * price)))
+
+
+def pricing(rng: np.random.Generator, n: int = 30_000) -> tuple[dict[str, np.ndarray], Truth]:
+    names = list(PRICES)
+    variant = _variants(rng, names, n)
+    price = np.vectorize(PRICES.get)(variant).astype(float)
+    p = 1 / (1 + np.exp(-(DEMAND_INTERCEPT + DEMAND_SLOPE * price)))
+    purchased = (rng.random(n) < p).astype(np.int8)
+    truth = {
+        "purchase_rate": {v: demand(x) for v, x in PRICES.items()},
+        "revenue_per_visitor": {v: x * demand(x) for v, x in PRICES.items()},
+    }
+    table = {
+        "user_id": np.arange(1, n + 1, dtype=np.int64),
+        "variant": variant,
+        "purchased": purchased,
+        "revenue": purchased * price,
+    }
+    return table, truth
+
+
+CTRS = {"hero": 0.020, "lifestyle": 0.022, "testimonial": 0.020, "discount": 0.026, "ugc": 0.018}
+CONVERSION_PER_CLICKING_USER = 0.12
+MEAN_IMPRESSIONS = 5.0  # 1 + Poisson(4)
+
+
+def creative(rng: np.random.Generator, n: int = 50_000) -> tuple[dict[str, np.ndarray], Truth]:
+    names = list(CTRS)
+    variant = _variants(rng, names, n)
+    ctr = np.vectorize(CTRS.get)(variant).astype(float)
+    impressions = 1 + rng.poisson(MEAN_IMPRESSIONS - 1, size=n)
+    clicks = rng.binomial(impressions, ctr)
+    converted = ((clicks > 0) & (rng.random(n) < CONVERSION_PER_CLICKING_USER)).astype(np.int8)
+    # P(at least one click) = E[1 − (1 − ctr)^I] with I = 1 + Poisson(λ): (1−c)·exp(−λc) form.
+    lam = MEAN_IMPRESSIONS - 1
+
+    def p_click(c: float) -> float:
+        return 1 - (1 - c) * math.exp(-lam * c)
+
+    truth = {
+        "ctr": dict(CTRS),
+        "conversion_rate": {v: CONVERSION_PER_CLICKING_USER * p_click(c) for v, c in CTRS.items()},
+    }
+    table = {
+        "user_id": np.arange(1, n + 1, dtype=np.int64),
+        "variant": variant,
+        "impressions": impressions.astype(np.int64),
+        "clicks": clicks.astype(np.int64),
+        "converted": converted,
+    }
+    return table, truth
+
+
+SCENARIOS: dict[str, Callable[[np.random.Generator], tuple[dict[str, np.ndarray], Truth]]] = {
+    "landing": landing,
+    "pricing": pricing,
+    "creative": creative,
+}
+
+
+def simulate(out: str | Path = "data", *, seed: int = 20261125) -> dict[str, Any]:
+    """Write every scenario to ``out/<scenario>.parquet`` and the truths to ``out/truth.json``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    truths: dict[str, Any] = {}
+    for i, (name, make) in enumerate(SCENARIOS.items()):
+        rng = np.random.default_rng([seed, i])
+        table, truth = make(rng)
+        _write(table, out / f"{name}.parquet")
+        truths[name] = truth
+    (out / "truth.json").write_text(json.dumps(truths, indent=2) + "\n", encoding="utf-8")
+    return truths

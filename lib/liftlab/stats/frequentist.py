@@ -1,0 +1,278 @@
+"""Frequentist comparisons of a treatment with control, on sufficient statistics.
+
+Every test here reduces to the same "effect moments": the two arm means (or ratios, or
+CUPED-adjusted means), the variances of those estimates and the degrees of freedom. One
+function, :func:`compare`, turns them into the absolute effect with its confidence interval
+and two-sided p-value, and the relative effect with its interval.
+
+Conventions (defaults in bold; alternatives by name):
+
+- **Mean and proportion metrics**: Welch's unequal-variance t-test on unit-level values.
+  Sample variances use ``n - 1``; degrees of freedom are Welch–Satterthwaite. The absolute CI
+  is ``diff ± t_{1-α/2, df} · se``. Proportions are means of 0/1 values, so this is the
+  Welch test on the 0/1 data (equal to ``scipy.stats.ttest_ind(equal_var=False)``).
+- **Ratio metrics** (``Σnumerator / Σdenominator`` per arm, e.g. clicks / impressions with the
+  user as the unit): the delta method with the numerator–denominator covariance,
+  ``Var(R) ≈ (s²_y − 2R·s_xy + R²·s²_x) / (n·x̄²)``, and a normal (z) test and interval
+  (Deng et al., 2018, "Applying the Delta Method in Metric Analytics", KDD).
+- **CUPED** (Deng, Xu, Kohavi & Walker, 2013, WSDM): ``θ`` is the pooled within-arm
+  regression slope of ``y`` on the pre-period covariate ``x`` over the two arms compared,
+  ``θ = Σ_g S_xy,g / Σ_g S_xx,g``; adjusted means are ``ȳ_g − θ(x̄_g − x̄_pooled)``. The
+  adjusted difference equals the treatment coefficient of the OLS fit ``y ~ 1 + treated + x``.
+  Its variance is the Welch variance of the adjusted unit values ``y − θx`` per arm (θ treated
+  as known; Welch–Satterthwaite df).
+- **Relative effect** ``mean_t / mean_c − 1``. Interval by name:
+  ``log-delta`` (**default**): the delta method on ``log(mean_t / mean_c)`` with a normal
+  quantile, ``exp(log ratio ± z·sqrt(v_t/m_t² + v_c/m_c²)) − 1``; asymmetric and never below
+  −100%; needs both means positive. ``fieller``: Fieller's interval for the ratio of two
+  independent means (Fieller, 1954), unbounded when the control mean is not significantly
+  different from zero (then ``None``). The relative effect has no p-value of its own: the
+  p-value is the absolute test's.
+- **Chance to beat control and expected loss**: a Gaussian model of the absolute effect with
+  a flat prior, ``Δ ~ N(estimate, se²)``: ``P(Δ > 0)`` (``P(Δ < 0)`` for metrics whose
+  good direction is ``decrease``), and the expected loss of shipping the treatment
+  ``E[max(0, −Δ)]`` in the metric's own units.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy import stats as sps
+
+from liftlab.stats.moments import Moments
+
+RELATIVE_INTERVALS = ("log-delta", "fieller")
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """A treatment-vs-control comparison. ``None``/NaN marks what cannot be computed."""
+
+    method: str
+    control_mean: float
+    treatment_mean: float
+    var_control_mean: float
+    var_treatment_mean: float
+    abs_effect: float
+    abs_se: float
+    df: float
+    abs_ci: tuple[float, float]
+    p_value: float
+    rel_effect: float
+    rel_ci: tuple[float, float] | None
+    alpha: float
+    relative_interval: str = "log-delta"
+    theta: float | None = None
+    note: str | None = None
+
+    @property
+    def statistic(self) -> float:
+        """The t (or z) statistic, ``abs_effect / abs_se``."""
+        return self.abs_effect / self.abs_se if self.abs_se > 0 else math.nan
+
+    def prob_beat_control(self, direction: str = "increase") -> float:
+        """Chance the treatment is better, under the flat-prior Gaussian model of Δ."""
+        if not self.abs_se > 0:
+            return math.nan
+        z = self.abs_effect / self.abs_se
+        return float(sps.norm.cdf(z if direction == "increase" else -z))
+
+    def expected_loss(self, direction: str = "increase") -> float:
+        """``E[max(0, −Δ)]`` of shipping the treatment, in the metric's units (flat prior)."""
+        if not self.abs_se > 0:
+            return math.nan
+        mu = self.abs_effect if direction == "increase" else -self.abs_effect
+        s = self.abs_se
+        return float(s * sps.norm.pdf(mu / s) - mu * sps.norm.cdf(-mu / s))
+
+
+def compare(
+    *,
+    method: str,
+    control_mean: float,
+    treatment_mean: float,
+    var_control_mean: float,
+    var_treatment_mean: float,
+    df: float,
+    alpha: float = 0.05,
+    relative_interval: str = "log-delta",
+    theta: float | None = None,
+) -> Effect:
+    """Absolute and relative effect, interval and two-sided p-value from effect moments.
+
+    ``df = inf`` gives the normal (z) test; a finite ``df`` the Student t with that df.
+    """
+    if relative_interval not in RELATIVE_INTERVALS:
+        raise ValueError(f"relative_interval must be one of {RELATIVE_INTERVALS}")
+    diff = treatment_mean - control_mean
+    var = var_control_mean + var_treatment_mean
+    se = math.sqrt(var) if var >= 0 else math.nan
+    note = None
+    if not math.isfinite(se):
+        note = "fewer than two units in an arm"
+        p, ci = math.nan, (math.nan, math.nan)
+    elif se == 0:
+        note = "zero variance in both arms"
+        p, ci = math.nan, (math.nan, math.nan)
+    else:
+        dist = sps.norm if math.isinf(df) else sps.t(df)
+        crit = float(dist.ppf(1 - alpha / 2))
+        p = float(2 * dist.sf(abs(diff) / se))
+        ci = (diff - crit * se, diff + crit * se)
+    rel = treatment_mean / control_mean - 1 if control_mean != 0 else math.nan
+    if control_mean == 0:
+        note = note or "control mean is zero: no relative effect"
+    if relative_interval == "fieller":
+        rel_ci = fieller_interval(
+            control_mean, var_control_mean, treatment_mean, var_treatment_mean, alpha
+        )
+    else:
+        rel_ci = log_delta_interval(
+            control_mean, var_control_mean, treatment_mean, var_treatment_mean, alpha
+        )
+    return Effect(
+        method=method,
+        control_mean=control_mean,
+        treatment_mean=treatment_mean,
+        var_control_mean=var_control_mean,
+        var_treatment_mean=var_treatment_mean,
+        abs_effect=diff,
+        abs_se=se,
+        df=df,
+        abs_ci=ci,
+        p_value=p,
+        rel_effect=rel,
+        rel_ci=rel_ci,
+        alpha=alpha,
+        relative_interval=relative_interval,
+        theta=theta,
+        note=note,
+    )
+
+
+def log_delta_interval(
+    mean_c: float, var_mean_c: float, mean_t: float, var_mean_t: float, alpha: float
+) -> tuple[float, float] | None:
+    """CI of ``mean_t/mean_c − 1`` by the delta method on the log ratio (normal quantile).
+
+    ``None`` when a mean is not positive (the log ratio is undefined).
+    """
+    if not (mean_c > 0 and mean_t > 0) or not (var_mean_c >= 0 and var_mean_t >= 0):
+        return None
+    log_ratio = math.log(mean_t / mean_c)
+    se = math.sqrt(var_mean_t / mean_t**2 + var_mean_c / mean_c**2)
+    z = float(sps.norm.ppf(1 - alpha / 2))
+    return (math.exp(log_ratio - z * se) - 1, math.exp(log_ratio + z * se) - 1)
+
+
+def fieller_interval(
+    mean_c: float, var_mean_c: float, mean_t: float, var_mean_t: float, alpha: float
+) -> tuple[float, float] | None:
+    """Fieller's CI of ``mean_t/mean_c − 1`` for independent means (normal quantile).
+
+    Solves ``(m_t − ρ m_c)² = z² (v_t + ρ² v_c)`` for ρ. ``None`` when the interval is not
+    bounded (``m_c² ≤ z² v_c``: the control mean is not clearly away from zero).
+    """
+    z2 = float(sps.norm.ppf(1 - alpha / 2)) ** 2
+    a = mean_c**2 - z2 * var_mean_c
+    b = -2 * mean_t * mean_c
+    c = mean_t**2 - z2 * var_mean_t
+    disc = b * b - 4 * a * c
+    if a <= 0 or disc < 0:
+        return None
+    root = math.sqrt(disc)
+    lo, hi = (-b - root) / (2 * a), (-b + root) / (2 * a)
+    return (lo - 1, hi - 1)
+
+
+def welch_df(var_mean_c: float, var_mean_t: float, n_c: int, n_t: int) -> float:
+    """Welch–Satterthwaite degrees of freedom from the variances of the two means."""
+    num = (var_mean_c + var_mean_t) ** 2
+    den = var_mean_c**2 / (n_c - 1) + var_mean_t**2 / (n_t - 1) if min(n_c, n_t) > 1 else 0
+    return num / den if den > 0 else math.nan
+
+
+def welch_test(
+    control: Moments, treatment: Moments, *, alpha: float = 0.05, relative_interval: str = "log-delta"
+) -> Effect:
+    """Welch's t-test of the means of ``y`` (mean and proportion metrics)."""
+    vc = control.var_y / control.n if control.n else math.nan
+    vt = treatment.var_y / treatment.n if treatment.n else math.nan
+    return compare(
+        method="welch-t",
+        control_mean=control.mean_y,
+        treatment_mean=treatment.mean_y,
+        var_control_mean=vc,
+        var_treatment_mean=vt,
+        df=welch_df(vc, vt, control.n, treatment.n),
+        alpha=alpha,
+        relative_interval=relative_interval,
+    )
+
+
+def ratio_variance(m: Moments) -> float:
+    """Delta-method variance of ``R = Σy / Σx`` (y numerator, x denominator).
+
+    ``Var(R) ≈ (s²_y − 2R·s_xy + R²·s²_x) / (n·x̄²)`` with sample (``n − 1``) moments.
+    """
+    if m.n < 2 or m.sum_x == 0:
+        return math.nan
+    r = m.sum_y / m.sum_x
+    return (m.var_y - 2 * r * m.cov_xy + r * r * m.var_x) / (m.n * m.mean_x**2)
+
+
+def ratio_test(
+    control: Moments, treatment: Moments, *, alpha: float = 0.05, relative_interval: str = "log-delta"
+) -> Effect:
+    """Delta-method z-test of a ratio metric ``Σy/Σx`` (numerator y, denominator x)."""
+
+    def ratio(m: Moments) -> float:
+        return m.sum_y / m.sum_x if m.sum_x != 0 else math.nan
+
+    return compare(
+        method="delta-z",
+        control_mean=ratio(control),
+        treatment_mean=ratio(treatment),
+        var_control_mean=ratio_variance(control),
+        var_treatment_mean=ratio_variance(treatment),
+        df=math.inf,
+        alpha=alpha,
+        relative_interval=relative_interval,
+    )
+
+
+def cuped_theta(control: Moments, treatment: Moments) -> float:
+    """Pooled within-arm slope of y on the covariate x: ``Σ_g S_xy,g / Σ_g S_xx,g``."""
+    sxx = control.ss_x + treatment.ss_x
+    if not sxx > 0:
+        return 0.0
+    return (control.sp_xy + treatment.sp_xy) / sxx
+
+
+def cuped_test(
+    control: Moments, treatment: Moments, *, alpha: float = 0.05, relative_interval: str = "log-delta"
+) -> Effect:
+    """CUPED-adjusted Welch test: y is the metric, x its pre-period covariate."""
+    theta = cuped_theta(control, treatment)
+    x_pooled = (control.sum_x + treatment.sum_x) / (control.n + treatment.n)
+
+    def adjusted(m: Moments) -> tuple[float, float]:
+        mean = m.mean_y - theta * (m.mean_x - x_pooled)
+        var = m.var_y + theta * theta * m.var_x - 2 * theta * m.cov_xy
+        return mean, max(var, 0.0) / m.n
+
+    mc, vc = adjusted(control)
+    mt, vt = adjusted(treatment)
+    return compare(
+        method="cuped-welch-t",
+        control_mean=mc,
+        treatment_mean=mt,
+        var_control_mean=vc,
+        var_treatment_mean=vt,
+        df=welch_df(vc, vt, control.n, treatment.n),
+        alpha=alpha,
+        relative_interval=relative_interval,
+        theta=theta,
+    )
