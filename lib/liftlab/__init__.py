@@ -15,9 +15,9 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-from liftlab.analysis import Results, analyze, analyze_statistics  # noqa: E402
-from liftlab.errors import DataError, LiftlabError, PlanError  # noqa: E402
-from liftlab.plan import Plan, load_plan, parse_plan  # noqa: E402
+from liftlab.analysis import Results, analyze, analyze_statistics
+from liftlab.errors import DataError, LiftlabError, PlanError
+from liftlab.plan import Plan, load_plan, parse_plan
 
 __all__ = [
     "DataError",

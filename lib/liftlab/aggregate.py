@@ -229,8 +229,7 @@ def _validate_values(
         value = r.get(f"m{i}_{key}")
         if value is not None and not math.isfinite(float(value)):
             raise DataError(
-                f"'{y_col}' or its partner column in {src.label} holds infinite values; "
-                "clean them",
+                f"'{y_col}' or its partner column in {src.label} holds infinite values; clean them",
                 source=plan.source,
                 field=f"metrics[{i}]",
             )

@@ -265,7 +265,9 @@ def analyze_statistics(
     for metric in plan.metrics:
         mom = stats.moments[metric.name]
         for variant in plan.treatments:
-            effects.append((metric, variant, _test(metric, mom[plan.control_name], mom[variant], a)))
+            effects.append(
+                (metric, variant, _test(metric, mom[plan.control_name], mom[variant], a))
+            )
 
     primary_idx = [i for i, (m, _, _) in enumerate(effects) if m.role == "primary"]
     adjusted = adjust_pvalues([effects[i][2].p_value for i in primary_idx], a.correction)
@@ -356,7 +358,10 @@ def decide(plan: Plan, srm: SRMResult, metrics: list[MetricResult]) -> Decision:
             losers.append((v, losses, harms))
     first = primary[0]
     if candidates:
-        best = max(candidates, key=lambda v: _direction_sign(first.metric) * first.comparison(v).effect.rel_effect)
+        best = max(
+            candidates,
+            key=lambda v: _direction_sign(first.metric) * first.comparison(v).effect.rel_effect,
+        )
         c = first.comparison(best)
         lo, hi = c.effect.rel_ci or (math.nan, math.nan)
         return Decision(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -102,23 +102,32 @@ def design(
         Path | None, typer.Argument(help="Plan whose primary metrics to size (optional).")
     ] = None,
     metric_type: Annotated[
-        str, typer.Option("--type", help="proportion or mean (without a plan).")
+        Literal["proportion", "mean"], typer.Option("--type", help="Metric type (without a plan).")
     ] = "proportion",
     baseline: Annotated[
         float | None, typer.Option(help="Control rate or mean (overrides the plan's).")
     ] = None,
     sd: Annotated[float | None, typer.Option(help="Unit-level standard deviation (means).")] = None,
     mde: Annotated[float, typer.Option(help="Minimum detectable effect.")] = 0.05,
-    mde_type: Annotated[str, typer.Option(help="relative or absolute.")] = "relative",
+    mde_type: Annotated[
+        Literal["relative", "absolute"], typer.Option(help="How --mde is expressed.")
+    ] = "relative",
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     power: Annotated[float, typer.Option(help="Target power.")] = 0.8,
     arms: Annotated[int, typer.Option(help="Number of variants, control included.")] = 2,
-    convention: Annotated[str, typer.Option(help="unpooled, pooled or arcsine.")] = "unpooled",
-    correction: Annotated[str, typer.Option(help="Multiple-testing correction.")] = "none",
+    convention: Annotated[
+        Literal["unpooled", "pooled", "arcsine"], typer.Option(help="Sample-size formula.")
+    ] = "unpooled",
+    correction: Annotated[
+        Literal["none", "bonferroni", "holm", "hochberg", "bh", "by"],
+        typer.Option(help="Multiple-testing correction (sized as Bonferroni)."),
+    ] = "none",
     daily_units: Annotated[
         float | None, typer.Option(help="Units entering the test per day (all arms).")
     ] = None,
-    alternative: Annotated[str, typer.Option(help="two-sided or one-sided.")] = "two-sided",
+    alternative: Annotated[
+        Literal["two-sided", "one-sided"], typer.Option(help="Test sidedness.")
+    ] = "two-sided",
     n_per_variant: Annotated[
         int | None, typer.Option(help="Instead of a sample size, give the MDE reachable with n.")
     ] = None,
@@ -180,7 +189,9 @@ def design(
 
 def _need(value: float | None, flag: str) -> float:
     if value is None:
-        raise LiftlabError(f"{flag} is required without a plan; give e.g. {flag} 0.1", source="liftlab design")
+        raise LiftlabError(
+            f"{flag} is required without a plan; give e.g. {flag} 0.1", source="liftlab design"
+        )
     return value
 
 
@@ -209,7 +220,9 @@ def report(
     from liftlab.report import run_reports
 
     if data is not None and len(plans) > 1:
-        raise LiftlabError("--data applies to one plan; give a single plan", source="liftlab report")
+        raise LiftlabError(
+            "--data applies to one plan; give a single plan", source="liftlab report"
+        )
     ok = run_reports(plans, data=data, reports_dir=reports_dir, console=err)
     if not ok:
         raise typer.Exit(1)
@@ -217,7 +230,9 @@ def report(
 
 @app.command()
 def simulate(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo data.")] = Path("data"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo data.")] = Path(
+        "data"
+    ),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 20261125,
 ) -> None:
     """Write the demo data sets (with known true effects) and truth.json."""

@@ -80,8 +80,8 @@ class Metric(_Strict):
 
     ``covariate`` names a pre-period column for CUPED (mean and proportion metrics).
     ``direction`` says which way is good: ``increase`` (default) or ``decrease``.
-    ``baseline`` and ``baseline_sd`` describe the control arm for sample-size design; where
-    they are missing, design estimates them from the data.
+    ``baseline`` (the control rate or mean) and ``baseline_sd`` (the unit-level standard
+    deviation, for mean metrics) describe the control arm for sample-size design.
     """
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -300,7 +300,9 @@ def load_plan(path: str | Path, *, root: str | Path | None = None) -> Plan:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise PlanError(f"{where}YAML syntax error ({problem}); fix the YAML", source=source) from None
+        raise PlanError(
+            f"{where}YAML syntax error ({problem}); fix the YAML", source=source
+        ) from None
     if not isinstance(raw, dict):
         raise PlanError("a plan is a YAML mapping (name:, kind:, variants:, ...)", source=source)
     plan = parse_plan(raw, source=source)

@@ -162,7 +162,7 @@ def log_delta_interval(
     if not (mean_c > 0 and mean_t > 0) or not (var_mean_c >= 0 and var_mean_t >= 0):
         return None
     log_ratio = math.log(mean_t / mean_c)
-    se = math.sqrt(var_mean_t / mean_t**2 + var_mean_c / mean_c**2)
+    se = math.hypot(math.sqrt(var_mean_t) / mean_t, math.sqrt(var_mean_c) / mean_c)
     z = float(sps.norm.ppf(1 - alpha / 2))
     return (math.exp(log_ratio - z * se) - 1, math.exp(log_ratio + z * se) - 1)
 
@@ -195,7 +195,11 @@ def welch_df(var_mean_c: float, var_mean_t: float, n_c: int, n_t: int) -> float:
 
 
 def welch_test(
-    control: Moments, treatment: Moments, *, alpha: float = 0.05, relative_interval: str = "log-delta"
+    control: Moments,
+    treatment: Moments,
+    *,
+    alpha: float = 0.05,
+    relative_interval: str = "log-delta",
 ) -> Effect:
     """Welch's t-test of the means of ``y`` (mean and proportion metrics)."""
     vc = control.var_y / control.n if control.n else math.nan
@@ -224,7 +228,11 @@ def ratio_variance(m: Moments) -> float:
 
 
 def ratio_test(
-    control: Moments, treatment: Moments, *, alpha: float = 0.05, relative_interval: str = "log-delta"
+    control: Moments,
+    treatment: Moments,
+    *,
+    alpha: float = 0.05,
+    relative_interval: str = "log-delta",
 ) -> Effect:
     """Delta-method z-test of a ratio metric ``Σy/Σx`` (numerator y, denominator x)."""
 
@@ -252,13 +260,20 @@ def cuped_theta(control: Moments, treatment: Moments) -> float:
 
 
 def cuped_test(
-    control: Moments, treatment: Moments, *, alpha: float = 0.05, relative_interval: str = "log-delta"
+    control: Moments,
+    treatment: Moments,
+    *,
+    alpha: float = 0.05,
+    relative_interval: str = "log-delta",
 ) -> Effect:
     """CUPED-adjusted Welch test: y is the metric, x its pre-period covariate."""
     theta = cuped_theta(control, treatment)
-    x_pooled = (control.sum_x + treatment.sum_x) / (control.n + treatment.n)
+    n_all = control.n + treatment.n
+    x_pooled = (control.sum_x + treatment.sum_x) / n_all if n_all else math.nan
 
     def adjusted(m: Moments) -> tuple[float, float]:
+        if m.n < 2:
+            return m.mean_y, math.nan
         mean = m.mean_y - theta * (m.mean_x - x_pooled)
         var = m.var_y + theta * theta * m.var_x - 2 * theta * m.cov_xy
         return mean, max(var, 0.0) / m.n

@@ -95,7 +95,9 @@ class Moments:
         return self.cov_xy * (self.n - 1)
 
 
-def _centered(sum_ab: float, sum_a: float, sum_b: float, n: int, *, variance: bool = False) -> float:
+def _centered(
+    sum_ab: float, sum_a: float, sum_b: float, n: int, *, variance: bool = False
+) -> float:
     """(Σab − ΣaΣb/n) / (n − 1); a variance is clipped at 0 where rounding made it negative."""
     if n < 2:
         return math.nan

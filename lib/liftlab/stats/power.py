@@ -82,7 +82,7 @@ ROUNDING_TOLERANCE = 1e-9
 WEIGHT_TOLERANCE = 1e-6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SampleSize:
     """Units per arm (and in total) for a test to detect ``mde`` with probability ``power``.
 
@@ -101,18 +101,18 @@ class SampleSize:
     days: int | None
     weeks: int | None
     daily_units: float | None
-    metric_type: str
-    convention: str
+    metric_type: MetricType
+    convention: Convention
     baseline: float
     treatment: float
     abs_mde: float
     rel_mde: float | None
-    mde_type: str
+    mde_type: MdeType
     sd: float | None
     alpha: float
     alpha_per_comparison: float
     power: float
-    alternative: str
+    alternative: Alternative
     correction: str
     comparisons: int
     weights: dict[str, float]
@@ -121,6 +121,24 @@ class SampleSize:
     def n_per_variant(self) -> int:
         """The control arm's units (every arm's under equal shares)."""
         return self.n_control
+
+    def power_at(self, n_per_variant: float) -> float:
+        """Power of this design's test with ``n_per_variant`` units in the control arm."""
+        return power_at(
+            metric_type=self.metric_type,
+            baseline=self.baseline,
+            mde=self.abs_mde,
+            mde_type="absolute",
+            n_per_variant=n_per_variant,
+            sd=self.sd,
+            alpha=self.alpha,
+            alternative=self.alternative,
+            arms=len(self.weights),
+            weights=list(self.weights.values()),
+            convention=self.convention,
+            correction=self.correction,
+            comparisons=self.comparisons,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (``None`` where undefined)."""
@@ -187,7 +205,7 @@ def sample_size(
         abs_mde=delta,
         rel_mde=delta / p1 if p1 != 0 else None,
         mde_type=mde_type,
-        sd=sd,
+        sd=None if sd is None else float(sd),
         alpha=alpha,
         alpha_per_comparison=alpha_c,
         power=power,
@@ -226,9 +244,7 @@ def power_at(
     big_n = _total_units(n_per_variant, total, w)
     p1, p2, _ = _effect(metric_type, baseline, mde, mde_type, sd, convention)
     z_a = _z_alpha(alpha_c, alternative)
-    return min(
-        _power(metric_type, convention, p1, p2, sd, w[0], wt, z_a, big_n) for wt in w[1:]
-    )
+    return min(_power(metric_type, convention, p1, p2, sd, w[0], wt, z_a, big_n) for wt in w[1:])
 
 
 def mde(
@@ -398,7 +414,9 @@ def _weights(arms: int, weights: Sequence[float] | None) -> list[float]:
         return [1 / arms] * arms
     w = [float(x) for x in weights]
     if len(w) != arms:
-        raise ValueError(f"{len(w)} weights for {arms} arms; give one weight per arm, control first")
+        raise ValueError(
+            f"{len(w)} weights for {arms} arms; give one weight per arm, control first"
+        )
     if not all(math.isfinite(x) and x > 0 for x in w):
         raise ValueError(f"weights {w} must all be positive traffic shares")
     s = sum(w)
@@ -496,4 +514,4 @@ def _effect(
             f"baseline {baseline:g} with mde {mde:g} ({mde_type}) gives a treatment rate of "
             f"{p2:g}, outside (0, 1); use a smaller mde"
         )
-    return baseline, p2, delta
+    return float(baseline), float(p2), float(delta)

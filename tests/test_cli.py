@@ -1,0 +1,116 @@
+"""The command line: JSON contract, one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from liftlab import analyze, load_plan
+from tests.conftest import ROOT, base_plan, write_plan
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "liftlab.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def test_analyze_json_equals_python(tmp_path, units):
+    plan_path = write_plan(tmp_path / "plan.yaml", base_plan(str(units["path"])))
+    proc = run("analyze", str(plan_path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    ref = analyze(load_plan(plan_path)).to_dict()
+    out.pop("generated_at")
+    ref.pop("generated_at")
+    assert out == ref
+
+
+def test_analyze_data_override(tmp_path, units):
+    plan_path = write_plan(tmp_path / "plan.yaml", base_plan("does-not-exist.parquet"))
+    proc = run("analyze", str(plan_path), "--data", str(units["path"]), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["data_source"] == str(units["path"])
+
+
+def test_bad_plan_one_line_exit_2(tmp_path):
+    raw = base_plan("u.parquet")
+    raw["variants"]["c"]["weight"] = 0.23
+    plan_path = write_plan(tmp_path / "experiments" / "x.yaml", raw)
+    for cmd in (["validate", str(plan_path)], ["analyze", str(plan_path)]):
+        proc = run(*cmd)
+        assert proc.returncode == 2
+        assert (
+            proc.stderr.strip() == f"{plan_path}: variants: weights sum to 0.9, they must sum to 1"
+        )
+        assert "Traceback" not in proc.stderr
+
+
+def test_bad_data_one_line_exit_2(tmp_path, units):
+    raw = base_plan(str(units["path"]))
+    raw["metrics"][1]["column"] = "revnue"
+    plan_path = write_plan(tmp_path / "plan.yaml", raw)
+    proc = run("analyze", str(plan_path))
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert "metrics[1].column: 'revnue' is not a column" in proc.stderr
+    assert "(did you mean 'revenue'?)" in proc.stderr
+
+
+def test_validate_reports_every_plan(tmp_path):
+    good = ROOT / "experiments" / "landing-headline.yaml"
+    proc = run("validate", str(good), str(tmp_path / "missing.yaml"))
+    assert proc.returncode == 2
+    assert proc.stdout.startswith(f"ok: {good}")
+    assert proc.stderr.strip() == f"{tmp_path / 'missing.yaml'}: file not found; check the path"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--baseline", "0.2", "--mde", "0.05", "--mde-type", "absolute"], 1091),
+        (
+            [
+                "--baseline",
+                "0.2",
+                "--mde",
+                "0.05",
+                "--mde-type",
+                "absolute",
+                "--convention",
+                "pooled",
+            ],
+            1094,
+        ),
+        (
+            [
+                "--baseline",
+                "0.2",
+                "--mde",
+                "0.05",
+                "--mde-type",
+                "absolute",
+                "--convention",
+                "arcsine",
+            ],
+            1092,
+        ),
+    ],
+)
+def test_design_command(args, expected):
+    proc = run("design", *args, "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["n_control"] == out["n_treatment"] == expected
+    assert out["total"] == 2 * expected
+
+
+def test_design_bad_input_exit_2():
+    proc = run("design", "--baseline", "1.5")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("liftlab design: ")
+    assert "Traceback" not in proc.stderr

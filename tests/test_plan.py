@@ -1,0 +1,150 @@
+"""Plan validation: good plans load; bad plans give one line naming file, field and fix."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from liftlab.errors import PlanError
+from liftlab.plan import load_plan, parse_plan, project_root
+from tests.conftest import ROOT, base_plan, write_plan
+
+
+def test_demo_plans_are_valid():
+    plans = sorted((ROOT / "experiments").glob("*.yaml"))
+    assert {p.stem for p in plans} >= {
+        "landing-headline",
+        "pricing-three-tiers",
+        "creative-tournament",
+    }
+    kinds = {load_plan(p).kind for p in plans}
+    assert kinds == {"landing_page", "pricing", "creative"}
+    plan = load_plan(ROOT / "experiments" / "landing-headline.yaml")
+    assert plan.root == ROOT
+    assert plan.control_name == "control" and plan.treatments == ["benefit"]
+    assert plan.resolve("data/landing.parquet") == ROOT / "data" / "landing.parquet"
+    assert len(plan.sha256 or "") == 64
+
+
+def _error(tmp_path: Path, mutate) -> str:
+    raw = base_plan("units.parquet")
+    mutate(raw)
+    path = write_plan(tmp_path / "experiments" / "x.yaml", raw)
+    with pytest.raises(PlanError) as info:
+        load_plan(path)
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert msg.startswith(str(path) + ": ")
+    return msg.removeprefix(str(path) + ": ")
+
+
+def test_weights_must_sum_to_one(tmp_path):
+    def m(raw):
+        raw["variants"]["c"]["weight"] = 0.23
+
+    assert _error(tmp_path, m) == "variants: weights sum to 0.9, they must sum to 1"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda r: r.pop("name"), "name: is required; add name: to the plan"),
+        (
+            lambda r: r.update(name="Bad Name"),
+            "name: 'Bad Name' must be lowercase letters, digits and dashes (a slug)",
+        ),
+        (
+            lambda r: r.update(kind="pricng"),
+            "kind: 'pricng' is not allowed; use 'landing_page', 'pricing' or 'creative' (did you mean 'pricing'?)",
+        ),
+        (
+            lambda r: r.update(hypotesis="x"),
+            "unknown field 'hypotesis' (did you mean 'hypothesis'?)",
+        ),
+        (
+            lambda r: r["metrics"][1].update(colum="x"),
+            "metrics[1]: unknown field 'colum' (did you mean 'column'?)",
+        ),
+        (
+            lambda r: r["metrics"][0].update(type="ratio"),
+            "metrics[0]: a ratio metric takes numerator and denominator, not column; use type: mean for a per-unit value",
+        ),
+        (
+            lambda r: r["metrics"][1].pop("column"),
+            "metrics[1]: a mean metric needs column: the data column to analyse",
+        ),
+        (
+            lambda r: r["metrics"][3].update(covariate="pre"),
+            "metrics[3]: covariate (CUPED) is supported for mean and proportion metrics, not ratio metrics; remove it",
+        ),
+        (
+            lambda r: r["metrics"][0].update(cap={"quantile": 0.3}),
+            "metrics[0].cap.quantile: input should be greater than 0.5 (got 0.3)",
+        ),
+        (
+            lambda r: r["analysis"].update(correction="fdr"),
+            "analysis.correction: 'fdr' is not allowed; use 'none', 'bonferroni', 'holm', 'hochberg', 'bh' or 'by'",
+        ),
+        (
+            lambda r: r["analysis"].update(method="bayesian"),
+            "analysis.method: method 'bayesian' is not available in this version of liftlab; use frequentist",
+        ),
+        (
+            lambda r: r.update(control="ctrl"),
+            "control: 'ctrl' is not one of the variants (control, b, c) (did you mean 'control'?)",
+        ),
+        (
+            lambda r: [m.update(role="secondary") for m in r["metrics"]],
+            "metrics: no metric has role: primary; mark the decision metric role: primary",
+        ),
+        (
+            lambda r: r["metrics"].append(copy.deepcopy(r["metrics"][0])),
+            "metrics: name 'conversion' is used twice; metric names are unique",
+        ),
+        (
+            lambda r: r.update(variants={"control": {"weight": 1.0}}),
+            "variants: a test needs at least two variants (a control and a treatment)",
+        ),
+        (
+            lambda r: r["variants"]["b"].update(weigth=0.3),
+            "variants.b: unknown field 'weigth' (did you mean 'weight'?)",
+        ),
+        (
+            lambda r: r["data"].update(units="x.xlsx"),
+            "data.units: 'x.xlsx' must be a .csv or .parquet file (or a glob of them)",
+        ),
+    ],
+)
+def test_error_messages(tmp_path, mutate, expected):
+    msg = _error(tmp_path, mutate)
+    assert msg.startswith(expected), msg
+
+
+def test_yaml_and_file_errors(tmp_path):
+    with pytest.raises(PlanError, match=r"nope\.yaml: file not found; check the path"):
+        load_plan(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nvariants: [a, b\n")
+    with pytest.raises(PlanError, match=r"bad\.yaml: line \d+: YAML syntax error"):
+        load_plan(bad)
+    lst = tmp_path / "list.yaml"
+    lst.write_text("- a\n- b\n")
+    with pytest.raises(PlanError, match="a plan is a YAML mapping"):
+        load_plan(lst)
+
+
+def test_equal_weights_when_omitted_and_explicit_control():
+    raw = base_plan("u.parquet")
+    for v in raw["variants"].values():
+        v.pop("weight")
+    raw["control"] = "b"
+    plan = parse_plan(raw)
+    assert plan.weights == pytest.approx({"control": 1 / 3, "b": 1 / 3, "c": 1 / 3})
+    assert plan.control_name == "b" and plan.treatments == ["control", "c"]
+
+
+def test_project_root(tmp_path):
+    assert project_root(tmp_path / "experiments" / "a.yaml") == tmp_path.resolve()
+    assert project_root(tmp_path / "elsewhere" / "a.yaml") == (tmp_path / "elsewhere").resolve()
