@@ -1,0 +1,95 @@
+"""Benchmark: time and peak memory of a full analysis on a large unit table.
+
+Writes a synthetic unit table of N rows (three arms; a 0/1 metric, a capped amount with a
+covariate and a ratio), then times ``liftlab.analyze`` end to end: the checks and quantile
+query, the grouped sufficient-statistics query and the statistics. Prints one line per size.
+
+    .venv/bin/python benchmarks/aggregate_speed.py            # 1M and 10M rows
+    .venv/bin/python benchmarks/aggregate_speed.py 200000     # a custom size
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from liftlab import analyze, parse_plan
+
+
+def make_table(path: Path, n: int, seed: int = 1) -> None:
+    rng = np.random.default_rng(seed)
+    variant = np.asarray(["control", "b", "c"])[rng.integers(0, 3, n)]
+    pre = rng.gamma(2.0, 10.0, n)
+    impressions = 1 + rng.poisson(4, n)
+    table = pa.table(
+        {
+            "user_id": np.arange(n, dtype=np.int64),
+            "variant": variant,
+            "converted": (rng.random(n) < 0.1).astype(np.int8),
+            "revenue": np.maximum(0, 0.5 * pre + rng.normal(0, 8, n)),
+            "pre_revenue": pre,
+            "impressions": impressions,
+            "clicks": rng.binomial(impressions, 0.03),
+        }
+    )
+    pq.write_table(table, path)
+
+
+def plan_for(path: Path):  # type: ignore[no-untyped-def]
+    return parse_plan(
+        {
+            "name": "bench",
+            "kind": "landing_page",
+            "hypothesis": "benchmark",
+            "unit": "user_id",
+            "variants": {"control": {}, "b": {}, "c": {}},
+            "data": {"units": str(path)},
+            "metrics": [
+                {"name": "conv", "role": "primary", "type": "proportion", "column": "converted"},
+                {
+                    "name": "rev",
+                    "type": "mean",
+                    "column": "revenue",
+                    "covariate": "pre_revenue",
+                    "cap": {"quantile": 0.999},
+                },
+                {
+                    "name": "ctr",
+                    "type": "ratio",
+                    "numerator": "clicks",
+                    "denominator": "impressions",
+                },
+            ],
+        }
+    )
+
+
+def main(sizes: list[int]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            path = Path(tmp) / f"units_{n}.parquet"
+            make_table(path, n)
+            plan = plan_for(path)
+            analyze(plan)  # warm-up: imports, DuckDB start
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                analyze(plan)
+                times.append(time.perf_counter() - start)
+            peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(
+                f"analyze {n:>11,} units, 3 metrics (CUPED, p99.9 cap, ratio): "
+                f"best {min(times):.3f} s, median {sorted(times)[1]:.3f} s; "
+                f"process peak RSS {peak_mib:,.0f} MiB"
+            )
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [1_000_000, 10_000_000])
