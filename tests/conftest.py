@@ -51,6 +51,8 @@ def units(tmp_path: Path) -> dict[str, Any]:
         "pre_revenue": pre,
         "clicks": clicks,
         "impressions": impressions,
+        "exposed_at": np.datetime64("2026-03-01T00:00:00", "s")
+        + np.sort(rng.integers(0, 7 * 86_400, n)).astype("timedelta64[s]"),
     }
     path = write_table(tmp_path / "units.parquet", cols)
     return {"path": path, "cols": cols}

@@ -11,6 +11,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy import stats as sps
@@ -240,3 +241,73 @@ def test_empty_arm_is_reported_not_crashed(tmp_path, units):
     assert c.effect.note == "fewer than two units in an arm"
     assert math.isnan(c.effect.p_value)
     assert json.loads(res.to_json())["metrics"][0]["comparisons"][1]["p_value"] is None
+
+
+def test_daily_statistics_match_pandas_and_add_up(tmp_path, units):
+    """Per variant × day sums from the one grouped query equal a pandas groupby of the rows."""
+    from liftlab.aggregate import unit_statistics
+    from liftlab.sources import open_units
+
+    def daily(raw):
+        raw["data"]["timestamp"] = "exposed_at"
+
+    plan = _plan(tmp_path, units, daily)
+    stats = unit_statistics(plan, open_units(plan))
+    df = pd.DataFrame(units["cols"])
+    df["day"] = df["exposed_at"].dt.date
+    ref = df.groupby(["variant", "day"])["revenue"].agg(["count", "sum"])
+    assert stats.days == sorted(df["day"].unique())
+    for v in ("control", "b", "c"):
+        for k, day in enumerate(stats.days):
+            m = stats.daily["revenue"][v][k]
+            assert m.n == ref.loc[(v, day), "count"] == stats.daily_counts[v][k]
+            assert m.sum_y == pytest.approx(ref.loc[(v, day), "sum"], rel=1e-12)
+    # the last cumulative day equals the totals
+    last_day, last = list(stats.cumulative("ctr"))[-1]
+    assert last_day == stats.days[-1]
+    for v in ("control", "b", "c"):
+        assert last[v].n == stats.moments["ctr"][v].n
+        assert last[v].sum_xy == pytest.approx(stats.moments["ctr"][v].sum_xy, rel=1e-12)
+    # results are the same with or without the day grouping
+    a = analyze(_plan(tmp_path, units)).metric("revenue_cuped").comparison("b").effect
+    b = analyze(plan).metric("revenue_cuped").comparison("b").effect
+    assert b.p_value == pytest.approx(a.p_value, rel=1e-9)
+
+
+def test_cap_sensitivity_levels_match_numpy(tmp_path, units):
+    from liftlab.aggregate import unit_statistics
+    from liftlab.sources import open_units
+
+    plan = _plan(tmp_path, units)
+    stats = unit_statistics(plan, open_units(plan))
+    y = units["cols"]["revenue"]
+    arm = units["cols"]["variant"] == "b"
+    for label, q in (("no cap", None), ("p99", 0.99), ("p99.9", 0.999)):
+        caps, mom = stats.sensitivity["revenue"][label]
+        capped = y if q is None else np.minimum(y, np.quantile(y, q))
+        assert mom["b"].sum_y == pytest.approx(capped[arm].sum(), rel=1e-12)
+        assert mom["b"].sum_y2 == pytest.approx((capped[arm] ** 2).sum(), rel=1e-12)
+        if q is not None:
+            assert caps["revenue"] == pytest.approx(np.quantile(y, q), rel=1e-12)
+    # the CUPED metric caps its covariate at the covariate's own quantile
+    caps, _ = stats.sensitivity["revenue_cuped"]["p99"]
+    pre = units["cols"]["pre_revenue"]
+    assert caps["pre_revenue"] == pytest.approx(np.quantile(pre, 0.99), rel=1e-12)
+
+
+def test_timestamp_errors(tmp_path, units):
+    def bad_ts(raw):
+        raw["data"]["timestamp"] = "revenue"
+
+    path = tmp_path / "p.yaml"
+    plan = load_plan(write_plan(path, _raw(units, bad_ts)))
+    with pytest.raises(
+        DataError, match=r"data\.timestamp: 'revenue' in .* holds float64 values, not dates"
+    ):
+        analyze(plan)
+
+
+def _raw(units, mutate):
+    raw = base_plan(str(units["path"]))
+    mutate(raw)
+    return raw

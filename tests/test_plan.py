@@ -88,8 +88,28 @@ def test_weights_must_sum_to_one(tmp_path):
             "analysis.correction: 'fdr' is not allowed; use 'none', 'bonferroni', 'holm', 'hochberg', 'bh' or 'by'",
         ),
         (
-            lambda r: r["analysis"].update(method="bayesian"),
-            "analysis.method: method 'bayesian' is not available in this version of liftlab; use frequentist",
+            lambda r: r["analysis"].update(method="sequential"),
+            "data.timestamp: method sequential needs the exposure-time column (data: {timestamp: exposed_at}) for its daily looks",
+        ),
+        (
+            lambda r: r["metrics"][2].update(margin=-0.02),
+            "metrics[2]: margin (non-inferiority) applies to guardrail metrics; set role: guardrail",
+        ),
+        (
+            lambda r: r["metrics"][3].update(role="guardrail", margin=0.02),
+            "metrics[3]: margin 0.02 must point in the bad direction (negative for a metric whose good direction is increase)",
+        ),
+        (
+            lambda r: r["metrics"][1].update(bootstrap={"statistic": "quantile"}),
+            "metrics[1].bootstrap: statistic: quantile needs quantile: q (e.g. 0.9), and only then",
+        ),
+        (
+            lambda r: r["analysis"].update(bayesian={"ship_threshold": 0.4}),
+            "analysis.bayesian.ship_threshold: input should be greater than 0.5 (got 0.4)",
+        ),
+        (
+            lambda r: r["analysis"].update(sequential={"kind": "msprtt"}),
+            "analysis.sequential.kind: 'msprtt' is not allowed; use 'msprt', 'asymptotic-cs' or 'group-sequential' (did you mean 'msprt'?)",
         ),
         (
             lambda r: r.update(control="ctrl"),

@@ -1,44 +1,76 @@
 """Metric definitions compiled to Ibis aggregations that return sufficient statistics.
 
-For a unit table the engine runs two small queries and sends back a few numbers per variant,
+For a unit table the engine runs two small queries and sends back a few numbers per group,
 never the rows:
 
-1. a *checks* query over all units: row count, distinct and null unit ids, null variants, and
-   the quantile caps (``quantile_cont``, pooled over variants) that the plan asks for;
-2. the *statistics* query, grouped by variant: for each metric the count and the sums of
-   ``y``, ``y²``, ``x``, ``x²`` and ``x·y`` (``y`` the value or numerator, ``x`` the
-   denominator or covariate), after capping, plus per-column null counts and the min/max of
-   0/1 columns for validation.
+1. a *checks* query over all units: row count, distinct and null unit ids, null variants and
+   timestamps, the quantile caps the plan asks for, and the p99 / p99.9 of every mean metric
+   for the capping sensitivity table (all quantiles ``quantile_cont``, pooled over variants);
+2. the *statistics* query, grouped by variant (and by UTC day of ``data.timestamp`` when the
+   plan names one): for each metric the count and the sums of ``y``, ``y²``, ``x``, ``x²`` and
+   ``x·y`` (``y`` the value or numerator, ``x`` the denominator or covariate) after capping,
+   the same sums under no cap / p99 / p99.9 for mean metrics, plus null counts and the
+   min/max of 0/1 columns for validation.
 
-The result is a :class:`UnitStats`: a :class:`~liftlab.stats.moments.Moments` per metric and
-variant.
+Per-variant totals are the sums of the per-day groups (:class:`Moments` add exactly), so the
+daily cumulative series for sequential monitoring costs no extra query. Only resampling
+methods (bootstrap, rank tests) read unit-level values, through :func:`metric_values`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import ibis.expr.types as ir
+import numpy as np
 
 from liftlab.errors import DataError, did_you_mean
 from liftlab.plan import Metric, Plan
 from liftlab.sources import UnitSource
 from liftlab.stats.moments import Moments
 
+SENSITIVITY_LEVELS: tuple[tuple[str, float | None], ...] = (
+    ("no cap", None),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+)
+
 
 @dataclass(frozen=True)
 class UnitStats:
-    """Sufficient statistics of a unit table, per metric and variant."""
+    """Sufficient statistics of a unit table.
+
+    - ``counts``: units per variant.
+    - ``moments``: per metric, per variant, after the plan's cap.
+    - ``caps``: per metric, the cap applied to each column.
+    - ``daily``: per metric, per variant, the per-day moments (not cumulative), in day order;
+      empty when the plan has no ``data.timestamp``.
+    - ``sensitivity``: per mean metric, per level ("no cap", "p99", "p99.9"), the cap values
+      applied and the per-variant moments.
+    """
 
     counts: dict[str, int]
     moments: dict[str, dict[str, Moments]]
     caps: dict[str, dict[str, float]] = field(default_factory=dict)
+    days: list[dt.date] = field(default_factory=list)
+    daily: dict[str, dict[str, list[Moments]]] = field(default_factory=dict)
+    daily_counts: dict[str, list[int]] = field(default_factory=dict)
+    sensitivity: dict[str, dict[str, tuple[dict[str, float], dict[str, Moments]]]] = field(
+        default_factory=dict
+    )
 
-
-def _metric_fields(plan: Plan) -> list[tuple[int, Metric]]:
-    return list(enumerate(plan.metrics))
+    def cumulative(self, metric: str) -> Iterator[tuple[dt.date, dict[str, Moments]]]:
+        """Per day, each variant's moments of all units exposed up to and including that day."""
+        per_variant = self.daily.get(metric, {})
+        running = {v: Moments(0, 0.0, 0.0) for v in per_variant}
+        for k, day in enumerate(self.days):
+            for v, series in per_variant.items():
+                running[v] = running[v] + series[k]
+            yield day, dict(running)
 
 
 def check_columns(plan: Plan, src: UnitSource) -> None:
@@ -56,7 +88,17 @@ def check_columns(plan: Plan, src: UnitSource) -> None:
 
     missing(plan.unit, "unit")
     missing(plan.data.variant_column, "data.variant_column")
-    for i, m in _metric_fields(plan):
+    if plan.data.timestamp is not None:
+        missing(plan.data.timestamp, "data.timestamp")
+        dtype = schema[plan.data.timestamp]
+        if not (dtype.is_timestamp() or dtype.is_date()):
+            raise DataError(
+                f"'{plan.data.timestamp}' in {src.label} holds {dtype} values, not dates or "
+                "timestamps; store it as a timestamp",
+                source=plan.source,
+                field="data.timestamp",
+            )
+    for i, m in enumerate(plan.metrics):
         for attr in ("column", "numerator", "denominator", "covariate"):
             col = getattr(m, attr)
             if col is None:
@@ -76,6 +118,42 @@ def _num(col: ir.Column) -> ir.FloatingColumn:
     return col.cast("float64")
 
 
+def _yx(m: Metric) -> tuple[str, str | None]:
+    if m.type == "ratio":
+        return m.numerator, m.denominator  # type: ignore[return-value]
+    return m.column, m.covariate  # type: ignore[return-value]
+
+
+def _capped(col: ir.FloatingColumn, cap: float | None) -> ir.FloatingColumn:
+    return col if cap is None else col.clip(upper=cap)
+
+
+def _sums(prefix: str, y: ir.FloatingColumn, x: ir.FloatingColumn | None) -> dict[str, Any]:
+    out = {f"{prefix}_sy": y.sum(), f"{prefix}_syy": (y * y).sum()}
+    if x is not None:
+        out |= {
+            f"{prefix}_sx": x.sum(),
+            f"{prefix}_sxx": (x * x).sum(),
+            f"{prefix}_sxy": (x * y).sum(),
+        }
+    return out
+
+
+def _moments(r: dict[str, Any], prefix: str) -> Moments:
+    return Moments(
+        int(r["n"]),
+        _f(r.get(f"{prefix}_sy")),
+        _f(r.get(f"{prefix}_syy")),
+        _f(r.get(f"{prefix}_sx")),
+        _f(r.get(f"{prefix}_sxx")),
+        _f(r.get(f"{prefix}_sxy")),
+    )
+
+
+def _f(value: Any) -> float:
+    return 0.0 if value is None else float(value)
+
+
 def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
     """Run the checks query and the statistics query; validate; return the moments."""
     check_columns(plan, src)
@@ -83,19 +161,130 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
     unit = t[plan.unit]
     variant = t[plan.data.variant_column]
 
-    # ---- query 1: checks and quantile caps over all units --------------------------------
+    # ---- query 1: checks and quantiles over all units ----------------------------------------
     checks: dict[str, Any] = {
         "rows": t.count(),
         "distinct_units": unit.nunique(),
         "null_units": unit.isnull().sum(),
         "null_variants": variant.isnull().sum(),
     }
-    for i, m in _metric_fields(plan):
+    if plan.data.timestamp is not None:
+        checks["null_ts"] = t[plan.data.timestamp].isnull().sum()
+    for i, m in enumerate(plan.metrics):
+        y_col, x_col = _yx(m)
         if m.cap is not None and m.cap.quantile is not None:
-            for col in (m.column, m.covariate):
+            for col in (y_col, x_col):
                 if col is not None:
                     checks[f"q_{i}_{col}"] = _num(t[col]).quantile(m.cap.quantile)
+        if m.type == "mean":
+            for label, q in SENSITIVITY_LEVELS:
+                for col in (y_col, x_col):
+                    if q is not None and col is not None:
+                        checks[f"s_{i}_{label}_{col}"] = _num(t[col]).quantile(q)
     row = t.aggregate(**checks).to_pyarrow().to_pylist()[0]
+    _check_rows(plan, src, row)
+
+    caps: dict[str, dict[str, float]] = {}
+    sens_caps: dict[str, dict[str, dict[str, float]]] = {}
+    for i, m in enumerate(plan.metrics):
+        y_col, x_col = _yx(m)
+        cols = [c for c in (y_col, x_col) if c is not None]
+        if m.cap is not None:
+            for col in cols:
+                value = m.cap.value if m.cap.value is not None else row[f"q_{i}_{col}"]
+                caps.setdefault(m.name, {})[col] = float(value)
+        if m.type == "mean":
+            sens_caps[m.name] = {
+                label: ({} if q is None else {c: float(row[f"s_{i}_{label}_{c}"]) for c in cols})
+                for label, q in SENSITIVITY_LEVELS
+            }
+
+    # ---- query 2: sufficient statistics per variant (× day) ----------------------------------
+    aggs: dict[str, Any] = {"n": t.count()}
+    for i, m in enumerate(plan.metrics):
+        y_col, x_col = _yx(m)
+        cap = caps.get(m.name, {})
+        y = _capped(_num(t[y_col]), cap.get(y_col))
+        x = _capped(_num(t[x_col]), cap.get(x_col)) if x_col is not None else None
+        aggs |= _sums(f"m{i}", y, x)
+        aggs[f"m{i}_nully"] = t[y_col].isnull().sum()
+        if x_col is not None:
+            aggs[f"m{i}_nullx"] = t[x_col].isnull().sum()
+        if m.type == "proportion":
+            aggs[f"m{i}_min"] = y.min()
+            aggs[f"m{i}_max"] = y.max()
+        for k, (label, _) in enumerate(SENSITIVITY_LEVELS if m.type == "mean" else ()):
+            level = sens_caps[m.name][label]
+            ys = _capped(_num(t[y_col]), level.get(y_col))
+            xs = _capped(_num(t[x_col]), level.get(x_col)) if x_col is not None else None
+            aggs |= _sums(f"m{i}_s{k}", ys, xs)
+    keys = [variant.cast("string").name("_variant")]
+    if plan.data.timestamp is not None:
+        ts = t[plan.data.timestamp]
+        keys.append((ts if ts.type().is_date() else ts.date()).name("_day"))
+    rows = t.group_by(keys).aggregate(**aggs).to_pyarrow().to_pylist()
+
+    seen = {r["_variant"]: 0 for r in rows}
+    for r in rows:
+        seen[r["_variant"]] += int(r["n"])
+    unknown = sorted(set(seen) - set(plan.variants))
+    if unknown:
+        bad = unknown[0]
+        raise DataError(
+            f"{src.label} has variant '{bad}' ({seen[bad]} units) that the plan does not "
+            f"name{did_you_mean(bad, plan.variants)}; add it to variants or filter the data",
+            source=plan.source,
+            field="variants",
+        )
+    for r in rows:
+        for i, m in enumerate(plan.metrics):
+            _validate_values(plan, src, i, m, r)
+
+    days = sorted({r["_day"] for r in rows}) if plan.data.timestamp is not None else []
+    day_index = {d: k for k, d in enumerate(days)}
+    zero = Moments(0, 0.0, 0.0)
+
+    def total(prefix: str, v: str) -> Moments:
+        acc = zero
+        for r in rows:
+            if r["_variant"] == v:
+                acc = acc + _moments(r, prefix)
+        return acc
+
+    counts = {v: seen.get(v, 0) for v in plan.variants}
+    moments = {
+        m.name: {v: total(f"m{i}", v) for v in plan.variants} for i, m in enumerate(plan.metrics)
+    }
+    sensitivity = {
+        m.name: {
+            label: (sens_caps[m.name][label], {v: total(f"m{i}_s{k}", v) for v in plan.variants})
+            for k, (label, _) in enumerate(SENSITIVITY_LEVELS)
+        }
+        for i, m in enumerate(plan.metrics)
+        if m.type == "mean"
+    }
+    daily: dict[str, dict[str, list[Moments]]] = {}
+    daily_counts: dict[str, list[int]] = {v: [0] * len(days) for v in plan.variants}
+    if days:
+        for m in plan.metrics:
+            daily[m.name] = {v: [zero] * len(days) for v in plan.variants}
+        for r in rows:
+            k = day_index[r["_day"]]
+            daily_counts[r["_variant"]][k] = int(r["n"])
+            for i, m in enumerate(plan.metrics):
+                daily[m.name][r["_variant"]][k] = _moments(r, f"m{i}")
+    return UnitStats(
+        counts=counts,
+        moments=moments,
+        caps=caps,
+        days=days,
+        daily=daily,
+        daily_counts=daily_counts if days else {},
+        sensitivity=sensitivity,
+    )
+
+
+def _check_rows(plan: Plan, src: UnitSource, row: dict[str, Any]) -> None:
     if row["null_units"]:
         raise DataError(
             f"{row['null_units']} rows of {src.label} have no unit id in '{plan.unit}'; "
@@ -110,6 +299,13 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
             source=plan.source,
             field="data.variant_column",
         )
+    if row.get("null_ts"):
+        raise DataError(
+            f"{row['null_ts']} rows of {src.label} have no exposure time in "
+            f"'{plan.data.timestamp}'; drop them or fill them in",
+            source=plan.source,
+            field="data.timestamp",
+        )
     if row["distinct_units"] != row["rows"]:
         dupes = row["rows"] - row["distinct_units"]
         raise DataError(
@@ -119,92 +315,9 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
             field="unit",
         )
 
-    caps: dict[str, dict[str, float]] = {}
-    for i, m in _metric_fields(plan):
-        if m.cap is None:
-            continue
-        for col in (m.column, m.covariate):
-            if col is None:
-                continue
-            value = m.cap.value if m.cap.value is not None else row[f"q_{i}_{col}"]
-            caps.setdefault(m.name, {})[col] = float(value)
 
-    # ---- query 2: sufficient statistics per variant ----------------------------------------
-    aggs: dict[str, Any] = {"n": t.count()}
-    for i, m in _metric_fields(plan):
-        y_col, x_col = _yx(m)
-        y = _capped(_num(t[y_col]), caps.get(m.name, {}).get(y_col))
-        aggs[f"m{i}_nully"] = t[y_col].isnull().sum()
-        aggs[f"m{i}_sy"] = y.sum()
-        aggs[f"m{i}_syy"] = (y * y).sum()
-        if m.type == "proportion":
-            aggs[f"m{i}_min"] = y.min()
-            aggs[f"m{i}_max"] = y.max()
-        if x_col is not None:
-            x = _capped(_num(t[x_col]), caps.get(m.name, {}).get(x_col))
-            aggs[f"m{i}_nullx"] = t[x_col].isnull().sum()
-            aggs[f"m{i}_sx"] = x.sum()
-            aggs[f"m{i}_sxx"] = (x * x).sum()
-            aggs[f"m{i}_sxy"] = (x * y).sum()
-    grouped = t.group_by(variant.cast("string").name("_variant")).aggregate(**aggs)
-    rows = {r["_variant"]: r for r in grouped.to_pyarrow().to_pylist()}
-
-    unknown = sorted(set(rows) - set(plan.variants))
-    if unknown:
-        bad = unknown[0]
-        raise DataError(
-            f"{src.label} has variant '{bad}' ({rows[bad]['n']} units) that the plan does not "
-            f"name{did_you_mean(bad, plan.variants)}; add it to variants or filter the data",
-            source=plan.source,
-            field="variants",
-        )
-
-    counts = {v: int(rows[v]["n"]) if v in rows else 0 for v in plan.variants}
-    moments: dict[str, dict[str, Moments]] = {}
-    for i, m in _metric_fields(plan):
-        y_col, x_col = _yx(m)
-        per_variant: dict[str, Moments] = {}
-        for v in plan.variants:
-            r = rows.get(v)
-            if r is None:
-                per_variant[v] = Moments(0, 0.0, 0.0)
-                continue
-            _validate_values(plan, src, i, m, r, y_col, x_col)
-            per_variant[v] = Moments(
-                int(r["n"]),
-                _f(r[f"m{i}_sy"]),
-                _f(r[f"m{i}_syy"]),
-                _f(r.get(f"m{i}_sx")),
-                _f(r.get(f"m{i}_sxx")),
-                _f(r.get(f"m{i}_sxy")),
-            )
-        moments[m.name] = per_variant
-    return UnitStats(counts=counts, moments=moments, caps=caps)
-
-
-def _yx(m: Metric) -> tuple[str, str | None]:
-    if m.type == "ratio":
-        return m.numerator, m.denominator  # type: ignore[return-value]
-    return m.column, m.covariate  # type: ignore[return-value]
-
-
-def _capped(col: ir.FloatingColumn, cap: float | None) -> ir.FloatingColumn:
-    return col if cap is None else col.clip(upper=cap)
-
-
-def _f(value: Any) -> float:
-    return 0.0 if value is None else float(value)
-
-
-def _validate_values(
-    plan: Plan,
-    src: UnitSource,
-    i: int,
-    m: Metric,
-    r: dict[str, Any],
-    y_col: str,
-    x_col: str | None,
-) -> None:
+def _validate_values(plan: Plan, src: UnitSource, i: int, m: Metric, r: dict[str, Any]) -> None:
+    y_col, x_col = _yx(m)
     y_attr = "numerator" if m.type == "ratio" else "column"
     x_attr = "denominator" if m.type == "ratio" else "covariate"
     for col, attr, key in ((y_col, y_attr, "nully"), (x_col, x_attr, "nullx")):
@@ -235,4 +348,22 @@ def _validate_values(
             )
 
 
-__all__ = ["UnitStats", "check_columns", "unit_statistics"]
+def metric_values(
+    plan: Plan, src: UnitSource, metric: Metric, caps: dict[str, float] | None = None
+) -> dict[str, np.ndarray]:
+    """Unit-level values of one mean/proportion metric per variant (for resampling methods).
+
+    The only function in liftlab that brings unit rows out of the engine, and only one
+    numeric column of them (no unit ids), after the metric's cap.
+    """
+    t = src.table
+    col = metric.column
+    assert col is not None
+    y = _capped(_num(t[col]), (caps or {}).get(col))
+    table = t.select(_v=t[plan.data.variant_column].cast("string"), _y=y).to_pyarrow()
+    variants = np.asarray(table.column("_v").to_numpy(zero_copy_only=False))
+    values = table.column("_y").to_numpy()
+    return {v: values[variants == v] for v in plan.variants}
+
+
+__all__ = ["SENSITIVITY_LEVELS", "UnitStats", "check_columns", "metric_values", "unit_statistics"]

@@ -70,6 +70,22 @@ class Cap(_Strict):
         return self
 
 
+class BootstrapSpec(_Strict):
+    """A bootstrap comparison of a metric (see :mod:`liftlab.stats.bootstrap`)."""
+
+    statistic: Literal["mean", "median", "quantile"] = "mean"
+    quantile: Annotated[float, Field(gt=0, lt=1)] | None = None
+    n_resamples: Annotated[int, Field(ge=100, le=100_000)] = 2_000
+    method: Literal["percentile", "bca"] = "percentile"
+    seed: int = 20261125
+
+    @model_validator(mode="after")
+    def _quantile_given(self) -> BootstrapSpec:
+        if (self.statistic == "quantile") != (self.quantile is not None):
+            raise ValueError("statistic: quantile needs quantile: q (e.g. 0.9), and only then")
+        return self
+
+
 class Metric(_Strict):
     """A metric computed per unit and compared across variants.
 
@@ -82,6 +98,12 @@ class Metric(_Strict):
     ``direction`` says which way is good: ``increase`` (default) or ``decrease``.
     ``baseline`` (the control rate or mean) and ``baseline_sd`` (the unit-level standard
     deviation, for mean metrics) describe the control arm for sample-size design.
+
+    ``margin`` (guardrails): a non-inferiority margin, e.g. ``margin: -0.02`` with
+    ``margin_type: relative`` (default) means "no worse than 2% below control"; the guardrail
+    passes when the one-sided test rejects "worse than the margin" at ``alpha``.
+    ``bootstrap`` adds a bootstrap comparison (mean, median or a quantile) and ``rank_test``
+    a Mann–Whitney U test; both read the metric's unit-level values from the engine.
     """
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -96,6 +118,10 @@ class Metric(_Strict):
     baseline: float | None = None
     baseline_sd: Annotated[float, Field(gt=0)] | None = None
     description: str | None = None
+    margin: float | None = None
+    margin_type: Literal["relative", "absolute"] = "relative"
+    bootstrap: BootstrapSpec | None = None
+    rank_test: bool = False
 
     @model_validator(mode="after")
     def _columns_fit_type(self) -> Metric:
@@ -121,6 +147,22 @@ class Metric(_Strict):
                 raise ValueError(
                     f"{' and '.join(extra)} belong to ratio metrics; use column for a {self.type}"
                 )
+        if self.margin is not None and self.role != "guardrail":
+            raise ValueError(
+                "margin (non-inferiority) applies to guardrail metrics; set role: guardrail"
+            )
+        if (
+            self.margin is not None
+            and self.margin * (1 if self.direction == "increase" else -1) > 0
+        ):
+            raise ValueError(
+                f"margin {self.margin} must point in the bad direction "
+                f"({'negative' if self.direction == 'increase' else 'positive'} for a metric "
+                f"whose good direction is {self.direction})"
+            )
+        if self.bootstrap is not None or self.rank_test:
+            if self.type == "ratio":
+                raise ValueError("bootstrap and rank_test apply to mean and proportion metrics")
         if self.type == "proportion" and self.baseline is not None and not 0 < self.baseline < 1:
             raise ValueError(f"baseline {self.baseline} is a rate and must lie between 0 and 1")
         return self
@@ -133,10 +175,17 @@ class Metric(_Strict):
 
 
 class DataSpec(_Strict):
-    """Where the data lives. ``units``: a CSV or Parquet file (or glob) with one row per unit."""
+    """Where the data lives.
+
+    ``units``: a CSV or Parquet file (or glob) with one row per unit. ``timestamp``: the
+    column holding each unit's (first) exposure time; with it, liftlab computes daily
+    cumulative statistics (per variant × day, in the same query) for the sequential view and
+    traffic charts. Days are UTC calendar days of that column.
+    """
 
     units: str
     variant_column: str = "variant"
+    timestamp: str | None = None
 
     @field_validator("units")
     @classmethod
@@ -144,6 +193,51 @@ class DataSpec(_Strict):
         if not v.lower().endswith((".csv", ".parquet", ".pq", ".csv.gz")):
             raise ValueError(f"'{v}' must be a .csv or .parquet file (or a glob of them)")
         return v
+
+
+class BayesianSpec(_Strict):
+    """Bayesian analysis options (see :mod:`liftlab.stats.bayesian`).
+
+    - Proportion metrics without a covariate: Beta-Binomial with prior Beta(``beta_prior``)
+      on each arm's rate.
+    - Every other metric: a Gaussian model of the effect (``effect``: relative (default) or
+      absolute) with a flat prior, or a proper N(``prior_mean``, ``prior_sd``²) prior when
+      ``prior_sd`` is given (on the effect's scale: e.g. ``prior_sd: 0.1`` is ±10% relative).
+    - ``ship_threshold``: the chance to beat control a primary metric needs for ``ship``
+      (and ``1 − ship_threshold`` for ``do_not_ship``).
+    - ``draws``/``seed``: the seeded Monte Carlo for credible intervals of lifts and for the
+      probability that each arm is best.
+    """
+
+    beta_prior: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]] = (1.0, 1.0)
+    effect: Literal["relative", "absolute"] = "relative"
+    prior_mean: float = 0.0
+    prior_sd: Annotated[float, Field(gt=0)] | None = None
+    ship_threshold: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+    draws: Annotated[int, Field(ge=1_000, le=10_000_000)] = 200_000
+    seed: int = 20261125
+
+
+class SequentialSpec(_Strict):
+    """Sequential analysis options (see :mod:`liftlab.stats.sequential`).
+
+    - ``msprt`` (default): always-valid p-values and confidence sequences of the mixture
+      sequential probability ratio test; ``tau`` is the mixing standard deviation in the
+      metric's units (default: the plan's MDE in absolute units at the control mean).
+    - ``asymptotic-cs``: the asymptotic confidence sequence with the Robbins normal mixture,
+      tuned to be tightest at ``planned_n`` units per arm.
+    - ``group-sequential``: ``looks`` planned equally spaced looks up to ``planned_n`` units per
+      arm, with Lan–DeMets ``spending`` (``obrien-fleming`` or ``pocock``).
+
+    ``planned_n`` defaults to the sample size from the plan's design (its ``baseline``, or the
+    control arm's observed mean and variance when the plan gives none).
+    """
+
+    kind: Literal["msprt", "asymptotic-cs", "group-sequential"] = "msprt"
+    tau: Annotated[float, Field(gt=0)] | None = None
+    spending: Literal["obrien-fleming", "pocock"] = "obrien-fleming"
+    looks: Annotated[int, Field(ge=1, le=50)] = 5
+    planned_n: Annotated[int, Field(ge=2)] | None = None
 
 
 class Analysis(_Strict):
@@ -158,15 +252,8 @@ class Analysis(_Strict):
     srm_alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.001
     relative_interval: RelativeInterval = "log-delta"
     sample_size: Literal["unpooled", "pooled", "arcsine"] = "unpooled"
-
-    @field_validator("method")
-    @classmethod
-    def _available(cls, v: str) -> str:
-        if v != "frequentist":
-            raise ValueError(
-                f"method '{v}' is not available in this version of liftlab; use frequentist"
-            )
-        return v
+    bayesian: BayesianSpec = BayesianSpec()
+    sequential: SequentialSpec = SequentialSpec()
 
 
 class DesignSpec(_Strict):
@@ -219,6 +306,11 @@ class Plan(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"metrics: name '{dupes[0]}' is used twice; metric names are unique")
+        if self.analysis.method == "sequential" and self.data.timestamp is None:
+            raise ValueError(
+                "data.timestamp: method sequential needs the exposure-time column "
+                "(data: {timestamp: exposed_at}) for its daily looks"
+            )
         if not any(m.role == "primary" for m in self.metrics):
             raise ValueError(
                 "metrics: no metric has role: primary; mark the decision metric role: primary"

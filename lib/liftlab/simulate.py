@@ -1,6 +1,7 @@
 """Synthetic experiment data with known true effects, for the demo plans and for tests.
 
-Each scenario draws one row per unit from a stated generative model, so the true mean of every
+Each scenario draws one row per unit (with its first-exposure time ``exposed_at``, spread
+evenly over the test's days from 2 November 2026) from a stated generative model, so the true mean of every
 metric in every variant is known exactly (``truth``) and the analysis can be checked against
 it. Data are written as Parquet unit tables, plus ``truth.json`` with the true values.
 
@@ -43,6 +44,15 @@ def _variants(rng: np.random.Generator, names: list[str], n: int) -> np.ndarray:
     return np.asarray(names)[rng.integers(0, len(names), size=n)]
 
 
+START = np.datetime64("2026-11-02T00:00:00", "s")
+
+
+def _exposed_at(rng: np.random.Generator, n: int, days: int) -> np.ndarray:
+    """First-exposure times spread evenly over ``days`` days from START (UTC), sorted."""
+    seconds = np.sort(rng.integers(0, days * 86_400, size=n))
+    return START + seconds.astype("timedelta64[s]")
+
+
 def landing(rng: np.random.Generator, n: int = 40_000) -> tuple[dict[str, np.ndarray], Truth]:
     names = ["control", "benefit"]
     variant = _variants(rng, names, n)
@@ -68,6 +78,7 @@ def landing(rng: np.random.Generator, n: int = 40_000) -> tuple[dict[str, np.nda
     table = {
         "user_id": np.arange(1, n + 1, dtype=np.int64),
         "variant": variant,
+        "exposed_at": _exposed_at(rng, n, 14),
         "device": device,
         "signed_up": signed_up,
         "bounced": bounced,
@@ -99,6 +110,7 @@ def pricing(rng: np.random.Generator, n: int = 30_000) -> tuple[dict[str, np.nda
     table = {
         "user_id": np.arange(1, n + 1, dtype=np.int64),
         "variant": variant,
+        "exposed_at": _exposed_at(rng, n, 21),
         "purchased": purchased,
         "revenue": purchased * price,
     }
@@ -130,6 +142,7 @@ def creative(rng: np.random.Generator, n: int = 50_000) -> tuple[dict[str, np.nd
     table = {
         "user_id": np.arange(1, n + 1, dtype=np.int64),
         "variant": variant,
+        "exposed_at": _exposed_at(rng, n, 10),
         "impressions": impressions.astype(np.int64),
         "clicks": clicks.astype(np.int64),
         "converted": converted,
