@@ -123,7 +123,7 @@ def test_results_json_contract(tmp_path, units):
         "expected_loss",
     ):
         assert key in comp
-    assert d["decision"]["recommendation"] in {"ship", "do_not_ship", "inconclusive", "investigate"}
+    assert d["decision"]["recommendation"] in {"ship", "do_not_ship", "keep_running", "investigate"}
     # same inputs, same bytes
     again = analyze(_plan(tmp_path, units), generated_at="2026-01-01T00:00:00Z")
     assert again.to_json() == res.to_json()

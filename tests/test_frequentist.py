@@ -206,3 +206,22 @@ def test_properties_pvalue_range_ci_contains_estimate_order_invariance(c, t, rnd
     rnd.shuffle(shuffled)
     again = welch_test(mc, Moments.from_arrays(shuffled))
     assert again.p_value == pytest.approx(eff.p_value, rel=1e-6, abs=1e-12)
+
+
+def test_non_inferiority_matches_scipy_one_sided_welch():
+    """H0: Δ ≤ m is Welch's one-sided test of t − m·1 against c (scipy, alternative='greater')."""
+    from liftlab.stats.frequentist import non_inferiority
+
+    c, t = _arms(seed=4)
+    eff = welch_test(Moments.from_arrays(c), Moments.from_arrays(t))
+    ni = non_inferiority(eff, -0.02, margin_type="relative", alpha=0.05)
+    m = -0.02 * c.mean()
+    ref = sps.ttest_ind(t - m, c, equal_var=False, alternative="greater")
+    assert ni.margin_abs == pytest.approx(m, rel=1e-12)
+    assert ni.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    assert ni.bound == pytest.approx(ref.confidence_interval(0.95).low + m, rel=1e-9)
+    assert ni.passed == (ref.pvalue < 0.05) == (ni.bound > m)
+    # a metric where lower is better: H0: Δ ≥ m (m > 0), scipy alternative='less'
+    nd = non_inferiority(eff, 0.5, margin_type="absolute", direction="decrease")
+    ref2 = sps.ttest_ind(t - 0.5, c, equal_var=False, alternative="less")
+    assert nd.p_value == pytest.approx(ref2.pvalue, rel=1e-9)

@@ -1,24 +1,47 @@
 """The analysis of a plan: statistics per metric and variant, corrections, SRM and a verdict.
 
 :func:`analyze` is the one entry point used by the command line, the notebooks and Python
-users alike. It reads only sufficient statistics from the engine (see :mod:`liftlab.aggregate`)
-and returns an immutable :class:`Results`, which serialises to the results contract of
+users alike. It reads sufficient statistics from the engine (see :mod:`liftlab.aggregate`);
+only metrics that ask for a bootstrap or a rank test read unit-level values of that one
+column. It returns an immutable :class:`Results`, which serialises to the results contract of
 ``DESIGN.md`` with :meth:`Results.to_dict`.
 
-Which comparisons count as significant:
+Every comparison carries the frequentist effect (Welch, delta method or CUPED; see
+:mod:`liftlab.stats.frequentist`). The plan's ``analysis.method`` adds and decides by:
 
-- ``primary`` metrics: the family is every primary metric × every treatment variant, each
-  compared with control; p-values are adjusted with the plan's ``correction`` (Holm by
-  default) and a comparison is significant when its adjusted p-value is below ``alpha``.
-- ``guardrail`` and ``secondary`` metrics: raw p-values against ``alpha`` (no correction;
-  ``p_value_adjusted`` repeats the raw value). A guardrail *fails* when it moves significantly
-  in its bad direction.
+- ``frequentist``: two-sided p-values; ``primary`` metrics form the family (every primary
+  metric × every treatment) adjusted with ``correction`` (Holm by default); significant when
+  the adjusted p-value is below ``alpha``.
+- ``bayesian``: the Beta-Binomial or Gaussian model of :mod:`liftlab.stats.bayesian`; a
+  primary comparison is a win when the chance to beat control is at least ``ship_threshold``
+  (0.95), a loss when it is at most ``1 − ship_threshold``. ``prob_beat_control`` and
+  ``expected_loss`` in the results come from this model.
+- ``sequential``: always-valid p-values (mSPRT or asymptotic confidence sequence) or a
+  group-sequential test over the daily looks (see :mod:`liftlab.monitor`); the always-valid
+  p-values of the primary family are adjusted with ``correction`` (valid at any stopping
+  time, since each is).
 
-The decision, in order: a sample-ratio mismatch means ``investigate`` (no effect can be
-trusted); a treatment that wins on at least one primary metric, loses on none and harms no
-guardrail is a ``ship`` candidate (the one with the largest relative lift on the first primary
-metric is recommended); a treatment that loses on a primary metric or fails a guardrail, with
-no candidate to ship, gives ``do_not_ship``; otherwise ``inconclusive``.
+``guardrail`` and ``secondary`` metrics are not corrected (``p_value_adjusted`` repeats the
+raw value). A guardrail *fails* when it is significantly worse (two-sided, raw ``alpha``) or,
+with a ``margin``, significantly worse than the margin; with a ``margin`` that is not yet
+shown non-inferior it is *unproven*.
+
+The decision, in order:
+
+1. ``investigate``: a sample-ratio mismatch; no effect can be trusted.
+2. ``ship``: a treatment wins on at least one primary metric, loses on none, fails no
+   guardrail and leaves none unproven (the best by the first primary metric's lift).
+3. ``do_not_ship``: a treatment loses on a primary metric or fails a guardrail and none can
+   be shipped; or the planned sample size is reached with no win.
+4. ``keep_running``: otherwise (not enough evidence yet; or a winner with an unproven
+   guardrail).
+
+The planned sample size comes from :func:`liftlab.design.design_plan`, with the plan's
+baselines or, where it has none, the control arm's observed mean and variance.
+
+A metric that cannot be analysed (an empty arm, zero variance, a zero control mean for a
+relative effect, values a model cannot take) is flagged with its reason and the rest of the
+analysis goes on.
 """
 
 from __future__ import annotations
@@ -26,18 +49,43 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from liftlab import __version__
-from liftlab.aggregate import UnitStats, unit_statistics
-from liftlab.plan import Metric, Plan
+import numpy as np
+
+from liftlab.aggregate import UnitStats, metric_values, unit_statistics
+from liftlab.errors import LiftlabError
+from liftlab.monitor import SequentialView, always_valid_view, group_sequential_view
+from liftlab.plan import Analysis, Metric, Plan
 from liftlab.sources import open_units
-from liftlab.stats.frequentist import Effect, cuped_test, ratio_test, ratio_variance, welch_test
+from liftlab.stats.bayesian import (
+    BayesResult,
+    BestArm,
+    NormalPosterior,
+    NormalPrior,
+    beta_binomial_effect,
+    beta_posterior,
+    gaussian_effect,
+    prob_best,
+)
+from liftlab.stats.bootstrap import BootstrapResult, bootstrap_compare
+from liftlab.stats.frequentist import (
+    Effect,
+    NonInferiority,
+    cuped_test,
+    non_inferiority,
+    ratio_test,
+    ratio_variance,
+    welch_test,
+)
 from liftlab.stats.moments import Moments
 from liftlab.stats.multiple import adjust_pvalues
+from liftlab.stats.rank import RankResult, mann_whitney
 from liftlab.stats.srm import SRMResult, srm_test
+
+RECOMMENDATIONS = ("ship", "do_not_ship", "keep_running", "investigate")
 
 
 @dataclass(frozen=True)
@@ -56,26 +104,66 @@ class VariantSummary:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One treatment against control on one metric."""
+    """One treatment against control on one metric, with every view the plan asked for."""
 
     variant: str
     control: str
     effect: Effect
     p_value_adjusted: float
     significant: bool
+    direction_sign: int
     cuped: bool
     prob_beat_control: float
     expected_loss: float
+    bayes: BayesResult | None = None
+    sequential: SequentialView | None = None
+    non_inferiority: NonInferiority | None = None
+    bootstrap: BootstrapResult | None = None
+    rank: RankResult | None = None
+
+    @property
+    def better(self) -> bool:
+        """Significant (by the plan's method), in the metric's good direction."""
+        return self.significant and self._signed > 0
+
+    @property
+    def worse(self) -> bool:
+        """Significant (by the plan's method), in the metric's bad direction."""
+        return self.significant and self._signed < 0
+
+    @property
+    def _signed(self) -> float:
+        if self.bayes is not None:
+            return self.direction_sign * (1 if self.bayes.prob_beat_control > 0.5 else -1)
+        return self.direction_sign * self.effect.abs_effect
+
+
+@dataclass(frozen=True)
+class SensitivityRow:
+    """The fixed-horizon comparison of a mean metric under one cap (no cap, p99, p99.9)."""
+
+    label: str
+    caps: dict[str, float]
+    variant: str
+    effect: Effect
 
 
 @dataclass(frozen=True)
 class MetricResult:
-    """A metric's per-variant summaries and its comparisons with control."""
+    """A metric's per-variant summaries and its comparisons with control.
+
+    ``status`` is ``ok``, ``flagged`` (some comparison could not be computed; ``reason``
+    says why) or ``error`` (the metric could not be analysed at all).
+    """
 
     metric: Metric
     variants: dict[str, VariantSummary]
     comparisons: list[Comparison]
     caps: dict[str, float]
+    sensitivity: list[SensitivityRow] = field(default_factory=list)
+    best: BestArm | None = None
+    status: str = "ok"
+    reason: str | None = None
 
     def comparison(self, variant: str) -> Comparison:
         return next(c for c in self.comparisons if c.variant == variant)
@@ -89,6 +177,14 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Traffic:
+    """Units entering the test per day and variant (empty without ``data.timestamp``)."""
+
+    days: list[dt.date]
+    units: dict[str, list[int]]
+
+
+@dataclass(frozen=True)
 class Results:
     """Everything an analysis found; serialise with :meth:`to_dict` / :meth:`to_json`."""
 
@@ -99,6 +195,8 @@ class Results:
     data_label: str
     data_sha256: str | None
     generated_at: str
+    planned_n_per_variant: int | None = None
+    traffic: Traffic = field(default_factory=lambda: Traffic([], {}))
 
     def metric(self, name: str) -> MetricResult:
         return next(m for m in self.metrics if m.metric.name == name)
@@ -108,41 +206,10 @@ class Results:
         return sum(self.srm.counts.values())
 
     def to_dict(self) -> dict[str, Any]:
-        """The results contract of DESIGN.md (NaN becomes null)."""
-        a = self.plan.analysis
-        out = {
-            "experiment": self.plan.name,
-            "kind": self.plan.kind,
-            "hypothesis": self.plan.hypothesis,
-            "liftlab_version": __version__,
-            "plan_sha256": self.plan.sha256,
-            "data_sha256": self.data_sha256,
-            "data_source": self.data_label,
-            "generated_at": self.generated_at,
-            "analysis": {
-                "method": a.method,
-                "alpha": a.alpha,
-                "correction": a.correction,
-                "relative_interval": a.relative_interval,
-                "control": self.plan.control_name,
-            },
-            "srm": {
-                "p_value": self.srm.p_value,
-                "statistic": self.srm.statistic,
-                "df": self.srm.df,
-                "counts": self.srm.counts,
-                "expected_weights": self.srm.expected_weights,
-                "mismatch": self.srm.mismatch,
-                "alpha": self.srm.alpha,
-            },
-            "metrics": [_metric_dict(m) for m in self.metrics],
-            "decision": {
-                "recommendation": self.decision.recommendation,
-                "variant": self.decision.variant,
-                "reason": self.decision.reason,
-            },
-        }
-        return _clean(out)
+        """The results contract of DESIGN.md (NaN and infinities become null)."""
+        from liftlab.results import results_dict
+
+        return results_dict(self)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
@@ -179,59 +246,11 @@ class Results:
                         "p_value": e.p_value,
                         "p_value_adjusted": c.p_value_adjusted,
                         "significant": c.significant,
+                        "prob_beat_control": c.prob_beat_control,
                         "method": e.method,
                     }
                 )
         return pd.DataFrame(rows)
-
-
-def _metric_dict(m: MetricResult) -> dict[str, Any]:
-    return {
-        "name": m.metric.name,
-        "role": m.metric.role,
-        "type": m.metric.type,
-        "direction": m.metric.direction,
-        "caps": m.caps or None,
-        "variants": {
-            k: {"n": v.n, "mean": v.mean, "variance": v.variance, "se": v.se}
-            for k, v in m.variants.items()
-        },
-        "comparisons": [
-            {
-                "variant": c.variant,
-                "control": c.control,
-                "control_mean": c.effect.control_mean,
-                "variant_mean": c.effect.treatment_mean,
-                "abs_effect": c.effect.abs_effect,
-                "abs_se": c.effect.abs_se,
-                "abs_ci": list(c.effect.abs_ci),
-                "rel_effect": c.effect.rel_effect,
-                "rel_ci": list(c.effect.rel_ci) if c.effect.rel_ci else None,
-                "df": c.effect.df,
-                "p_value": c.effect.p_value,
-                "p_value_adjusted": c.p_value_adjusted,
-                "significant": c.significant,
-                "method": c.effect.method,
-                "cuped": c.cuped,
-                "theta": c.effect.theta,
-                "prob_beat_control": c.prob_beat_control,
-                "expected_loss": c.expected_loss,
-                "note": c.effect.note,
-            }
-            for c in m.comparisons
-        ],
-    }
-
-
-def _clean(obj: Any) -> Any:
-    """Plain JSON: NaN and ±inf become null, tuples become lists."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return obj
 
 
 # ---- the analysis ------------------------------------------------------------------------------
@@ -241,9 +260,15 @@ def analyze(
     """Analyse ``plan`` on its data (or on ``data``, a path that overrides ``data.units``)."""
     src = open_units(plan, data)
     stats = unit_statistics(plan, src)
+    values = {
+        m.name: metric_values(plan, src, m, stats.caps.get(m.name))
+        for m in plan.metrics
+        if m.bootstrap is not None or m.rank_test
+    }
     return analyze_statistics(
         plan,
         stats,
+        values=values,
         data_label=src.label,
         data_sha256=src.fingerprint(),
         generated_at=generated_at,
@@ -254,6 +279,7 @@ def analyze_statistics(
     plan: Plan,
     stats: UnitStats,
     *,
+    values: dict[str, dict[str, np.ndarray]] | None = None,
     data_label: str = "<statistics>",
     data_sha256: str | None = None,
     generated_at: str | None = None,
@@ -261,60 +287,271 @@ def analyze_statistics(
     """Analyse precomputed sufficient statistics (the engine-free half of :func:`analyze`)."""
     a = plan.analysis
     srm = srm_test(stats.counts, plan.weights, alpha=a.srm_alpha)
-    effects: list[tuple[Metric, str, Effect]] = []
-    for metric in plan.metrics:
-        mom = stats.moments[metric.name]
-        for variant in plan.treatments:
-            effects.append(
-                (metric, variant, _test(metric, mom[plan.control_name], mom[variant], a))
-            )
-
-    primary_idx = [i for i, (m, _, _) in enumerate(effects) if m.role == "primary"]
-    adjusted = adjust_pvalues([effects[i][2].p_value for i in primary_idx], a.correction)
-    p_adj = {i: p for i, p in zip(primary_idx, adjusted, strict=True)}
-
-    by_metric: dict[str, list[Comparison]] = {m.name: [] for m in plan.metrics}
-    for i, (metric, variant, eff) in enumerate(effects):
-        padj = p_adj.get(i, eff.p_value)
-        by_metric[metric.name].append(
-            Comparison(
-                variant=variant,
-                control=plan.control_name,
-                effect=eff,
-                p_value_adjusted=padj,
-                significant=bool(padj < a.alpha),
-                cuped=metric.covariate is not None,
-                prob_beat_control=eff.prob_beat_control(metric.direction),
-                expected_loss=eff.expected_loss(metric.direction),
-            )
-        )
-    metrics = [
-        MetricResult(
-            metric=m,
-            variants={v: _summary(m, stats.moments[m.name][v]) for v in plan.variants},
-            comparisons=by_metric[m.name],
-            caps=stats.caps.get(m.name, {}),
-        )
-        for m in plan.metrics
+    planned = planned_sample_size(plan, stats)
+    drafts = [
+        _metric_draft(plan, stats, m, planned, (values or {}).get(m.name)) for m in plan.metrics
     ]
+
+    # the primary family's p-values: fixed-horizon, or always-valid when sequential
+    family: list[tuple[int, int]] = []
+    pvals: list[float] = []
+    for i, d in enumerate(drafts):
+        if d.metric.role == "primary":
+            for j, c in enumerate(d.comparisons):
+                family.append((i, j))
+                pvals.append(_method_p(a, c))
+    adjusted = dict(zip(family, adjust_pvalues(pvals, a.correction), strict=True))
+
+    metrics = []
+    for i, d in enumerate(drafts):
+        comps = []
+        for j, c in enumerate(d.comparisons):
+            p_adj = adjusted.get((i, j), _method_p(a, c))
+            comps.append(_finish(a, d.metric, c, p_adj))
+        metrics.append(
+            MetricResult(
+                metric=d.metric,
+                variants=d.variants,
+                comparisons=comps,
+                caps=d.caps,
+                sensitivity=d.sensitivity,
+                best=d.best,
+                status=d.status,
+                reason=d.reason,
+            )
+        )
     return Results(
         plan=plan,
         srm=srm,
         metrics=metrics,
-        decision=decide(plan, srm, metrics),
+        decision=decide(plan, srm, metrics, planned, stats.counts),
         data_label=data_label,
         data_sha256=data_sha256,
         generated_at=generated_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        planned_n_per_variant=planned,
+        traffic=Traffic(list(stats.days), dict(stats.daily_counts)),
     )
 
 
-def _test(metric: Metric, control: Moments, treatment: Moments, a: Any) -> Effect:
-    kw = {"alpha": a.alpha, "relative_interval": a.relative_interval}
-    if metric.type == "ratio":
-        return ratio_test(control, treatment, **kw)
-    if metric.covariate is not None:
-        return cuped_test(control, treatment, **kw)
-    return welch_test(control, treatment, **kw)
+@dataclass
+class _Draft:
+    metric: Metric
+    variants: dict[str, VariantSummary]
+    comparisons: list[Comparison]
+    caps: dict[str, float]
+    sensitivity: list[SensitivityRow]
+    best: BestArm | None
+    status: str
+    reason: str | None
+
+
+def _test_for(metric: Metric, a: Analysis):  # type: ignore[no-untyped-def]
+    fn = ratio_test if metric.type == "ratio" else cuped_test if metric.covariate else welch_test
+
+    def test(control: Moments, treatment: Moments) -> Effect:
+        return fn(control, treatment, alpha=a.alpha, relative_interval=a.relative_interval)
+
+    return test
+
+
+def _metric_draft(
+    plan: Plan,
+    stats: UnitStats,
+    metric: Metric,
+    planned: int | None,
+    values: dict[str, np.ndarray] | None,
+) -> _Draft:
+    mom = stats.moments[metric.name]
+    variants = {v: _summary(metric, mom[v]) for v in plan.variants}
+    caps = stats.caps.get(metric.name, {})
+    try:
+        comparisons = [_compare(plan, stats, metric, v, planned, values) for v in plan.treatments]
+        sensitivity = _sensitivity(plan, stats, metric)
+        best = _best_arm(plan, metric, mom) if len(plan.variants) > 2 else None
+    except (ValueError, ArithmeticError) as exc:
+        return _Draft(metric, variants, [], caps, [], None, "error", f"cannot be analysed: {exc}")
+    notes = sorted({f"{c.variant}: {c.effect.note}" for c in comparisons if c.effect.note})
+    status = "flagged" if notes else "ok"
+    return _Draft(
+        metric, variants, comparisons, caps, sensitivity, best, status, "; ".join(notes) or None
+    )
+
+
+def _compare(
+    plan: Plan,
+    stats: UnitStats,
+    metric: Metric,
+    variant: str,
+    planned: int | None,
+    values: dict[str, np.ndarray] | None,
+) -> Comparison:
+    a = plan.analysis
+    ctrl = plan.control_name
+    mom = stats.moments[metric.name]
+    test = _test_for(metric, a)
+    eff = test(mom[ctrl], mom[variant])
+    sign = 1 if metric.direction == "increase" else -1
+    bayes = _bayes(a, metric, mom[ctrl], mom[variant], eff) if a.method == "bayesian" else None
+    seq = (
+        _sequential(plan, stats, metric, variant, eff, planned)
+        if a.method == "sequential" and stats.days
+        else None
+    )
+    ni = (
+        non_inferiority(
+            eff,
+            metric.margin,
+            margin_type=metric.margin_type,
+            direction=metric.direction,
+            alpha=a.alpha,
+        )
+        if metric.margin is not None
+        else None
+    )
+    boot = rank = None
+    if values is not None:
+        c_vals, t_vals = values[ctrl], values[variant]
+        if metric.bootstrap is not None:
+            spec = metric.bootstrap
+            statistic: Any = (
+                ("quantile", spec.quantile) if spec.statistic == "quantile" else spec.statistic
+            )
+            boot = bootstrap_compare(
+                c_vals,
+                t_vals,
+                statistic=statistic,
+                n_resamples=spec.n_resamples,
+                alpha=a.alpha,
+                method=spec.method,
+                seed=spec.seed,
+            )
+        if metric.rank_test:
+            rank = mann_whitney(c_vals, t_vals)
+    pbc = bayes.prob_beat_control if bayes is not None else eff.prob_beat_control(metric.direction)
+    loss = (
+        bayes.expected_loss_treatment if bayes is not None else eff.expected_loss(metric.direction)
+    )
+    return Comparison(
+        variant=variant,
+        control=ctrl,
+        effect=eff,
+        p_value_adjusted=math.nan,
+        significant=False,
+        direction_sign=sign,
+        cuped=metric.covariate is not None,
+        prob_beat_control=pbc,
+        expected_loss=loss,
+        bayes=bayes,
+        sequential=seq,
+        non_inferiority=ni,
+        bootstrap=boot,
+        rank=rank,
+    )
+
+
+def _bayes(a: Analysis, metric: Metric, c: Moments, t: Moments, eff: Effect) -> BayesResult:
+    spec = a.bayesian
+    if metric.type == "proportion" and metric.covariate is None:
+        return beta_binomial_effect(
+            c,
+            t,
+            prior=spec.beta_prior,
+            alpha=a.alpha,
+            direction=metric.direction,
+            relative=spec.effect == "relative",
+            draws=spec.draws,
+            seed=spec.seed,
+        )
+    prior = NormalPrior(spec.prior_mean, spec.prior_sd) if spec.prior_sd is not None else None
+    return gaussian_effect(
+        eff, prior=prior, effect=spec.effect, alpha=a.alpha, direction=metric.direction
+    )
+
+
+def _sequential(
+    plan: Plan,
+    stats: UnitStats,
+    metric: Metric,
+    variant: str,
+    eff: Effect,
+    planned: int | None,
+) -> SequentialView:
+    a = plan.analysis
+    spec = a.sequential
+    test = _test_for(metric, a)
+    days, looks = [], []
+    for day, cum in stats.cumulative(metric.name):
+        days.append(day)
+        looks.append((cum[plan.control_name], cum[variant]))
+    n_planned = spec.planned_n or planned
+    if spec.kind == "group-sequential":
+        if n_planned is None:
+            raise ValueError("group-sequential needs analysis.sequential.planned_n")
+        return group_sequential_view(
+            days,
+            looks,
+            test,
+            alpha=a.alpha,
+            planned_n=n_planned,
+            planned_looks=spec.looks,
+            spending=spec.spending,
+        )
+    tau = spec.tau
+    if tau is None and spec.kind == "msprt":
+        tau = a.mde * abs(eff.control_mean) if a.mde_type == "relative" else a.mde
+        if not tau > 0:
+            raise ValueError("the mSPRT needs analysis.sequential.tau (control mean is zero)")
+    if spec.kind == "asymptotic-cs" and n_planned is None:
+        raise ValueError("asymptotic-cs needs analysis.sequential.planned_n")
+    return always_valid_view(
+        days, looks, test, alpha=a.alpha, kind=spec.kind, tau=tau, planned_n=n_planned
+    )
+
+
+def _method_p(a: Analysis, c: Comparison) -> float:
+    """The p-value the plan's method decides by (always-valid when sequential)."""
+    if c.sequential is not None and c.sequential.p_value is not None:
+        return c.sequential.p_value
+    return c.effect.p_value
+
+
+def _finish(a: Analysis, metric: Metric, c: Comparison, p_adj: float) -> Comparison:
+    if a.method == "bayesian" and c.bayes is not None:
+        thr = a.bayesian.ship_threshold
+        pbc = c.bayes.prob_beat_control
+        significant = bool(pbc >= thr or pbc <= 1 - thr)
+    elif a.method == "sequential" and c.sequential is not None:
+        if c.sequential.kind == "group-sequential":
+            significant = c.sequential.rejected
+        else:
+            significant = bool(p_adj <= a.alpha)
+    else:
+        significant = bool(p_adj < a.alpha)
+    return Comparison(**{**c.__dict__, "p_value_adjusted": p_adj, "significant": significant})
+
+
+def _sensitivity(plan: Plan, stats: UnitStats, metric: Metric) -> list[SensitivityRow]:
+    levels = stats.sensitivity.get(metric.name)
+    if not levels:
+        return []
+    test = _test_for(metric, plan.analysis)
+    return [
+        SensitivityRow(label, caps, v, test(mom[plan.control_name], mom[v]))
+        for label, (caps, mom) in levels.items()
+        for v in plan.treatments
+    ]
+
+
+def _best_arm(plan: Plan, metric: Metric, mom: dict[str, Moments]) -> BestArm:
+    a = plan.analysis
+    arms: dict[str, Any] = {}
+    if metric.type == "proportion" and metric.covariate is None:
+        arms = {v: beta_posterior(mom[v], a.bayesian.beta_prior) for v in plan.variants}
+    else:
+        for v in plan.variants:
+            s = _summary(metric, mom[v])
+            arms[v] = NormalPosterior(s.mean, s.se)
+    return prob_best(arms, seed=a.bayesian.seed, direction=metric.direction)
 
 
 def _summary(metric: Metric, m: Moments) -> VariantSummary:
@@ -326,67 +563,162 @@ def _summary(metric: Metric, m: Moments) -> VariantSummary:
     return VariantSummary(m.n, m.mean_y, m.var_y, se)
 
 
-def _direction_sign(metric: Metric) -> int:
-    return 1 if metric.direction == "increase" else -1
+def planned_sample_size(plan: Plan, stats: UnitStats) -> int | None:
+    """Units per variant the plan's design needs (None when it cannot be sized).
+
+    Uses the plan's baselines, or the control arm's observed moments where a metric gives
+    none; a group-sequential plan includes its sample-size inflation.
+    """
+    from liftlab.design import design_plan
+
+    history = {m.name: stats.moments[m.name][plan.control_name] for m in plan.metrics}
+    seq = plan.analysis.sequential
+    sequential = (
+        {"kind": seq.spending, "looks": seq.looks}
+        if plan.analysis.method == "sequential" and seq.kind == "group-sequential"
+        else None
+    )
+    try:
+        design = design_plan(plan, history=history, sequential=sequential)
+    except (LiftlabError, ValueError, ArithmeticError):
+        return None
+    return int(design.n_per_variant)
 
 
-def decide(plan: Plan, srm: SRMResult, metrics: list[MetricResult]) -> Decision:
+def decide(
+    plan: Plan,
+    srm: SRMResult,
+    metrics: list[MetricResult],
+    planned: int | None,
+    counts: dict[str, int],
+) -> Decision:
     """The recommendation and its reason (rules in the module docstring)."""
     if srm.mismatch:
         shares = ", ".join(f"{k} {v:.1%}" for k, v in srm.observed_shares.items())
-        planned = ", ".join(f"{k} {v:.1%}" for k, v in srm.expected_weights.items())
+        planned_w = ", ".join(f"{k} {v:.1%}" for k, v in srm.expected_weights.items())
         return Decision(
             "investigate",
             f"Sample ratio mismatch (χ² p = {srm.p_value:.2g}): observed {shares} against "
-            f"planned {planned}. Assignment or logging is broken; no effect can be trusted.",
+            f"planned {planned_w}. Assignment or logging is broken; no effect can be trusted.",
         )
-    primary = [m for m in metrics if m.metric.role == "primary"]
-    guard = [m for m in metrics if m.metric.role == "guardrail"]
+    primary = [m for m in metrics if m.metric.role == "primary" and m.status != "error"]
+    broken = [m.metric.name for m in metrics if m.metric.role == "primary" and m.status == "error"]
+    guard = [m for m in metrics if m.metric.role == "guardrail" and m.status != "error"]
+    if not primary:
+        return Decision(
+            "keep_running",
+            f"The primary metric{'s' if len(broken) > 1 else ''} {', '.join(broken)} could "
+            "not be analysed; see the metric for the reason.",
+        )
 
-    def moved(m: MetricResult, variant: str, sign: int) -> bool:
-        c = m.comparison(variant)
-        return c.significant and c.effect.abs_effect * _direction_sign(m.metric) * sign > 0
+    def guard_state(m: MetricResult, v: str) -> str:
+        c = m.comparison(v)
+        raw_worse = (
+            c.effect.p_value < plan.analysis.alpha and c.effect.abs_effect * c.direction_sign < 0
+        )
+        ni = c.non_inferiority
+        if raw_worse:
+            return "fail"
+        if ni is not None:
+            beyond = (ni.bound - ni.margin_abs) * c.direction_sign
+            worse_than_margin = (
+                c.effect.abs_ci[1] < ni.margin_abs
+                if c.direction_sign > 0
+                else c.effect.abs_ci[0] > ni.margin_abs
+            )
+            if worse_than_margin:
+                return "fail"
+            if not ni.passed or not beyond > 0:
+                return "unproven"
+        return "pass"
 
-    candidates, losers = [], []
+    method = plan.analysis.method
+    candidates: list[tuple[str, list[str]]] = []
+    pending: list[tuple[str, list[str]]] = []
+    losers: list[tuple[str, list[str], list[str]]] = []
     for v in plan.treatments:
-        wins = [m.metric.name for m in primary if moved(m, v, +1)]
-        losses = [m.metric.name for m in primary if moved(m, v, -1)]
-        harms = [m.metric.name for m in guard if moved(m, v, -1)]
-        if wins and not losses and not harms:
-            candidates.append(v)
-        elif losses or harms:
-            losers.append((v, losses, harms))
+        wins = [m.metric.name for m in primary if m.comparison(v).better]
+        losses = [m.metric.name for m in primary if m.comparison(v).worse]
+        fails = [m.metric.name for m in guard if guard_state(m, v) == "fail"]
+        unproven = [m.metric.name for m in guard if guard_state(m, v) == "unproven"]
+        if wins and not losses and not fails:
+            (pending if unproven else candidates).append((v, unproven))
+        elif losses or fails:
+            losers.append((v, losses, fails))
     first = primary[0]
+    sign = 1 if first.metric.direction == "increase" else -1
     if candidates:
         best = max(
-            candidates,
-            key=lambda v: _direction_sign(first.metric) * first.comparison(v).effect.rel_effect,
+            (v for v, _ in candidates),
+            key=lambda v: sign * _lift(first.comparison(v)),
         )
         c = first.comparison(best)
-        lo, hi = c.effect.rel_ci or (math.nan, math.nan)
         return Decision(
             "ship",
             f"{best} beats {plan.control_name} on {first.metric.name}: "
-            f"{c.effect.rel_effect:+.1%} (95% CI {lo:+.1%} to {hi:+.1%}, adjusted p = "
-            f"{c.p_value_adjusted:.2g}), with no primary metric worse and no guardrail harmed.",
+            f"{_evidence(plan, c)}, with no primary metric worse and no guardrail "
+            "harmed.",
             best,
         )
-    if losers:
-        v, losses, harms = losers[0]
-        what = []
-        if losses:
-            what.append(f"worse on {', '.join(losses)}")
-        if harms:
-            what.append(f"harms guardrail {', '.join(harms)}")
+    if pending:
+        v, unproven = pending[0]
         return Decision(
-            "do_not_ship",
-            f"{v} is significantly {' and '.join(what)}; keep {plan.control_name}.",
+            "keep_running",
+            f"{v} wins on the primary metric, but guardrail {', '.join(unproven)} is not yet "
+            "shown to be within its non-inferiority margin; keep collecting data.",
             v,
         )
-    return Decision(
-        "inconclusive",
-        "No primary metric moved significantly for any variant "
-        f"(correction: {plan.analysis.correction}); the test cannot tell the variants apart "
-        "at this sample size. Keep running to the planned sample size, or stop and keep "
-        f"{plan.control_name}.",
+    if losers and len(losers) == len(plan.treatments):
+        v, losses, fails = losers[0]
+        harm: list[str] = []
+        if losses:
+            harm.append(f"worse on {', '.join(losses)}")
+        if fails:
+            harm.append(f"harms guardrail {', '.join(fails)}")
+        return Decision(
+            "do_not_ship",
+            f"{v} is significantly {' and '.join(harm)}; keep {plan.control_name}.",
+            v,
+        )
+    smallest = min(counts[v] for v in plan.variants)
+    reached = planned is not None and smallest >= planned
+    what = {
+        "frequentist": f"no primary metric moved significantly (correction: {plan.analysis.correction})",
+        "bayesian": "no treatment reached the chance-to-beat-control threshold of "
+        f"{plan.analysis.bayesian.ship_threshold:.0%} on a primary metric",
+        "sequential": "no always-valid test has rejected yet",
+    }[method]
+    if reached and method != "sequential":
+        return Decision(
+            "do_not_ship",
+            f"The planned sample size is reached ({smallest:,} of {planned:,} units per "
+            f"variant) and {what}: any true effect is likely smaller than the planned MDE; "
+            f"keep {plan.control_name}.",
+        )
+    progress = (
+        f"{smallest:,} of the planned {planned:,} units per variant"
+        if planned is not None
+        else f"{smallest:,} units in the smallest variant (no planned size: add baseline to the primary metric)"
     )
+    return Decision("keep_running", f"So far {what}; {progress}.")
+
+
+def _lift(c: Comparison) -> float:
+    if c.bayes is not None:
+        return c.bayes.rel_effect
+    return c.effect.rel_effect
+
+
+def _evidence(plan: Plan, c: Comparison) -> str:
+    a = plan.analysis
+    if c.bayes is not None:
+        lo, hi = c.bayes.rel_ci
+        return (
+            f"{c.bayes.rel_effect:+.1%} ({1 - a.alpha:.0%} credible interval {lo:+.1%} to "
+            f"{hi:+.1%}), chance to beat control {c.bayes.prob_beat_control:.1%}"
+        )
+    lo, hi = c.effect.rel_ci or (math.nan, math.nan)
+    text = f"{c.effect.rel_effect:+.1%} ({1 - a.alpha:.0%} CI {lo:+.1%} to {hi:+.1%}"
+    if c.sequential is not None and c.sequential.first_rejection is not None:
+        return text + f"), always-valid test rejected on {c.sequential.first_rejection}"
+    return text + f", adjusted p = {c.p_value_adjusted:.2g})"

@@ -102,7 +102,8 @@ def design(
         Path | None, typer.Argument(help="Plan whose primary metrics to size (optional).")
     ] = None,
     metric_type: Annotated[
-        Literal["proportion", "mean"], typer.Option("--type", help="Metric type (without a plan).")
+        Literal["proportion", "mean", "ratio"],
+        typer.Option("--type", help="Metric type (without a plan); mean and ratio need --sd."),
     ] = "proportion",
     baseline: Annotated[
         float | None, typer.Option(help="Control rate or mean (overrides the plan's).")

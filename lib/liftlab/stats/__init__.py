@@ -5,6 +5,9 @@
 - :mod:`~liftlab.stats.multiple`: multiple-testing corrections.
 - :mod:`~liftlab.stats.srm`: sample-ratio-mismatch test.
 - :mod:`~liftlab.stats.power`: sample size, MDE and duration.
+- :mod:`~liftlab.stats.bayesian`: Beta-Binomial and Gaussian models, chance to win, P(best).
+- :mod:`~liftlab.stats.sequential`: always-valid inference and group-sequential designs.
+- :mod:`~liftlab.stats.bootstrap`, :mod:`~liftlab.stats.rank`: resampling and rank tests.
 """
 
 from liftlab.stats.frequentist import Effect, cuped_test, ratio_test, welch_test

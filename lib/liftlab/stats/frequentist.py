@@ -291,3 +291,53 @@ def cuped_test(
         relative_interval=relative_interval,
         theta=theta,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class NonInferiority:
+    """One-sided non-inferiority test of a guardrail against its margin.
+
+    ``margin_abs`` is the margin in the metric's units; ``bound`` the one-sided ``1 − α``
+    confidence bound of the effect on the side that matters; ``passed`` when the test rejects
+    "worse than the margin" (equivalently, the bound lies on the good side of the margin).
+    """
+
+    margin: float
+    margin_type: str
+    margin_abs: float
+    statistic: float
+    p_value: float
+    bound: float
+    passed: bool
+
+
+def non_inferiority(
+    effect: Effect,
+    margin: float,
+    *,
+    margin_type: str = "relative",
+    direction: str = "increase",
+    alpha: float = 0.05,
+) -> NonInferiority:
+    """Test H0: "the treatment is worse than ``margin``" one-sided at ``alpha``.
+
+    For a metric whose good direction is ``increase`` the margin is negative and
+    H0: Δ ≤ m against H1: Δ > m, with ``t = (Δ̂ − m)/se`` and ``p = P(T ≥ t)``; for
+    ``decrease`` the margin is positive and the inequalities flip. A ``relative`` margin is
+    turned into metric units with the control mean (taken as known): ``m = margin ·
+    mean_c``. The same t (Welch df) or normal (ratio metrics) reference distribution as the
+    two-sided test (Chow, Shao & Wang, 2008, §3.2; Schuirmann's one-sided test).
+    """
+    m_abs = margin * effect.control_mean if margin_type == "relative" else margin
+    dist = sps.norm if math.isinf(effect.df) else sps.t(effect.df)
+    if not effect.abs_se > 0 or not math.isfinite(m_abs):
+        return NonInferiority(margin, margin_type, m_abs, math.nan, math.nan, math.nan, False)
+    crit = float(dist.ppf(1 - alpha))
+    if direction == "increase":
+        stat = (effect.abs_effect - m_abs) / effect.abs_se
+        bound = effect.abs_effect - crit * effect.abs_se
+    else:
+        stat = (m_abs - effect.abs_effect) / effect.abs_se
+        bound = effect.abs_effect + crit * effect.abs_se
+    p = float(dist.sf(stat))
+    return NonInferiority(margin, margin_type, m_abs, float(stat), p, float(bound), p < alpha)

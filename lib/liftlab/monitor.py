@@ -1,0 +1,232 @@
+"""The sequential view of a comparison: its effect at every daily look, monitored validly.
+
+The engine returns per-variant × day sufficient statistics (see :mod:`liftlab.aggregate`);
+their running sums are the cumulative data at the end of each day. At each look the same test
+as the fixed-horizon analysis (Welch, delta method or CUPED, :mod:`liftlab.stats.frequentist`)
+gives the effect moments ``(Δ̂_n, V_n)``, which :mod:`liftlab.stats.sequential` turns into:
+
+- ``msprt`` / ``asymptotic-cs``: an always-valid p-value (never increasing) and confidence
+  sequence at every daily look; the analyst may stop on any day.
+- ``group-sequential``: the looks are the first days on which the cumulative units reach each
+  planned information fraction ``k/looks`` of ``planned_n`` per arm (fraction =
+  ``(n_c + n_t) / (2 · planned_n)``); each is compared with its Lan–DeMets boundary,
+  recomputed for the information actually observed at the looks taken so far.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from liftlab.stats.frequentist import Effect
+from liftlab.stats.moments import Moments
+from liftlab.stats.sequential import always_valid_arrays, boundaries
+
+EffectFn = Callable[[Moments, Moments], Effect]
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """One daily look: cumulative units, effect and interval, and the sequential verdict.
+
+    For always-valid methods ``p_value`` is the always-valid p-value and ``ci`` the confidence
+    sequence; for group-sequential looks ``z`` is compared with ``boundary``.
+    """
+
+    day: dt.date
+    n_control: int
+    n_treatment: int
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float | None = None
+    z: float | None = None
+    boundary: float | None = None
+    information_fraction: float | None = None
+    rejected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SequentialView:
+    """A comparison monitored over its daily looks."""
+
+    kind: str
+    alpha: float
+    looks: tuple[Look, ...]
+    p_value: float | None
+    ci: tuple[float, float]
+    rejected: bool
+    first_rejection: dt.date | None
+    tau: float | None = None
+    planned_n: int | None = None
+    spending: str | None = None
+    status: str = "continue"
+    note: str | None = None
+
+
+def _effects(
+    days: Sequence[dt.date],
+    looks: Sequence[tuple[Moments, Moments]],
+    test: EffectFn,
+) -> tuple[np.ndarray, np.ndarray, list[Effect]]:
+    effects = [test(c, t) for c, t in looks]
+    est = np.array([e.abs_effect for e in effects], dtype=float)
+    var = np.array([e.abs_se**2 for e in effects], dtype=float)
+    return est, var, effects
+
+
+def always_valid_view(
+    days: Sequence[dt.date],
+    looks: Sequence[tuple[Moments, Moments]],
+    test: EffectFn,
+    *,
+    alpha: float,
+    kind: str = "msprt",
+    tau: float | None = None,
+    planned_n: int | None = None,
+) -> SequentialView:
+    """Always-valid p-values and confidence sequences at every look (``msprt`` or
+    ``asymptotic-cs``; ``planned_n`` is per arm for the latter's tuning)."""
+    est, var, _ = _effects(days, looks, test)
+    n_total = np.array([c.n + t.n for c, t in looks], dtype=float)
+    res = always_valid_arrays(
+        est,
+        var,
+        alpha=alpha,
+        method=kind,  # type: ignore[arg-type]
+        tau=tau,
+        n_total=n_total,
+        planned_n=2 * planned_n if planned_n else None,
+    )
+    rows = tuple(
+        Look(
+            day=d,
+            n_control=c.n,
+            n_treatment=t.n,
+            estimate=float(est[k]),
+            se=float(math.sqrt(var[k])) if var[k] >= 0 else math.nan,
+            ci_low=float(res.ci_low[k]),
+            ci_high=float(res.ci_high[k]),
+            p_value=float(res.p_value[k]),
+            rejected=bool(res.rejected[k]),
+        )
+        for k, (d, (c, t)) in enumerate(zip(days, looks, strict=True))
+    )
+    first = next((r.day for r in rows if r.rejected), None)
+    last = rows[-1]
+    note = None
+    if last.ci_low > last.ci_high:
+        note = "the confidence sequences of the looks do not overlap: the effect changed over time"
+    return SequentialView(
+        kind=kind,
+        alpha=alpha,
+        looks=rows,
+        p_value=last.p_value,
+        ci=(last.ci_low, last.ci_high),
+        rejected=first is not None,
+        first_rejection=first,
+        tau=tau if kind == "msprt" else None,
+        planned_n=planned_n,
+        status="reject" if first is not None else "continue",
+        note=note,
+    )
+
+
+def group_sequential_view(
+    days: Sequence[dt.date],
+    looks: Sequence[tuple[Moments, Moments]],
+    test: EffectFn,
+    *,
+    alpha: float,
+    planned_n: int,
+    planned_looks: int,
+    spending: str = "obrien-fleming",
+) -> SequentialView:
+    """Lan–DeMets group-sequential test at the planned looks reached so far."""
+    info = [(c.n + t.n) / (2 * planned_n) for c, t in looks]
+    chosen: list[int] = []
+    for k in range(1, planned_looks + 1):
+        target = k / planned_looks
+        day = next((i for i, f in enumerate(info) if f >= target - 1e-12), None)
+        if day is None:
+            break
+        if day not in chosen:
+            chosen.append(day)
+    if not chosen:  # the first planned look is not reached yet: show the data so far
+        est, var, _ = _effects(days, looks, test)
+        rows = tuple(
+            Look(
+                d,
+                c.n,
+                t.n,
+                float(est[k]),
+                float(math.sqrt(var[k])),
+                math.nan,
+                math.nan,
+                information_fraction=info[k],
+            )
+            for k, (d, (c, t)) in enumerate(zip(days, looks, strict=True))
+        )
+        return SequentialView(
+            kind="group-sequential",
+            alpha=alpha,
+            looks=rows,
+            p_value=None,
+            ci=(math.nan, math.nan),
+            rejected=False,
+            first_rejection=None,
+            planned_n=planned_n,
+            spending=spending,
+            status="continue",
+            note=f"the first planned look (at {1 / planned_looks:.0%} of {planned_n:,} units "
+            "per arm) is not reached yet",
+        )
+    fractions = [min(info[i], 1.0) for i in chosen]
+    bounds = boundaries(fractions, alpha, spending)  # type: ignore[arg-type]
+    sel_days = [days[i] for i in chosen]
+    sel_looks = [looks[i] for i in chosen]
+    est, var, _ = _effects(sel_days, sel_looks, test)
+    rows_list = []
+    stopped = None
+    for k, (d, (c, t)) in enumerate(zip(sel_days, sel_looks, strict=True)):
+        se = float(math.sqrt(var[k]))
+        z = float(est[k] / se) if se > 0 else math.nan
+        crossed = bool(abs(z) >= bounds[k]) if math.isfinite(z) else False
+        if crossed and stopped is None:
+            stopped = d
+        rows_list.append(
+            Look(
+                d,
+                c.n,
+                t.n,
+                float(est[k]),
+                se,
+                float(est[k] - bounds[k] * se),
+                float(est[k] + bounds[k] * se),
+                z=z,
+                boundary=float(bounds[k]),
+                information_fraction=info[chosen[k]],
+                rejected=crossed,
+            )
+        )
+    rows = tuple(rows_list)
+    done = len(chosen) == planned_looks
+    status = "reject" if stopped else ("fail-to-reject" if done else "continue")
+    last = rows[-1]
+    return SequentialView(
+        kind="group-sequential",
+        alpha=alpha,
+        looks=rows,
+        p_value=None,
+        ci=(last.ci_low, last.ci_high),
+        rejected=stopped is not None,
+        first_rejection=stopped,
+        planned_n=planned_n,
+        spending=spending,
+        status=status,
+    )
