@@ -41,6 +41,31 @@ SENSITIVITY_LEVELS: tuple[tuple[str, float | None], ...] = (
 
 
 @dataclass(frozen=True)
+class Layout:
+    """Which columns of a unit-level table play which part.
+
+    For a unit-table plan, the plan's own names (:meth:`of`); for event tables, the columns
+    :mod:`liftlab.events` derives in the engine (``derived``: the plan names no columns of
+    this table, so value checks name the metric rather than a column).
+    """
+
+    unit: str
+    variant: str
+    timestamp: str | None
+    columns: dict[str, tuple[str, str | None]]
+    derived: bool = False
+
+    @classmethod
+    def of(cls, plan: Plan) -> Layout:
+        return cls(
+            unit=plan.unit,
+            variant=plan.data.variant_column,
+            timestamp=plan.data.timestamp,
+            columns={m.name: _yx(m) for m in plan.metrics},
+        )
+
+
+@dataclass(frozen=True)
 class UnitStats:
     """Sufficient statistics of a unit table.
 
@@ -120,8 +145,8 @@ def _num(col: ir.Column) -> ir.FloatingColumn:
 
 def _yx(m: Metric) -> tuple[str, str | None]:
     if m.type == "ratio":
-        return m.numerator, m.denominator  # type: ignore[return-value]
-    return m.column, m.covariate  # type: ignore[return-value]
+        return str(m.numerator), str(m.denominator)
+    return str(m.column), m.covariate
 
 
 def _capped(col: ir.FloatingColumn, cap: float | None) -> ir.FloatingColumn:
@@ -156,10 +181,15 @@ def _f(value: Any) -> float:
 
 def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
     """Run the checks query and the statistics query; validate; return the moments."""
-    check_columns(plan, src)
+    lay = src.layout or Layout.of(plan)
+    if src.layout is None:
+        check_columns(plan, src)
     t = src.table
-    unit = t[plan.unit]
-    variant = t[plan.data.variant_column]
+    unit = t[lay.unit]
+    variant = t[lay.variant]
+
+    def yx(m: Metric) -> tuple[str, str | None]:
+        return lay.columns[m.name]
 
     # ---- query 1: checks and quantiles over all units ----------------------------------------
     checks: dict[str, Any] = {
@@ -168,10 +198,10 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
         "null_units": unit.isnull().sum(),
         "null_variants": variant.isnull().sum(),
     }
-    if plan.data.timestamp is not None:
-        checks["null_ts"] = t[plan.data.timestamp].isnull().sum()
+    if lay.timestamp is not None:
+        checks["null_ts"] = t[lay.timestamp].isnull().sum()
     for i, m in enumerate(plan.metrics):
-        y_col, x_col = _yx(m)
+        y_col, x_col = yx(m)
         if m.cap is not None and m.cap.quantile is not None:
             for col in (y_col, x_col):
                 if col is not None:
@@ -182,12 +212,12 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
                     if q is not None and col is not None:
                         checks[f"s_{i}_{label}_{col}"] = _num(t[col]).quantile(q)
     row = t.aggregate(**checks).to_pyarrow().to_pylist()[0]
-    _check_rows(plan, src, row)
+    _check_rows(plan, src, row, lay)
 
     caps: dict[str, dict[str, float]] = {}
     sens_caps: dict[str, dict[str, dict[str, float]]] = {}
     for i, m in enumerate(plan.metrics):
-        y_col, x_col = _yx(m)
+        y_col, x_col = yx(m)
         cols = [c for c in (y_col, x_col) if c is not None]
         if m.cap is not None:
             for col in cols:
@@ -202,7 +232,7 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
     # ---- query 2: sufficient statistics per variant (× day) ----------------------------------
     aggs: dict[str, Any] = {"n": t.count()}
     for i, m in enumerate(plan.metrics):
-        y_col, x_col = _yx(m)
+        y_col, x_col = yx(m)
         cap = caps.get(m.name, {})
         y = _capped(_num(t[y_col]), cap.get(y_col))
         x = _capped(_num(t[x_col]), cap.get(x_col)) if x_col is not None else None
@@ -219,8 +249,8 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
             xs = _capped(_num(t[x_col]), level.get(x_col)) if x_col is not None else None
             aggs |= _sums(f"m{i}_s{k}", ys, xs)
     keys = [variant.cast("string").name("_variant")]
-    if plan.data.timestamp is not None:
-        ts = t[plan.data.timestamp]
+    if lay.timestamp is not None:
+        ts = t[lay.timestamp]
         keys.append((ts if ts.type().is_date() else ts.date()).name("_day"))
     rows = t.group_by(keys).aggregate(**aggs).to_pyarrow().to_pylist()
 
@@ -238,9 +268,9 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
         )
     for r in rows:
         for i, m in enumerate(plan.metrics):
-            _validate_values(plan, src, i, m, r)
+            _validate_values(plan, src, i, m, r, lay)
 
-    days = sorted({r["_day"] for r in rows}) if plan.data.timestamp is not None else []
+    days = sorted({r["_day"] for r in rows}) if lay.timestamp is not None else []
     day_index = {d: k for k, d in enumerate(days)}
     zero = Moments(0, 0.0, 0.0)
 
@@ -284,10 +314,10 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
     )
 
 
-def _check_rows(plan: Plan, src: UnitSource, row: dict[str, Any]) -> None:
+def _check_rows(plan: Plan, src: UnitSource, row: dict[str, Any], lay: Layout) -> None:
     if row["null_units"]:
         raise DataError(
-            f"{row['null_units']} rows of {src.label} have no unit id in '{plan.unit}'; "
+            f"{row['null_units']} rows of {src.label} have no unit id in '{lay.unit}'; "
             "drop them or fill them in",
             source=plan.source,
             field="unit",
@@ -295,29 +325,31 @@ def _check_rows(plan: Plan, src: UnitSource, row: dict[str, Any]) -> None:
     if row["null_variants"]:
         raise DataError(
             f"{row['null_variants']} rows of {src.label} have no variant in "
-            f"'{plan.data.variant_column}'; drop them or fill them in",
+            f"'{lay.variant}'; drop them or fill them in",
             source=plan.source,
             field="data.variant_column",
         )
     if row.get("null_ts"):
         raise DataError(
             f"{row['null_ts']} rows of {src.label} have no exposure time in "
-            f"'{plan.data.timestamp}'; drop them or fill them in",
+            f"'{lay.timestamp}'; drop them or fill them in",
             source=plan.source,
             field="data.timestamp",
         )
     if row["distinct_units"] != row["rows"]:
         dupes = row["rows"] - row["distinct_units"]
         raise DataError(
-            f"{dupes} unit ids in '{plan.unit}' of {src.label} appear on more than one row; "
+            f"{dupes} unit ids in '{lay.unit}' of {src.label} appear on more than one row; "
             "a unit table has one row per unit",
             source=plan.source,
             field="unit",
         )
 
 
-def _validate_values(plan: Plan, src: UnitSource, i: int, m: Metric, r: dict[str, Any]) -> None:
-    y_col, x_col = _yx(m)
+def _validate_values(
+    plan: Plan, src: UnitSource, i: int, m: Metric, r: dict[str, Any], lay: Layout
+) -> None:
+    y_col, x_col = lay.columns[m.name]
     y_attr = "numerator" if m.type == "ratio" else "column"
     x_attr = "denominator" if m.type == "ratio" else "covariate"
     for col, attr, key in ((y_col, y_attr, "nully"), (x_col, x_attr, "nullx")):
@@ -356,14 +388,21 @@ def metric_values(
     The only function in liftlab that brings unit rows out of the engine, and only one
     numeric column of them (no unit ids), after the metric's cap.
     """
+    lay = src.layout or Layout.of(plan)
     t = src.table
-    col = metric.column
-    assert col is not None
+    col = lay.columns[metric.name][0]
     y = _capped(_num(t[col]), (caps or {}).get(col))
-    table = t.select(_v=t[plan.data.variant_column].cast("string"), _y=y).to_pyarrow()
+    table = t.select(_v=t[lay.variant].cast("string"), _y=y).to_pyarrow()
     variants = np.asarray(table.column("_v").to_numpy(zero_copy_only=False))
     values = table.column("_y").to_numpy()
     return {v: values[variants == v] for v in plan.variants}
 
 
-__all__ = ["SENSITIVITY_LEVELS", "UnitStats", "check_columns", "metric_values", "unit_statistics"]
+__all__ = [
+    "SENSITIVITY_LEVELS",
+    "Layout",
+    "UnitStats",
+    "check_columns",
+    "metric_values",
+    "unit_statistics",
+]

@@ -197,6 +197,7 @@ class Results:
     generated_at: str
     planned_n_per_variant: int | None = None
     traffic: Traffic = field(default_factory=lambda: Traffic([], {}))
+    data_quality: dict[str, Any] | None = None
 
     def metric(self, name: str) -> MetricResult:
         return next(m for m in self.metrics if m.metric.name == name)
@@ -272,6 +273,7 @@ def analyze(
         data_label=src.label,
         data_sha256=src.fingerprint(),
         generated_at=generated_at,
+        data_quality=src.quality,
     )
 
 
@@ -283,6 +285,7 @@ def analyze_statistics(
     data_label: str = "<statistics>",
     data_sha256: str | None = None,
     generated_at: str | None = None,
+    data_quality: dict[str, Any] | None = None,
 ) -> Results:
     """Analyse precomputed sufficient statistics (the engine-free half of :func:`analyze`)."""
     a = plan.analysis
@@ -330,6 +333,7 @@ def analyze_statistics(
         generated_at=generated_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         planned_n_per_variant=planned,
         traffic=Traffic(list(stats.days), dict(stats.daily_counts)),
+        data_quality=data_quality,
     )
 
 

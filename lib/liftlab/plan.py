@@ -35,6 +35,8 @@ MetricType = Literal["proportion", "mean", "ratio"]
 Correction = Literal["none", "bonferroni", "holm", "hochberg", "bh", "by"]
 Method = Literal["frequentist", "bayesian", "sequential"]
 RelativeInterval = Literal["log-delta", "fieller"]
+PRE_PERIOD = "pre_period"
+COLUMN_ROLES = ("unit", "variant", "exposed_at", "event", "ts", "value")
 WEIGHT_TOLERANCE = 1e-6
 
 
@@ -86,6 +88,13 @@ class BootstrapSpec(_Strict):
         return self
 
 
+class EventAgg(_Strict):
+    """One side of an event-table ratio metric: ``aggregate`` of ``event`` per unit."""
+
+    event: str
+    aggregate: Literal["count", "sum", "any"] = "count"
+
+
 class Metric(_Strict):
     """A metric computed per unit and compared across variants.
 
@@ -99,6 +108,14 @@ class Metric(_Strict):
     ``baseline`` (the control rate or mean) and ``baseline_sd`` (the unit-level standard
     deviation, for mean metrics) describe the control arm for sample-size design.
 
+    On event tables (``data.exposures`` and ``data.events``) a metric names an ``event`` and
+    how to ``aggregate`` it per unit (``count``, ``sum`` of ``value``, or ``any`` = 0/1, the
+    default for proportions; ``sum`` for means) inside an attribution window of
+    ``window_days`` (default 7) after the unit's first exposure; a ratio's ``numerator`` and
+    ``denominator`` are ``{event, aggregate}`` pairs; ``covariate: pre_period`` is the same
+    metric over the ``pre_days`` (default 14) before exposure. ``allow_negative: false``
+    (default) counts negative event values as a data-quality finding.
+
     ``margin`` (guardrails): a non-inferiority margin, e.g. ``margin: -0.02`` with
     ``margin_type: relative`` (default) means "no worse than 2% below control"; the guardrail
     passes when the one-sided test rejects "worse than the margin" at ``alpha``.
@@ -110,9 +127,14 @@ class Metric(_Strict):
     role: Role = "secondary"
     type: MetricType
     column: str | None = None
-    numerator: str | None = None
-    denominator: str | None = None
+    numerator: str | EventAgg | None = None
+    denominator: str | EventAgg | None = None
     covariate: str | None = None
+    event: str | None = None
+    aggregate: Literal["count", "sum", "any"] | None = None
+    window_days: Annotated[float, Field(gt=0)] = 7.0
+    pre_days: Annotated[float, Field(gt=0)] = 14.0
+    allow_negative: bool = False
     cap: Cap | None = None
     direction: Literal["increase", "decrease"] = "increase"
     baseline: float | None = None
@@ -125,6 +147,10 @@ class Metric(_Strict):
 
     @model_validator(mode="after")
     def _columns_fit_type(self) -> Metric:
+        if self.on_events:
+            return self._event_fields()
+        if self.covariate == PRE_PERIOD:
+            raise ValueError("covariate: pre_period is for event-table metrics (give event:)")
         if self.type == "ratio":
             if self.column is not None:
                 raise ValueError(
@@ -168,31 +194,141 @@ class Metric(_Strict):
         return self
 
     @property
+    def on_events(self) -> bool:
+        """Whether the metric is defined over an event table (``event`` or event ratio)."""
+        return (
+            self.event is not None
+            or isinstance(self.numerator, EventAgg)
+            or isinstance(self.denominator, EventAgg)
+        )
+
+    def _event_fields(self) -> Metric:
+        if self.column is not None:
+            raise ValueError("an event metric takes event:, not column:")
+        if self.type == "ratio":
+            if self.event is not None:
+                raise ValueError(
+                    "a ratio metric takes numerator: and denominator: {event, aggregate}"
+                )
+            if not (
+                isinstance(self.numerator, EventAgg) and isinstance(self.denominator, EventAgg)
+            ):
+                raise ValueError(
+                    "an event ratio needs numerator: {event: ..., aggregate: ...} and "
+                    "denominator: {event: ..., aggregate: ...}"
+                )
+            if self.covariate is not None:
+                raise ValueError("covariate (CUPED) is not supported for ratio metrics; remove it")
+        else:
+            if self.numerator is not None or self.denominator is not None:
+                raise ValueError(
+                    f"numerator and denominator belong to ratio metrics, not {self.type}"
+                )
+            if self.covariate is not None and self.covariate != PRE_PERIOD:
+                raise ValueError(
+                    f"covariate '{self.covariate}' is not available on event tables; "
+                    "use covariate: pre_period"
+                )
+            agg = self.event_aggregate
+            if self.type == "proportion" and agg != "any":
+                raise ValueError(
+                    f"a proportion counts units with the event (aggregate: any), not {agg}; "
+                    "use type: mean for counts and sums"
+                )
+        return self
+
+    @property
+    def event_aggregate(self) -> str:
+        """``aggregate`` with its default: ``any`` for proportions, ``sum`` for means."""
+        if self.aggregate is not None:
+            return self.aggregate
+        return "any" if self.type == "proportion" else "sum"
+
+    @property
     def columns(self) -> list[str]:
         """The data columns this metric reads."""
         cols = [self.column, self.numerator, self.denominator, self.covariate]
-        return [c for c in cols if c is not None]
+        return [c for c in cols if isinstance(c, str)]
 
 
 class DataSpec(_Strict):
-    """Where the data lives.
+    """Where the data lives: a unit table, or exposure and event tables.
 
-    ``units``: a CSV or Parquet file (or glob) with one row per unit. ``timestamp``: the
-    column holding each unit's (first) exposure time; with it, liftlab computes daily
-    cumulative statistics (per variant × day, in the same query) for the sequential view and
-    traffic charts. Days are UTC calendar days of that column.
+    Unit table: ``units`` is a CSV or Parquet file (or glob) with one row per unit.
+    ``timestamp``: the column holding each unit's (first) exposure time; with it, liftlab
+    computes daily cumulative statistics (per variant × day, in the same query) for the
+    sequential view and traffic charts. Days are calendar days of that column.
+
+    Event tables: ``exposures`` (unit, variant, exposed_at, segment columns) and ``events``
+    (unit, event, ts, value), each a table name in ``engine`` or a CSV/Parquet path or glob.
+    ``engine`` is an Ibis connection URL (``duckdb://data/shop.duckdb``, relative to the
+    project root; omitted: in-memory DuckDB over files). ``columns`` renames the roles
+    unit, variant, exposed_at, event, ts and value (the unit column defaults to the plan's
+    ``unit``). ``segments`` names exposure (or unit-table) columns to break results down by.
     """
 
-    units: str
+    units: str | None = None
     variant_column: str = "variant"
     timestamp: str | None = None
+    engine: str | None = None
+    exposures: str | None = None
+    events: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    segments: list[str] = Field(default_factory=list)
 
     @field_validator("units")
     @classmethod
-    def _known_format(cls, v: str) -> str:
-        if not v.lower().endswith((".csv", ".parquet", ".pq", ".csv.gz")):
+    def _known_format(cls, v: str | None) -> str | None:
+        if v is not None and not v.lower().endswith(FILE_SUFFIXES):
             raise ValueError(f"'{v}' must be a .csv or .parquet file (or a glob of them)")
         return v
+
+    @field_validator("columns")
+    @classmethod
+    def _known_roles(cls, v: dict[str, str]) -> dict[str, str]:
+        for role in v:
+            if role not in COLUMN_ROLES:
+                raise ValueError(
+                    f"unknown role '{role}'{did_you_mean(role, COLUMN_ROLES)}; "
+                    f"columns renames {', '.join(COLUMN_ROLES)}"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> DataSpec:
+        events = self.exposures is not None or self.events is not None
+        if events and self.units is not None:
+            raise ValueError(
+                "give either units: (a unit table) or exposures: and events:, not both"
+            )
+        if not events and self.units is None:
+            raise ValueError(
+                "say where the data is: units: data/x.parquet, or exposures: and events:"
+            )
+        if events and (self.exposures is None or self.events is None):
+            missing = "events" if self.events is None else "exposures"
+            raise ValueError(
+                f"event tables need both exposures: and events: ({missing} is missing)"
+            )
+        if self.engine is None and events:
+            for name in (self.exposures, self.events):
+                if not str(name).lower().endswith(FILE_SUFFIXES):
+                    raise ValueError(
+                        f"'{name}' is a table name, which needs engine: (e.g. "
+                        "duckdb://data/shop.duckdb); or give a .csv/.parquet path"
+                    )
+        return self
+
+    @property
+    def on_events(self) -> bool:
+        return self.exposures is not None
+
+    def column(self, role: str, default: str | None = None) -> str:
+        """The column playing ``role`` in the event tables."""
+        return self.columns.get(role, default or role)
+
+
+FILE_SUFFIXES = (".csv", ".parquet", ".pq", ".csv.gz")
 
 
 class BayesianSpec(_Strict):
@@ -306,11 +442,30 @@ class Plan(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"metrics: name '{dupes[0]}' is used twice; metric names are unique")
-        if self.analysis.method == "sequential" and self.data.timestamp is None:
+        if (
+            self.analysis.method == "sequential"
+            and self.data.timestamp is None
+            and not self.data.on_events
+        ):
             raise ValueError(
                 "data.timestamp: method sequential needs the exposure-time column "
                 "(data: {timestamp: exposed_at}) for its daily looks"
             )
+        for i, m in enumerate(self.metrics):
+            if m.on_events != self.data.on_events:
+                shape = (
+                    "event tables (data.exposures/events)"
+                    if self.data.on_events
+                    else "a unit table (data.units)"
+                )
+                need = (
+                    "event: (or numerator/denominator {event, aggregate})"
+                    if self.data.on_events
+                    else "column: (or numerator/denominator column names)"
+                )
+                raise ValueError(
+                    f"metrics[{i}]: the data is {shape}; define the metric with {need}"
+                )
         if not any(m.role == "primary" for m in self.metrics):
             raise ValueError(
                 "metrics: no metric has role: primary; mark the decision metric role: primary"

@@ -50,6 +50,7 @@ def results_dict(r: Results) -> dict[str, Any]:
             "mismatch": r.srm.mismatch,
             "alpha": r.srm.alpha,
         },
+        "data_quality": r.data_quality,
         "traffic": {
             "days": [d.isoformat() for d in r.traffic.days],
             "units": r.traffic.units,

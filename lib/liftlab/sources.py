@@ -1,80 +1,182 @@
 """Where data lives: connections and tables, through Ibis.
 
-DuckDB (embedded, in memory) is the default engine: it reads the plan's CSV or Parquet unit
-table in place, so rows never pass through pandas. Everything downstream works on an Ibis
-table expression, which is what lets the same metric code run on other Ibis backends.
+DuckDB (embedded, in memory) is the default engine: it reads the plan's CSV or Parquet files
+in place, so rows never pass through pandas. A plan may name another engine by its Ibis URL
+(``data.engine``): ``duckdb://data/shop.duckdb`` is a DuckDB file relative to the project
+root (opened read-only), ``duckdb:///srv/shop.duckdb`` an absolute path, and any other URL
+(``postgres://host/db``, ...) goes to :func:`ibis.connect` as it is; credentials come from
+the environment (e.g. ``PGUSER``/``PGPASSWORD``), never from plan files. Everything
+downstream works on Ibis table expressions, which is what lets the same metric code run on
+every backend.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import ibis
 from ibis.expr.types import Table
 
-from liftlab.errors import DataError
-from liftlab.plan import Plan
+from liftlab.errors import DataError, did_you_mean
+from liftlab.plan import FILE_SUFFIXES, Plan
+
+if TYPE_CHECKING:
+    from liftlab.aggregate import Layout
 
 
 @dataclass(frozen=True)
 class UnitSource:
-    """An opened unit table: the Ibis table, what to call it in messages, and its files."""
+    """A unit-level table (read from a file, or derived from event tables in the engine).
+
+    ``label`` names it in messages; ``files`` are the data files behind it (empty for engine
+    tables); ``identity`` describes engine tables for the fingerprint (row counts, latest
+    timestamp) where there are no files to hash. ``layout`` says which columns are the unit,
+    variant, day and metrics when they are not the plan's own names (derived tables);
+    ``quality`` holds the data-quality findings made while deriving it.
+    """
 
     table: Table
     label: str
-    files: tuple[Path, ...]
+    files: tuple[Path, ...] = ()
+    identity: dict[str, Any] = field(default_factory=dict)
+    layout: Layout | None = None
+    quality: dict[str, Any] | None = None
 
     def fingerprint(self) -> str:
-        """SHA-256 over the data files' names and bytes, in sorted order."""
+        """SHA-256 over the data files' names and bytes (sorted), or the tables' identity."""
         digest = hashlib.sha256()
         for f in self.files:
             digest.update(f.name.encode())
             with f.open("rb") as fh:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(block)
+        for key in sorted(self.identity):
+            digest.update(f"{key}={self.identity[key]}".encode())
         return digest.hexdigest()
 
 
-def open_units(plan: Plan, data: str | Path | None = None) -> UnitSource:
-    """Open the plan's unit table (or ``data``, a path overriding ``data.units``) in DuckDB."""
-    spec = str(data) if data is not None else plan.data.units
-    label = spec
-    path = Path(spec) if data is not None else plan.resolve(spec)
-    files = tuple(sorted(Path(p) for p in glob.glob(str(path)))) if _is_glob(spec) else (path,)
-    field = "data.units" if data is None else None
-    where = plan.source if data is None else None
-    if not files or not all(f.is_file() for f in files):
-        hint = "run `liftlab simulate` for the demo data" if "data" in Path(spec).parts else ""
+def connect(plan: Plan) -> Any:
+    """An Ibis connection for the plan's ``data.engine`` (in-memory DuckDB by default)."""
+    url = plan.data.engine
+    if url is None:
+        return ibis.duckdb.connect()
+    if url.startswith("duckdb://"):
+        rest = url.removeprefix("duckdb://")
+        if rest in ("", ":memory:"):
+            return ibis.duckdb.connect()
+        path = Path(rest) if rest.startswith("/") else plan.root / rest
+        if not path.is_file():
+            raise DataError(
+                f"DuckDB file '{path}' not found; check the path or run `liftlab simulate`",
+                source=plan.source,
+                field="data.engine",
+            )
+        return ibis.duckdb.connect(str(path), read_only=True)
+    try:
+        return ibis.connect(url)
+    except Exception as exc:  # the driver's own message, without credentials
         raise DataError(
-            f"'{label}' not found; check the path" + (f" or {hint}" if hint else ""),
-            source=where,
-            field=field,
-        )
-    con = ibis.duckdb.connect()
+            f"cannot connect to {_redact(url)} ({_first_line(exc)}); check the URL and the "
+            "credentials in the environment",
+            source=plan.source,
+            field="data.engine",
+        ) from None
+
+
+def _redact(url: str) -> str:
+    """The URL without any password (``user:secret@`` becomes ``user@``)."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
+    return url
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def read_files(
+    con: Any, spec: str, path: Path, *, plan: Plan, field_name: str | None
+) -> tuple[Table, tuple[Path, ...]]:
+    """Read CSV/Parquet file(s) at ``path`` (a glob allowed) into the DuckDB connection."""
+    where = plan.source if field_name else None
+    files = tuple(sorted(Path(p) for p in glob.glob(str(path)))) if _is_glob(spec) else (path,)
+    if not files or not all(f.is_file() for f in files):
+        hint = " or run `liftlab simulate` for the demo data" if "data" in Path(spec).parts else ""
+        raise DataError(f"'{spec}' not found; check the path{hint}", source=where, field=field_name)
     names = [str(f) for f in files]
     lower = names[0].lower()
     try:
         if lower.endswith((".parquet", ".pq")):
-            table = con.read_parquet(names)
-        elif lower.endswith((".csv", ".csv.gz")):
-            table = con.read_csv(names)
-        else:
-            raise DataError(
-                f"'{label}' is neither CSV nor Parquet; give a .csv or .parquet file",
-                source=where,
-                field=field,
-            )
-    except DataError:
-        raise
+            return con.read_parquet(names), files
+        if lower.endswith((".csv", ".csv.gz")):
+            return con.read_csv(names), files
     except Exception as exc:  # the engine's own reader error, e.g. a corrupt file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
-            f"cannot read '{label}' ({first}); check the file", source=where, field=field
+            f"cannot read '{spec}' ({_first_line(exc)}); check the file",
+            source=where,
+            field=field_name,
         ) from None
-    return UnitSource(table=table, label=label, files=files)
+    raise DataError(
+        f"'{spec}' is neither CSV nor Parquet; give a .csv or .parquet file",
+        source=where,
+        field=field_name,
+    )
+
+
+def open_table(con: Any, plan: Plan, spec: str, field_name: str) -> tuple[Table, tuple[Path, ...]]:
+    """A table by name in the engine, or a file path (resolved against the project root)."""
+    if spec.lower().endswith(FILE_SUFFIXES):
+        return read_files(con, spec, plan.resolve(spec), plan=plan, field_name=field_name)
+    try:
+        names = list(con.list_tables())
+    except Exception:  # some backends cannot list; fall through to the lookup
+        names = []
+    if names and spec not in names:
+        raise DataError(
+            f"table '{spec}' not found in {_redact(plan.data.engine or 'duckdb')}"
+            f"{did_you_mean(spec, names)}; tables: {', '.join(sorted(names)[:12])}",
+            source=plan.source,
+            field=field_name,
+        )
+    try:
+        return con.table(spec), ()
+    except Exception as exc:
+        raise DataError(
+            f"cannot open table '{spec}' ({_first_line(exc)})", source=plan.source, field=field_name
+        ) from None
+
+
+def open_units(plan: Plan, data: str | Path | None = None) -> UnitSource:
+    """Open the plan's unit table (or ``data``, a path overriding ``data.units``) in DuckDB."""
+    if data is not None:
+        if plan.data.on_events:
+            raise DataError(
+                "--data replaces a unit table, but this plan reads event tables; "
+                "change data.exposures/data.events instead",
+                source=plan.source,
+                field="data",
+            )
+        spec = str(data)
+        table, files = read_files(
+            ibis.duckdb.connect(), spec, Path(spec), plan=plan, field_name=None
+        )
+        return UnitSource(table=table, label=spec, files=files)
+    if plan.data.on_events:
+        from liftlab.events import open_events
+
+        return open_events(plan)
+    units = plan.data.units
+    assert units is not None
+    con = connect(plan)
+    table, files = read_files(con, units, plan.resolve(units), plan=plan, field_name="data.units")
+    return UnitSource(table=table, label=units, files=files)
 
 
 def _is_glob(spec: str) -> bool:

@@ -1,0 +1,255 @@
+"""Event-table plans: exposures and events compiled, in the engine, to a unit-level table.
+
+Growth data arrives as exposure logs and event streams. For a plan with ``data.exposures``
+and ``data.events`` liftlab builds one Ibis expression that the engine evaluates lazily; the
+unit-level rows it describes are never brought into Python. Its statistics are then computed
+by :func:`liftlab.aggregate.unit_statistics` exactly as for a unit table.
+
+Semantics (pinned; tests check each):
+
+- A unit's exposure time is its **first** exposure (``min(exposed_at)``); its segments are
+  those of that first exposure row.
+- A unit exposed to more than one variant is **excluded** and counted; so are units whose
+  only variant the plan does not name, and exposure rows with no unit id.
+- An event counts for a metric when it is the metric's event and
+  ``exposed_at <= ts < exposed_at + window_days`` (days of 24 hours).
+- ``aggregate``: ``count`` (number of events), ``sum`` (of ``value``; a null value counts as
+  0), ``any`` (0/1: at least one event). Units with no events count as zero.
+- ``covariate: pre_period``: the same aggregate over ``[exposed_at − pre_days, exposed_at)``.
+- Ratio metrics: numerator and denominator are each an aggregate of their own event.
+
+Data quality (counted in the engine, reported in ``results.json`` under ``data_quality``,
+never silently dropped): exposure rows, distinct units, rows with no unit id, duplicate
+exposure rows (a unit's rows beyond its first), units exposed to more than one variant,
+units and rows with a variant the plan does not name, event rows, events of units never
+exposed (or excluded), event rows with no unit id, and negative values of events that a
+``sum`` metric adds up (unless the metric says ``allow_negative: true``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from liftlab.aggregate import Layout
+from liftlab.errors import DataError, did_you_mean
+from liftlab.plan import PRE_PERIOD, EventAgg, Metric, Plan
+from liftlab.sources import UnitSource, connect, open_table
+
+DAY_SECONDS = 86_400
+
+
+def _columns(plan: Plan) -> dict[str, str]:
+    d = plan.data
+    return {
+        "unit": d.column("unit", plan.unit),
+        "variant": d.column("variant", d.variant_column),
+        "exposed_at": d.column("exposed_at"),
+        "event": d.column("event"),
+        "ts": d.column("ts"),
+        "value": d.column("value"),
+    }
+
+
+def _require(plan: Plan, table: ir.Table, label: str, field: str, cols: list[str]) -> None:
+    names = list(table.schema().names)
+    for col in cols:
+        if col not in names:
+            raise DataError(
+                f"'{col}' is not a column of {label}{did_you_mean(col, names)}; rename it with "
+                "data.columns (e.g. columns: {unit: user_id})",
+                source=plan.source,
+                field=field,
+            )
+
+
+def _check_types(plan: Plan, table: ir.Table, label: str, field: str, ts_col: str) -> None:
+    dtype = table.schema()[ts_col]
+    if not dtype.is_timestamp():
+        raise DataError(
+            f"'{ts_col}' in {label} holds {dtype} values, not timestamps; store it as a timestamp",
+            source=plan.source,
+            field=field,
+        )
+
+
+def open_events(plan: Plan) -> UnitSource:
+    """Open the exposure and event tables and derive the unit-level table (lazily)."""
+    con = connect(plan)
+    d = plan.data
+    assert d.exposures is not None and d.events is not None
+    col = _columns(plan)
+    exposures, exp_files = open_table(con, plan, d.exposures, "data.exposures")
+    events, ev_files = open_table(con, plan, d.events, "data.events")
+    _require(
+        plan,
+        exposures,
+        d.exposures,
+        "data.exposures",
+        [col["unit"], col["variant"], col["exposed_at"], *d.segments],
+    )
+    _require(
+        plan, events, d.events, "data.events", [col["unit"], col["event"], col["ts"], col["value"]]
+    )
+    _check_types(plan, exposures, d.exposures, "data.exposures", col["exposed_at"])
+    _check_types(plan, events, d.events, "data.events", col["ts"])
+
+    e = exposures.select(
+        unit=exposures[col["unit"]].cast("string"),
+        variant=exposures[col["variant"]].cast("string"),
+        exposed_at=exposures[col["exposed_at"]],
+        **{s: exposures[s] for s in d.segments},
+    )
+    ev = events.select(
+        unit=events[col["unit"]].cast("string"),
+        event=events[col["event"]].cast("string"),
+        ts=events[col["ts"]],
+        value=events[col["value"]].cast("float64"),
+    )
+    names = list(plan.variants)
+    ef = e.filter(e.unit.notnull())
+    per_unit = ef.group_by("unit").aggregate(
+        exposed_at=ef.exposed_at.min(),
+        n_variants=ef.variant.nunique(),
+        variant=ef.variant.min(),
+        rows=ef.count(),
+        **{s: ef[s].argmin(ef.exposed_at) for s in d.segments},
+    )
+    units = per_unit.filter((per_unit.n_variants == 1) & per_unit.variant.isin(names))
+
+    quality, identity = _quality(plan, e, ev, per_unit, units)
+
+    right = units.select(u_=units.unit, exp_=units.exposed_at)
+    joined = ev.inner_join(right, ev.unit == right.u_)
+    aggs: dict[str, Any] = {}
+    layout_cols: dict[str, tuple[str, str | None]] = {}
+    for i, m in enumerate(plan.metrics):
+        y_spec, x_spec, x_pre = _sides(m)
+        aggs[f"m{i}_y"] = _aggregate(joined, y_spec, 0.0, m.window_days)
+        x_name = None
+        if x_spec is not None:
+            lo, hi = (-m.pre_days, 0.0) if x_pre else (0.0, m.window_days)
+            aggs[f"m{i}_x"] = _aggregate(joined, x_spec, lo, hi)
+            x_name = f"m{i}_x"
+        layout_cols[m.name] = (f"m{i}_y", x_name)
+    per_metric = joined.group_by(k_=joined.unit).aggregate(**aggs)
+    table = units.left_join(per_metric, units.unit == per_metric.k_).select(
+        unit=units.unit,
+        variant=units.variant,
+        exposed_at=units.exposed_at,
+        **{s: units[s] for s in d.segments},
+        **{k: per_metric[k].fill_null(0) for k in aggs},
+    )
+    label = f"{d.exposures} + {d.events}"
+    return UnitSource(
+        table=table,
+        label=label,
+        files=tuple(sorted({*exp_files, *ev_files})),
+        identity=identity,
+        layout=Layout("unit", "variant", "exposed_at", layout_cols, derived=True),
+        quality=quality,
+    )
+
+
+def _sides(m: Metric) -> tuple[EventAgg, EventAgg | None, bool]:
+    """The (y, x) event aggregates of a metric, and whether x is the pre-period covariate."""
+    if m.type == "ratio":
+        assert isinstance(m.numerator, EventAgg) and isinstance(m.denominator, EventAgg)
+        return m.numerator, m.denominator, False
+    assert m.event is not None
+    y = EventAgg(event=m.event, aggregate=m.event_aggregate)  # type: ignore[arg-type]
+    return y, (y if m.covariate == PRE_PERIOD else None), True
+
+
+def _aggregate(j: ir.Table, spec: EventAgg, lo_days: float, hi_days: float) -> ir.Scalar:
+    """Per unit: ``spec.aggregate`` of ``spec.event`` with ``exp_ + lo <= ts < exp_ + hi``."""
+    lo = j.exp_ + ibis.interval(seconds=round(lo_days * DAY_SECONDS))
+    hi = j.exp_ + ibis.interval(seconds=round(hi_days * DAY_SECONDS))
+    hit = (j.event == spec.event) & (j.ts >= lo) & (j.ts < hi)
+    if spec.aggregate == "sum":
+        return hit.ifelse(j.value.fill_null(0.0), 0.0).sum()
+    if spec.aggregate == "count":
+        return hit.cast("int64").sum().cast("float64")
+    return hit.cast("int64").max().cast("float64")
+
+
+def _quality(
+    plan: Plan,
+    e: ir.Table,
+    ev: ir.Table,
+    per_unit: ir.Table,
+    units: ir.Table,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Data-quality counts over the raw tables (two small queries) and the tables' identity."""
+    names = list(plan.variants)
+    raw = e.aggregate(
+        rows=e.count(),
+        null_unit_rows=e.unit.isnull().sum(),
+        unknown_variant_rows=(~e.variant.isin(names) | e.variant.isnull()).sum(),
+        max_exposed_at=e.exposed_at.max(),
+    )
+    pu = per_unit.aggregate(
+        units=per_unit.count(),
+        duplicate_rows=(per_unit.rows - 1).sum(),
+        multi_variant_units=(per_unit.n_variants > 1).sum(),
+        unknown_variant_units=((per_unit.n_variants == 1) & ~per_unit.variant.isin(names)).sum(),
+    )
+    exp_row = raw.cross_join(pu).to_pyarrow().to_pylist()[0]
+
+    sum_events = sorted(
+        {
+            s.event
+            for m in plan.metrics
+            if not m.allow_negative
+            for s in _sides(m)[:2]
+            if isinstance(s, EventAgg) and s.aggregate == "sum"
+        }
+    )
+    seen = units.select(s_=units.unit, one_=ibis.literal(1))
+    lj = ev.left_join(seen, ev.unit == seen.s_)
+    ev_row = (
+        lj.aggregate(
+            rows=lj.count(),
+            null_unit_rows=lj.unit.isnull().sum(),
+            unexposed=(lj.unit.notnull() & lj.one_.isnull()).sum(),
+            negative=(lj.event.isin(sum_events or [""]) & (lj.value < 0)).sum(),
+            max_ts=lj.ts.max(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+
+    def n(v: Any) -> int:
+        return int(v or 0)
+
+    quality: dict[str, Any] = {
+        "exposures": {
+            "rows": n(exp_row["rows"]),
+            "units": n(exp_row["units"]),
+            "null_unit_rows": n(exp_row["null_unit_rows"]),
+            "duplicate_rows": n(exp_row["duplicate_rows"]),
+            "multi_variant_units": n(exp_row["multi_variant_units"]),
+            "unknown_variant_rows": n(exp_row["unknown_variant_rows"]),
+            "unknown_variant_units": n(exp_row["unknown_variant_units"]),
+        },
+        "events": {
+            "rows": n(ev_row["rows"]),
+            "null_unit_rows": n(ev_row["null_unit_rows"]),
+            "unexposed_unit_rows": n(ev_row["unexposed"]),
+            "negative_value_rows": n(ev_row["negative"]),
+            "negative_checked_events": sum_events,
+        },
+    }
+    excluded = (
+        quality["exposures"]["multi_variant_units"] + quality["exposures"]["unknown_variant_units"]
+    )
+    quality["excluded_units"] = excluded
+    identity = {
+        "exposures.rows": quality["exposures"]["rows"],
+        "exposures.max_exposed_at": str(exp_row["max_exposed_at"]),
+        "events.rows": quality["events"]["rows"],
+        "events.max_ts": str(ev_row["max_ts"]),
+    }
+    return quality, identity
