@@ -451,3 +451,16 @@ def test_winsorize_sensitivity_rows_equal_welch_on_capped_values():
     # capping shrinks the spread of a heavy tail: the interval narrows
     widths = [r.ci[1] - r.ci[0] for r in rows]
     assert widths[0] > widths[1] > 0 and widths[0] > widths[2]
+
+
+def test_few_distinct_values_each_seen_many_times():
+    """Revenue at a fixed price: only 0 and the price occur, each far more than a few times
+    (no value falls in the small-count table). The mean difference matches Welch's."""
+    rng = np.random.default_rng(12)
+    c = np.where(rng.random(5_000) < 0.066, 19.0, 0.0)
+    t = np.where(rng.random(5_000) < 0.053, 24.0, 0.0)
+    res = bootstrap_compare(c, t, n_resamples=2_000, method="bca", seed=1)
+    ref = sps.ttest_ind(t, c, equal_var=False).confidence_interval(0.95)
+    width = ref.high - ref.low
+    assert res.effect == pytest.approx(t.mean() - c.mean(), rel=1e-12)
+    assert abs(res.ci[0] - ref.low) < 0.1 * width and abs(res.ci[1] - ref.high) < 0.1 * width

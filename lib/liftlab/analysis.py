@@ -692,12 +692,20 @@ def decide(
         f"{plan.analysis.bayesian.ship_threshold:.0%} on a primary metric",
         "sequential": "no always-valid test has rejected yet",
     }[method]
-    if reached and method != "sequential":
+    group_seq = method == "sequential" and plan.analysis.sequential.kind == "group-sequential"
+    if reached and (method != "sequential" or group_seq):
         return Decision(
             "do_not_ship",
             f"The planned sample size is reached ({smallest:,} of {planned:,} units per "
             f"variant) and {what}: any true effect is likely smaller than the planned MDE; "
             f"keep {plan.control_name}.",
+        )
+    if reached:
+        return Decision(
+            "keep_running",
+            f"So far {what}. The fixed-horizon sample size is reached ({smallest:,} of "
+            f"{planned:,} units per variant), but an always-valid test needs more units for "
+            f"the same power: keep running, or stop and keep {plan.control_name}.",
         )
     progress = (
         f"{smallest:,} of the planned {planned:,} units per variant"

@@ -235,12 +235,21 @@ def simulate(
         "data"
     ),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 20261125,
+    scale: Annotated[
+        float, typer.Option(help="Multiply the event tables' unit counts (e.g. 100 for 12M).")
+    ] = 1.0,
 ) -> None:
-    """Write the demo data sets (with known true effects) and truth.json."""
+    """Write the demo data (known true effects): unit tables, event tables, truth.json."""
+    import time
+
     from liftlab.simulate import simulate as make
 
-    truths = make(out_dir, seed=seed)
-    out.print(f"wrote {', '.join(f'{k}.parquet' for k in truths)} and truth.json to {out_dir}/")
+    start = time.perf_counter()
+    truths = make(out_dir, seed=seed, events_scale=scale)
+    out.print(
+        f"wrote {', '.join(f'{k}.parquet' for k in truths)}, shop.duckdb (event tables) and "
+        f"truth.json to {out_dir}/ in {time.perf_counter() - start:.1f} s"
+    )
 
 
 def main() -> None:

@@ -15,7 +15,8 @@ Scenarios (one per kind of test):
   logistic demand curve, ``logit p = −1.8 − 0.045·price`` (about 6.6%, 5.3% and 4.3%), and
   revenue per visitor is ``price × purchased`` (about 1.25, 1.28 and 1.24: the revenue-optimal
   price, near 23.5, lies inside the tested range).
-- ``creative``: five ad creatives, 10,000 users each. Impressions per user are 1 + Poisson(4);
+- ``creative``: five ad creatives, 10,000 users each. Impressions per user are
+  1 + Binomial(8, ½);
   clicks are Binomial(impressions, CTR) with CTR 2.0%, 2.2%, 2.0%, 2.6% and 1.8%; a user who
   clicked at least once converts with probability 12% (``converted``).
 """
@@ -119,21 +120,20 @@ def pricing(rng: np.random.Generator, n: int = 30_000) -> tuple[dict[str, np.nda
 
 CTRS = {"hero": 0.020, "lifestyle": 0.022, "testimonial": 0.020, "discount": 0.026, "ugc": 0.018}
 CONVERSION_PER_CLICKING_USER = 0.12
-MEAN_IMPRESSIONS = 5.0  # 1 + Poisson(4)
+EXTRA_IMPRESSIONS = 8  # impressions per user: 1 + Binomial(8, 1/2)
 
 
 def creative(rng: np.random.Generator, n: int = 50_000) -> tuple[dict[str, np.ndarray], Truth]:
     names = list(CTRS)
     variant = _variants(rng, names, n)
     ctr = np.vectorize(CTRS.get)(variant).astype(float)
-    impressions = 1 + rng.poisson(MEAN_IMPRESSIONS - 1, size=n)
+    impressions = 1 + rng.binomial(EXTRA_IMPRESSIONS, 0.5, size=n)
     clicks = rng.binomial(impressions, ctr)
     converted = ((clicks > 0) & (rng.random(n) < CONVERSION_PER_CLICKING_USER)).astype(np.int8)
-    # P(at least one click) = E[1 − (1 − ctr)^I] with I = 1 + Poisson(λ): (1−c)·exp(−λc) form.
-    lam = MEAN_IMPRESSIONS - 1
 
+    # P(at least one click) = 1 − E[(1 − c)^K], K = 1 + Binomial(8, ½): (1 − c)(1 − c/2)⁸.
     def p_click(c: float) -> float:
-        return 1 - (1 - c) * math.exp(-lam * c)
+        return 1 - (1 - c) * (1 - c / 2) ** EXTRA_IMPRESSIONS
 
     truth = {
         "ctr": dict(CTRS),
@@ -157,8 +157,15 @@ SCENARIOS: dict[str, Callable[[np.random.Generator], tuple[dict[str, np.ndarray]
 }
 
 
-def simulate(out: str | Path = "data", *, seed: int = 20261125) -> dict[str, Any]:
-    """Write every scenario to ``out/<scenario>.parquet`` and the truths to ``out/truth.json``."""
+def simulate(
+    out: str | Path = "data", *, seed: int = 20261125, events_scale: float = 1.0
+) -> dict[str, Any]:
+    """Write the demo data to ``out/``: each scenario as a unit table ``<scenario>.parquet``,
+    all three as exposure and event tables in ``shop.duckdb`` (generated inside DuckDB, see
+    :mod:`liftlab.simulate_events`; ``events_scale`` multiplies its unit counts), and the
+    true values in ``truth.json`` (the same models for both shapes)."""
+    from liftlab.simulate_events import write_event_demo
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     truths: dict[str, Any] = {}
@@ -167,5 +174,6 @@ def simulate(out: str | Path = "data", *, seed: int = 20261125) -> dict[str, Any
         table, truth = make(rng)
         _write(table, out / f"{name}.parquet")
         truths[name] = truth
+    write_event_demo(out / "shop.duckdb", seed=seed, scale=events_scale)
     (out / "truth.json").write_text(json.dumps(truths, indent=2) + "\n", encoding="utf-8")
     return truths

@@ -44,14 +44,18 @@ Conventions (defaults in bold; alternatives by name):
   resamples. **Quantiles** per resample: cumulative frequencies over the sorted support, and
   ``np.searchsorted`` for the order statistics ``⌊h⌋`` and ``⌊h⌋+1``. A resample whose arm is
   empty (Poisson scheme, probability ``e^{−n}``) is dropped and counted in ``n_invalid``.
-- **Memory and time**: resamples are processed in chunks of ``k = ⌊2¹⁸ / m⌋`` rows (at least
-  one), so the working set is about ``2¹⁸ × 22`` bytes ≈ 6 MB per arm (uniforms, 8-bit
-  frequencies, a mask, integer frequencies and their cumulative sums for quantiles) whatever
-  ``n_resamples`` is, and stays in cache; larger chunks were slower. The two arms run in two
-  threads (numpy releases the GIL in the generator, the comparisons and the matrix
-  product). Time is about 10–15 ns of CPU per (resample × distinct value) on the benchmark
-  machine; a million zero-inflated units (≈ 18,000 distinct values) take about a second for
-  2,000 resamples, a million *continuous* values per arm ≈ 20 s. See
+- **Memory and time**: resamples are processed in chunks of ``k = ⌊2¹⁸ / m⌋`` rows (at
+  least one), and the frequencies are generated in column blocks of ``⌊2¹⁸ / k⌋`` values, so
+  the work arrays hold 2¹⁸ elements (uniforms, 8-bit frequencies, a mask: ≈ 2.6 MB per arm)
+  and stay in cache whatever ``n`` and ``n_resamples`` are; larger chunks measured slower.
+  Means are accumulated block by block; quantiles and the multinomial scheme also hold one
+  chunk of integer frequencies (≈ 1–2 MB, or one row of ``m`` values when ``m > 2¹⁸``). The
+  two arms run in two threads (numpy releases the GIL in the generator and the ufuncs; sums
+  use ``np.einsum``, not BLAS, whose spinning worker threads would starve the other arm).
+  CPU time is ≈ 10–20 ns per (resample × distinct value) on a small 2-core VM, of which
+  ≈ 5 ns is the PCG64 uniform itself: 2,000 resamples of a million zero-inflated revenue
+  units (≈ 18,000 distinct values after rounding to cents) take ≈ 1 s, but a million
+  *continuous* values per arm (no ties, ``m = n``) ≈ 50 s of CPU. See
   ``benchmarks/bootstrap_speed.py``.
 - **Confidence interval** (two-sided, level ``1 − α``): ``"percentile"`` (**default**): the
   ``α/2`` and ``1 − α/2`` quantiles (linear interpolation) of the bootstrap effects.
@@ -115,8 +119,8 @@ SCHEMES = ("poisson", "multinomial")
 EFFECTS = ("absolute", "relative")
 HISTOGRAM_BINS = 40
 
-# Elements (resamples × distinct values) per chunk: the memory/time knob. 2²² float64
-# uniforms are 32 MiB; with the uint8/bool/int32 work arrays about 60 MB per arm.
+# Elements (resamples × distinct values) per block of work: the memory/time knob. 2¹⁸
+# float64 uniforms are 2 MiB, so a block's uniforms, frequencies and mask stay in cache.
 _CHUNK_ELEMENTS = 1 << 18
 # Run the two arms in two threads above this much work (resamples × distinct values).
 _PARALLEL_ELEMENTS = 1 << 20
@@ -323,7 +327,7 @@ class _Plan:
         sorted_counts = counts[perm]
         big = int(np.searchsorted(sorted_counts, _INVERSION_MAX_COUNT, side="right"))
         levels, starts = np.unique(sorted_counts[:big], return_index=True)
-        stops = [*starts[1:].tolist(), big]
+        stops = [*starts[1:].tolist(), big] if big else []
         groups = tuple(
             (int(a), int(b), int(c)) for a, b, c in zip(starts, stops, levels, strict=True)
         )

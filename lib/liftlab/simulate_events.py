@@ -1,0 +1,172 @@
+"""The demo experiments as exposure and event tables in a DuckDB file, generated in DuckDB.
+
+Every random draw is a hash of (unit, stream, seed) mapped to [0, 1): ``u(i, k) =
+hash(i, k, seed) / 2⁶⁴`` (DuckDB's 64-bit ``hash``), so generation is one set-based SQL
+statement per table, runs in parallel, and ten million units take seconds, with no Python
+loop over rows. Normal draws use Box–Muller on two uniforms.
+
+The generative models, and so the true effects, are those of :mod:`liftlab.simulate`
+(``truth.json``), with event-level detail added:
+
+- ``landing_*``: one exposure per user (5% logged twice, a day apart, as real logs do),
+  ``device`` and ``channel`` segments; events ``signup`` (10% → 11%), ``bounce`` (40%),
+  ``purchase`` with revenue inside the 7-day window and a pre-period ``purchase`` in the 14
+  days before exposure (the CUPED covariate).
+- ``pricing_*``: ``purchase`` events worth the arm's price, with the logistic demand curve.
+- ``creative_*``: each user sees 1 + Binomial(8, ½) ``impression`` events an hour apart;
+  each is clicked (``click``) with the creative's CTR; a user who clicked converts
+  (``conversion``) with probability 12%.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import duckdb
+
+from liftlab.simulate import (
+    CONVERSION_PER_CLICKING_USER,
+    CTRS,
+    DEMAND_INTERCEPT,
+    DEMAND_SLOPE,
+    EXTRA_IMPRESSIONS,
+    PRICES,
+)
+
+START = "TIMESTAMP '2026-11-02 00:00:00'"
+
+
+def _u(i: str, k: int, seed: int) -> str:
+    return f"(hash({i}, {k}, {seed})::DOUBLE / 18446744073709551616.0)"
+
+
+def _normal(i: str, k: int, seed: int) -> str:
+    u1, u2 = _u(i, k, seed), _u(i, k + 1, seed)
+    return f"(sqrt(-2 * ln(greatest({u1}, 1e-300))) * cos(2 * pi() * {u2}))"
+
+
+def _arm(i: str, names: list[str], seed: int) -> str:
+    """Equal-probability variant from one uniform draw."""
+    cases = " ".join(
+        f"WHEN {_u(i, 1, seed)} < {(k + 1) / len(names)!r} THEN '{name}'"
+        for k, name in enumerate(names[:-1])
+    )
+    return f"CASE {cases} ELSE '{names[-1]}' END"
+
+
+def _seconds(expr: str) -> str:
+    return f"to_seconds(CAST(floor({expr}) AS BIGINT))"
+
+
+def landing_sql(n: int, seed: int) -> list[str]:
+    u = lambda k: _u("i", k, seed)  # noqa: E731
+    variant = _arm("i", ["control", "benefit"], seed)
+    propensity = f"exp(3.0 + 0.8 * {_normal('i', 40, seed)})"
+    basket = lambda k: f"exp(0.3 * {_normal('i', k, seed)})"  # noqa: E731
+    return [
+        f"""CREATE OR REPLACE TABLE landing_units AS
+        SELECT i AS user_id, {variant} AS variant,
+               {START} + {_seconds(f"{u(2)} * 14 * 86400")} AS exposed_at,
+               CASE WHEN {u(3)} < 0.62 THEN 'mobile' ELSE 'desktop' END AS device,
+               CASE WHEN {u(4)} < 0.5 THEN 'paid' WHEN {u(4)} < 0.8 THEN 'organic'
+                    ELSE 'email' END AS channel,
+               {propensity} AS propensity, {u(5)} < 0.05 AS logged_twice
+        FROM range(1, {n + 1}) t(i)""",
+        """CREATE OR REPLACE TABLE landing_exposures AS
+        SELECT user_id, variant, exposed_at, device, channel FROM landing_units
+        UNION ALL
+        SELECT user_id, variant, exposed_at + INTERVAL 1 DAY, device, channel
+        FROM landing_units WHERE logged_twice""",
+        f"""CREATE OR REPLACE TABLE landing_events AS
+        WITH x AS (SELECT *, user_id AS i FROM landing_units)
+        SELECT user_id, 'signup' AS event, exposed_at + {_seconds(f"{u(11)} * 6 * 86400")} AS ts,
+               NULL::DOUBLE AS value
+        FROM x WHERE {u(10)} < CASE WHEN variant = 'benefit' THEN 0.11 ELSE 0.10 END
+        UNION ALL
+        SELECT user_id, 'bounce', exposed_at + INTERVAL 30 SECOND, NULL FROM x WHERE {u(12)} < 0.40
+        UNION ALL
+        SELECT user_id, 'purchase', exposed_at + {_seconds(f"{u(14)} * 6.9 * 86400")},
+               round(propensity * {basket(50)} * CASE WHEN variant = 'benefit' THEN 1.05 ELSE 1 END, 2)
+        FROM x WHERE {u(13)} < 0.08
+        UNION ALL
+        SELECT user_id, 'purchase', exposed_at - {_seconds(f"1 + {u(16)} * 13 * 86400")},
+               round(propensity * {basket(52)}, 2)
+        FROM x WHERE {u(15)} < 0.08""",
+        "DROP TABLE landing_units",
+    ]
+
+
+def pricing_sql(n: int, seed: int) -> list[str]:
+    u = lambda k: _u("i", k, seed)  # noqa: E731
+    names = list(PRICES)
+    price = (
+        "CASE " + " ".join(f"WHEN variant = '{v}' THEN {p!r}" for v, p in PRICES.items()) + " END"
+    )
+    return [
+        f"""CREATE OR REPLACE TABLE pricing_exposures AS
+        SELECT i AS user_id, {_arm("i", names, seed)} AS variant,
+               {START} + {_seconds(f"{u(2)} * 21 * 86400")} AS exposed_at
+        FROM range(1, {n + 1}) t(i)""",
+        f"""CREATE OR REPLACE TABLE pricing_events AS
+        WITH x AS (SELECT *, user_id AS i, {price} AS price FROM pricing_exposures)
+        SELECT user_id, 'purchase' AS event,
+               exposed_at + {_seconds(f"{u(21)} * 6 * 86400")} AS ts, price AS value
+        FROM x
+        WHERE {u(20)} < 1 / (1 + exp(-({DEMAND_INTERCEPT!r} + {DEMAND_SLOPE!r} * price)))""",
+    ]
+
+
+def creative_sql(n: int, seed: int) -> list[str]:
+    u = lambda k: _u("i", k, seed)  # noqa: E731
+    names = list(CTRS)
+    ctr = "CASE " + " ".join(f"WHEN variant = '{v}' THEN {c!r}" for v, c in CTRS.items()) + " END"
+    k_impressions = "1 + " + " + ".join(
+        f"CAST({u(20 + m)} < 0.5 AS INTEGER)" for m in range(EXTRA_IMPRESSIONS)
+    )
+    click = f"({_u('(i * 16 + j)', 30, seed)} < ctr)"
+    return [
+        f"""CREATE OR REPLACE TABLE creative_exposures AS
+        SELECT i AS user_id, {_arm("i", names, seed)} AS variant,
+               {START} + {_seconds(f"{u(2)} * 10 * 86400")} AS exposed_at
+        FROM range(1, {n + 1}) t(i)""",
+        f"""CREATE OR REPLACE TABLE creative_impressions AS
+        WITH x AS (SELECT *, user_id AS i, {ctr} AS ctr, {k_impressions} AS k FROM creative_exposures)
+        SELECT x.user_id, x.exposed_at + to_hours(j) AS ts, {click} AS clicked, x.i
+        FROM x JOIN range(0, {EXTRA_IMPRESSIONS + 1}) r(j) ON r.j < x.k""",
+        f"""CREATE OR REPLACE TABLE creative_events AS
+        SELECT user_id, 'impression' AS event, ts, NULL::DOUBLE AS value FROM creative_impressions
+        UNION ALL
+        SELECT user_id, 'click', ts + INTERVAL 10 SECOND, NULL FROM creative_impressions WHERE clicked
+        UNION ALL
+        SELECT user_id, 'conversion', min(ts) + INTERVAL 1 DAY, NULL FROM creative_impressions
+        WHERE clicked GROUP BY user_id, i
+        HAVING {_u("i", 40, seed)} < {CONVERSION_PER_CLICKING_USER!r}""",
+        "DROP TABLE creative_impressions",
+    ]
+
+
+def write_event_demo(path: str | Path, *, seed: int = 20261125, scale: float = 1.0) -> Path:
+    """Write the three demo experiments' exposure and event tables to a DuckDB file.
+
+    ``scale`` multiplies the unit counts (80,000 / 30,000 / 50,000 at 1.0; the landing test
+    is the sequential demo, which needs more units than a fixed-horizon test).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        for statements in (
+            landing_sql(max(2, math.ceil(80_000 * scale)), seed),
+            pricing_sql(max(3, math.ceil(30_000 * scale)), seed + 1),
+            creative_sql(max(5, math.ceil(50_000 * scale)), seed + 2),
+        ):
+            for sql in statements:
+                con.execute(sql)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    tmp.replace(path)
+    return path
