@@ -250,3 +250,22 @@ def test_event_plan_errors(shop, tmp_path):
                 },
             )
         )
+
+
+def test_srm_per_segment_matches_pandas_and_scipy(shop):
+    from scipy import stats as sps
+
+    root, exposures, events = shop
+    data = {"exposures": "exposures.parquet", "events": "events.parquet", "segments": ["device"]}
+    res = analyze(_plan(root, data, True))
+    # the segment is the one on each kept unit's first exposure row
+    first = exposures.sort_values("exposed_at").groupby("user_id").first()
+    per_unit = exposures.groupby("user_id").variant.agg(["nunique", "min"])
+    kept = first[(per_unit["nunique"] == 1) & per_unit["min"].isin(["control", "treat"])]
+    table = kept.groupby(["device", "variant"]).size()
+    out = res.to_dict()["data_quality"]["srm_by_segment"]["device"]
+    for device in ("mobile", "desktop"):
+        counts = out[device]["counts"]
+        assert counts == {v: int(table[(device, v)]) for v in ("control", "treat")}
+        ref = sps.chisquare([counts["control"], counts["treat"]])
+        assert out[device]["p_value"] == pytest.approx(ref.pvalue, rel=1e-9)

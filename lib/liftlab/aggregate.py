@@ -76,6 +76,8 @@ class UnitStats:
       empty when the plan has no ``data.timestamp``.
     - ``sensitivity``: per mean metric, per level ("no cap", "p99", "p99.9"), the cap values
       applied and the per-variant moments.
+    - ``segment_counts``: per segment column, per segment value, units per variant (for SRM
+      per segment), from one small grouped count query.
     """
 
     counts: dict[str, int]
@@ -87,6 +89,7 @@ class UnitStats:
     sensitivity: dict[str, dict[str, tuple[dict[str, float], dict[str, Moments]]]] = field(
         default_factory=dict
     )
+    segment_counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     def cumulative(self, metric: str) -> Iterator[tuple[dt.date, dict[str, Moments]]]:
         """Per day, each variant's moments of all units exposed up to and including that day."""
@@ -311,7 +314,38 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
         daily=daily,
         daily_counts=daily_counts if days else {},
         sensitivity=sensitivity,
+        segment_counts=_segment_counts(plan, t, variant),
     )
+
+
+def _segment_counts(
+    plan: Plan, t: ir.Table, variant: ir.Column
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Units per segment value and variant, for every ``data.segments`` column (one query)."""
+    segments = plan.data.segments
+    if not segments:
+        return {}
+    names = list(t.schema().names)
+    for s in segments:
+        if s not in names:
+            raise DataError(
+                f"segment '{s}' is not a column of the data{did_you_mean(s, names)}",
+                source=plan.source,
+                field="data.segments",
+            )
+    keys = [
+        variant.cast("string").name("_variant"),
+        *(t[s].cast("string").name(s) for s in segments),
+    ]
+    rows = t.group_by(keys).aggregate(n=t.count()).to_pyarrow().to_pylist()
+    out: dict[str, dict[str, dict[str, int]]] = {s: {} for s in segments}
+    for r in rows:
+        for s in segments:
+            value = "(missing)" if r[s] is None else str(r[s])
+            per = out[s].setdefault(value, {v: 0 for v in plan.variants})
+            if r["_variant"] in per:
+                per[r["_variant"]] += int(r["n"])
+    return {s: dict(sorted(v.items())) for s, v in out.items()}
 
 
 def _check_rows(plan: Plan, src: UnitSource, row: dict[str, Any], lay: Layout) -> None:

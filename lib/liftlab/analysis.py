@@ -198,6 +198,7 @@ class Results:
     planned_n_per_variant: int | None = None
     traffic: Traffic = field(default_factory=lambda: Traffic([], {}))
     data_quality: dict[str, Any] | None = None
+    segment_srm: dict[str, dict[str, SRMResult]] = field(default_factory=dict)
 
     def metric(self, name: str) -> MetricResult:
         return next(m for m in self.metrics if m.metric.name == name)
@@ -290,6 +291,13 @@ def analyze_statistics(
     """Analyse precomputed sufficient statistics (the engine-free half of :func:`analyze`)."""
     a = plan.analysis
     srm = srm_test(stats.counts, plan.weights, alpha=a.srm_alpha)
+    segment_srm = {
+        col: {
+            value: srm_test(counts, plan.weights, alpha=a.srm_alpha)
+            for value, counts in by_value.items()
+        }
+        for col, by_value in stats.segment_counts.items()
+    }
     planned = planned_sample_size(plan, stats)
     drafts = [
         _metric_draft(plan, stats, m, planned, (values or {}).get(m.name)) for m in plan.metrics
@@ -334,6 +342,7 @@ def analyze_statistics(
         planned_n_per_variant=planned,
         traffic=Traffic(list(stats.days), dict(stats.daily_counts)),
         data_quality=data_quality,
+        segment_srm=segment_srm,
     )
 
 

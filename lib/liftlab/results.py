@@ -50,7 +50,7 @@ def results_dict(r: Results) -> dict[str, Any]:
             "mismatch": r.srm.mismatch,
             "alpha": r.srm.alpha,
         },
-        "data_quality": r.data_quality,
+        "data_quality": _quality(r),
         "traffic": {
             "days": [d.isoformat() for d in r.traffic.days],
             "units": r.traffic.units,
@@ -63,6 +63,29 @@ def results_dict(r: Results) -> dict[str, Any]:
         },
     }
     return clean(out)
+
+
+def _quality(r: Results) -> dict[str, Any]:
+    """Data-quality findings: the event-table counts (if any) and SRM per segment."""
+    out: dict[str, Any] = dict(r.data_quality or {})
+    out["srm_by_segment"] = {
+        col: {
+            value: {
+                "counts": s.counts,
+                "p_value": s.p_value,
+                "mismatch": s.mismatch,
+            }
+            for value, s in by_value.items()
+        }
+        for col, by_value in r.segment_srm.items()
+    }
+    out["srm_mismatch_segments"] = [
+        f"{col}={value}"
+        for col, by_value in r.segment_srm.items()
+        for value, s in by_value.items()
+        if s.mismatch
+    ]
+    return out
 
 
 def _metric(m: MetricResult) -> dict[str, Any]:
