@@ -255,7 +255,7 @@ def test_event_plan_errors(shop, tmp_path):
 def test_srm_per_segment_matches_pandas_and_scipy(shop):
     from scipy import stats as sps
 
-    root, exposures, events = shop
+    root, exposures, _ = shop
     data = {"exposures": "exposures.parquet", "events": "events.parquet", "segments": ["device"]}
     res = analyze(_plan(root, data, True))
     # the segment is the one on each kept unit's first exposure row

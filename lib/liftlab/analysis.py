@@ -260,6 +260,17 @@ def analyze(
     plan: Plan, data: str | Path | None = None, *, generated_at: str | None = None
 ) -> Results:
     """Analyse ``plan`` on its data (or on ``data``, a path that overrides ``data.units``)."""
+    if plan.data.statistics is not None and data is None:
+        from liftlab.precomputed import read_statistics
+
+        pre, pre_src = read_statistics(plan)
+        return analyze_statistics(
+            plan,
+            pre,
+            data_label=pre_src.label,
+            data_sha256=pre_src.fingerprint(),
+            generated_at=generated_at,
+        )
     src = open_units(plan, data)
     stats = unit_statistics(plan, src)
     values = {

@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -145,8 +146,11 @@ class Metric(_Strict):
     bootstrap: BootstrapSpec | None = None
     rank_test: bool = False
 
+    _precomputed: bool = PrivateAttr(default=False)
+
     @model_validator(mode="after")
-    def _columns_fit_type(self) -> Metric:
+    def _columns_fit_type(self, info: ValidationInfo) -> Metric:
+        self._precomputed = bool((info.context or {}).get("precomputed"))
         if self.on_events:
             return self._event_fields()
         if self.covariate == PRE_PERIOD:
@@ -158,7 +162,7 @@ class Metric(_Strict):
                     "use type: mean for a per-unit value"
                 )
             missing = [k for k in ("numerator", "denominator") if getattr(self, k) is None]
-            if missing:
+            if missing and not self._precomputed:
                 raise ValueError(f"a ratio metric needs {' and '.join(missing)} (column names)")
             if self.covariate is not None:
                 raise ValueError(
@@ -166,7 +170,7 @@ class Metric(_Strict):
                     "not ratio metrics; remove it"
                 )
         else:
-            if self.column is None:
+            if self.column is None and not self._precomputed:
                 raise ValueError(f"a {self.type} metric needs column: the data column to analyse")
             extra = [k for k in ("numerator", "denominator") if getattr(self, k) is not None]
             if extra:
@@ -268,6 +272,7 @@ class DataSpec(_Strict):
     """
 
     units: str | None = None
+    statistics: str | None = None
     variant_column: str = "variant"
     timestamp: str | None = None
     engine: str | None = None
@@ -297,6 +302,12 @@ class DataSpec(_Strict):
     @model_validator(mode="after")
     def _one_shape(self) -> DataSpec:
         events = self.exposures is not None or self.events is not None
+        if self.statistics is not None:
+            if events or self.units is not None:
+                raise ValueError("give one of units:, statistics:, or exposures: and events:")
+            if not self.statistics.lower().endswith(FILE_SUFFIXES):
+                raise ValueError(f"'{self.statistics}' must be a .csv or .parquet file")
+            return self
         if events and self.units is not None:
             raise ValueError(
                 "give either units: (a unit table) or exposures: and events:, not both"
@@ -452,6 +463,13 @@ class Plan(_Strict):
                 "(data: {timestamp: exposed_at}) for its daily looks"
             )
         for i, m in enumerate(self.metrics):
+            if self.data.statistics is not None:
+                if m.on_events or m.bootstrap is not None or m.rank_test:
+                    raise ValueError(
+                        f"metrics[{i}]: with data.statistics (precomputed sums) a metric takes "
+                        "no event, bootstrap or rank_test: those need unit rows"
+                    )
+                continue
             if m.on_events != self.data.on_events:
                 shape = (
                     "event tables (data.exposures/events)"
@@ -559,8 +577,10 @@ def load_plan(path: str | Path, *, root: str | Path | None = None) -> Plan:
 
 def parse_plan(raw: dict[str, Any], *, source: str = "<plan>") -> Plan:
     """Validate a plan given as a mapping; raise :class:`PlanError` naming the first problem."""
+    data = raw.get("data")
+    precomputed = isinstance(data, dict) and data.get("statistics") is not None
     try:
-        return Plan.model_validate(raw)
+        return Plan.model_validate(raw, context={"precomputed": precomputed})
     except ValidationError as exc:
         err = exc.errors()[0]
         raise PlanError(_describe(err, raw), source=source) from None
