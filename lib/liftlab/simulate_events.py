@@ -157,6 +157,7 @@ def write_event_demo(path: str | Path, *, seed: int = 20261125, scale: float = 1
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
+    con.execute("SET enable_progress_bar = false")
     try:
         for statements in (
             landing_sql(max(2, math.ceil(80_000 * scale)), seed),
