@@ -1,8 +1,10 @@
 """Reports end to end: notebook → report.ipynb, report.html, results.json and the index.
 
-The notebook runs in a real kernel, which takes seconds, so the module runs it twice in all:
-once on good demo data (``good_run``) and once on a broken data file (``failed_run``). The
-other tests read those runs' files or call the presentation helpers directly.
+The notebook runs in a real kernel, which takes seconds, so the module runs it four times in
+all: once per demo plan on good demo data (``good_run``: the sequential landing-page plan,
+the Bayesian creative tournament and the frequentist pricing plan with a bootstrap) and once
+on a broken data file (``failed_run``). The other tests read those runs' files or call the
+presentation helpers and chart builders directly, on results of small unit tables.
 """
 
 from __future__ import annotations
@@ -12,25 +14,37 @@ import hashlib
 import html
 import io
 import json
+import math
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import altair as alt
 import nbformat
+import numpy as np
 import pandas as pd
 import papermill as pm
 import pytest
+import vl_convert as vlc
 from rich.console import Console
 
 from liftlab import Results, analyze, charts, load_plan, present
+from liftlab.analysis import Decision, Traffic
 from liftlab.report import index_html, list_runs, project_path, run_reports, write_index
 from liftlab.simulate import simulate
+from tests.conftest import base_plan, write_plan
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "analyze.ipynb"
-PLAN = "landing-headline"
+PLAN = "landing-headline"  # sequential (mSPRT), guardrail margin, rank test
+BAYES_PLAN = "creative-tournament"  # Bayesian, five arms
+BOOT_PLAN = "pricing-three-tiers"  # frequentist, BCa bootstrap
+PLANS = (PLAN, BAYES_PLAN, BOOT_PLAN)
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
+MARK = re.compile(r'aria-roledescription="([a-z]+) mark"')
+BROKEN_PLAN = "landing-headline-units.yaml"  # the landing experiment read from a unit table
 
 
 def _console() -> tuple[Console, io.StringIO]:
@@ -46,12 +60,24 @@ def _tree_digest(folder: Path) -> dict[str, str]:
     }
 
 
+def _marks(svg: str) -> Counter[str]:
+    """How many graphic symbols of each mark type (line, area, rect, …) an SVG draws."""
+    return Counter(MARK.findall(svg))
+
+
+def _svg(chart: alt.TopLevelMixin) -> str:
+    svg = vlc.vegalite_to_svg(chart.to_dict())
+    assert svg.lstrip().startswith("<svg")
+    return svg
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A throwaway project: one plan, the analysis notebook and simulated demo data."""
+    """A throwaway project: the three demo plans, the analysis notebook and simulated data."""
     root = tmp_path_factory.mktemp("project")
     (root / "experiments").mkdir()
-    shutil.copy(REPO / "experiments" / f"{PLAN}.yaml", root / "experiments")
+    for name in PLANS:
+        shutil.copy(REPO / "experiments" / f"{name}.yaml", root / "experiments")
     (root / "notebooks").mkdir()
     shutil.copy(NOTEBOOK, root / "notebooks")
     simulate(root / "data")
@@ -61,23 +87,49 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def good_run(project: Path) -> dict[str, Any]:
     console, buf = _console()
-    ok = run_reports([project / "experiments" / f"{PLAN}.yaml"], console=console)
-    runs = list_runs(project / "reports" / PLAN)
+    ok = run_reports([project / "experiments" / f"{p}.yaml" for p in PLANS], console=console)
+    runs = {p: list_runs(project / "reports" / p) for p in PLANS}
     return {"ok": ok, "log": buf.getvalue(), "runs": runs}
+
+
+def _html(good_run: dict[str, Any], plan: str) -> str:
+    [run] = good_run["runs"][plan]
+    return (run / "report.html").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def failed_run(project: Path, good_run: dict[str, Any]) -> dict[str, Any]:
-    """Run again with a unit table whose revenue column is text, plus a missing plan."""
-    good = good_run["runs"][0]
+    """Run the landing experiment again from a unit table, overridden (``data=``) by one
+    whose revenue column is text, plus a missing plan."""
+    good = good_run["runs"][PLAN][0]
     before = _tree_digest(good)
-    units = pd.read_parquet(project / "data" / "landing.parquet")
-    units["revenue"] = "n/a"
-    broken = project / "data" / "broken.parquet"
-    units.to_parquet(broken)
+    n = 400
+    units = pd.DataFrame(
+        {
+            "user_id": np.arange(n),
+            "variant": np.where(np.arange(n) % 2 == 0, "control", "benefit"),
+            "signed_up": (np.arange(n) % 7 == 0).astype(np.int64),
+            "revenue": np.linspace(0.0, 10.0, n),
+        }
+    )
+    units.to_parquet(project / "data" / "landing-units.parquet")
+    units.assign(revenue="n/a").to_parquet(project / "data" / "broken.parquet")
+    plan = {
+        "name": PLAN,
+        "kind": "landing_page",
+        "hypothesis": "The benefit-led headline lifts signups.",
+        "unit": "user_id",
+        "variants": {"control": {"weight": 0.5}, "benefit": {"weight": 0.5}},
+        "data": {"units": "data/landing-units.parquet"},
+        "metrics": [
+            {"name": "signup_rate", "role": "primary", "type": "proportion", "column": "signed_up"},
+            {"name": "revenue_per_visitor", "type": "mean", "column": "revenue"},
+        ],
+    }
+    write_plan(project / "experiments" / BROKEN_PLAN, plan)
     console, buf = _console()
-    plans = [project / "experiments" / "missing.yaml", project / "experiments" / f"{PLAN}.yaml"]
-    ok = run_reports(plans, data=broken, console=console)
+    plans = [project / "experiments" / "missing.yaml", project / "experiments" / BROKEN_PLAN]
+    ok = run_reports(plans, data=project / "data" / "broken.parquet", console=console)
     return {"ok": ok, "log": buf.getvalue(), "good": good, "before": before}
 
 
@@ -91,6 +143,16 @@ def test_notebook_in_repo_has_no_outputs() -> None:
     for cell in code:
         assert cell.outputs == []
         assert cell.execution_count is None
+
+
+def test_notebook_cells_are_calls_into_liftlab() -> None:
+    """Past the set-up cells, every code cell is one or two calls into present / charts."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"][3:]
+    assert code
+    for cell in code:
+        assert "def " not in cell.source and "import " not in cell.source
+        assert 1 <= len(re.findall(r"\b(?:present|charts)\.\w+\(", cell.source)) <= 2
 
 
 def test_notebook_parameters_are_documented() -> None:
@@ -109,38 +171,68 @@ def test_notebook_parameters_are_documented() -> None:
 # ---- a good run --------------------------------------------------------------------------------
 def test_good_run_writes_notebook_html_and_results(project: Path, good_run: dict) -> None:
     assert good_run["ok"], good_run["log"]
-    [run] = good_run["runs"]
-    assert RUN_ID.match(run.name)
-    assert {p.name for p in run.iterdir()} >= {"report.ipynb", "report.html", "results.json"}
-    assert not list((project / "reports" / PLAN).glob(".tmp-*"))
-    assert str(run / "report.html") in good_run["log"]
+    for plan in PLANS:
+        [run] = good_run["runs"][plan]
+        assert RUN_ID.match(run.name)
+        assert {p.name for p in run.iterdir()} >= {"report.ipynb", "report.html", "results.json"}
+        assert not list((project / "reports" / plan).glob(".tmp-*"))
+        assert str(run / "report.html") in good_run["log"]
     assert str(project / "reports" / "index.html") in good_run["log"]
 
 
-def test_results_json_matches_analyze(project: Path, good_run: dict) -> None:
-    [run] = good_run["runs"]
+@pytest.mark.parametrize("plan", PLANS)
+def test_results_json_matches_analyze(project: Path, good_run: dict, plan: str) -> None:
+    [run] = good_run["runs"][plan]
     written = json.loads((run / "results.json").read_text(encoding="utf-8"))
-    expected = analyze(load_plan(project / "experiments" / f"{PLAN}.yaml")).to_dict()
+    expected = analyze(load_plan(project / "experiments" / f"{plan}.yaml")).to_dict()
     written.pop("generated_at")
     expected.pop("generated_at")
-    assert written == expected
+    _assert_same(written, expected)
 
 
-def test_html_reads_as_a_report(project: Path, good_run: dict) -> None:
-    [run] = good_run["runs"]
+def _assert_same(a: Any, b: Any, path: str = "") -> None:
+    """Equal JSON, floats to 1e-9 relative (sums over event rows in parallel may differ in
+    their last bits from one run to the next)."""
+    if isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), path
+    elif isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _assert_same(a[k], b[k], f"{path}/{k}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _assert_same(x, y, f"{path}[{i}]")
+    else:
+        assert a == b, path
+
+
+def test_html_reads_as_a_report(good_run: dict) -> None:
+    [run] = good_run["runs"][PLAN]
     text = (run / "report.html").read_text(encoding="utf-8")
     results = json.loads((run / "results.json").read_text(encoding="utf-8"))
     reason = results["decision"]["reason"]
     assert html.escape(reason) in text
     assert "SHIP: benefit" in text
-    # the verdict comes before the health check, which comes before the metrics
+    # the verdict comes before the health checks, which come before the metrics
     assert (
         text.index("SHIP: benefit")
         < text.index("Health check")
+        < text.index("Daily units per variant")
         < text.index("signup_rate · decision")
     )
-    # charts: the SRM chart and one forest plot per metric, inline SVG, no scripts or CDN
-    assert text.count("<svg") >= 1 + len(results["metrics"])
+    # the verdict shows progress towards the planned sample size
+    planned = results["planned_n_per_variant"]
+    assert f"of {planned:,} planned units per variant" in text
+    # primary, then guardrail, then secondary
+    assert (
+        text.index("signup_rate · decision")
+        < text.index("bounce_rate · guardrail")
+        < text.index("revenue_per_visitor · secondary")
+        < text.index("Conventions")
+    )
+    # charts: SRM, traffic, and per metric at least a forest plot, inline SVG, no scripts
+    assert text.count("<svg") >= 2 + len(results["metrics"])
     assert "<script src=" not in text
     assert "cdn.jsdelivr" not in text and "cdnjs" not in text
     assert "application/vnd.vegalite" not in text
@@ -148,16 +240,83 @@ def test_html_reads_as_a_report(project: Path, good_run: dict) -> None:
     assert "load_plan(" not in text and "load_results(" not in text
     assert "import " not in text
     assert not re.search(r"<th[^>]*>\s*user_id\s*</th>", text)
-    assert text.count("<tr") < 50
+    assert text.count("<tr") < 90
+
+
+def test_report_shows_data_quality_counts(good_run: dict, project: Path) -> None:
+    """The event-table findings appear with their counts (from the engine, checked here
+    against a direct DuckDB count) and SRM per segment."""
+    import duckdb
+
+    text = _html(good_run, PLAN)
+    assert "Health check: data quality" in text
+    con = duckdb.connect(str(project / "data" / "shop.duckdb"), read_only=True)
+    rows, units = con.execute(
+        "SELECT count(*), count(DISTINCT user_id) FROM landing_exposures"
+    ).fetchall()[0]
+    con.close()
+    assert "duplicate exposure rows" in text
+    assert f"{rows - units:,}" in text and f"{rows:,}" in text
+    assert "device = mobile" in text and "channel = paid" in text
+
+
+def test_sequential_report_shows_the_always_valid_view(good_run: dict) -> None:
+    text = _html(good_run, PLAN)
+    assert "always-valid" in text
+    assert "Always-valid inference" in text
+    assert "always-valid p, adjusted" in text
+    # one cumulative chart per metric, with a band (area) and the estimate (line)
+    for name in ("signup_rate", "bounce_rate", "revenue_per_visitor"):
+        assert f"{name}: cumulative effect by day" in text
+    marks = _marks(text)
+    assert marks["area"] >= 3 and marks["line"] >= 3
+    assert "first rejection" in text
+    # the guardrail's non-inferiority check, the rank test and the cap sensitivity table
+    assert "non-inferior: one-sided 95% bound vs margin (+5.0% of control)" in text
+    assert "Mann–Whitney" in text
+    assert "Cap sensitivity" in text and "p99.9 (as analysed)" in text
+    # conventions name the method and its tuning, and nothing this run did not use
+    conventions = text[text.index("Conventions") :]
+    assert "mSPRT" in conventions and "τ =" in conventions
+    assert "Non-inferiority" in conventions and "Rank test" in conventions
+    assert "Bayesian" not in conventions and "Bootstrap" not in conventions
+
+
+def test_bayesian_report_shows_chances_and_posteriors(good_run: dict) -> None:
+    text = _html(good_run, BAYES_PLAN)
+    assert "SHIP: discount" in text
+    assert "chance to beat control" in text
+    assert "probability best" in text
+    assert "credible interval" in text
+    assert "ctr: posterior of the effect" in text
+    assert "conversion_rate: posterior of the effect" in text
+    assert "normal approximation" in text  # the Beta-Binomial posterior's caption
+    conventions = text[text.index("Conventions") :]
+    assert "Beta-Binomial" in conventions and "Gaussian model" in conventions
+    assert "Probability best" in conventions
+    assert "mSPRT" not in conventions and "Multiple testing" not in conventions
+
+
+def test_pricing_report_shows_the_bootstrap(good_run: dict) -> None:
+    text = _html(good_run, BOOT_PLAN)
+    assert "Bootstrap: revenue" in text  # the section heading
+    assert "BCa interval" in text
+    assert "bootstrap distribution" in text  # the histogram's title
+    assert _marks(text)["rect"] >= 2 * 10
+    conventions = text[text.index("Conventions") :]
+    assert "Bootstrap" in conventions and "Efron" in conventions
+    assert "Multiple testing" in conventions
+    assert "Bayesian" not in conventions and "mSPRT" not in conventions
 
 
 def test_executed_notebook_holds_svg_charts_and_no_unit_data(good_run: dict) -> None:
-    [run] = good_run["runs"]
+    [run] = good_run["runs"][PLAN]
     nb = nbformat.read(run / "report.ipynb", as_version=4)
     mimes = [
         m for c in nb.cells if c.cell_type == "code" for o in c.outputs for m in o.get("data", {})
     ]
-    assert mimes.count("image/svg+xml") == 4  # SRM + three metrics
+    # SRM + daily traffic + (forest plot + cumulative effect) for each of three metrics
+    assert mimes.count("image/svg+xml") == 2 + 3 * 2
     assert not any(m.startswith("application/vnd.vegalite") for m in mimes)
     errors = [
         o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
@@ -166,7 +325,7 @@ def test_executed_notebook_holds_svg_charts_and_no_unit_data(good_run: dict) -> 
 
 
 def test_index_lists_the_run(project: Path, good_run: dict) -> None:
-    [run] = good_run["runs"]
+    [run] = good_run["runs"][PLAN]
     index = (project / "reports" / "index.html").read_text(encoding="utf-8")
     assert f'href="{PLAN}/{run.name}/report.html"' in index
     assert "SHIP benefit" in index
@@ -177,7 +336,7 @@ def test_failed_run_keeps_the_good_run(project: Path, failed_run: dict) -> None:
     assert failed_run["ok"] is False
     log = failed_run["log"]
     assert "missing.yaml: file not found" in log
-    assert f"{PLAN}.yaml: report failed: DataError" in log
+    assert f"{BROKEN_PLAN}: report failed: DataError" in log
     assert "'revenue'" in log and "holds string values" in log
     good = failed_run["good"]
     assert _tree_digest(good) == failed_run["before"]
@@ -244,6 +403,8 @@ def test_plan_text_is_escaped(results: Results) -> None:
     assert "<script>" not in md
     assert "&lt;script&gt;" in md
     assert r"\*bold\*" in md
+    # an apostrophe stays readable (no entity whose '#' Markdown would then escape)
+    assert present.md_text("each arm's rate") == "each arm's rate"
 
 
 def test_metrics_in_reading_order(results: Results) -> None:
@@ -281,8 +442,6 @@ def test_srm_warning_is_visible(results: Results) -> None:
 
 
 def test_static_renderer_emits_svg(results: Results) -> None:
-    import altair as alt
-
     before = alt.renderers.active
     try:
         charts.use_static_renderer()
@@ -292,3 +451,263 @@ def test_static_renderer_emits_svg(results: Results) -> None:
         assert bundle["image/svg+xml"].lstrip().startswith("<svg")
     finally:
         alt.renderers.enable(before)
+
+
+# ---- synthetic results: the chart builders and the presentation helpers ------------------------
+def _analyze(tmp_path: Path, units: dict[str, Any], **analysis: Any) -> Results:
+    """``base_plan`` on the ``units`` table (3 arms, 7 days), with ``analysis`` overrides."""
+    raw = base_plan(str(units["path"]))
+    raw["data"]["timestamp"] = "exposed_at"
+    raw["analysis"].update(analysis)
+    return analyze(load_plan(write_plan(tmp_path / "plan.yaml", raw)))
+
+
+def _unit_values(units: dict[str, Any]) -> set[float]:
+    return {float(x) for x in units["cols"]["revenue"]}
+
+
+def test_traffic_chart_plots_daily_counts(tmp_path: Path, units: dict[str, Any]) -> None:
+    res = _analyze(tmp_path, units)
+    data = charts.traffic_frame(res.traffic)
+    assert list(data.columns) == ["day", "variant", "units"]
+    assert len(data) == len(res.traffic.days) * len(res.plan.variants) == 7 * 3
+    # aggregate rows: they add up to the units per variant
+    assert data.groupby("variant")["units"].sum().to_dict() == res.srm.counts
+    chart = charts.traffic_chart(res.traffic)
+    assert chart is not None
+    assert _marks(_svg(chart))["line"] == 3
+    assert charts.traffic_chart(Traffic([], {})) is None
+
+
+def test_sequential_chart_plots_looks_and_drops_infinite_bounds(
+    tmp_path: Path, units: dict[str, Any]
+) -> None:
+    res = _analyze(tmp_path, units, method="sequential", sequential={"kind": "msprt", "tau": 5})
+    m = res.metric("revenue")
+    data = charts.sequential_frame(m)
+    assert list(data.columns) == charts.SEQUENTIAL_COLUMNS
+    assert len(data) == 7 * len(m.comparisons)  # one row per look and treatment
+    view = m.comparison("b").sequential
+    assert view is not None
+    rows = data[data["variant"] == "b"]
+    np.testing.assert_allclose(rows["estimate"], [lk.estimate for lk in view.looks])
+    np.testing.assert_allclose(rows["ci_low"], [lk.ci_low for lk in view.looks])
+    assert not set(data["estimate"]) & _unit_values(units)
+    svg = _svg(charts.sequential_chart(m))
+    assert _marks(svg)["area"] >= 2 and _marks(svg)["line"] >= 2
+
+    # an infinite bound and an empty running intersection: that look's band is dropped
+    looks = list(view.looks)
+    looks[0] = dataclasses.replace(looks[0], ci_low=-math.inf)
+    looks[1] = dataclasses.replace(looks[1], ci_low=1.0, ci_high=0.5)
+    odd = dataclasses.replace(view, looks=tuple(looks))
+    broken = dataclasses.replace(
+        m, comparisons=[dataclasses.replace(m.comparison("b"), sequential=odd)]
+    )
+    data = charts.sequential_frame(broken)
+    assert data.loc[:1, ["ci_low", "ci_high"]].isna().all().all()
+    band = data[["ci_low", "ci_high"]].dropna()
+    assert len(band) == 5 and np.isfinite(band.to_numpy()).all()
+    assert _marks(_svg(charts.sequential_chart(broken)))["area"] >= 1
+    # no sequential view, no chart
+    assert charts.sequential_chart(_analyze(tmp_path, units).metric("revenue")) is None
+
+
+def test_group_sequential_chart_plots_z_against_boundaries(
+    tmp_path: Path, units: dict[str, Any]
+) -> None:
+    seq = {"kind": "group-sequential", "looks": 4, "planned_n": 1000}
+    m = _analyze(tmp_path, units, method="sequential", sequential=seq).metric("conversion")
+    data = charts.sequential_frame(m)
+    assert data["boundary"].notna().all() and data["z"].notna().all()
+    spec = json.dumps(charts.sequential_chart(m).to_dict())
+    assert '"bound"' in spec and "z statistic" in spec
+    assert _marks(_svg(charts.sequential_chart(m)))["line"] >= 2
+    frame = present.metric_frame(m)
+    assert "z / boundary (last look)" in frame.columns
+
+
+def test_posterior_chart_plots_normal_densities(tmp_path: Path, units: dict[str, Any]) -> None:
+    res = _analyze(tmp_path, units, method="bayesian")
+    for name in ("conversion", "revenue"):  # Beta-Binomial, Gaussian
+        m = res.metric(name)
+        data, scale = charts.posterior_frame(m)
+        assert scale == "relative"
+        assert list(data.columns) == ["variant", "effect", "density", "better"]
+        assert set(data["variant"]) == {"b", "c"}
+        assert 0.0 in set(data["effect"])  # the shading starts at 0
+        for c in m.comparisons:
+            part = data[data["variant"] == c.variant].sort_values("effect")
+            x, y = part["effect"].to_numpy(), part["density"].to_numpy()
+            assert np.trapezoid(y, x) == pytest.approx(1.0, abs=1e-3)
+            shaded = np.trapezoid(y[x >= 0], x[x >= 0])
+            assert c.bayes is not None
+            # the shaded area is the chance to beat control (exact for the Gaussian model)
+            tol = 5e-3 if c.bayes.method == "gaussian" else 0.05
+            assert shaded == pytest.approx(c.bayes.prob_beat_control, abs=tol)
+        marks = _marks(_svg(charts.posterior_chart(m)))
+        assert marks["line"] == 2 and marks["area"] == 2
+    assert charts.posterior_chart(_analyze(tmp_path, units).metric("revenue")) is None
+
+
+def test_bootstrap_chart_plots_the_histogram(tmp_path: Path, units: dict[str, Any]) -> None:
+    raw = base_plan(str(units["path"]))
+    raw["metrics"][1]["bootstrap"] = {"statistic": "mean", "method": "bca", "n_resamples": 500}
+    m = analyze(load_plan(write_plan(tmp_path / "plan.yaml", raw))).metric("revenue")
+    data = charts.bootstrap_frame(m)
+    assert list(data.columns) == charts.BOOTSTRAP_COLUMNS
+    for c in m.comparisons:
+        bs = c.bootstrap
+        assert bs is not None
+        part = data[data["variant"] == c.variant]
+        assert len(part) == len(bs.histogram.counts)
+        assert part["count"].sum() == bs.n_resamples - bs.n_invalid
+        assert part["ci_low"].iloc[0] == pytest.approx(bs.ci[0])
+    assert len(data) < 200 and not set(data["bin_start"]) & _unit_values(units)
+    assert _marks(_svg(charts.bootstrap_chart(m)))["rect"] == len(data)
+    md = present.bootstrap_markdown(m)
+    assert "BCa interval from 500 Poisson resamples" in md
+    assert md.count("\n| b |") + md.count("\n| c |") == 2
+    assert charts.bootstrap_chart(_analyze(tmp_path, units).metric("revenue")) is None
+
+
+def test_verdict_box_for_every_recommendation(tmp_path: Path, units: dict[str, Any]) -> None:
+    res = _analyze(tmp_path, units)
+    assert res.planned_n_per_variant is not None
+    colours = {"ship": "#1a7f37", "do_not_ship": "#b42318", "keep_running": "#9a6700"}
+    for rec, colour in [*colours.items(), ("investigate", "#b42318")]:
+        box = present.verdict_html(
+            dataclasses.replace(res, decision=Decision(rec, "because <reasons>", "b"))
+        )
+        assert f"liftlab-{rec}" in box and colour in box
+        assert "because &lt;reasons&gt;" in box
+        assert ("SHIP: b" in box) == (rec == "ship")
+        assert ("Do not act on any effect" in box) == (rec == "investigate")
+        assert f"of {res.planned_n_per_variant:,} planned units per variant" in box
+    smallest = min(res.srm.counts.values())
+    share = smallest / res.planned_n_per_variant
+    assert f"({share:.0%}, smallest variant" in present.verdict_html(res)
+    unsized = present.verdict_html(dataclasses.replace(res, planned_n_per_variant=None))
+    assert "no planned size" in unsized
+
+
+def test_metric_tables_follow_the_method(tmp_path: Path, units: dict[str, Any]) -> None:
+    freq = _analyze(tmp_path, units)
+    cols = list(present.metric_frame(freq.metric("conversion")).columns)
+    assert cols[-3:] == ["p", "p adjusted", "significant"]
+
+    bayes = _analyze(tmp_path, units, method="bayesian")
+    m = bayes.metric("conversion")
+    frame = present.metric_frame(m).set_index("variant")
+    assert "credible interval" in frame.columns[3]
+    assert {"chance to beat control", "probability best", "decisive"} <= set(frame.columns)
+    assert "p" not in frame.columns
+    assert frame.loc["control", "chance to beat control"] == present.DASH
+    b = m.comparison("b").bayes
+    assert b is not None and m.best is not None
+    assert frame.loc["b", "chance to beat control"] == present._prob(b.prob_beat_control)
+    assert frame.loc["control", "probability best"] == present._prob(m.best.prob_best["control"])
+
+    seq = _analyze(tmp_path, units, method="sequential", sequential={"kind": "msprt", "tau": 5})
+    m = seq.metric("revenue")
+    frame = present.metric_frame(m).set_index("variant")
+    assert "always-valid p, adjusted" in frame.columns
+    view = m.comparison("b").sequential
+    assert view is not None
+    cell = frame.loc["b", "Δ absolute (95% always-valid CI)"]
+    lo, hi = (float(x.replace(",", "")) for x in re.findall(r"[-+]\d[\d,]*(?:\.\d+)?", cell)[1:])
+    assert lo == pytest.approx(view.ci[0], abs=1e-3) and hi == pytest.approx(view.ci[1], abs=1e-3)
+
+
+def test_non_inferiority_column_for_guardrails_with_a_margin(
+    tmp_path: Path, units: dict[str, Any]
+) -> None:
+    raw = base_plan(str(units["path"]))
+    raw["metrics"][3]["margin"] = -0.5  # ctr: no more than 50% below control
+    res = analyze(load_plan(write_plan(tmp_path / "plan.yaml", raw)))
+    m = res.metric("ctr")
+    frame = present.metric_frame(m).set_index("variant")
+    [col] = [c for c in frame.columns if c.startswith("non-inferior")]
+    assert "-50.0% of control" in col
+    for c in m.comparisons:
+        ni = c.non_inferiority
+        assert ni is not None
+        assert frame.loc[c.variant, col].startswith("✓" if ni.passed else "✗")
+    assert "non-inferiority margin" in present.metric_markdown(m, res)
+    assert not any(
+        c.startswith("non-inferior") for c in present.metric_frame(res.metric("revenue")).columns
+    )
+
+
+def test_status_line_for_flagged_and_failed_metrics(tmp_path: Path, units: dict[str, Any]) -> None:
+    res = _analyze(tmp_path, units)
+    m = res.metric("revenue")
+    assert present.status_html(m) == ""
+    flagged = dataclasses.replace(m, status="flagged", reason="b: <zero> variance")
+    box = present.status_html(flagged)
+    assert "⚠ Flagged" in box and "b: &lt;zero&gt; variance" in box
+    failed = dataclasses.replace(m, status="error", reason="cannot be analysed", comparisons=[])
+    assert "Not analysed" in present.status_html(failed)
+    views = present.metric_views(failed, res)
+    assert any(getattr(v, "data", None) == present.status_html(failed) for v in views)
+    assert not any(isinstance(v, alt.TopLevelMixin) for v in views)  # no charts without effects
+
+
+def test_cap_sensitivity_table_marks_the_cap_used(tmp_path: Path, units: dict[str, Any]) -> None:
+    raw = base_plan(str(units["path"]))
+    raw["metrics"][1]["cap"] = {"quantile": 0.99}
+    res = analyze(load_plan(write_plan(tmp_path / "plan.yaml", raw)))
+    m = res.metric("revenue")
+    md = present.sensitivity_markdown(m)
+    rows = [line for line in md.splitlines() if line.startswith("| ") and "cap values" not in line]
+    assert len(rows) == 3 * len(m.comparisons)
+    labels = [r.split(" | ")[0] for r in rows if r.split(" | ")[2] == "b"]
+    assert labels == ["| no cap", "| p99 (as analysed)", "| p99.9"]
+    assert present.sensitivity_markdown(res.metric("conversion")) == ""
+
+
+def test_metric_views_hold_every_view_of_the_method(tmp_path: Path, units: dict[str, Any]) -> None:
+    def titles(res: Results, name: str) -> str:
+        views = present.metric_views(res.metric(name), res)
+        return json.dumps([v.to_dict() for v in views if isinstance(v, alt.TopLevelMixin)])
+
+    seq = _analyze(tmp_path, units, method="sequential", sequential={"kind": "msprt", "tau": 5})
+    assert "cumulative effect by day" in titles(seq, "revenue")
+    bayes = _analyze(tmp_path, units, method="bayesian")
+    assert "posterior of the effect" in titles(bayes, "conversion")
+    assert "cumulative effect" not in titles(bayes, "conversion")
+
+
+def test_conventions_state_only_what_the_run_used(tmp_path: Path, units: dict[str, Any]) -> None:
+    freq = present.conventions_markdown(_analyze(tmp_path, units))
+    assert "Multiple testing" in freq and "Holm" in freq
+    for absent in ("Bayesian", "mSPRT", "Bootstrap", "Rank test", "Non-inferiority"):
+        assert absent not in freq
+    bayes = present.conventions_markdown(
+        _analyze(tmp_path, units, method="bayesian", bayesian={"beta_prior": [2, 8]})
+    )
+    assert "Beta-Binomial with prior Beta(2, 8)" in bayes and "Gaussian model" in bayes
+    assert "≥ 95%" in bayes and "Multiple testing" not in bayes
+    seq = _analyze(tmp_path, units, method="sequential", sequential={"kind": "msprt", "tau": 5})
+    text = present.conventions_markdown(seq)
+    assert "mSPRT" in text and "τ = 5 (from the plan)" not in text and "from the plan" in text
+    assert "adjusted with Holm" in text
+    gs = _analyze(
+        tmp_path,
+        units,
+        method="sequential",
+        sequential={"kind": "group-sequential", "looks": 3, "planned_n": 900, "spending": "pocock"},
+    )
+    text = present.conventions_markdown(gs)
+    assert "3 planned looks" in text and "Pocock-type" in text and "mSPRT" not in text
+
+
+def test_sequential_caption_says_always_valid(tmp_path: Path, units: dict[str, Any]) -> None:
+    seq = _analyze(tmp_path, units, method="sequential", sequential={"kind": "msprt", "tau": 5})
+    m = seq.metric("revenue")
+    md = present.sequential_markdown(m)
+    assert "Always-valid inference" in md
+    for c in m.comparisons:
+        assert c.sequential is not None
+        first = c.sequential.first_rejection
+        assert (f"rejected on {first.isoformat()}" if first else "not rejected yet") in md

@@ -1,11 +1,18 @@
 """Charts of a :class:`~liftlab.analysis.Results`, drawn with Altair.
 
-Every chart is built from aggregates only (per-variant counts and per-comparison effects and
-intervals), never from unit rows, so a chart embedded in a report carries no unit ids and its
-Vega-Lite spec stays a few kilobytes whatever the size of the test.
+Every chart is built from aggregates only (per-variant counts, per-comparison effects and
+intervals, per-day cumulative effects, posterior summaries and bootstrap histograms), never
+from unit rows, so a chart embedded in a report carries no unit ids and its Vega-Lite spec
+stays a few kilobytes whatever the size of the test. Each chart has a ``*_frame`` function
+that returns exactly the table it plots.
 
-- :func:`forest_plot`: each treatment's effect against control with its confidence interval.
+- :func:`forest_plot`: each treatment's effect against control with its interval.
 - :func:`srm_chart`: the observed traffic share of each variant against its planned share.
+- :func:`traffic_chart`: units entering the test per day and variant.
+- :func:`sequential_chart`: the cumulative effect over the days with its always-valid
+  confidence sequence (or, for a group-sequential design, z against the boundaries).
+- :func:`posterior_chart`: the posterior of each treatment's effect (Bayesian method).
+- :func:`bootstrap_chart`: the bootstrap distribution of each treatment's effect.
 - :func:`use_static_renderer`: render charts as inline SVG (through ``vl-convert``), so an
   exported HTML report draws them offline, with no JavaScript and no CDN.
 """
@@ -13,47 +20,128 @@ Vega-Lite spec stays a few kilobytes whatever the size of the test.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import TYPE_CHECKING, cast
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from liftlab.analysis import MetricResult
+    from liftlab.analysis import MetricResult, Traffic
+    from liftlab.plan import Metric
     from liftlab.stats.srm import SRMResult
 
 SIGNIFICANT = "significant"
 NOT_SIGNIFICANT = "not significant"
 _COLOURS = alt.Scale(domain=[SIGNIFICANT, NOT_SIGNIFICANT], range=["#1f77b4", "#9e9e9e"])
+_PALETTE = [
+    "#4c78a8",
+    "#f58518",
+    "#54a24b",
+    "#b279a2",
+    "#e45756",
+    "#72b7b2",
+    "#eeca3b",
+    "#9d755d",
+    "#ff9da6",
+    "#bab0ac",
+]
 _WIDTH = 560
+_SMALL_HEIGHT = 150
+_DAY_AXIS = alt.Axis(format="%b %d", title=None, labelAngle=0, tickMinStep=86_400_000)
+POSTERIOR_POINTS = 161
 
 
 def _nan_to_none(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
+def _finite(x: float | None) -> float:
+    """``x`` as a float, NaN where it is missing or infinite (pandas drops it as missing)."""
+    return float(x) if x is not None and math.isfinite(x) else math.nan
+
+
+def _colour_of(variant: str, variants: list[str]) -> str:
+    return _PALETTE[variants.index(variant) % len(_PALETTE)] if variant in variants else "#444"
+
+
+def _variant_colours(variants: list[str], shown: list[str] | None = None) -> alt.Scale:
+    """One fixed colour per variant (by its place in the plan), so every chart agrees.
+
+    ``shown`` limits the legend to the variants a chart draws (e.g. the treatments only).
+    """
+    shown = variants if shown is None else shown
+    return alt.Scale(domain=shown, range=[_colour_of(v, variants) for v in shown])
+
+
+def _treatment_colour(metric_result: MetricResult) -> alt.Color:
+    """Colour by treatment variant (plan colours); the legend's symbols are opaque even when
+    a layer draws translucent bands."""
+    return alt.Color(
+        "variant:N",
+        scale=_variant_colours(
+            list(metric_result.variants), [c.variant for c in metric_result.comparisons]
+        ),
+        title=None,
+        legend=alt.Legend(orient="right", symbolOpacity=1, symbolType="circle"),
+    )
+
+
+def _level(alpha: float) -> str:
+    return f"{1 - alpha:.0%}"
+
+
+def _abs_axis(metric: Metric, title: str | None) -> alt.Axis:
+    """An axis for an absolute difference: percentage points for proportions."""
+    if metric.type == "proportion":
+        return alt.Axis(
+            title=f"{title} (percentage points)" if title else None,
+            labelExpr="format(datum.value * 100, '+.2~f')",
+        )
+    return alt.Axis(title=title, format="+~g")
+
+
+def _title(metric: Metric, what: str, subtitle: str) -> alt.TitleParams:
+    return alt.TitleParams(f"{metric.name}: {what}", subtitle=subtitle, anchor="start")
+
+
+# ---- forest plot -------------------------------------------------------------------------------
 def effects_frame(metric_result: MetricResult) -> tuple[pd.DataFrame, bool]:
     """One row per comparison (the forest plot's data) and whether the effects are relative.
 
     Relative effects (``mean_t / mean_c − 1``) are used when every comparison has a relative
     interval; otherwise (e.g. a control mean of zero, or an unbounded Fieller interval) the
     absolute difference ``mean_t − mean_c`` is shown for all of them, so the axis stays shared.
+    Under the Bayesian method the effect and interval are the posterior mean and credible
+    interval (:attr:`~liftlab.stats.bayesian.BayesResult`); otherwise the frequentist ones.
     """
     comps = metric_result.comparisons
-    relative = bool(comps) and all(c.effect.rel_ci is not None for c in comps)
+    bayes = bool(comps) and all(c.bayes is not None for c in comps)
+    if bayes:
+        relative = all(all(math.isfinite(x) for x in c.bayes.rel_ci) for c in comps if c.bayes)
+    else:
+        relative = bool(comps) and all(c.effect.rel_ci is not None for c in comps)
     rows = []
     for c in comps:
         e = c.effect
-        lo, hi = e.rel_ci if relative and e.rel_ci is not None else e.abs_ci
+        if c.bayes is not None and bayes:
+            b = c.bayes
+            effect = b.rel_effect if relative else b.abs_effect
+            lo, hi = b.rel_ci if relative else b.abs_ci
+        else:
+            effect = e.rel_effect if relative else e.abs_effect
+            lo, hi = e.rel_ci if relative and e.rel_ci is not None else e.abs_ci
         rows.append(
             {
                 "variant": c.variant,
                 "control": c.control,
-                "effect": _nan_to_none(e.rel_effect if relative else e.abs_effect),
+                "effect": _nan_to_none(effect),
                 "ci_low": _nan_to_none(lo),
                 "ci_high": _nan_to_none(hi),
                 "p_value": _nan_to_none(e.p_value),
                 "p_value_adjusted": _nan_to_none(c.p_value_adjusted),
+                "prob_beat_control": _nan_to_none(c.prob_beat_control),
                 "significance": SIGNIFICANT if c.significant else NOT_SIGNIFICANT,
             }
         )
@@ -65,44 +153,70 @@ def effects_frame(metric_result: MetricResult) -> tuple[pd.DataFrame, bool]:
         "ci_high",
         "p_value",
         "p_value_adjusted",
+        "prob_beat_control",
         "significance",
     ]
     return pd.DataFrame(rows, columns=columns), relative
 
 
 def forest_plot(metric_result: MetricResult) -> alt.LayerChart:
-    """Each treatment's effect against control with its confidence interval.
+    """Each treatment's effect against control with its interval.
 
     A point per treatment and a rule spanning its ``1 − alpha`` interval, coloured by whether
-    the comparison is significant (after the plan's correction for primary metrics), and a
-    dashed rule at zero. The x axis is the relative effect as a percentage, or the absolute
-    difference when a relative interval is undefined (see :func:`effects_frame`).
+    the comparison is significant (after the plan's correction for primary metrics; by the
+    ship threshold under the Bayesian method), and a dashed rule at zero. The x axis is the
+    relative effect as a percentage, or the absolute difference when a relative interval is
+    undefined (see :func:`effects_frame`).
     """
     m = metric_result.metric
     data, relative = effects_frame(metric_result)
-    alpha = metric_result.comparisons[0].effect.alpha if metric_result.comparisons else 0.05
-    level = f"{1 - alpha:.0%}"
+    comps = metric_result.comparisons
+    alpha = comps[0].effect.alpha if comps else 0.05
+    level = _level(alpha)
+    bayes = bool(comps) and all(c.bayes is not None for c in comps)
+    sequential = any(c.sequential is not None for c in comps)
+    interval = "credible interval" if bayes else "confidence interval"
+    short = "CrI" if bayes else "CI"
     what = "relative effect" if relative else "absolute difference"
     fmt = "+.1%" if relative else "+.4~g"
-    axis = alt.Axis(format="+.1~%" if relative else "~g", title=f"{what} vs control ({level} CI)")
-    control = metric_result.comparisons[0].control if metric_result.comparisons else "control"
-
+    axis = alt.Axis(
+        format="+.1~%" if relative else "~g", title=f"{what} vs control ({level} {short})"
+    )
+    control = comps[0].control if comps else "control"
+    subtitle = f"{what} of each variant vs {control}, {level} {interval}"
+    if bayes:
+        subtitle = (
+            f"posterior mean {subtitle}; coloured when the chance to beat control passes the "
+            "threshold"
+        )
+    elif sequential:
+        subtitle += " (fixed-horizon; the decision uses the always-valid interval)"
     base = alt.Chart(data).encode(
         y=alt.Y("variant:N", title=None, sort=list(data["variant"])),
         color=alt.Color(
-            "significance:N", scale=_COLOURS, title=None, legend=alt.Legend(orient="bottom")
+            "significance:N",
+            scale=_COLOURS,
+            title=None,
+            legend=alt.Legend(
+                orient="bottom",
+                labelExpr=(
+                    "datum.label == 'significant' ? 'decisive' : 'not decisive'"
+                    if bayes
+                    else alt.Undefined
+                ),
+            ),
         ),
         tooltip=[
             alt.Tooltip("variant:N"),
             alt.Tooltip("effect:Q", title=what, format=fmt),
-            alt.Tooltip("ci_low:Q", title=f"{level} CI low", format=fmt),
-            alt.Tooltip("ci_high:Q", title=f"{level} CI high", format=fmt),
+            alt.Tooltip("ci_low:Q", title=f"{level} {short} low", format=fmt),
+            alt.Tooltip("ci_high:Q", title=f"{level} {short} high", format=fmt),
             alt.Tooltip("p_value:Q", title="p-value", format=".3g"),
             alt.Tooltip("p_value_adjusted:Q", title="adjusted p-value", format=".3g"),
             alt.Tooltip("significance:N"),
         ],
     )
-    interval = base.mark_rule(strokeWidth=3).encode(
+    rule = base.mark_rule(strokeWidth=3).encode(
         x=alt.X("ci_low:Q", axis=axis), x2=alt.X2("ci_high:Q")
     )
     point = base.mark_point(filled=True, size=90, opacity=1).encode(x=alt.X("effect:Q", axis=axis))
@@ -111,18 +225,15 @@ def forest_plot(metric_result: MetricResult) -> alt.LayerChart:
         .mark_rule(color="#444", strokeDash=[4, 4])
         .encode(x=alt.X("zero:Q", axis=axis))
     )
-    chart = alt.layer(zero, interval, point).properties(
+    chart = alt.layer(zero, rule, point).properties(
         width=_WIDTH,
         height=alt.Step(34),
-        title=alt.TitleParams(
-            f"{m.name} ({m.role})",
-            subtitle=f"{what} of each variant vs {control}, {level} confidence interval",
-            anchor="start",
-        ),
+        title=alt.TitleParams(f"{m.name} ({m.role})", subtitle=subtitle, anchor="start"),
     )
     return cast("alt.LayerChart", chart)
 
 
+# ---- health ------------------------------------------------------------------------------------
 def srm_chart(srm: SRMResult) -> alt.LayerChart:
     """Observed share of units per variant (bars) against the planned share (black ticks)."""
     observed = srm.observed_shares
@@ -164,6 +275,484 @@ def srm_chart(srm: SRMResult) -> alt.LayerChart:
         ),
     )
     return cast("alt.LayerChart", chart)
+
+
+def traffic_frame(traffic: Traffic) -> pd.DataFrame:
+    """Units entering the test per day and variant: columns ``day``, ``variant``, ``units``."""
+    rows = [
+        {"day": pd.Timestamp(day), "variant": v, "units": int(counts[k])}
+        for v, counts in traffic.units.items()
+        for k, day in enumerate(traffic.days)
+    ]
+    return pd.DataFrame(rows, columns=["day", "variant", "units"])
+
+
+def traffic_chart(traffic: Traffic) -> alt.LayerChart | None:
+    """Daily units per variant (one line per variant); ``None`` when the data have no days.
+
+    A healthy test shows parallel lines in the planned proportions; a line that drops or
+    jumps on one day points to an assignment or logging change.
+    """
+    data = traffic_frame(traffic)
+    if data.empty:
+        return None
+    variants = list(traffic.units)
+    base = alt.Chart(data).encode(
+        x=alt.X("day:T", axis=_DAY_AXIS),
+        y=alt.Y("units:Q", title="units per day", scale=alt.Scale(zero=True)),
+        color=alt.Color(
+            "variant:N",
+            scale=_variant_colours(variants),
+            title=None,
+            legend=alt.Legend(orient="right"),
+        ),
+        tooltip=[
+            alt.Tooltip("day:T", format="%Y-%m-%d"),
+            alt.Tooltip("variant:N"),
+            alt.Tooltip("units:Q", format=","),
+        ],
+    )
+    chart = alt.layer(
+        base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=30)
+    ).properties(
+        width=_WIDTH,
+        height=_SMALL_HEIGHT,
+        title=alt.TitleParams(
+            "Daily units per variant",
+            subtitle=f"units entering the test each day (UTC), {len(traffic.days)} days",
+            anchor="start",
+        ),
+    )
+    return cast("alt.LayerChart", chart)
+
+
+# ---- sequential --------------------------------------------------------------------------------
+SEQUENTIAL_COLUMNS = [
+    "variant",
+    "day",
+    "n_control",
+    "n_treatment",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "z",
+    "boundary",
+    "information_fraction",
+    "rejected",
+]
+
+
+def sequential_frame(metric_result: MetricResult) -> pd.DataFrame:
+    """Every look of every treatment's sequential view, one row per variant × look.
+
+    ``estimate``, ``ci_low`` and ``ci_high`` are the cumulative absolute effect and the
+    always-valid confidence sequence (group-sequential: the repeated interval at the look) in
+    the metric's units. Bounds that are infinite or undefined, and looks whose running
+    intersection is empty (``ci_low > ci_high``), have both bounds set to NaN, so only the
+    finite part of the band is drawn.
+    """
+    rows = []
+    for c in metric_result.comparisons:
+        if c.sequential is None:
+            continue
+        for look in c.sequential.looks:
+            lo, hi = _finite(look.ci_low), _finite(look.ci_high)
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+                lo = hi = math.nan
+            rows.append(
+                {
+                    "variant": c.variant,
+                    "day": pd.Timestamp(look.day),
+                    "n_control": int(look.n_control),
+                    "n_treatment": int(look.n_treatment),
+                    "estimate": _finite(look.estimate),
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "p_value": _finite(look.p_value),
+                    "z": _finite(look.z),
+                    "boundary": _finite(look.boundary),
+                    "information_fraction": _finite(look.information_fraction),
+                    "rejected": bool(look.rejected),
+                }
+            )
+    return pd.DataFrame(rows, columns=SEQUENTIAL_COLUMNS)
+
+
+def _first_rejections(metric_result: MetricResult) -> pd.DataFrame:
+    rows = [
+        {
+            "variant": c.variant,
+            "day": pd.Timestamp(c.sequential.first_rejection),
+            "label": "rejected",
+        }
+        for c in metric_result.comparisons
+        if c.sequential is not None and c.sequential.first_rejection is not None
+    ]
+    return pd.DataFrame(rows, columns=["variant", "day", "label"])
+
+
+def sequential_chart(metric_result: MetricResult) -> alt.LayerChart | None:
+    """The sequential view of a metric (``None`` without one).
+
+    Always-valid methods (mSPRT, asymptotic confidence sequence): the cumulative absolute
+    effect of each treatment by day, its always-valid confidence sequence as a band (finite
+    parts only), a rule at 0 and a dotted rule on the day the test first rejected.
+    Group-sequential designs: the z statistic at each planned look against ``±boundary``.
+    """
+    data = sequential_frame(metric_result)
+    if data.empty:
+        return None
+    views = [c.sequential for c in metric_result.comparisons if c.sequential is not None]
+    kind = views[0].kind
+    if kind == "group-sequential" and data["boundary"].notna().any():
+        return _group_sequential_chart(metric_result, data)
+    m = metric_result.metric
+    alpha = views[0].alpha
+    level = _level(alpha)
+    control = metric_result.comparisons[0].control
+    colour = _treatment_colour(metric_result)
+    y_axis = _abs_axis(m, f"difference vs {control}")
+    if kind == "group-sequential":
+        sub = f"cumulative difference so far; {views[0].note or 'no planned look reached yet'}"
+    else:
+        method = "mSPRT" if kind == "msprt" else "asymptotic confidence sequence"
+        sub = (
+            f"cumulative difference and its {level} always-valid confidence sequence "
+            f"({method}); the test rejects once the band leaves 0"
+        )
+    base = alt.Chart(data).encode(x=alt.X("day:T", axis=_DAY_AXIS), color=colour)
+    band = (
+        base.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
+        .mark_area(opacity=0.18)
+        .encode(
+            y=alt.Y("ci_low:Q", axis=y_axis),
+            y2=alt.Y2("ci_high:Q"),
+        )
+    )
+    tooltip = [
+        alt.Tooltip("day:T", format="%Y-%m-%d"),
+        alt.Tooltip("variant:N"),
+        alt.Tooltip("n_control:Q", format=","),
+        alt.Tooltip("n_treatment:Q", format=","),
+        alt.Tooltip("estimate:Q", format="+.4~g"),
+        alt.Tooltip("ci_low:Q", format="+.4~g"),
+        alt.Tooltip("ci_high:Q", format="+.4~g"),
+        alt.Tooltip("p_value:Q", title="always-valid p", format=".3g"),
+    ]
+    line = base.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(filled=True, size=24)).encode(
+        y=alt.Y("estimate:Q", axis=y_axis), tooltip=tooltip
+    )
+    zero = (
+        alt.Chart(pd.DataFrame({"zero": [0.0]}))
+        .mark_rule(color="#444", strokeDash=[4, 4])
+        .encode(y=alt.Y("zero:Q", axis=y_axis))
+    )
+    layers: list[alt.Chart] = [zero, band, line]
+    rejections = _first_rejections(metric_result)
+    if not rejections.empty:
+        marks = alt.Chart(rejections).encode(x=alt.X("day:T", axis=_DAY_AXIS))
+        layers.append(marks.mark_rule(color="#b42318", strokeDash=[2, 3], strokeWidth=1.5))
+        layers.append(
+            marks.mark_text(
+                align="right", baseline="top", dx=-4, dy=4, color="#b42318", fontSize=11
+            )
+            .encode(y=alt.value(0), text=alt.Text("label:N"))
+            .transform_calculate(label="'first rejection: ' + datum.variant")
+        )
+    chart = alt.layer(*layers).properties(
+        width=_WIDTH,
+        height=_SMALL_HEIGHT + 30,
+        title=_title(m, "cumulative effect by day", sub),
+    )
+    return cast("alt.LayerChart", chart)
+
+
+def _group_sequential_chart(metric_result: MetricResult, data: pd.DataFrame) -> alt.LayerChart:
+    m = metric_result.metric
+    data = data[data["boundary"].notna()]
+    view = next(c.sequential for c in metric_result.comparisons if c.sequential is not None)
+    colour = _treatment_colour(metric_result)
+    bounds = pd.concat(
+        [
+            data.assign(bound=data["boundary"], side="upper"),
+            data.assign(bound=-data["boundary"], side="lower"),
+        ]
+    )[["variant", "day", "information_fraction", "bound", "side"]]
+    x = alt.X("day:T", axis=_DAY_AXIS)
+    y_axis = alt.Axis(title="z statistic at each look")
+    boundary = (
+        alt.Chart(bounds)
+        .mark_line(
+            color="#b42318", strokeDash=[5, 3], point=alt.OverlayMarkDef(color="#b42318", size=20)
+        )
+        .encode(x=x, y=alt.Y("bound:Q", axis=y_axis), detail=["side:N", "variant:N"])
+    )
+    z = (
+        alt.Chart(data)
+        .mark_line(strokeWidth=2, point=alt.OverlayMarkDef(filled=True, size=40))
+        .encode(
+            x=x,
+            y=alt.Y("z:Q", axis=y_axis),
+            color=colour,
+            tooltip=[
+                alt.Tooltip("day:T", format="%Y-%m-%d"),
+                alt.Tooltip("variant:N"),
+                alt.Tooltip("information_fraction:Q", title="information", format=".0%"),
+                alt.Tooltip("z:Q", format="+.3f"),
+                alt.Tooltip("boundary:Q", format=".3f"),
+            ],
+        )
+    )
+    zero = (
+        alt.Chart(pd.DataFrame({"zero": [0.0]}))
+        .mark_rule(color="#444", strokeDash=[4, 4])
+        .encode(y=alt.Y("zero:Q", axis=y_axis))
+    )
+    spending = (
+        (view.spending or "")
+        .replace("obrien-fleming", "O'Brien–Fleming")
+        .replace("pocock", "Pocock")
+    )
+    chart = alt.layer(zero, boundary, z).properties(
+        width=_WIDTH,
+        height=_SMALL_HEIGHT + 30,
+        title=_title(
+            m,
+            "z at each planned look",
+            f"group-sequential test ({spending}-type spending): the test stops when z crosses "
+            "the dashed ±boundary",
+        ),
+    )
+    return cast("alt.LayerChart", chart)
+
+
+# ---- Bayesian posterior ------------------------------------------------------------------------
+def posterior_frame(
+    metric_result: MetricResult, points: int = POSTERIOR_POINTS
+) -> tuple[pd.DataFrame, str]:
+    """A normal density per treatment for the posterior of its effect, and the scale.
+
+    The scale is the Bayesian headline scale (``relative`` or ``absolute``). For the Gaussian
+    model the posterior *is* normal: mean and standard deviation follow from the equal-tailed
+    credible interval, ``sd = (hi − lo) / (2 z_{1−α/2})``. For the Beta-Binomial model the
+    normal is an approximation, centred on the posterior mean with that same spread. Columns:
+    ``variant``, ``effect``, ``density``, ``better`` (``True`` on the side of 0 that beats
+    control, for the metric's direction). The grid is shared by all treatments and includes 0.
+    """
+    comps = [c for c in metric_result.comparisons if c.bayes is not None]
+    columns = ["variant", "effect", "density", "better"]
+    if not comps:
+        return pd.DataFrame([], columns=columns), "relative"
+    scale = comps[0].bayes.effect_scale if comps[0].bayes else "relative"
+    params = []
+    for c in comps:
+        b = c.bayes
+        assert b is not None
+        mean = b.rel_effect if scale == "relative" else b.abs_effect
+        lo, hi = b.rel_ci if scale == "relative" else b.abs_ci
+        z = NormalDist().inv_cdf(1 - b.alpha / 2)
+        sd = (hi - lo) / (2 * z)
+        if b.method == "gaussian":
+            mean = (lo + hi) / 2
+        if all(math.isfinite(x) for x in (mean, sd)) and sd > 0:
+            params.append((c.variant, mean, sd))
+    if not params:
+        return pd.DataFrame([], columns=columns), scale
+    low = min(mu - 4 * sd for _, mu, sd in params)
+    high = max(mu + 4 * sd for _, mu, sd in params)
+    grid = np.linspace(low, high, points)
+    if low < 0 < high:
+        grid = np.unique(np.append(grid, 0.0))
+    sign = 1 if metric_result.metric.direction == "increase" else -1
+    rows = []
+    for variant, mu, sd in params:
+        dist = NormalDist(mu, sd)
+        rows += [
+            {
+                "variant": variant,
+                "effect": float(x),
+                "density": dist.pdf(float(x)),
+                "better": bool(sign * x >= 0),
+            }
+            for x in grid
+        ]
+    return pd.DataFrame(rows, columns=columns), scale
+
+
+def posterior_chart(metric_result: MetricResult) -> alt.LayerChart | None:
+    """The posterior of each treatment's effect, one curve per treatment (``None`` without one).
+
+    The area on the better side of 0 is shaded: it is (approximately, see
+    :func:`posterior_frame`) the chance to beat control. A dashed rule marks 0.
+    """
+    data, scale = posterior_frame(metric_result)
+    if data.empty:
+        return None
+    m = metric_result.metric
+    comps = [c for c in metric_result.comparisons if c.bayes is not None]
+    method = comps[0].bayes.method if comps[0].bayes else "gaussian"
+    control = metric_result.comparisons[0].control
+    relative = scale == "relative"
+    axis = (
+        alt.Axis(format="+.0~%", title=f"relative effect vs {control}")
+        if relative
+        else _abs_axis(m, f"absolute difference vs {control}")
+    )
+    colour = _treatment_colour(metric_result)
+    base = alt.Chart(data).encode(x=alt.X("effect:Q", axis=axis), color=colour)
+    shade = (
+        base.transform_filter("datum.better")
+        .mark_area(opacity=0.2)
+        .encode(
+            y=alt.Y("density:Q", axis=None, stack=None),
+        )
+    )
+    curve = base.mark_line(strokeWidth=2).encode(
+        y=alt.Y("density:Q", axis=None),
+        tooltip=[alt.Tooltip("variant:N"), alt.Tooltip("effect:Q", format="+.3~g")],
+    )
+    zero = (
+        alt.Chart(pd.DataFrame({"zero": [0.0]}))
+        .mark_rule(color="#444", strokeDash=[4, 4])
+        .encode(x=alt.X("zero:Q", axis=axis))
+    )
+    side = "above" if m.direction == "increase" else "below"
+    model = (
+        "normal posterior"
+        if method == "gaussian"
+        else "normal approximation of the Beta-Binomial posterior"
+    )
+    chart = alt.layer(zero, shade, curve).properties(
+        width=_WIDTH,
+        height=_SMALL_HEIGHT,
+        title=_title(
+            m,
+            "posterior of the effect",
+            f"{model}; shaded: effect {side} 0, the chance to beat control",
+        ),
+    )
+    return cast("alt.LayerChart", chart)
+
+
+# ---- bootstrap ---------------------------------------------------------------------------------
+BOOTSTRAP_COLUMNS = ["variant", "bin_start", "bin_end", "count", "effect", "ci_low", "ci_high"]
+
+
+def bootstrap_frame(metric_result: MetricResult) -> pd.DataFrame:
+    """The bootstrap histogram of each treatment's effect: one row per variant × bin.
+
+    ``bin_start``/``bin_end``/``count`` come from the result's histogram (never the resamples
+    themselves); ``effect``, ``ci_low`` and ``ci_high`` repeat the point estimate and interval.
+    """
+    rows = []
+    for c in metric_result.comparisons:
+        bs = c.bootstrap
+        if bs is None:
+            continue
+        edges, counts = bs.histogram.edges, bs.histogram.counts
+        for k, count in enumerate(counts):
+            rows.append(
+                {
+                    "variant": c.variant,
+                    "bin_start": float(edges[k]),
+                    "bin_end": float(edges[k + 1]),
+                    "count": int(count),
+                    "effect": _finite(bs.effect),
+                    "ci_low": _finite(bs.ci[0]),
+                    "ci_high": _finite(bs.ci[1]),
+                }
+            )
+    return pd.DataFrame(rows, columns=BOOTSTRAP_COLUMNS)
+
+
+def bootstrap_chart(metric_result: MetricResult) -> alt.VConcatChart | None:
+    """One small histogram per treatment of its bootstrap effects, interval marked.
+
+    Bars: the bootstrap distribution; dark rules: the interval; solid rule: the estimate; dashed
+    grey rule: 0. ``None`` when no bootstrap was run.
+    """
+    data = bootstrap_frame(metric_result)
+    if data.empty:
+        return None
+    m = metric_result.metric
+    boots = [c for c in metric_result.comparisons if c.bootstrap is not None]
+    first = boots[0].bootstrap
+    assert first is not None
+    level = _level(first.alpha)
+    method = {"bca": "BCa", "percentile": "percentile"}.get(first.method, first.method)
+    stat = first.statistic
+    stats = stat + "s" if stat in ("mean", "median") else stat
+    what = f"{'relative ' if first.effect_type == 'relative' else ''}difference in {stats}"
+
+    def axis(title: str | None) -> alt.Axis:
+        if first.effect_type == "relative":
+            return alt.Axis(format="+.0~%", title=title)
+        return _abs_axis(m, title)
+
+    lo = float(min(data["bin_start"].min(), data["ci_low"].min(), 0.0))
+    hi = float(max(data["bin_end"].max(), data["ci_high"].max(), 0.0))
+    x_scale = alt.Scale(domain=[lo, hi], nice=False)
+    panels = []
+    for i, c in enumerate(boots):
+        part = data[data["variant"] == c.variant]
+        base = alt.Chart(part)
+        colour = _colour_of(c.variant, list(metric_result.variants))
+        bars = base.mark_rect(color=colour, opacity=0.75, stroke="white", strokeWidth=0.5).encode(
+            x=alt.X(
+                "bin_start:Q",
+                axis=axis(f"{what} vs {c.control}" if i == len(boots) - 1 else None),
+                scale=x_scale,
+            ),
+            x2="bin_end:Q",
+            y=alt.Y("count:Q", title="resamples"),
+            y2=alt.datum(0),
+            tooltip=[
+                alt.Tooltip("bin_start:Q", format="+.4~g"),
+                alt.Tooltip("bin_end:Q", format="+.4~g"),
+                alt.Tooltip("count:Q", format=","),
+            ],
+        )
+        marks = pd.DataFrame(
+            [
+                {"x": float(part["ci_low"].iloc[0]), "what": f"{level} CI"},
+                {"x": float(part["ci_high"].iloc[0]), "what": f"{level} CI"},
+                {"x": float(part["effect"].iloc[0]), "what": "estimate"},
+            ]
+        ).dropna()
+        rules = (
+            alt.Chart(marks)
+            .mark_rule(strokeWidth=2, color="#1b1b1b")
+            .encode(
+                x=alt.X("x:Q", scale=x_scale),
+                strokeDash=alt.StrokeDash(
+                    "what:N",
+                    scale=alt.Scale(domain=["estimate", f"{level} CI"], range=[[1, 0], [6, 3]]),
+                    title=None,
+                    legend=alt.Legend(orient="right") if i == 0 else None,
+                ),
+            )
+        )
+        zero = (
+            alt.Chart(pd.DataFrame({"x": [0.0]}))
+            .mark_rule(color="#9e9e9e", strokeDash=[2, 2])
+            .encode(x=alt.X("x:Q", scale=x_scale))
+        )
+        panels.append(
+            alt.layer(zero, bars, rules).properties(
+                width=_WIDTH,
+                height=80,
+                title=alt.TitleParams(f"{c.variant} − {c.control}", fontSize=12, anchor="start"),
+            )
+        )
+    chart = alt.vconcat(*panels, spacing=8).properties(
+        title=_title(
+            m,
+            "bootstrap distribution",
+            f"{first.n_resamples:,} resamples of the {what}; {level} {method} interval",
+        )
+    )
+    return cast("alt.VConcatChart", chart)
 
 
 def use_static_renderer() -> None:

@@ -2,10 +2,11 @@
 
 The analysis notebook (``notebooks/analyze.ipynb``) is a sequence of calls into this module,
 in the order a reader wants them: the title and hypothesis (:func:`title_markdown`), the
-verdict (:func:`verdict_html`), the sample-ratio health check (:func:`srm_markdown`), one
-section per metric, primary first, then guardrails, then secondary (:func:`ordered_metrics`,
-:func:`metric_markdown`, :func:`metric_table`), and the conventions behind every number
-(:func:`conventions_markdown`).
+verdict with the sample-size progress (:func:`verdict_html`), the health checks
+(:func:`srm_markdown`, then :func:`liftlab.charts.traffic_chart`), one section per metric,
+primary first, then guardrails, then secondary (:func:`ordered_metrics`,
+:func:`metric_views`: heading, status, table and every chart and table the plan's method
+asks for), and the conventions behind every number (:func:`conventions_markdown`).
 
 Plan text (hypothesis, owner, variant and metric names, descriptions, file names) is written
 by people and is escaped before it goes into Markdown or HTML (:func:`md_text`).
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
     from liftlab.analysis import Comparison, MetricResult, Results
+    from liftlab.plan import Metric
 
 ROLE_ORDER = ("primary", "guardrail", "secondary")
 CORRECTION_NAMES = {
@@ -35,17 +37,34 @@ CORRECTION_NAMES = {
     "by": "Benjamini–Yekutieli",
 }
 RECOMMENDATIONS = {
-    # recommendation: (label, border colour, background colour)
+    # recommendation: (label, accent colour, background colour)
     "ship": ("SHIP", "#1a7f37", "#e9f6ec"),
     "do_not_ship": ("DO NOT SHIP", "#b42318", "#fdecea"),
-    "inconclusive": ("INCONCLUSIVE", "#6b6f76", "#f2f3f5"),
-    "investigate": ("INVESTIGATE", "#b54708", "#fff4e5"),
+    "keep_running": ("KEEP RUNNING", "#9a6700", "#fff8e1"),
+    "investigate": ("⚠ INVESTIGATE", "#b42318", "#fdecea"),
 }
+INVESTIGATE_WARNING = (
+    "Do not act on any effect in this report: the data are not what the plan assigned. "
+    "Find and fix the cause, then re-run the test."
+)
 ROLE_NOTES = {
     "primary": "decision metric",
     "guardrail": "guardrail: must not get significantly worse",
     "secondary": "secondary: reported for context",
 }
+SEQUENTIAL_NAMES = {
+    "msprt": "always-valid mSPRT",
+    "asymptotic-cs": "asymptotic confidence sequence",
+    "group-sequential": "group-sequential test",
+}
+SEQUENTIAL_STATUS = {
+    "continue": "not rejected yet",
+    "fail-to-reject": "not rejected at the final look",
+    "reject": "rejected",
+}
+SPENDING_NAMES = {"obrien-fleming": "O'Brien–Fleming-type", "pocock": "Pocock-type"}
+YES_BETTER = "yes,\u00a0better"
+YES_WORSE = "yes,\u00a0worse"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 DASH = "—"
 
@@ -58,29 +77,61 @@ def md_text(text: object) -> str:
     the text cannot start a heading, a list or a table row of its own.
     """
     flat = " ".join(str(text).split())
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat))
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
 
 
-def _pct(x: float, digits: int = 1, sign: bool = False) -> str:
+def _ok(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+_SIGNED_ZERO = re.compile(r"[-+](0[.,]?0*)(%?)")
+
+
+def _signed(text: str) -> str:
+    """A signed number as formatted, without a sign when it rounds to zero (no ``-0.00``)."""
+    return text[1:] if _SIGNED_ZERO.fullmatch(text) else text
+
+
+def _pct(x: float | None, digits: int = 1, sign: bool = False) -> str:
     if x is None or not math.isfinite(x):
         return DASH
-    return f"{x:+.{digits}%}" if sign else f"{x:.{digits}%}"
+    return _signed(f"{x:+.{digits}%}") if sign else f"{x:.{digits}%}"
 
 
-def _num(x: float, sign: bool = False) -> str:
+def _num(x: float | None, sign: bool = False) -> str:
     if x is None or not math.isfinite(x):
         return DASH
-    return f"{x:+,.4g}" if sign else f"{x:,.4g}"
+    return _signed(f"{x:+,.4g}") if sign else f"{x:,.4g}"
 
 
-def _pp(x: float) -> str:
+def _pp(x: float | None) -> str:
     """A difference of two proportions, in percentage points."""
     if x is None or not math.isfinite(x):
         return DASH
-    return f"{100 * x:+.2f}"
+    return _signed(f"{100 * x:+.2f}")
 
 
-def p_text(p: float) -> str:
+def _prob(x: float | None) -> str:
+    """A probability for reading: one decimal, never a bare 0% or 100%."""
+    if x is None or not math.isfinite(x):
+        return DASH
+    if x > 0.999:
+        return "> 99.9%"
+    if x < 0.001:
+        return "< 0.1%"
+    return f"{x:.1%}"
+
+
+def _small_pct(x: float | None) -> str:
+    """A small non-negative share (an expected loss relative to control)."""
+    if x is None or not math.isfinite(x):
+        return DASH
+    if 0 <= x < 0.0001:
+        return "< 0.01%"
+    return f"{x:.2%}" if x < 0.1 else f"{x:.1%}"
+
+
+def p_text(p: float | None) -> str:
     """A p-value for reading: three decimals, or two significant digits below 0.001."""
     if p is None or not math.isfinite(p):
         return DASH
@@ -91,17 +142,62 @@ def _level(alpha: float) -> str:
     return f"{1 - alpha:.0%}"
 
 
+def _abs_fmt(metric: Metric, *values: float | None):  # type: ignore[no-untyped-def]
+    """Formatter of an absolute difference: percentage points for proportions; otherwise
+    fixed decimals giving four significant digits to the largest of ``values``, so an
+    estimate and its interval line up (``+0.1313 [-0.1494, +0.4525]``)."""
+    if metric.type == "proportion":
+        return _pp
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v) and v != 0]
+    if not finite:
+        return lambda x: _num(x, sign=True)
+    decimals = min(max(3 - math.floor(math.log10(max(finite))), 0), 10)
+
+    def fmt(x: float | None) -> str:
+        return DASH if x is None or not math.isfinite(x) else _signed(f"{x:+,.{decimals}f}")
+
+    return fmt
+
+
+def _abs_unit(metric: Metric) -> str:
+    return " pp" if metric.type == "proportion" else ""
+
+
+def _interval(fmt, estimate: float, lo: float, hi: float) -> str:  # type: ignore[no-untyped-def]
+    """``estimate [lo, hi]``; the bracket never breaks across lines (no-break space)."""
+    return f"{fmt(estimate)} [{fmt(lo)},\u00a0{fmt(hi)}]"
+
+
+def _rel_interval(estimate: float, ci: tuple[float, float] | None) -> str:
+    if ci is None:
+        return _pct(estimate, sign=True) + " [undefined]"
+    return _interval(lambda x: _pct(x, sign=True), estimate, *ci)
+
+
+def _variant_label(name: str, control: str | None) -> str:
+    return name + ("\u00a0(control)" if name == control and name != "control" else "")
+
+
 # ---- ordering ----------------------------------------------------------------------------------
 def ordered_metrics(results: Results) -> list[MetricResult]:
     """Metrics in reading order: primary, then guardrail, then secondary (plan order within)."""
     return sorted(results.metrics, key=lambda m: ROLE_ORDER.index(m.metric.role))
 
 
+def _method_label(results: Results) -> str:
+    a = results.plan.analysis
+    if a.method == "bayesian":
+        return "Bayesian analysis"
+    if a.method == "sequential":
+        return f"sequential analysis ({SEQUENTIAL_NAMES.get(a.sequential.kind, a.sequential.kind)})"
+    return "frequentist analysis"
+
+
 # ---- title -------------------------------------------------------------------------------------
 def title_markdown(results: Results) -> str:
     """The report's title (the plan's name), hypothesis, variants and where the data came from."""
     plan = results.plan
-    facts = [f"{plan.kind.replace('_', ' ')} test"]
+    facts = [f"{plan.kind.replace('_', ' ')} test", _method_label(results)]
     if plan.owner:
         facts.append(f"owner: {md_text(plan.owner)}")
     facts.append(f"{results.total_units:,} units ({md_text(plan.unit)})")
@@ -120,7 +216,7 @@ def title_markdown(results: Results) -> str:
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     weights = plan.weights
     for name, v in plan.variants.items():
-        label = md_text(name) + (" (control)" if name == plan.control_name else "")
+        label = md_text(_variant_label(name, plan.control_name))
         cells = [label, _pct(weights[name])]
         if with_price:
             cells.append(_num(v.price) if v.price is not None else DASH)
@@ -130,22 +226,67 @@ def title_markdown(results: Results) -> str:
 
 
 # ---- verdict -----------------------------------------------------------------------------------
+def sample_progress(results: Results) -> tuple[int, int] | None:
+    """Units in the smallest variant so far and the planned units per variant (None if unsized)."""
+    planned = results.planned_n_per_variant
+    if not planned:
+        return None
+    counts = [results.srm.counts.get(v, 0) for v in results.plan.variants]
+    return (min(counts) if counts else 0), int(planned)
+
+
+def _progress_html(results: Results, accent: str) -> str:
+    progress = sample_progress(results)
+    if progress is None:
+        return (
+            '<div style="margin-top: 10px; font-size: 0.95em; color: #444;">Sample size: '
+            f"{results.total_units:,} units so far; no planned size (give the primary metric a "
+            "baseline to size the test).</div>"
+        )
+    have, planned = progress
+    share = have / planned
+    note = "planned size reached" if share >= 1 else f"{planned - have:,} more per variant to go"
+    if results.plan.analysis.method == "sequential" and share < 1:
+        note += "; the sequential test may stop earlier"
+    width = min(share, 1.0) * 100
+    return (
+        '<div style="margin-top: 10px; font-size: 0.95em; color: #333;">'
+        f"<b>Sample size</b>: {have:,} of {planned:,} planned units per variant "
+        f"({share:.0%}, smallest variant; {html.escape(note)})"
+        '<div style="height: 8px; background: #e4e4e4; border-radius: 4px; margin-top: 5px; '
+        'max-width: 480px;">'
+        f'<div style="height: 8px; width: {width:.1f}%; background: {accent}; '
+        'border-radius: 4px;"></div></div></div>'
+    )
+
+
 def verdict_html(results: Results) -> str:
-    """The recommendation and its reason, as a prominent coloured box (HTML, text escaped)."""
+    """The recommendation, its reason and the sample-size progress, as a coloured box (HTML).
+
+    ``ship`` is green, ``do_not_ship`` red, ``keep_running`` amber, ``investigate`` red with a
+    warning not to act on any effect. Text is escaped.
+    """
     d = results.decision
-    label, border, background = RECOMMENDATIONS.get(
-        d.recommendation, (d.recommendation.upper(), "#444", "#f4f4f4")
+    label, accent, background = RECOMMENDATIONS.get(
+        d.recommendation, (d.recommendation.replace("_", " ").upper(), "#444", "#f4f4f4")
     )
     headline = label + (f": {d.variant}" if d.variant and d.recommendation == "ship" else "")
+    warning = ""
+    if d.recommendation == "investigate":
+        warning = (
+            f'<div style="margin-top: 8px; font-weight: 700; color: {accent};">'
+            f"{html.escape(INVESTIGATE_WARNING)}</div>"
+        )
     return (
         f'<div class="liftlab-verdict liftlab-{html.escape(d.recommendation)}" '
-        f'style="border-left: 8px solid {border}; background: {background}; color: #1b1b1b; '
+        f'style="border-left: 8px solid {accent}; background: {background}; color: #1b1b1b; '
         'padding: 14px 20px; margin: 8px 0 16px 0; border-radius: 4px;">'
         '<div style="font-size: 0.85em; letter-spacing: 0.08em; text-transform: uppercase; '
         'color: #555;">Verdict</div>'
-        f'<div style="font-size: 1.9em; font-weight: 700; color: {border}; margin: 2px 0 6px 0;">'
+        f'<div style="font-size: 1.9em; font-weight: 700; color: {accent}; margin: 2px 0 6px 0;">'
         f"{html.escape(headline)}</div>"
         f'<div style="font-size: 1.1em; line-height: 1.45;">{html.escape(d.reason)}</div>'
+        f"{warning}{_progress_html(results, accent)}"
         "</div>"
     )
 
@@ -153,9 +294,20 @@ def verdict_html(results: Results) -> str:
 def verdict_markdown(results: Results) -> str:
     """The verdict as plain Markdown (for places that do not render HTML)."""
     d = results.decision
-    label = RECOMMENDATIONS.get(d.recommendation, (d.recommendation.upper(),))[0]
+    label = RECOMMENDATIONS.get(d.recommendation, (d.recommendation.replace("_", " ").upper(),))[0]
     variant = f": {md_text(d.variant)}" if d.variant and d.recommendation == "ship" else ""
-    return f"## Verdict: {label}{variant}\n\n> **{md_text(d.reason)}**\n"
+    lines = [f"## Verdict: {label}{variant}", "", f"> **{md_text(d.reason)}**"]
+    if d.recommendation == "investigate":
+        lines += ["", f"> ⚠ {INVESTIGATE_WARNING}"]
+    progress = sample_progress(results)
+    if progress is not None:
+        have, planned = progress
+        lines += [
+            "",
+            f"Sample size: {have:,} of {planned:,} planned units per variant "
+            f"({have / planned:.0%}).",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 # ---- sample-ratio check ------------------------------------------------------------------------
@@ -185,41 +337,201 @@ def srm_markdown(results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
+_QUALITY_ROWS = (
+    ("exposures", "rows", "exposure rows", False),
+    ("exposures", "units", "distinct units exposed", False),
+    (
+        "exposures",
+        "duplicate_rows",
+        "duplicate exposure rows (a unit's rows after its first)",
+        False,
+    ),
+    ("exposures", "null_unit_rows", "exposure rows with no unit id (excluded)", True),
+    ("exposures", "multi_variant_units", "units exposed to more than one variant (excluded)", True),
+    (
+        "exposures",
+        "unknown_variant_units",
+        "units with a variant the plan does not name (excluded)",
+        True,
+    ),
+    ("exposures", "unknown_variant_rows", "exposure rows with such a variant", True),
+    ("events", "rows", "event rows", False),
+    (
+        "events",
+        "unexposed_unit_rows",
+        "events of units never exposed or excluded (not counted)",
+        True,
+    ),
+    ("events", "null_unit_rows", "event rows with no unit id (not counted)", True),
+    ("events", "negative_value_rows", "negative values of summed events", True),
+)
+
+
+def data_quality_markdown(results: Results) -> str:
+    """Data-quality findings with their counts, and SRM per segment; warnings first."""
+    q = results.data_quality or {}
+    seg = results.segment_srm
+    if not q and not seg:
+        return ""
+    lines = ["## Health check: data quality", ""]
+    problems = []
+    if q:
+        rows = ["| finding | count |", "|---|---:|"]
+        for table, key, label, bad in _QUALITY_ROWS:
+            value = int(q.get(table, {}).get(key, 0))
+            flag = " ⚠" if bad and value else ""
+            rows.append(f"| {label}{flag} | {value:,} |")
+            if bad and value:
+                problems.append(f"{value:,} {label}")
+        if problems:
+            lines += [f"> ⚠ **Data-quality findings**: {'; '.join(problems)}.", ""]
+        else:
+            lines += ["✓ No excluded units, unknown variants or orphan events.", ""]
+        lines += [*rows, ""]
+    if seg:
+        flagged = [f"{c}={v}" for c, by in seg.items() for v, s in by.items() if s.mismatch]
+        if flagged:
+            lines += [f"> ⚠ **Sample-ratio mismatch within segments**: {', '.join(flagged)}.", ""]
+        names = list(results.plan.variants)
+        lines += [
+            "| segment | " + " | ".join(md_text(n) for n in names) + " | SRM p |",
+            "|---|" + "---:|" * (len(names) + 1),
+        ]
+        for col, by in seg.items():
+            for level, s in by.items():
+                cells = " | ".join(f"{s.counts.get(n, 0):,}" for n in names)
+                mark = " ⚠" if s.mismatch else ""
+                lines.append(
+                    f"| {md_text(col)} = {md_text(level)} | {cells} | {p_text(s.p_value)}{mark} |"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
 # ---- metrics -----------------------------------------------------------------------------------
+def _is_bayes(metric_result: MetricResult) -> bool:
+    comps = metric_result.comparisons
+    return bool(comps) and all(c.bayes is not None for c in comps)
+
+
+def _sequential_kind(metric_result: MetricResult) -> str | None:
+    return next((c.sequential.kind for c in metric_result.comparisons if c.sequential), None)
+
+
 def outcome(metric_result: MetricResult, comparison: Comparison) -> str:
-    """``better``, ``worse`` (significant, by the metric's good direction) or ``no``."""
-    if not comparison.significant:
-        return "no"
-    good = 1 if metric_result.metric.direction == "increase" else -1
-    return "yes, better" if comparison.effect.abs_effect * good > 0 else "yes, worse"
+    """``yes, better``, ``yes, worse`` (significant or decisive, by the metric's good
+    direction and the plan's method) or ``no``."""
+    if comparison.better:
+        return YES_BETTER
+    if comparison.worse:
+        return YES_WORSE
+    return "no"
+
+
+def _side_text(side: object) -> str:
+    """One side of a ratio: a column name, or ``count of click`` for an event aggregate."""
+    event = getattr(side, "event", None)
+    if event is None:
+        return md_text(side)
+    aggregate = getattr(side, "aggregate", "count")
+    what = {"count": "count of", "sum": "sum of the values of", "any": "any"}.get(
+        aggregate, md_text(aggregate)
+    )
+    return f"{what} {md_text(event)} events"
+
+
+def metric_definition(metric: Metric) -> str:
+    """What the metric measures per unit, in words (unit-table columns or event aggregates)."""
+    m = metric
+    window = f" within {m.window_days:g} days of exposure" if m.event or _has_events(m) else ""
+    if m.type == "ratio":
+        return f"Σ {_side_text(m.numerator)} / Σ {_side_text(m.denominator)} per variant{window}"
+    if m.event is not None:
+        event = md_text(m.event)
+        if m.type == "proportion":
+            return f"share of units with a {event} event{window}"
+        if m.aggregate == "count":
+            return f"mean number of {event} events per unit{window}"
+        if m.aggregate == "any":
+            return f"share of units with a {event} event{window}"
+        return f"mean of the summed {event} values per unit{window}"
+    if m.type == "proportion":
+        return f"share of units with {md_text(m.column)}"
+    return f"mean of {md_text(m.column)} per unit"
+
+
+def _has_events(metric: Metric) -> bool:
+    return any(getattr(s, "event", None) for s in (metric.numerator, metric.denominator))
+
+
+def _covariate_text(metric: Metric) -> str:
+    if metric.covariate == "pre_period":
+        return f"the same metric over the {metric.pre_days:g} days before exposure"
+    return md_text(metric.covariate)
+
+
+def _cap_name(metric: Metric, key: str) -> str:
+    """A cap's column in words (event metrics cap internal columns: the value and the
+    pre-period covariate)."""
+    if metric.event is not None or _has_events(metric):
+        if key.endswith("_y"):
+            return md_text(metric.name)
+        if key.endswith("_x"):
+            return "pre-period" if metric.covariate == "pre_period" else md_text(metric.covariate)
+    return md_text(key)
+
+
+def _margin_text(metric: Metric) -> str:
+    if metric.margin is None:
+        return DASH
+    if metric.margin_type == "relative":
+        return f"{metric.margin:+.1%} of control"
+    return _abs_fmt(metric, metric.margin)(metric.margin) + _abs_unit(metric)
 
 
 def metric_markdown(metric_result: MetricResult, results: Results) -> str:
     """A metric section's heading: name, role, what is measured and how it is tested."""
     m = metric_result.metric
     a = results.plan.analysis
-    if m.type == "ratio":
-        what = f"Σ {md_text(m.numerator)} / Σ {md_text(m.denominator)} per variant"
-        method = "delta method (z-test)"
-    elif m.type == "proportion":
-        what = f"share of units with {md_text(m.column)}"
-        method = "Welch t-test"
-    else:
-        what = f"mean of {md_text(m.column)} per unit"
-        method = "Welch t-test"
-    details = [what, "higher is better" if m.direction == "increase" else "lower is better"]
+    method = "delta method (z-test)" if m.type == "ratio" else "Welch t-test"
+    details = [
+        metric_definition(m),
+        "higher is better" if m.direction == "increase" else "lower is better",
+    ]
     if m.covariate is not None:
-        method = f"CUPED on {md_text(m.covariate)}, Welch t-test"
-    details.append(method)
-    if m.role == "primary":
-        n_family = len(results.plan.primary_metrics) * len(results.plan.treatments)
-        correction = CORRECTION_NAMES.get(a.correction, md_text(a.correction))
-        family = f"{n_family} primary comparison{'s' if n_family != 1 else ''}"
-        details.append(f"p adjusted ({correction} over {family})")
+        method = f"CUPED on {_covariate_text(m)}, Welch t-test"
+    bayes = next((c.bayes for c in metric_result.comparisons if c.bayes is not None), None)
+    seq_kind = _sequential_kind(metric_result)
+    correction = CORRECTION_NAMES.get(a.correction, md_text(a.correction))
+    n_family = len(results.plan.primary_metrics) * len(results.plan.treatments)
+    family = f"{n_family} primary comparison{'s' if n_family != 1 else ''}"
+    if bayes is not None:
+        model = "Beta-Binomial model" if bayes.method == "beta-binomial" else "Gaussian model"
+        details.append(f"{model}, prior: {md_text(bayes.prior)}")
+        thr = a.bayesian.ship_threshold
+        details.append(
+            f"decisive when the chance to beat control is ≥ {thr:.0%} or ≤ {1 - thr:.0%}"
+        )
+    elif seq_kind is not None:
+        details.append(f"{SEQUENTIAL_NAMES.get(seq_kind, seq_kind)} on the {method} effect")
+        if seq_kind != "group-sequential":
+            details.append(
+                f"always-valid p adjusted ({correction} over {family})"
+                if m.role == "primary"
+                else "always-valid p not adjusted"
+            )
     else:
-        details.append("p not adjusted")
+        details.append(method)
+        if m.role == "primary":
+            details.append(f"p adjusted ({correction} over {family})")
+        else:
+            details.append("p not adjusted")
+    if m.margin is not None:
+        details.append(f"non-inferiority margin {_margin_text(m)}")
     if metric_result.caps:
-        caps = ", ".join(f"{md_text(col)} at {_num(v)}" for col, v in metric_result.caps.items())
+        caps = ", ".join(
+            f"{_cap_name(m, col)} at {_num(v)}" for col, v in metric_result.caps.items()
+        )
         details.append(f"capped: {caps}")
     lines = [f"### {md_text(m.name)} · {ROLE_NOTES.get(m.role, m.role)}", ""]
     if m.description:
@@ -234,20 +546,89 @@ def metric_markdown(metric_result: MetricResult, results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
+def status_html(metric_result: MetricResult) -> str:
+    """A warning box when the metric is ``flagged`` or in ``error`` (empty string when ok)."""
+    if metric_result.status == "ok":
+        return ""
+    if metric_result.status == "error":
+        title, accent, background = "Not analysed", "#b42318", "#fdecea"
+    else:
+        title, accent, background = "Flagged", "#9a6700", "#fff8e1"
+    reason = metric_result.reason or "no reason given"
+    return (
+        f'<div class="liftlab-status liftlab-{html.escape(metric_result.status)}" '
+        f'style="border-left: 5px solid {accent}; background: {background}; color: #1b1b1b; '
+        'padding: 8px 14px; margin: 6px 0 10px 0; border-radius: 3px;">'
+        f'<b style="color: {accent};">⚠ {title}:</b> {html.escape(reason)}</div>'
+    )
+
+
+def _ni_cell(metric: Metric, c: Comparison) -> str:
+    ni = c.non_inferiority
+    if ni is None:
+        return DASH
+    fmt = _abs_fmt(metric, ni.bound, ni.margin_abs)
+    unit = _abs_unit(metric)
+    if not _ok(ni.bound):
+        return f"✗ not computable (margin {fmt(ni.margin_abs)}{unit})"
+    side = "<" if metric.direction == "decrease" else ">"
+    if not ni.passed:
+        side = "≥" if metric.direction == "decrease" else "≤"
+    mark = "✓" if ni.passed else "✗"
+    text = f"{mark} {fmt(ni.bound)}{unit} {side} {fmt(ni.margin_abs)}{unit}"
+    return text.replace(" ", "\u00a0")
+
+
 def metric_frame(metric_result: MetricResult) -> pd.DataFrame:
     """The metric's table as display strings: one row per variant, control first.
 
-    Columns: variant, units, mean, absolute effect with its interval (percentage points for
-    proportions), relative effect with its interval, raw and adjusted p-value, significant.
+    Columns: variant, units, mean, the absolute effect with its interval (percentage points
+    for proportions) and the relative effect with its interval, then by method:
+
+    - frequentist: raw and adjusted p-value;
+    - sequential (always-valid): the absolute effect's interval is the always-valid
+      confidence sequence at the last look, the relative one the fixed-horizon interval; the
+      always-valid p-value (adjusted for primary metrics); group-sequential: z against the
+      boundary at the last look;
+    - Bayesian: posterior means and credible intervals, chance to beat control, and either
+      the probability each arm is best and the expected loss of choosing it (``best`` set) or
+      the expected loss of shipping the treatment; losses as a share of the control mean;
+
+    a non-inferiority column for guardrails with a margin, a Mann–Whitney column when a rank
+    test was run, and ``significant`` (``decisive`` under the Bayesian method).
     """
     m = metric_result.metric
     comps = {c.variant: c for c in metric_result.comparisons}
-    control = metric_result.comparisons[0].control if metric_result.comparisons else None
-    alpha = metric_result.comparisons[0].effect.alpha if metric_result.comparisons else 0.05
+    first = metric_result.comparisons[0] if metric_result.comparisons else None
+    control = first.control if first else next(iter(metric_result.variants), None)
+    alpha = first.effect.alpha if first else 0.05
     level = _level(alpha)
     is_prop = m.type == "proportion"
-    abs_label = f"Δ absolute, pp ({level} CI)" if is_prop else f"Δ absolute ({level} CI)"
-    rel_label = f"Δ relative ({level} CI)"
+    bayes = _is_bayes(metric_result)
+    seq_kind = _sequential_kind(metric_result)
+    pp = ", pp" if is_prop else ""
+    if bayes:
+        abs_label = f"Δ absolute{pp} ({level} credible interval)"
+        rel_label = f"Δ relative ({level} credible interval)"
+    elif seq_kind == "group-sequential":
+        abs_label = f"Δ absolute{pp} ({level} repeated CI, last look)"
+        rel_label = f"Δ relative (fixed-horizon {level} CI)"
+    elif seq_kind is not None:
+        abs_label = f"Δ absolute{pp} ({level} always-valid CI)"
+        rel_label = f"Δ relative (fixed-horizon {level} CI)"
+    else:
+        abs_label = f"Δ absolute{pp} ({level} CI)"
+        rel_label = f"Δ relative ({level} CI)"
+    best = metric_result.best if bayes else None
+    sig_label = "decisive" if bayes else "significant"
+    has_ni = any(c.non_inferiority is not None for c in metric_result.comparisons)
+    ni_label = f"non-inferior: one-sided {level} bound vs margin ({_margin_text(m)})"
+    has_rank = any(c.rank is not None for c in metric_result.comparisons)
+    rank_label = "Mann–Whitney p · P(T > C)"
+    control_mean = (
+        metric_result.variants[control].mean if control in metric_result.variants else math.nan
+    )
+
     rows: list[dict[str, Any]] = []
     order = [control] + [v for v in metric_result.variants if v != control]
     for name in order:
@@ -255,29 +636,66 @@ def metric_frame(metric_result: MetricResult) -> pd.DataFrame:
             continue
         s = metric_result.variants[name]
         row: dict[str, Any] = {
-            "variant": name + (" (control)" if name == control else ""),
+            "variant": _variant_label(name, control),
             "units": f"{s.n:,}",
             "mean": _pct(s.mean, 2) if is_prop else _num(s.mean),
+            abs_label: DASH,
+            rel_label: DASH,
         }
         c = comps.get(name)
-        if c is None:
-            row.update(
-                {abs_label: DASH, rel_label: DASH, "p": DASH, "p adjusted": DASH, "significant": ""}
+        e = c.effect if c is not None else None
+        b = c.bayes if c is not None else None
+        if c is not None and e is not None:
+            if b is not None and bayes:
+                row[abs_label] = _interval(_abs_fmt(m, *b.abs_ci), b.abs_effect, *b.abs_ci)
+                row[rel_label] = _rel_interval(b.rel_effect, b.rel_ci)
+            else:
+                lo, hi = e.abs_ci
+                if c.sequential is not None:
+                    lo, hi = c.sequential.ci
+                fmt = _abs_fmt(m, e.abs_effect, lo, hi)
+                row[abs_label] = (
+                    _interval(fmt, e.abs_effect, lo, hi)
+                    if _ok(lo) and _ok(hi) and lo <= hi
+                    else f"{fmt(e.abs_effect)} [{DASH}]"
+                )
+                row[rel_label] = _rel_interval(e.rel_effect, e.rel_ci)
+        # the method's evidence
+        if bayes:
+            row["chance to beat control"] = _prob(b.prob_beat_control) if b is not None else DASH
+            if best is not None:
+                row["probability best"] = _prob(best.prob_best.get(name))
+                loss = best.expected_loss.get(name, math.nan)
+                row["expected loss if chosen (% of control)"] = _small_pct(
+                    loss / abs(control_mean) if control_mean else math.nan
+                )
+            else:
+                row["expected loss if shipped (% of control)"] = (
+                    _small_pct(b.expected_loss_treatment_rel) if b is not None else DASH
+                )
+        elif seq_kind == "group-sequential":
+            look = c.sequential.looks[-1] if c is not None and c.sequential else None
+            row["z / boundary (last look)"] = (
+                f"{look.z:+.2f} / ±{look.boundary:.2f}"
+                if look is not None and _ok(look.z) and _ok(look.boundary)
+                else DASH
             )
+        elif seq_kind is not None:
+            label = "always-valid p, adjusted" if m.role == "primary" else "always-valid p"
+            row[label] = p_text(c.p_value_adjusted) if c is not None else DASH
         else:
-            e = c.effect
-            fmt = _pp if is_prop else (lambda x: _num(x, sign=True))
-            lo, hi = e.abs_ci
-            row[abs_label] = f"{fmt(e.abs_effect)} [{fmt(lo)}, {fmt(hi)}]"
-            rel_ci = (
-                f" [{_pct(e.rel_ci[0], sign=True)}, {_pct(e.rel_ci[1], sign=True)}]"
-                if e.rel_ci is not None
-                else " [undefined]"
+            row["p"] = p_text(e.p_value) if e is not None else DASH
+            row["p adjusted"] = (
+                p_text(c.p_value_adjusted) if c is not None and m.role == "primary" else DASH
             )
-            row[rel_label] = _pct(e.rel_effect, sign=True) + rel_ci
-            row["p"] = p_text(e.p_value)
-            row["p adjusted"] = p_text(c.p_value_adjusted) if m.role == "primary" else DASH
-            row["significant"] = outcome(metric_result, c)
+        if has_ni:
+            row[ni_label] = _ni_cell(m, c) if c is not None else DASH
+        if has_rank:
+            rk = c.rank if c is not None else None
+            row[rank_label] = (
+                f"{p_text(rk.p_value)} · {_pct(rk.prob_superiority)}" if rk is not None else DASH
+            )
+        row[sig_label] = outcome(metric_result, c) if c is not None else ""
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -285,21 +703,24 @@ def metric_frame(metric_result: MetricResult) -> pd.DataFrame:
 def metric_table(metric_result: MetricResult) -> Styler:
     """:func:`metric_frame` styled for a notebook or report (values HTML-escaped).
 
-    Significant cells are green when the change is in the metric's good direction and red
-    when it is not.
+    Significant (or decisive) cells are green when the change is in the metric's good
+    direction and red when it is not; a failed non-inferiority check is red.
     """
     frame = metric_frame(metric_result)
+    sig = "decisive" if "decisive" in frame.columns else "significant"
 
     def colour(value: object) -> str:
-        if value == "yes, better":
+        text = str(value)
+        if value == YES_BETTER or text.startswith("✓"):
             return "color: #1a7f37; font-weight: 600"
-        if value == "yes, worse":
+        if value == YES_WORSE or text.startswith("✗"):
             return "color: #b42318; font-weight: 600"
         return ""
 
+    marked = [sig] + [col for col in frame.columns if col.startswith("non-inferior")]
     styler = frame.style.format(escape="html").hide(axis="index")
     styler = styler.set_uuid(f"liftlab-{metric_result.metric.name}")
-    styler = styler.map(colour, subset=["significant"])
+    styler = styler.map(colour, subset=marked)
     styler = styler.set_properties(**{"text-align": "right", "padding": "4px 10px"})
     styler = styler.set_properties(subset=["variant"], **{"text-align": "left"})
     return styler.set_table_styles(
@@ -309,6 +730,193 @@ def metric_table(metric_result: MetricResult) -> Styler:
             {"selector": "", "props": "border-collapse: collapse; margin: 6px 0 10px 0;"},
         ]
     )
+
+
+# ---- the method's extra views ------------------------------------------------------------------
+def sequential_markdown(metric_result: MetricResult) -> str:
+    """A caption for the sequential chart: what the band means and when the test rejected."""
+    views = [(c, c.sequential) for c in metric_result.comparisons if c.sequential is not None]
+    if not views:
+        return ""
+    kind = views[0][1].kind
+    level = _level(views[0][1].alpha)
+    if kind == "group-sequential":
+        spending = views[0][1].spending or ""
+        text = (
+            "*Group-sequential test: at each planned look the z statistic is compared with its "
+            f"boundary ({SPENDING_NAMES.get(spending, spending)} spending); the test stops the "
+            "first time |z| crosses it.*"
+        )
+    else:
+        text = (
+            f"*Always-valid inference: the band is a {level} confidence sequence, which covers "
+            "the true effect on every day at once, so the test may be checked daily and stopped "
+            "as soon as the band leaves 0.*"
+        )
+    states = []
+    for c, v in views:
+        if v.first_rejection is not None:
+            states.append(f"{md_text(c.variant)}: rejected on {v.first_rejection.isoformat()}")
+        else:
+            states.append(f"{md_text(c.variant)}: {SEQUENTIAL_STATUS.get(v.status, v.status)}")
+    notes = sorted({md_text(v.note) for _, v in views if v.note})
+    warning = "".join(f"\n\n> ⚠ {note}." for note in notes)
+    return text + " " + "; ".join(states) + "." + warning + "\n"
+
+
+def posterior_markdown(metric_result: MetricResult) -> str:
+    """A caption for the posterior chart (says when the curves are an approximation)."""
+    comps = [c for c in metric_result.comparisons if c.bayes is not None]
+    if not comps or comps[0].bayes is None:
+        return ""
+    b = comps[0].bayes
+    level = _level(b.alpha)
+    if b.method == "beta-binomial":
+        draws = f" from {b.n_draws:,} draws" if b.n_draws else ""
+        return (
+            f"*The Beta-Binomial posterior of the {b.effect_scale} effect is drawn as a normal "
+            f"approximation, centred on its posterior mean with the spread of its {level} "
+            f"credible interval{draws}. The chance to beat control in the table is exact; the "
+            "shaded area only approximates it.*\n"
+        )
+    return (
+        f"*Normal posterior of the {b.effect_scale} effect ({md_text(b.prior)}); the shaded area "
+        "is the chance to beat control.*\n"
+    )
+
+
+def bootstrap_markdown(metric_result: MetricResult) -> str:
+    """The bootstrap comparison of each treatment: estimate, interval and p-value (Markdown)."""
+    comps = [c for c in metric_result.comparisons if c.bootstrap is not None]
+    if not comps:
+        return ""
+    m = metric_result.metric
+    first = comps[0].bootstrap
+    assert first is not None
+    level = _level(first.alpha)
+    method = {"bca": "BCa", "percentile": "percentile"}.get(first.method, first.method)
+    relative = first.effect_type == "relative"
+    scheme = "Poisson" if first.scheme == "poisson" else first.scheme
+    raw = (
+        " (capped as analysed, without the CUPED adjustment)"
+        if m.covariate is not None
+        else " (capped as analysed)"
+        if metric_result.caps
+        else ""
+    )
+    what = f"{'relative difference in' if relative else 'difference in'} {_plural(first.statistic)}"
+    fmt = (
+        (lambda x: _pct(x, sign=True))
+        if relative
+        else _abs_fmt(m, *(x for c in comps if c.bootstrap for x in c.bootstrap.ci))
+    )
+    unit = "" if relative else _abs_unit(m)
+    lines = [
+        f"#### Bootstrap: {md_text(m.name)}",
+        "",
+        f"*{method} interval from {first.n_resamples:,} {scheme} resamples (seed {first.seed}) "
+        f"of the {what}, on the unit values{raw}.*",
+        "",
+        f"| variant | {what}{unit} | {level} {method} interval | p |",
+        "|---|---:|---:|---:|",
+    ]
+    notes = []
+    for c in comps:
+        bs = c.bootstrap
+        assert bs is not None
+        lines.append(
+            f"| {md_text(c.variant)} | {fmt(bs.effect)} | [{fmt(bs.ci[0])}, {fmt(bs.ci[1])}] | "
+            f"{p_text(bs.p_value)} |"
+        )
+        if bs.note:
+            notes.append(f"{md_text(c.variant)}: {md_text(bs.note)}")
+    if notes:
+        lines += ["", "> ⚠ " + "; ".join(notes)]
+    return "\n".join(lines) + "\n"
+
+
+def _plural(statistic: str) -> str:
+    """``mean`` → ``means``; a quantile statistic stays as it is."""
+    return statistic + "s" if statistic in ("mean", "median") else statistic
+
+
+def _caps_text(metric: Metric, caps: dict[str, float]) -> str:
+    if not caps:
+        return "none"
+    return ", ".join(f"{_cap_name(metric, col)} ≤ {_num(v)}" for col, v in caps.items())
+
+
+def sensitivity_markdown(metric_result: MetricResult) -> str:
+    """How the effect moves under no cap, a p99 cap and a p99.9 cap (Markdown table).
+
+    The row whose caps match the plan's (the numbers in the table above) is marked.
+    """
+    rows = metric_result.sensitivity
+    if not rows:
+        return ""
+    m = metric_result.metric
+    fmt = _abs_fmt(m, *(x for r in rows for x in r.effect.abs_ci))
+    level = _level(rows[0].effect.alpha)
+    used = metric_result.caps or {}
+
+    def is_used(caps: dict[str, float]) -> bool:
+        return set(caps) == set(used) and all(
+            math.isclose(caps[k], used[k], rel_tol=1e-9) for k in caps
+        )
+
+    lines = [
+        f"#### Cap sensitivity: {md_text(m.name)}",
+        "",
+        "*The fixed-horizon comparison with values capped at the pooled 99th and 99.9th "
+        "percentiles; an effect that only holds without a cap rests on a few extreme units.*",
+        "",
+        f"| cap | cap values | variant | Δ absolute{_abs_unit(m)} ({level} CI) | "
+        f"Δ relative ({level} CI) | p |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        e = r.effect
+        label = md_text(r.label) + (" (as analysed)" if is_used(r.caps) else "")
+        lines.append(
+            f"| {label} | {_caps_text(m, r.caps)} | {md_text(r.variant)} | "
+            f"{_interval(fmt, e.abs_effect, *e.abs_ci)} | {_rel_interval(e.rel_effect, e.rel_ci)} "
+            f"| {p_text(e.p_value)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def metric_views(metric_result: MetricResult, results: Results) -> list[Any]:
+    """Everything a metric's section shows, in order, as objects IPython displays.
+
+    The heading (:func:`metric_markdown`), a warning when the metric is flagged or could not
+    be analysed (:func:`status_html`), the table (:func:`metric_table`), the forest plot, and
+    what the plan's method and the metric ask for: the cumulative effect (sequential), the
+    posterior (Bayesian), the bootstrap distribution and the cap-sensitivity table.
+    """
+    from IPython.display import HTML, Markdown
+
+    from liftlab import charts
+
+    views: list[Any] = [Markdown(metric_markdown(metric_result, results))]
+    if metric_result.status != "ok":
+        views.append(HTML(status_html(metric_result)))
+    if metric_result.variants:
+        views.append(metric_table(metric_result))
+    if not metric_result.comparisons:
+        return views
+    views.append(charts.forest_plot(metric_result))
+    seq = charts.sequential_chart(metric_result)
+    if seq is not None:
+        views += [seq, Markdown(sequential_markdown(metric_result))]
+    post = charts.posterior_chart(metric_result)
+    if post is not None:
+        views += [post, Markdown(posterior_markdown(metric_result))]
+    boot = charts.bootstrap_chart(metric_result)
+    if boot is not None:
+        views += [Markdown(bootstrap_markdown(metric_result)), boot]
+    if metric_result.sensitivity:
+        views.append(Markdown(sensitivity_markdown(metric_result)))
+    return views
 
 
 def _plan_label(results: Results) -> str:
@@ -323,14 +931,134 @@ def _plan_label(results: Results) -> str:
 
 
 # ---- conventions -------------------------------------------------------------------------------
+def _names(metrics: list[MetricResult]) -> str:
+    return ", ".join(md_text(m.metric.name) for m in metrics)
+
+
+def _bayes_items(results: Results) -> list[str]:
+    a = results.plan.analysis
+    spec = a.bayesian
+    level = _level(a.alpha)
+    models: dict[tuple[str, str, str], list[MetricResult]] = {}
+    for m in results.metrics:
+        b = next((c.bayes for c in m.comparisons if c.bayes is not None), None)
+        if b is not None:
+            models.setdefault((b.method, b.prior, b.effect_scale), []).append(m)
+    parts = []
+    for (method, prior, scale), ms in models.items():
+        if method == "beta-binomial":
+            parts.append(
+                f"Beta-Binomial with prior {md_text(prior)} ({_names(ms)}): chance to beat "
+                "control exact (Miller, 2015), expected loss exact; equal-tailed "
+                f"{level} credible intervals of the difference and the lift from "
+                f"{spec.draws:,} seeded draws (seed {spec.seed})"
+            )
+        else:
+            parts.append(
+                f"Gaussian model of the {scale} effect, prior {md_text(prior)} ({_names(ms)}): "
+                "posterior N(μ, σ²) by the conjugate update on the test's estimate and standard "
+                "error (Gelman et al., 2013, §2.5), chance to beat control Φ(μ/σ), "
+                f"equal-tailed {level} credible interval"
+            )
+    items = []
+    if parts:
+        items.append(
+            "**Bayesian analysis**: "
+            + "; ".join(parts)
+            + f". A comparison is decisive when its chance to beat control is ≥ "
+            f"{spec.ship_threshold:.0%} (better) or ≤ {1 - spec.ship_threshold:.0%} (worse); "
+            "the p-values and their correction are not used. Expected loss of shipping "
+            "E[max(0, control − treatment)] (Stucchio, 2015), shown as a share of the control "
+            "mean."
+        )
+    best = [m for m in results.metrics if m.best is not None and _is_bayes(m)]
+    if best:
+        arm = best[0].best
+        assert arm is not None
+        items.append(
+            f"**Probability best** ({_names(best)}): {arm.draws:,} Monte Carlo draws from each "
+            f"arm's posterior (seed {arm.seed}; Beta posteriors for proportions, normal ones "
+            "with the arm's mean and standard error otherwise), P(arm is best) and the expected "
+            "loss of choosing the arm, E[best − arm], as a share of the control mean."
+        )
+    return items
+
+
+def _sequential_items(results: Results) -> list[str]:
+    a = results.plan.analysis
+    spec = a.sequential
+    views = [
+        (m, c.sequential)
+        for m in results.metrics
+        for c in m.comparisons[:1]
+        if c.sequential is not None
+    ]
+    if not views:
+        return [
+            "**Sequential analysis**: the data have no daily looks (no `data.timestamp`), so "
+            "the fixed-horizon figures are shown."
+        ]
+    level = _level(a.alpha)
+    correction = CORRECTION_NAMES.get(a.correction, md_text(a.correction))
+    n_family = len(results.plan.primary_metrics) * len(results.plan.treatments)
+    family = f"{n_family} primary comparison{'s' if n_family != 1 else ''}"
+    looks = len(views[0][1].looks) if views[0][1] is not None else 0
+    if spec.kind == "group-sequential":
+        planned = views[0][1].planned_n if views[0][1] is not None else spec.planned_n
+        spending = SPENDING_NAMES.get(spec.spending, spec.spending)
+        text = (
+            f"**Sequential analysis**: a group-sequential test with {spec.looks} planned looks "
+            f"equally spaced in information up to {planned or 0:,} units per arm and Lan–DeMets "
+            f"{spending} alpha spending (α = {a.alpha:g}, two-sided); each look is the first "
+            "day the cumulative units reach its information fraction, and the boundaries are "
+            "recomputed for the information actually observed. The table's interval is the "
+            "repeated confidence interval at the last look."
+        )
+        return [text]
+    if spec.kind == "msprt":
+        taus = ", ".join(
+            f"{md_text(m.metric.name)} τ = {_num(v.tau)}" for m, v in views if v is not None
+        )
+        origin = (
+            "from the plan"
+            if spec.tau is not None
+            else f"the plan's MDE ({a.mde:g} {a.mde_type}) in metric units at the control mean"
+        )
+        how = (
+            "the mixture sequential probability ratio test (mSPRT; Johari, Koomen, Pekelis & "
+            "Walsh, 2022) with a normal mixture of standard deviation τ, "
+            f"{origin}: {taus}"
+        )
+    else:
+        planned = views[0][1].planned_n if views[0][1] is not None else None
+        how = (
+            "the asymptotic confidence sequence of Waudby-Smith, Arbour, Sinha, Kennedy & "
+            f"Ramdas (2024), tuned to be tightest at {planned or 0:,} units per arm"
+        )
+    return [
+        f"**Sequential analysis**: {how}. At each of the {looks} daily looks the cumulative "
+        "effect (the same test as the fixed-horizon analysis) gives an always-valid p-value "
+        f"(never increasing) and a {level} confidence sequence (the running intersection of "
+        "the looks' intervals), valid at any stopping time. The always-valid p-values of the "
+        f"{family} are adjusted with {correction} (valid at any stopping time, since each "
+        "is); guardrail and secondary metrics are not adjusted. The relative intervals in the "
+        "tables are fixed-horizon, for reference."
+    ]
+
+
 def conventions_markdown(results: Results) -> str:
-    """A footnote stating every convention behind the numbers, and where they came from."""
+    """A footnote stating every convention behind the numbers, and where they came from.
+
+    Only what this run used is stated: the method's conventions, and non-inferiority,
+    bootstrap, rank-test and capping conventions where some metric used them.
+    """
     from liftlab import __version__
 
     plan = results.plan
     a = plan.analysis
     level = _level(a.alpha)
     types = {m.metric.type for m in results.metrics}
+    comps = [c for m in results.metrics for c in m.comparisons]
     items = []
     if types & {"mean", "proportion"}:
         items.append(
@@ -363,16 +1091,94 @@ def conventions_markdown(results: Results) -> str:
     )
     correction = CORRECTION_NAMES.get(a.correction, md_text(a.correction))
     n_family = len(plan.primary_metrics) * len(plan.treatments)
-    items.append(
-        f"**Multiple testing**: {correction} over {n_family} primary "
-        f"comparison{'s' if n_family != 1 else ''} (primary metrics × treatment variants); "
-        f"significant when the adjusted p < α = {a.alpha:g}. "
-        "Guardrail and secondary metrics are tested at α without correction."
+    if a.method == "bayesian":
+        items += _bayes_items(results)
+        win = f"is decisively better (chance to beat control ≥ {a.bayesian.ship_threshold:.0%})"
+    elif a.method == "sequential":
+        items += _sequential_items(results)
+        win = (
+            "crosses its group-sequential boundary"
+            if a.sequential.kind == "group-sequential"
+            else f"has an adjusted always-valid p ≤ α = {a.alpha:g}"
+        )
+    else:
+        items.append(
+            f"**Multiple testing**: {correction} over {n_family} primary "
+            f"comparison{'s' if n_family != 1 else ''} (primary metrics × treatment variants); "
+            f"significant when the adjusted p < α = {a.alpha:g}. "
+            "Guardrail and secondary metrics are tested at α without correction."
+        )
+        win = f"has an adjusted p < α = {a.alpha:g}"
+    if any(c.non_inferiority is not None for c in comps):
+        items.append(
+            "**Non-inferiority** (guardrails with a margin): a one-sided test at "
+            f"α = {a.alpha:g} of “the treatment is worse than the margin” (Schuirmann's "
+            "one-sided test, with the two-sided test's reference distribution); a relative "
+            "margin is turned into metric units with the control mean, taken as known. ✓ when "
+            f"the one-sided {level} bound lies on the good side of the margin. A guardrail "
+            "fails when it is significantly worse (two-sided, fixed-horizon, α) or its interval "
+            "lies wholly beyond the margin; one not yet shown non-inferior blocks shipping."
+        )
+    boots = [(m, c.bootstrap) for m in results.metrics for c in m.comparisons[:1] if c.bootstrap]
+    for m, bs in boots:
+        assert bs is not None
+        method = (
+            "bias-corrected and accelerated (BCa; Efron, 1987) interval"
+            if bs.method == "bca"
+            else "percentile interval"
+        )
+        scheme = (
+            "Poisson(1) frequencies per unit (Hanley & MacGibbon, 2006)"
+            if bs.scheme == "poisson"
+            else "multinomial resampling (Efron)"
+        )
+        items.append(
+            f"**Bootstrap** ({md_text(m.metric.name)}): the {bs.effect_type} difference in "
+            f"{_plural(bs.statistic)} of the unit values, {bs.n_resamples:,} resamples per arm "
+            f"by {scheme}, seed "
+            f"{bs.seed}; {level} {method}; the p-value is the smallest α at which the interval "
+            "excludes 0. The histogram shows the resampled effects in equal-width bins."
+        )
+    ranked = [m for m in results.metrics if any(c.rank is not None for c in m.comparisons)]
+    if ranked:
+        items.append(
+            f"**Rank test** ({_names(ranked)}): two-sided Mann–Whitney U, normal approximation "
+            "with tie and continuity corrections (as scipy.stats.mannwhitneyu); P(T > C) is the "
+            "probability of superiority U / (n_c·n_t) (McGraw & Wong, 1992). It asks whether "
+            "a treatment unit tends to have larger values, not whether the mean moved."
+        )
+    capped = [m for m in results.metrics if m.caps]
+    sens = [m for m in results.metrics if m.sensitivity]
+    if capped or sens:
+        text = "**Caps**: "
+        if capped:
+            text += (
+                f"values of {_names(capped)} are capped (winsorised) at the plan's cap, a "
+                "quantile of all units pooled over variants, before any statistic is taken. "
+            )
+        if sens:
+            text += (
+                f"The cap-sensitivity tables ({_names(sens)}) repeat the fixed-horizon "
+                "comparison with no cap and with caps at the pooled 99th and 99.9th percentiles."
+            )
+        items.append(text.strip())
+    if results.planned_n_per_variant:
+        items.append(
+            f"**Planned sample size**: {results.planned_n_per_variant:,} units per variant from "
+            f"the plan's design (power {a.power:.0%}, MDE {a.mde:g} {a.mde_type}, "
+            f"α = {a.alpha:g}, {a.sample_size} normal approximation), with the plan's baselines "
+            "or, where a metric has none, the control arm's observed mean and variance."
+        )
+    reached = (
+        ""
+        if a.method == "sequential"
+        else ", or when the planned sample size is reached without a win"
     )
     items.append(
-        "**Decision**: ship a variant that wins on a primary metric, loses on none and harms "
-        "no guardrail; do not ship one that loses on a primary metric or harms a guardrail; "
-        "otherwise inconclusive. A sample-ratio mismatch overrides all of this (investigate)."
+        "**Decision**, in order: *investigate* on a sample-ratio mismatch; *ship* a variant "
+        f"that wins on a primary metric (it {win}, in the good direction), loses on none, "
+        "harms no guardrail and leaves none unproven; *do not ship* when every treatment loses "
+        f"on a primary metric or harms a guardrail{reached}; otherwise *keep running*."
     )
     items.append(
         "**Sample-ratio check**: Pearson χ² goodness of fit of the unit counts against the "
