@@ -133,7 +133,7 @@ def test_weights_must_sum_to_one(tmp_path):
         ),
         (
             lambda r: r["data"].update(units="x.xlsx"),
-            "data.units: 'x.xlsx' must be a .csv or .parquet file (or a glob of them)",
+            "data: units: 'x.xlsx' must be a .csv or .parquet file (or a glob of them), or a table name with engine: (e.g. postgres://host/db)",
         ),
     ],
 )

@@ -115,9 +115,13 @@ def open_events(plan: Plan) -> UnitSource:
         n_variants=ef.variant.nunique(),
         variant=ef.variant.min(),
         rows=ef.count(),
+        # kept: one variant, and one the plan names. A column of its own (not a filter
+        # expression) so that PostgreSQL, which cannot estimate ``n_variants = 1 AND variant
+        # IN (...)`` over an aggregate and guesses one row, does not plan nested loops.
+        kept_=(ef.variant.nunique() == 1) & ef.variant.min().isin(names),
         **{s: ef[s].argmin(ef.exposed_at) for s in d.segments},
     )
-    units = per_unit.filter((per_unit.n_variants == 1) & per_unit.variant.isin(names))
+    units = per_unit.filter(per_unit.kept_)
 
     quality, identity = _quality(plan, e, ev, per_unit, units)
 
@@ -170,9 +174,10 @@ def _aggregate(j: ir.Table, spec: EventAgg, lo_days: float, hi_days: float) -> i
     hit = (j.event == spec.event) & (j.ts >= lo) & (j.ts < hi)
     if spec.aggregate == "sum":
         return hit.ifelse(j.value.fill_null(0.0), 0.0).sum()
-    if spec.aggregate == "count":
-        return hit.cast("int64").sum().cast("float64")
-    return hit.cast("int64").max().cast("float64")
+    # Portable 0/1: PostgreSQL cannot cast boolean to bigint, and reads a bare ``1.0`` literal
+    # as NUMERIC (whose sums come back as Decimal); integers, then one cast to float64.
+    one = hit.ifelse(1, 0)
+    return (one.sum() if spec.aggregate == "count" else one.max()).cast("float64")
 
 
 def _quality(

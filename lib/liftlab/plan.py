@@ -258,7 +258,8 @@ class Metric(_Strict):
 class DataSpec(_Strict):
     """Where the data lives: a unit table, or exposure and event tables.
 
-    Unit table: ``units`` is a CSV or Parquet file (or glob) with one row per unit.
+    Unit table: ``units`` is a CSV or Parquet file (or glob) with one row per unit, or a
+    table name in ``engine``.
     ``timestamp``: the column holding each unit's (first) exposure time; with it, liftlab
     computes daily cumulative statistics (per variant × day, in the same query) for the
     sequential view and traffic charts. Days are calendar days of that column.
@@ -281,13 +282,6 @@ class DataSpec(_Strict):
     columns: dict[str, str] = Field(default_factory=dict)
     segments: list[str] = Field(default_factory=list)
 
-    @field_validator("units")
-    @classmethod
-    def _known_format(cls, v: str | None) -> str | None:
-        if v is not None and not v.lower().endswith(FILE_SUFFIXES):
-            raise ValueError(f"'{v}' must be a .csv or .parquet file (or a glob of them)")
-        return v
-
     @field_validator("columns")
     @classmethod
     def _known_roles(cls, v: dict[str, str]) -> dict[str, str]:
@@ -308,6 +302,12 @@ class DataSpec(_Strict):
             if not self.statistics.lower().endswith(FILE_SUFFIXES):
                 raise ValueError(f"'{self.statistics}' must be a .csv or .parquet file")
             return self
+        if self.units is not None and self.engine is None:
+            if not self.units.lower().endswith(FILE_SUFFIXES):
+                raise ValueError(
+                    f"units: '{self.units}' must be a .csv or .parquet file (or a glob of "
+                    "them), or a table name with engine: (e.g. postgres://host/db)"
+                )
         if events and self.units is not None:
             raise ValueError(
                 "give either units: (a unit table) or exposures: and events:, not both"

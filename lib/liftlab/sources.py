@@ -154,7 +154,11 @@ def open_table(con: Any, plan: Plan, spec: str, field_name: str) -> tuple[Table,
 
 
 def open_units(plan: Plan, data: str | Path | None = None) -> UnitSource:
-    """Open the plan's unit table (or ``data``, a path overriding ``data.units``) in DuckDB."""
+    """Open the plan's unit table (or ``data``, a path overriding ``data.units``).
+
+    Files are read by the plan's engine (DuckDB by default); a name without a file suffix is
+    a table in ``data.engine`` (e.g. a PostgreSQL table), opened lazily like event tables.
+    """
     if data is not None:
         if plan.data.on_events:
             raise DataError(
@@ -175,7 +179,7 @@ def open_units(plan: Plan, data: str | Path | None = None) -> UnitSource:
     units = plan.data.units
     assert units is not None
     con = connect(plan)
-    table, files = read_files(con, units, plan.resolve(units), plan=plan, field_name="data.units")
+    table, files = open_table(con, plan, units, "data.units")  # a file, or a table in the engine
     return UnitSource(table=table, label=units, files=files)
 
 
