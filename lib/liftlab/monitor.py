@@ -10,7 +10,13 @@ gives the effect moments ``(Δ̂_n, V_n)``, which :mod:`liftlab.stats.sequential
 - ``group-sequential``: the looks are the first days on which the cumulative units reach each
   planned information fraction ``k/looks`` of ``planned_n`` per arm (fraction =
   ``(n_c + n_t) / (2 · planned_n)``); each is compared with its Lan–DeMets boundary,
-  recomputed for the information actually observed at the looks taken so far.
+  recomputed for the information actually observed at the looks taken so far. The interval
+  shown at a look is the repeated confidence interval ``Δ̂ ± c_k · se`` with that look's
+  boundary ``c_k`` (Jennison & Turnbull, 2000, ch. 9): all of them cover the effect at once
+  with probability at least ``1 − α``.
+- The estimate, its standard error and the fixed-horizon test at each look use the metric's
+  own test (Welch t; delta-method z for ratios; CUPED with θ re-estimated from the data so
+  far); the sequential methods take its variance as known (normal approximation).
 """
 
 from __future__ import annotations
