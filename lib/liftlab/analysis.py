@@ -49,7 +49,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -551,7 +551,7 @@ def _finish(a: Analysis, metric: Metric, c: Comparison, p_adj: float) -> Compari
             significant = bool(p_adj <= a.alpha)
     else:
         significant = bool(p_adj < a.alpha)
-    return Comparison(**{**c.__dict__, "p_value_adjusted": p_adj, "significant": significant})
+    return replace(c, p_value_adjusted=p_adj, significant=significant)
 
 
 def _sensitivity(plan: Plan, stats: UnitStats, metric: Metric) -> list[SensitivityRow]:
