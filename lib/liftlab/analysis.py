@@ -749,8 +749,16 @@ def _evidence(plan: Plan, c: Comparison) -> str:
             f"{c.bayes.rel_effect:+.1%} ({1 - a.alpha:.0%} credible interval {lo:+.1%} to "
             f"{hi:+.1%}), chance to beat control {c.bayes.prob_beat_control:.1%}"
         )
+    seq = c.sequential
+    if seq is not None and seq.first_rejection is not None:
+        lo, hi = seq.ci
+        return (
+            f"{c.effect.rel_effect:+.1%}, a difference of {c.effect.abs_effect:+.4g} "
+            f"({1 - a.alpha:.0%} always-valid interval {lo:+.4g} to {hi:+.4g}); the "
+            f"always-valid test rejected on {seq.first_rejection}"
+        )
     lo, hi = c.effect.rel_ci or (math.nan, math.nan)
-    text = f"{c.effect.rel_effect:+.1%} ({1 - a.alpha:.0%} CI {lo:+.1%} to {hi:+.1%}"
-    if c.sequential is not None and c.sequential.first_rejection is not None:
-        return text + f"), always-valid test rejected on {c.sequential.first_rejection}"
-    return text + f", adjusted p = {c.p_value_adjusted:.2g})"
+    return (
+        f"{c.effect.rel_effect:+.1%} ({1 - a.alpha:.0%} CI {lo:+.1%} to {hi:+.1%}, "
+        f"adjusted p = {c.p_value_adjusted:.2g})"
+    )
