@@ -11,6 +11,13 @@ must equal DuckDB's for the same plan, as must ``analyze``'s results.
 
 Without PostgreSQL binaries the tests skip (``apt-get install postgresql``), except under
 ``CI``, where they fail: CI must run them.
+
+Spark (PySpark in local mode, ``pyspark://local[2]``, the stand-in for a cluster) runs the same
+comparisons: a session-scoped SparkSession (the one ``liftlab.sources`` keeps per process)
+holds the fixture tables as temporary views, and moments, counts, days, caps (Spark's exact
+``percentile``, linear interpolation like ``quantile_cont``), data quality, segment counts and
+``analyze``'s results must equal DuckDB's. Without Java the Spark tests skip, or fail under
+``CI``.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ import pytest
 from liftlab import analyze
 from liftlab.aggregate import unit_statistics
 from liftlab.analysis import analyze_statistics
-from liftlab.sources import UnitSource, open_units
+from liftlab.sources import UnitSource, open_units, spark_master, spark_session
 from tests.test_events import _plan, flatten
 from tests.test_events import shop as _shop
 
@@ -275,3 +282,116 @@ def test_postgres_errors_name_the_table_without_password(loaded):
     with pytest.raises(DataError, match=r"table 'exposure' not found .*did you mean") as info:
         open_units(pg)
     assert "hunter2" not in str(info.value)
+
+
+# ---- Spark (local mode) ---------------------------------------------------------------------
+
+SPARK_URL = "pyspark://local[2]"
+
+
+def _java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").is_file():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[dict[str, Any]]:
+    """The process's local SparkSession (two threads); yields it and its start time."""
+    if _java() is None:
+        msg = "Java (needed by PySpark) not found on PATH or in $JAVA_HOME"
+        if os.environ.get("CI"):
+            pytest.fail(f"{msg}; CI must run the engine tests: install openjdk-17-jre-headless")
+        pytest.skip(f"{msg}; install it with `sudo apt-get install openjdk-17-jre-headless`")
+    started = time.perf_counter()
+    session = spark_session(spark_master(SPARK_URL))
+    yield {"session": session, "url": SPARK_URL, "start_seconds": time.perf_counter() - started}
+    # not stopped here: the SparkSession is the process's, and the JVM ends with it
+
+
+@pytest.fixture(scope="module")
+def spark_loaded(spark, shop):
+    """The event fixture's tables as temporary views of the SparkSession (nothing on disk)."""
+    root, exposures, events = shop
+    flat = flatten(exposures, events)
+    flat.to_parquet(root / "flat.parquet")
+    session = spark["session"]
+    for name, frame in (("exposures", exposures), ("events", events), ("units", flat)):
+        table = pa.Table.from_pandas(frame, preserve_index=False)  # NaN -> null, as in PostgreSQL
+        session.createDataFrame(table).createOrReplaceTempView(name)
+    return root, ibis.pyspark.connect(session), spark["url"]
+
+
+@pytest.fixture(scope="module")
+def spark_events(spark_loaded):
+    """The event plan's statistics on Spark (computed once: Spark queries cost seconds)."""
+    root, _, url = spark_loaded
+    sp, dd = _event_plans(root, url, segments=["device"])
+    t0 = time.perf_counter()
+    src = open_units(sp)
+    stats = unit_statistics(sp, src)
+    return sp, dd, src, stats, time.perf_counter() - t0
+
+
+def test_spark_master_urls():
+    assert spark_master("pyspark://local[2]") == "local[2]"
+    assert spark_master("pyspark://local") == "local"
+    assert spark_master("pyspark://") == "local[*]"
+    assert spark_master("pyspark://yarn") == "yarn"
+    assert spark_master("pyspark://host:7077") == "spark://host:7077"
+    assert spark_master("spark://host:7077") == "spark://host:7077"
+    assert spark_master("pyspark://k8s://https://k:443") == "k8s://https://k:443"
+
+
+def test_event_plan_on_spark_equals_duckdb(spark_events):
+    _, dd, src_sp, a, seconds = spark_events
+    src_dd = open_units(dd)
+    b = unit_statistics(dd, src_dd)
+    _same_stats(a, b)
+    assert len(a.days) == 10 and sum(a.counts.values()) == 4_025 - 65
+    assert a.caps["revenue"]["m1_y"] == pytest.approx(b.caps["revenue"]["m1_y"], rel=1e-9)
+    assert src_sp.quality == src_dd.quality
+    assert src_sp.identity == src_dd.identity  # row counts and latest timestamps
+    assert seconds < 45
+
+
+def test_analyze_on_spark_equals_duckdb(spark_events):
+    sp, dd, src_sp, stats, _ = spark_events
+    # analyze() is open_units + unit_statistics (above, on Spark) + analyze_statistics
+    ra = analyze_statistics(sp, stats, data_label=src_sp.label, data_quality=src_sp.quality)
+    rb = analyze(dd)
+    for m in METRICS:
+        assert ra.metric(m).comparison("treat").effect.p_value == pytest.approx(
+            rb.metric(m).comparison("treat").effect.p_value, rel=1e-9
+        )
+    a, b = ra.to_dict(), rb.to_dict()
+    for key in ("srm", "metrics", "data_quality", "decision"):
+        _close(a[key], b[key], key)
+
+
+def test_unit_table_on_spark_equals_duckdb(spark_loaded):
+    """A unit table in Spark, through analyze() end to end: the same as the Parquet file."""
+    root, con, url = spark_loaded
+    plan = _plan(root, {"units": "flat.parquet", "timestamp": "exposed_at"}, False)
+    a = unit_statistics(plan, UnitSource(table=con.table("units"), label="units"))
+    b = unit_statistics(plan, open_units(plan))
+    _same_stats(a, b)
+    assert a.caps["revenue"]["revenue"] == pytest.approx(
+        b.caps["revenue"]["revenue"], rel=1e-9
+    )  # Spark's exact percentile vs quantile_cont
+    data = plan.data.model_copy(update={"units": "units", "engine": url})
+    on_engine = plan.model_copy(update={"data": data})
+    rc = analyze(on_engine).to_dict()
+    rb = analyze(plan).to_dict()
+    for key in ("srm", "metrics", "decision"):
+        _close(rc[key], rb[key], key)
+
+
+def test_spark_errors_name_the_table(spark_loaded):
+    root, _, url = spark_loaded
+    from liftlab.errors import DataError
+
+    sp = _plan(root, {"exposures": "exposure", "events": "events", "engine": url}, True)
+    with pytest.raises(DataError, match=r"table 'exposure' not found .*did you mean"):
+        open_units(sp)

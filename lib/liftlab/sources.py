@@ -5,7 +5,11 @@ in place, so rows never pass through pandas. A plan may name another engine by i
 (``data.engine``): ``duckdb://data/shop.duckdb`` is a DuckDB file relative to the project
 root (opened read-only), ``duckdb:///srv/shop.duckdb`` an absolute path, and any other URL
 (``postgres://host/db``, ...) goes to :func:`ibis.connect` as it is; credentials come from
-the environment (e.g. ``PGUSER``/``PGPASSWORD``), never from plan files. Everything
+the environment (e.g. ``PGUSER``/``PGPASSWORD``), never from plan files. Spark runs through
+PySpark: ``pyspark://local[2]`` is a local SparkSession with two worker threads (the stand-in
+for a cluster), ``pyspark://yarn`` or ``pyspark://host:7077`` (a standalone master, also
+written ``spark://host:7077``) a real cluster; the process keeps one SparkSession and reuses
+it, and its tables are the session's tables and views. Everything
 downstream works on Ibis table expressions, which is what lets the same metric code run on
 every backend.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,11 +64,81 @@ class UnitSource:
         return digest.hexdigest()
 
 
+SPARK_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.driver.memory": "1g",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.default.parallelism": "2",
+    # Timestamps without a time zone stay so (as in DuckDB and PostgreSQL), not UTC instants.
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
+}
+
+_spark: dict[str, Any] = {}  # master -> the process's one SparkSession
+
+
+def spark_master(url: str) -> str:
+    """The Spark master URL of a ``pyspark://`` or ``spark://`` engine URL.
+
+    ``pyspark://local[2]`` -> ``local[2]``; ``pyspark://yarn`` -> ``yarn``;
+    ``pyspark://host:7077`` and ``spark://host:7077`` -> ``spark://host:7077``;
+    ``pyspark://k8s://https://host:443`` -> ``k8s://https://host:443``.
+    """
+    if url.startswith("spark://"):
+        return url
+    rest = url.removeprefix("pyspark://").rstrip("/")
+    if rest in ("", "local") or rest.startswith(("local[", "yarn", "k8s://", "spark://")):
+        return rest or "local[*]"
+    return f"spark://{rest}"
+
+
+def spark_session(master: str = "local[2]") -> Any:
+    """The process's SparkSession (created on first use with :data:`SPARK_CONF`), reused after.
+
+    A JVM holds one SparkContext, so a second, different master in the same process is an
+    error rather than a silent reuse of the first.
+    """
+    if master in _spark and not _spark[master]._jsc.sc().isStopped():
+        return _spark[master]
+    from pyspark.sql import SparkSession  # imported lazily: it is heavy and starts nothing
+
+    active = SparkSession.getActiveSession()
+    if active is not None and active.sparkContext.master != master:
+        raise DataError(
+            f"this process already runs Spark on '{active.sparkContext.master}'; "
+            f"one process can use one Spark master, not also '{master}'",
+            field="data.engine",
+        )
+    builder = SparkSession.builder.master(master).appName("liftlab")
+    for key, value in SPARK_CONF.items():
+        builder = builder.config(key, value)
+    if master.startswith("local"):  # not ./spark-warehouse in the working folder
+        builder = builder.config(
+            "spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="liftlab-spark-warehouse-")
+        )
+    _spark.clear()
+    _spark[master] = builder.getOrCreate()
+    return _spark[master]
+
+
 def connect(plan: Plan) -> Any:
     """An Ibis connection for the plan's ``data.engine`` (in-memory DuckDB by default)."""
     url = plan.data.engine
     if url is None:
         return ibis.duckdb.connect()
+    if url.startswith(("pyspark://", "spark://")):
+        try:
+            return ibis.pyspark.connect(spark_session(spark_master(url)))
+        except DataError:
+            raise
+        except Exception as exc:  # no Java, an unreachable master, ...
+            raise DataError(
+                f"cannot start Spark for {_redact(url)} ({_first_line(exc)}); check that Java "
+                "is installed (JAVA_HOME) and the master is reachable",
+                source=plan.source,
+                field="data.engine",
+            ) from None
     if url.startswith("duckdb://"):
         rest = url.removeprefix("duckdb://")
         if rest in ("", ":memory:"):
