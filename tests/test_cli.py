@@ -69,6 +69,9 @@ def test_validate_reports_every_plan(tmp_path):
     assert proc.stderr.strip() == f"{tmp_path / 'missing.yaml'}: file not found; check the path"
 
 
+# Per-variant sizes for 20% → 25%, α 0.05 two-sided, power 0.8: unpooled (z_a + z_b)²·Σp(1−p)/δ²
+# = 1090.99, R's power.prop.test = 1093.74, statsmodels NormalIndPower on Cohen's h = 1091.90;
+# tests/test_power.py computes each of these references at test time.
 @pytest.mark.parametrize(
     ("args", "expected"),
     [

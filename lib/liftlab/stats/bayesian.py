@@ -83,7 +83,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import integrate
 from scipy import special as sc
 
-from liftlab.stats.frequentist import Effect
+from liftlab.stats.frequentist import Effect, normal_expected_loss
 from liftlab.stats.moments import Moments
 
 DIRECTIONS = ("increase", "decrease")
@@ -645,23 +645,6 @@ def _norm_pdf(x: float) -> float:
 
 def _norm_cdf(x: float) -> float:
     return 0.5 * math.erfc(-x / math.sqrt(2))
-
-
-def normal_expected_loss(mu: float, sigma: float) -> float:
-    """``E[max(0, −D)]`` for ``D ~ N(mu, sigma²)``: ``σ·φ(μ/σ) − μ·Φ(−μ/σ)``.
-
-    The expected loss of shipping when ``D`` is the gain; ``E[max(0, D)]`` is
-    ``normal_expected_loss(−mu, sigma)``.
-
-    Args:
-        mu: posterior mean of the gain.
-        sigma: posterior standard deviation, > 0.
-
-    Returns:
-        The expected loss, ≥ 0.
-    """
-    z = mu / sigma
-    return max(0.0, sigma * _norm_pdf(z) - mu * _norm_cdf(-z))
 
 
 def gaussian_effect(

@@ -84,8 +84,18 @@ class Effect:
         if not self.abs_se > 0:
             return math.nan
         mu = self.abs_effect if direction == "increase" else -self.abs_effect
-        s = self.abs_se
-        return float(s * sps.norm.pdf(mu / s) - mu * sps.norm.cdf(-mu / s))
+        return normal_expected_loss(mu, self.abs_se)
+
+
+def normal_expected_loss(mu: float, sigma: float) -> float:
+    """``E[max(0, −D)]`` for ``D ~ N(mu, sigma²)``: ``σ·φ(μ/σ) − μ·Φ(−μ/σ)``, at least 0.
+
+    The expected loss of shipping when ``D`` is the gain; ``E[max(0, D)]`` (the loss of
+    keeping control) is ``normal_expected_loss(−mu, sigma)``. Shared by the flat-prior view
+    here and the Gaussian model of :mod:`liftlab.stats.bayesian`.
+    """
+    z = mu / sigma
+    return max(0.0, float(sigma * sps.norm.pdf(z) - mu * sps.norm.cdf(-z)))
 
 
 def compare(
