@@ -1,7 +1,9 @@
-"""Shared fixtures: small unit tables written to Parquet, and plans that point at them."""
+"""Shared fixtures: small unit tables and plans, and one session-wide run of the demo reports."""
 
 from __future__ import annotations
 
+import io
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +12,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from rich.console import Console
+
+from liftlab.report import list_runs, run_reports
+from liftlab.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
+# The demo plans: sequential landing page, Bayesian creative tournament, pricing with a bootstrap.
+DEMO_PLANS = ("landing-headline", "creative-tournament", "pricing-three-tiers")
 
 
 def write_table(path: Path, columns: dict[str, Any]) -> Path:
@@ -90,3 +98,29 @@ def base_plan(data: str) -> dict[str, Any]:
         ],
         "analysis": {"alpha": 0.05, "correction": "holm"},
     }
+
+
+def console_buffer() -> tuple[Console, io.StringIO]:
+    buf = io.StringIO()
+    return Console(file=buf, width=400, soft_wrap=True, highlight=False), buf
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway project: the three demo plans, the analysis notebook and simulated data."""
+    root = tmp_path_factory.mktemp("project")
+    (root / "experiments").mkdir()
+    for name in DEMO_PLANS:
+        shutil.copy(ROOT / "experiments" / f"{name}.yaml", root / "experiments")
+    (root / "notebooks").mkdir()
+    shutil.copy(ROOT / "notebooks" / "analyze.ipynb", root / "notebooks")
+    simulate(root / "data")
+    return root
+
+
+@pytest.fixture(scope="session")
+def good_run(project: Path) -> dict[str, Any]:
+    console, buf = console_buffer()
+    ok = run_reports([project / "experiments" / f"{p}.yaml" for p in DEMO_PLANS], console=console)
+    runs = {p: list_runs(project / "reports" / p) for p in DEMO_PLANS}
+    return {"ok": ok, "log": buf.getvalue(), "runs": runs}

@@ -12,11 +12,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import html
-import io
 import json
 import math
 import re
-import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -28,28 +26,21 @@ import pandas as pd
 import papermill as pm
 import pytest
 import vl_convert as vlc
-from rich.console import Console
 
 from liftlab import Results, analyze, charts, load_plan, present
 from liftlab.analysis import Decision, Traffic
 from liftlab.report import index_html, list_runs, project_path, run_reports, write_index
-from liftlab.simulate import simulate
-from tests.conftest import base_plan, write_plan
+from tests.conftest import DEMO_PLANS as PLANS
+from tests.conftest import base_plan, console_buffer, write_plan
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "analyze.ipynb"
 PLAN = "landing-headline"  # sequential (mSPRT), guardrail margin, rank test
 BAYES_PLAN = "creative-tournament"  # Bayesian, five arms
 BOOT_PLAN = "pricing-three-tiers"  # frequentist, BCa bootstrap
-PLANS = (PLAN, BAYES_PLAN, BOOT_PLAN)
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
 MARK = re.compile(r'aria-roledescription="([a-z]+) mark"')
 BROKEN_PLAN = "landing-headline-units.yaml"  # the landing experiment read from a unit table
-
-
-def _console() -> tuple[Console, io.StringIO]:
-    buf = io.StringIO()
-    return Console(file=buf, width=400, soft_wrap=True, highlight=False), buf
 
 
 def _tree_digest(folder: Path) -> dict[str, str]:
@@ -69,27 +60,6 @@ def _svg(chart: alt.TopLevelMixin) -> str:
     svg = vlc.vegalite_to_svg(chart.to_dict())
     assert svg.lstrip().startswith("<svg")
     return svg
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A throwaway project: the three demo plans, the analysis notebook and simulated data."""
-    root = tmp_path_factory.mktemp("project")
-    (root / "experiments").mkdir()
-    for name in PLANS:
-        shutil.copy(REPO / "experiments" / f"{name}.yaml", root / "experiments")
-    (root / "notebooks").mkdir()
-    shutil.copy(NOTEBOOK, root / "notebooks")
-    simulate(root / "data")
-    return root
-
-
-@pytest.fixture(scope="module")
-def good_run(project: Path) -> dict[str, Any]:
-    console, buf = _console()
-    ok = run_reports([project / "experiments" / f"{p}.yaml" for p in PLANS], console=console)
-    runs = {p: list_runs(project / "reports" / p) for p in PLANS}
-    return {"ok": ok, "log": buf.getvalue(), "runs": runs}
 
 
 def _html(good_run: dict[str, Any], plan: str) -> str:
@@ -127,7 +97,7 @@ def failed_run(project: Path, good_run: dict[str, Any]) -> dict[str, Any]:
         ],
     }
     write_plan(project / "experiments" / BROKEN_PLAN, plan)
-    console, buf = _console()
+    console, buf = console_buffer()
     plans = [project / "experiments" / "missing.yaml", project / "experiments" / BROKEN_PLAN]
     ok = run_reports(plans, data=project / "data" / "broken.parquet", console=console)
     return {"ok": ok, "log": buf.getvalue(), "good": good, "before": before}
