@@ -13,12 +13,10 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-import ibis
-
 from liftlab.aggregate import UnitStats
 from liftlab.errors import DataError, did_you_mean
 from liftlab.plan import Plan
-from liftlab.sources import UnitSource, read_files
+from liftlab.sources import UnitSource, duckdb_connect, read_files
 from liftlab.stats.moments import Moments
 
 REQUIRED = ("metric", "variant", "n", "sum_y", "sum_y2")
@@ -30,7 +28,7 @@ def read_statistics(plan: Plan) -> tuple[UnitStats, UnitSource]:
     spec = plan.data.statistics
     assert spec is not None
     table, files = read_files(
-        ibis.duckdb.connect(), spec, plan.resolve(spec), plan=plan, field_name="data.statistics"
+        duckdb_connect(), spec, plan.resolve(spec), plan=plan, field_name="data.statistics"
     )
     names = list(table.schema().names)
     for col in REQUIRED:

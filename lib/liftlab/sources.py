@@ -12,12 +12,21 @@ written ``spark://host:7077``) a real cluster; the process keeps one SparkSessio
 it, and its tables are the session's tables and views. Everything
 downstream works on Ibis table expressions, which is what lets the same metric code run on
 every backend.
+
+Reproducibility: floating-point sums depend on the order rows are added in, and a parallel
+aggregate adds them in whatever order its threads finish. So that re-running a report on the
+same data gives a byte-identical ``results.json``, DuckDB connections run on one thread and
+PostgreSQL sessions without parallel workers, unless the environment variable
+``LIFTLAB_THREADS`` says otherwise (``0`` = the engine's default, all cores; ``N`` = N
+threads). Spark's partial aggregates have no such switch: its sums agree across runs to
+about 1e-15 relative, not bit for bit.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,15 +62,34 @@ class UnitSource:
 
     def fingerprint(self) -> str:
         """SHA-256 over the data files' names and bytes (sorted), or the tables' identity."""
+        return str(self.describe()["fingerprint"])
+
+    def describe(self) -> dict[str, Any]:
+        """The fingerprint and what it covers, reading each file once.
+
+        ``{"fingerprint", "files": [{"path", "bytes", "sha256"}], "tables": identity}``;
+        the fingerprint is SHA-256 over each file's name and bytes, then the identity's
+        ``key=value`` pairs in key order.
+        """
         digest = hashlib.sha256()
+        files = []
         for f in self.files:
             digest.update(f.name.encode())
+            own = hashlib.sha256()
+            size = 0
             with f.open("rb") as fh:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(block)
+                    own.update(block)
+                    size += len(block)
+            files.append({"path": str(f), "bytes": size, "sha256": own.hexdigest()})
         for key in sorted(self.identity):
             digest.update(f"{key}={self.identity[key]}".encode())
-        return digest.hexdigest()
+        return {
+            "fingerprint": digest.hexdigest(),
+            "files": files,
+            "tables": {k: self.identity[k] for k in sorted(self.identity)},
+        }
 
 
 SPARK_CONF: dict[str, str] = {
@@ -122,11 +150,55 @@ def spark_session(master: str = "local[2]") -> Any:
     return _spark[master]
 
 
+THREADS_ENV = "LIFTLAB_THREADS"
+
+
+def engine_threads() -> int | None:
+    """Threads an engine may use for one query: ``LIFTLAB_THREADS``, default 1.
+
+    1 keeps float sums in one order, so results are bit-for-bit reproducible; ``0`` (or
+    ``all``) returns None: the engine's own default.
+    """
+    raw = os.environ.get(THREADS_ENV, "1").strip().lower()
+    if raw in ("0", "all", ""):
+        return None
+    try:
+        n = int(raw)
+    except ValueError:
+        raise DataError(
+            f"{raw!r} is not a number; set it to 1 (reproducible), N or 0 (all cores)",
+            source="environment",
+            field=THREADS_ENV,
+        ) from None
+    if n < 0:
+        raise DataError(f"must be 0 or more, not {n}", source="environment", field=THREADS_ENV)
+    return n
+
+
+def duckdb_connect(path: Path | None = None, *, read_only: bool = False) -> Any:
+    """A DuckDB connection (in memory, or the file at ``path``) on :func:`engine_threads`."""
+    threads = engine_threads()
+    config: dict[str, Any] = {} if threads is None else {"threads": threads}
+    if path is None:
+        return ibis.duckdb.connect(**config)
+    return ibis.duckdb.connect(str(path), read_only=read_only, **config)
+
+
+def _serial_postgres(con: Any) -> Any:
+    """Turn off parallel workers in a PostgreSQL session (see the module's reproducibility)."""
+    threads = engine_threads()
+    if threads is not None and getattr(con, "name", "") == "postgres":
+        workers = max(threads - 1, 0)
+        with con.raw_sql(f"SET max_parallel_workers_per_gather = {workers}"):
+            pass
+    return con
+
+
 def connect(plan: Plan) -> Any:
     """An Ibis connection for the plan's ``data.engine`` (in-memory DuckDB by default)."""
     url = plan.data.engine
     if url is None:
-        return ibis.duckdb.connect()
+        return duckdb_connect()
     if url.startswith(("pyspark://", "spark://")):
         try:
             return ibis.pyspark.connect(spark_session(spark_master(url)))
@@ -134,7 +206,7 @@ def connect(plan: Plan) -> Any:
             raise
         except Exception as exc:  # no Java, an unreachable master, ...
             raise DataError(
-                f"cannot start Spark for {_redact(url)} ({_first_line(exc)}); check that Java "
+                f"cannot start Spark for {redact(url)} ({_first_line(exc)}); check that Java "
                 "is installed (JAVA_HOME) and the master is reachable",
                 source=plan.source,
                 field="data.engine",
@@ -142,7 +214,7 @@ def connect(plan: Plan) -> Any:
     if url.startswith("duckdb://"):
         rest = url.removeprefix("duckdb://")
         if rest in ("", ":memory:"):
-            return ibis.duckdb.connect()
+            return duckdb_connect()
         path = Path(rest) if rest.startswith("/") else plan.root / rest
         if not path.is_file():
             raise DataError(
@@ -150,19 +222,19 @@ def connect(plan: Plan) -> Any:
                 source=plan.source,
                 field="data.engine",
             )
-        return ibis.duckdb.connect(str(path), read_only=True)
+        return duckdb_connect(path, read_only=True)
     try:
-        return ibis.connect(url)
+        return _serial_postgres(ibis.connect(url))
     except Exception as exc:  # the driver's own message, without credentials
         raise DataError(
-            f"cannot connect to {_redact(url)} ({_first_line(exc)}); check the URL and the "
+            f"cannot connect to {redact(url)} ({_first_line(exc)}); check the URL and the "
             "credentials in the environment",
             source=plan.source,
             field="data.engine",
         ) from None
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """The URL without any password (``user:secret@`` becomes ``user@``)."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -215,7 +287,7 @@ def open_table(con: Any, plan: Plan, spec: str, field_name: str) -> tuple[Table,
         names = []
     if names and spec not in names:
         raise DataError(
-            f"table '{spec}' not found in {_redact(plan.data.engine or 'duckdb')}"
+            f"table '{spec}' not found in {redact(plan.data.engine or 'duckdb')}"
             f"{did_you_mean(spec, names)}; tables: {', '.join(sorted(names)[:12])}",
             source=plan.source,
             field=field_name,
@@ -243,9 +315,7 @@ def open_units(plan: Plan, data: str | Path | None = None) -> UnitSource:
                 field="data",
             )
         spec = str(data)
-        table, files = read_files(
-            ibis.duckdb.connect(), spec, Path(spec), plan=plan, field_name=None
-        )
+        table, files = read_files(duckdb_connect(), spec, Path(spec), plan=plan, field_name=None)
         return UnitSource(table=table, label=spec, files=files)
     if plan.data.on_events:
         from liftlab.events import open_events
@@ -255,7 +325,18 @@ def open_units(plan: Plan, data: str | Path | None = None) -> UnitSource:
     assert units is not None
     con = connect(plan)
     table, files = open_table(con, plan, units, "data.units")  # a file, or a table in the engine
-    return UnitSource(table=table, label=units, files=files)
+    identity = {} if files else table_identity(table, plan.data.timestamp, prefix=units)
+    return UnitSource(table=table, label=units, files=files, identity=identity)
+
+
+def table_identity(table: Table, timestamp: str | None, *, prefix: str) -> dict[str, Any]:
+    """What identifies an engine table's contents without reading it all: its row count and,
+    when it has the timestamp column, the latest timestamp (one small query)."""
+    aggs: dict[str, Any] = {f"{prefix}.rows": table.count()}
+    if timestamp is not None and timestamp in table.columns:
+        aggs[f"{prefix}.max_{timestamp}"] = table[timestamp].max()
+    row = table.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    return {k: (int(v) if k.endswith(".rows") else str(v)) for k, v in row.items()}
 
 
 def _is_glob(spec: str) -> bool:
