@@ -21,6 +21,12 @@ Every comparison carries the frequentist effect (Welch, delta method or CUPED; s
   p-values of the primary family are adjusted with ``correction`` (valid at any stopping
   time, since each is).
 
+Plans that are not sequential also get, for every comparison, the cumulative effect by day
+(when the data have at least two days): the same fixed-horizon test on all units exposed up to
+each day, with its pointwise interval (:func:`liftlab.monitor.fixed_horizon_view`). It shows
+novelty effects and the danger of peeking; it decides nothing, and a failure to compute it
+leaves the rest of the metric as it is.
+
 ``guardrail`` and ``secondary`` metrics are not corrected (``p_value_adjusted`` repeats the
 raw value). A guardrail *fails* when it is significantly worse (two-sided, raw ``alpha``) or,
 with a ``margin``, significantly worse than the margin; with a ``margin`` that is not yet
@@ -57,7 +63,13 @@ import numpy as np
 
 from liftlab.aggregate import UnitStats, metric_values, unit_statistics
 from liftlab.errors import LiftlabError
-from liftlab.monitor import SequentialView, always_valid_view, group_sequential_view
+from liftlab.monitor import (
+    CumulativeView,
+    SequentialView,
+    always_valid_view,
+    fixed_horizon_view,
+    group_sequential_view,
+)
 from liftlab.plan import Analysis, Metric, Plan
 from liftlab.sources import open_units
 from liftlab.stats.bayesian import (
@@ -104,7 +116,12 @@ class VariantSummary:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One treatment against control on one metric, with every view the plan asked for."""
+    """One treatment against control on one metric, with every view the plan asked for.
+
+    ``cumulative`` is the fixed-horizon test at every daily look (pointwise intervals; plans
+    that are not sequential, with two or more days of data); ``sequential`` the always-valid
+    or group-sequential view (sequential plans).
+    """
 
     variant: str
     control: str
@@ -120,6 +137,7 @@ class Comparison:
     non_inferiority: NonInferiority | None = None
     bootstrap: BootstrapResult | None = None
     rank: RankResult | None = None
+    cumulative: CumulativeView | None = None
 
     @property
     def better(self) -> bool:
@@ -199,6 +217,8 @@ class Results:
     traffic: Traffic = field(default_factory=lambda: Traffic([], {}))
     data_quality: dict[str, Any] | None = None
     segment_srm: dict[str, dict[str, SRMResult]] = field(default_factory=dict)
+    # What the data fingerprint covers (see UnitSource.describe); for provenance, not results.
+    data_identity: dict[str, Any] | None = None
 
     def metric(self, name: str) -> MetricResult:
         return next(m for m in self.metrics if m.metric.name == name)
@@ -264,12 +284,16 @@ def analyze(
         from liftlab.precomputed import read_statistics
 
         pre, pre_src = read_statistics(plan)
-        return analyze_statistics(
-            plan,
-            pre,
-            data_label=pre_src.label,
-            data_sha256=pre_src.fingerprint(),
-            generated_at=generated_at,
+        described = pre_src.describe()
+        return replace(
+            analyze_statistics(
+                plan,
+                pre,
+                data_label=pre_src.label,
+                data_sha256=described["fingerprint"],
+                generated_at=generated_at,
+            ),
+            data_identity=described,
         )
     src = open_units(plan, data)
     stats = unit_statistics(plan, src)
@@ -278,14 +302,18 @@ def analyze(
         for m in plan.metrics
         if m.bootstrap is not None or m.rank_test
     }
-    return analyze_statistics(
-        plan,
-        stats,
-        values=values,
-        data_label=src.label,
-        data_sha256=src.fingerprint(),
-        generated_at=generated_at,
-        data_quality=src.quality,
+    described = src.describe()
+    return replace(
+        analyze_statistics(
+            plan,
+            stats,
+            values=values,
+            data_label=src.label,
+            data_sha256=described["fingerprint"],
+            generated_at=generated_at,
+            data_quality=src.quality,
+        ),
+        data_identity=described,
     )
 
 
@@ -421,6 +449,7 @@ def _compare(
         if a.method == "sequential" and stats.days
         else None
     )
+    cum = _cumulative(plan, stats, metric, variant) if a.method != "sequential" else None
     ni = (
         non_inferiority(
             eff,
@@ -470,6 +499,7 @@ def _compare(
         non_inferiority=ni,
         bootstrap=boot,
         rank=rank,
+        cumulative=cum,
     )
 
 
@@ -492,6 +522,32 @@ def _bayes(a: Analysis, metric: Metric, c: Moments, t: Moments, eff: Effect) -> 
     )
 
 
+def _looks(
+    plan: Plan, stats: UnitStats, metric: Metric, variant: str
+) -> tuple[list[dt.date], list[tuple[Moments, Moments]]]:
+    """The days and the cumulative (control, treatment) moments at the end of each."""
+    days, looks = [], []
+    for day, cum in stats.cumulative(metric.name):
+        days.append(day)
+        looks.append((cum[plan.control_name], cum[variant]))
+    return days, looks
+
+
+def _cumulative(
+    plan: Plan, stats: UnitStats, metric: Metric, variant: str
+) -> CumulativeView | None:
+    """The fixed-horizon test at every daily look; ``None`` with fewer than two days of daily
+    statistics for the metric, or when it cannot be computed (the metric stands without it)."""
+    if len(stats.days) < 2 or metric.name not in stats.daily:
+        return None
+    a = plan.analysis
+    try:
+        days, looks = _looks(plan, stats, metric, variant)
+        return fixed_horizon_view(days, looks, _test_for(metric, a), alpha=a.alpha)
+    except (ValueError, ArithmeticError, KeyError):
+        return None
+
+
 def _sequential(
     plan: Plan,
     stats: UnitStats,
@@ -503,10 +559,7 @@ def _sequential(
     a = plan.analysis
     spec = a.sequential
     test = _test_for(metric, a)
-    days, looks = [], []
-    for day, cum in stats.cumulative(metric.name):
-        days.append(day)
-        looks.append((cum[plan.control_name], cum[variant]))
+    days, looks = _looks(plan, stats, metric, variant)
     n_planned = spec.planned_n or planned
     if spec.kind == "group-sequential":
         if n_planned is None:

@@ -11,6 +11,8 @@ that returns exactly the table it plots.
 - :func:`traffic_chart`: units entering the test per day and variant.
 - :func:`sequential_chart`: the cumulative effect over the days with its always-valid
   confidence sequence (or, for a group-sequential design, z against the boundaries).
+- :func:`cumulative_chart`: the cumulative effect over the days with the fixed-horizon
+  test's pointwise interval (plans that are not sequential; not valid for stopping early).
 - :func:`posterior_chart`: the posterior of each treatment's effect (Bayesian method).
 - :func:`bootstrap_chart`: the bootstrap distribution of each treatment's effect.
 - :func:`use_static_renderer`: render charts as inline SVG (through ``vl-convert``), so an
@@ -411,7 +413,6 @@ def sequential_chart(metric_result: MetricResult) -> alt.LayerChart | None:
     alpha = views[0].alpha
     level = _level(alpha)
     control = metric_result.comparisons[0].control
-    colour = _treatment_colour(metric_result)
     y_axis = _abs_axis(m, f"difference vs {control}")
     if kind == "group-sequential":
         sub = f"cumulative difference so far; {views[0].note or 'no planned look reached yet'}"
@@ -421,7 +422,35 @@ def sequential_chart(metric_result: MetricResult) -> alt.LayerChart | None:
             f"cumulative difference and its {level} always-valid confidence sequence "
             f"({method}); the test rejects once the band leaves 0"
         )
-    base = alt.Chart(data).encode(x=alt.X("day:T", axis=_DAY_AXIS), color=colour)
+    layers = _band_layers(metric_result, data, y_axis, p_title="always-valid p")
+    rejections = _first_rejections(metric_result)
+    if not rejections.empty:
+        marks = alt.Chart(rejections).encode(x=alt.X("day:T", axis=_DAY_AXIS))
+        layers.append(marks.mark_rule(color="#b42318", strokeDash=[2, 3], strokeWidth=1.5))
+        layers.append(
+            marks.mark_text(
+                align="right", baseline="top", dx=-4, dy=4, color="#b42318", fontSize=11
+            )
+            .encode(y=alt.value(0), text=alt.Text("label:N"))
+            .transform_calculate(label="'first rejection: ' + datum.variant")
+        )
+    chart = alt.layer(*layers).properties(
+        width=_WIDTH,
+        height=_SMALL_HEIGHT + 30,
+        title=_title(m, "cumulative effect by day", sub),
+    )
+    return cast("alt.LayerChart", chart)
+
+
+def _band_layers(
+    metric_result: MetricResult, data: pd.DataFrame, y_axis: alt.Axis, *, p_title: str
+) -> list[alt.Chart]:
+    """A dashed rule at 0, each treatment's interval as a band (finite rows only) and its
+    estimate as a line with points, by day (``data``: a :func:`sequential_frame` or
+    :func:`cumulative_frame`)."""
+    base = alt.Chart(data).encode(
+        x=alt.X("day:T", axis=_DAY_AXIS), color=_treatment_colour(metric_result)
+    )
     band = (
         base.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
         .mark_area(opacity=0.18)
@@ -438,7 +467,7 @@ def sequential_chart(metric_result: MetricResult) -> alt.LayerChart | None:
         alt.Tooltip("estimate:Q", format="+.4~g"),
         alt.Tooltip("ci_low:Q", format="+.4~g"),
         alt.Tooltip("ci_high:Q", format="+.4~g"),
-        alt.Tooltip("p_value:Q", title="always-valid p", format=".3g"),
+        alt.Tooltip("p_value:Q", title=p_title, format=".3g"),
     ]
     line = base.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(filled=True, size=24)).encode(
         y=alt.Y("estimate:Q", axis=y_axis), tooltip=tooltip
@@ -448,22 +477,77 @@ def sequential_chart(metric_result: MetricResult) -> alt.LayerChart | None:
         .mark_rule(color="#444", strokeDash=[4, 4])
         .encode(y=alt.Y("zero:Q", axis=y_axis))
     )
-    layers: list[alt.Chart] = [zero, band, line]
-    rejections = _first_rejections(metric_result)
-    if not rejections.empty:
-        marks = alt.Chart(rejections).encode(x=alt.X("day:T", axis=_DAY_AXIS))
-        layers.append(marks.mark_rule(color="#b42318", strokeDash=[2, 3], strokeWidth=1.5))
-        layers.append(
-            marks.mark_text(
-                align="right", baseline="top", dx=-4, dy=4, color="#b42318", fontSize=11
+    return [zero, band, line]
+
+
+# ---- cumulative effect (fixed horizon) ---------------------------------------------------------
+CUMULATIVE_COLUMNS = [
+    "variant",
+    "day",
+    "n_control",
+    "n_treatment",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p_value",
+]
+
+
+def cumulative_frame(metric_result: MetricResult) -> pd.DataFrame:
+    """Every daily look of every treatment's cumulative view, one row per variant × day.
+
+    ``estimate``, ``ci_low`` and ``ci_high`` are the absolute effect of the fixed-horizon test
+    on all units exposed up to that day and its pointwise interval, in the metric's units;
+    ``p_value`` is that test's. Undefined bounds (too few units on the first days) are NaN.
+    """
+    rows = []
+    for c in metric_result.comparisons:
+        if c.cumulative is None:
+            continue
+        for look in c.cumulative.looks:
+            lo, hi = _finite(look.ci_low), _finite(look.ci_high)
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                lo = hi = math.nan
+            rows.append(
+                {
+                    "variant": c.variant,
+                    "day": pd.Timestamp(look.day),
+                    "n_control": int(look.n_control),
+                    "n_treatment": int(look.n_treatment),
+                    "estimate": _finite(look.estimate),
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "p_value": _finite(look.p_value),
+                }
             )
-            .encode(y=alt.value(0), text=alt.Text("label:N"))
-            .transform_calculate(label="'first rejection: ' + datum.variant")
-        )
+    return pd.DataFrame(rows, columns=CUMULATIVE_COLUMNS)
+
+
+def cumulative_chart(metric_result: MetricResult) -> alt.LayerChart | None:
+    """The cumulative effect by day with its pointwise interval (``None`` without one).
+
+    One line per treatment (plan colours): the absolute difference from control on all units
+    exposed up to each day, its fixed-horizon ``1 − alpha`` interval as a band and a dashed
+    rule at 0. The intervals are pointwise, not valid for stopping early (see
+    :func:`liftlab.monitor.fixed_horizon_view`); the last day is the final analysis.
+    """
+    data = cumulative_frame(metric_result)
+    if data.empty:
+        return None
+    m = metric_result.metric
+    view = next(c.cumulative for c in metric_result.comparisons if c.cumulative is not None)
+    control = metric_result.comparisons[0].control
+    y_axis = _abs_axis(m, f"difference vs {control}")
+    layers = _band_layers(metric_result, data, y_axis, p_title="p (pointwise)")
     chart = alt.layer(*layers).properties(
         width=_WIDTH,
         height=_SMALL_HEIGHT + 30,
-        title=_title(m, "cumulative effect by day", sub),
+        title=_title(
+            m,
+            "cumulative difference by day",
+            f"difference vs {control} on the units so far, pointwise {_level(view.alpha)} CI "
+            "— not valid for stopping early",
+        ),
     )
     return cast("alt.LayerChart", chart)
 

@@ -17,6 +17,10 @@ gives the effect moments ``(Δ̂_n, V_n)``, which :mod:`liftlab.stats.sequential
 - The estimate, its standard error and the fixed-horizon test at each look use the metric's
   own test (Welch t; delta-method z for ratios; CUPED with θ re-estimated from the data so
   far); the sequential methods take its variance as known (normal approximation).
+- ``fixed-horizon`` (:func:`fixed_horizon_view`, for plans that are not sequential): that
+  same test at every daily look with its *pointwise* interval and p-value, to show how the
+  effect settles (or fades: a novelty effect) over the days. It is a picture, not a stopping
+  rule: see the function's docstring.
 """
 
 from __future__ import annotations
@@ -40,7 +44,9 @@ class Look:
     """One daily look: cumulative units, effect and interval, and the sequential verdict.
 
     For always-valid methods ``p_value`` is the always-valid p-value and ``ci`` the confidence
-    sequence; for group-sequential looks ``z`` is compared with ``boundary``.
+    sequence; for group-sequential looks ``z`` is compared with ``boundary``. In a
+    :class:`CumulativeView` (``fixed-horizon``) ``p_value`` and ``ci`` are the fixed-horizon
+    test's own, pointwise, and ``rejected`` stays ``False``: no look decides anything.
     """
 
     day: dt.date
@@ -73,6 +79,20 @@ class SequentialView:
     spending: str | None = None
     status: str = "continue"
     note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CumulativeView:
+    """A comparison's fixed-horizon test repeated on the cumulative data of each day.
+
+    ``looks[k]`` holds the estimate, standard error, pointwise ``1 − alpha`` interval and
+    p-value of the metric's own test on all units exposed up to and including ``looks[k].day``.
+    See :func:`fixed_horizon_view`.
+    """
+
+    kind: str
+    alpha: float
+    looks: tuple[Look, ...]
 
 
 def _effects(
@@ -236,3 +256,46 @@ def group_sequential_view(
         spending=spending,
         status=status,
     )
+
+
+def fixed_horizon_view(
+    days: Sequence[dt.date],
+    looks: Sequence[tuple[Moments, Moments]],
+    test: EffectFn,
+    *,
+    alpha: float,
+) -> CumulativeView:
+    """The fixed-horizon test at every daily look, with its *pointwise* interval (kind
+    ``fixed-horizon``).
+
+    ``looks`` are the cumulative ``(control, treatment)`` moments at the end of each of
+    ``days``; ``test`` is the metric's own test (Welch t, delta-method z, CUPED), at level
+    ``alpha``. Each look is exactly the fixed-horizon analysis had the test ended that day, so
+    the last look (all the data) equals the final analysis.
+
+    The intervals and p-values are pointwise: each covers the effect with probability
+    ``1 − alpha`` on its own day only. They are **not valid for stopping**: checking them every
+    day and stopping the first time the interval leaves 0 ("peeking") gives false positives
+    far more often than ``alpha``. Only an always-valid view (:func:`always_valid_view`) or a
+    planned group-sequential design (:func:`group_sequential_view`) may be acted on before the
+    planned end. This view shows how the effect evolves: an interval that narrows and settles,
+    or an effect that shrinks over the days (a novelty effect).
+    """
+    _, _, effects = _effects(days, looks, test)
+    for e in effects:
+        if not math.isclose(e.alpha, alpha):
+            raise ValueError(f"the test runs at alpha = {e.alpha:g}, not {alpha:g}")
+    rows = tuple(
+        Look(
+            day=d,
+            n_control=c.n,
+            n_treatment=t.n,
+            estimate=e.abs_effect,
+            se=e.abs_se,
+            ci_low=e.abs_ci[0],
+            ci_high=e.abs_ci[1],
+            p_value=e.p_value,
+        )
+        for d, (c, t), e in zip(days, looks, effects, strict=True)
+    )
+    return CumulativeView(kind="fixed-horizon", alpha=alpha, looks=rows)

@@ -764,6 +764,23 @@ def sequential_markdown(metric_result: MetricResult) -> str:
     return text + " " + "; ".join(states) + "." + warning + "\n"
 
 
+def cumulative_markdown(metric_result: MetricResult) -> str:
+    """A caption for the cumulative chart: what to look for, and why not to stop on it."""
+    views = [c.cumulative for c in metric_result.comparisons if c.cumulative is not None]
+    if not views:
+        return ""
+    level = _level(views[0].alpha)
+    bayes = " (the fixed-horizon test's, not the posterior)" if _is_bayes(metric_result) else ""
+    return (
+        "*Cumulative difference by day: each point is the fixed-horizon test on all units "
+        f"exposed up to that day, with its pointwise {level} confidence interval{bayes}; the "
+        "last day is the result above. Look for a band that narrows and settles; an effect "
+        "that shrinks over the days suggests a novelty effect. Do not stop the test the first "
+        "day the band leaves 0: checked daily, these intervals give false positives far more "
+        "often than the stated level (peeking).*\n"
+    )
+
+
 def posterior_markdown(metric_result: MetricResult) -> str:
     """A caption for the posterior chart (says when the curves are an approximation)."""
     comps = [c for c in metric_result.comparisons if c.bayes is not None]
@@ -889,9 +906,10 @@ def metric_views(metric_result: MetricResult, results: Results) -> list[Any]:
     """Everything a metric's section shows, in order, as objects IPython displays.
 
     The heading (:func:`metric_markdown`), a warning when the metric is flagged or could not
-    be analysed (:func:`status_html`), the table (:func:`metric_table`), the forest plot, and
-    what the plan's method and the metric ask for: the cumulative effect (sequential), the
-    posterior (Bayesian), the bootstrap distribution and the cap-sensitivity table.
+    be analysed (:func:`status_html`), the table (:func:`metric_table`), the forest plot, the
+    cumulative effect by day (always-valid for sequential plans, pointwise otherwise, when the
+    data have days), and what the plan's method and the metric ask for: the posterior
+    (Bayesian), the bootstrap distribution and the cap-sensitivity table.
     """
     from IPython.display import HTML, Markdown
 
@@ -908,6 +926,9 @@ def metric_views(metric_result: MetricResult, results: Results) -> list[Any]:
     seq = charts.sequential_chart(metric_result)
     if seq is not None:
         views += [seq, Markdown(sequential_markdown(metric_result))]
+    cum = charts.cumulative_chart(metric_result)
+    if cum is not None:
+        views += [cum, Markdown(cumulative_markdown(metric_result))]
     post = charts.posterior_chart(metric_result)
     if post is not None:
         views += [post, Markdown(posterior_markdown(metric_result))]
@@ -1109,6 +1130,15 @@ def conventions_markdown(results: Results) -> str:
             "Guardrail and secondary metrics are tested at α without correction."
         )
         win = f"has an adjusted p < α = {a.alpha:g}"
+    cum = next((c.cumulative for c in comps if c.cumulative is not None), None)
+    if cum is not None:
+        items.append(
+            "**Cumulative difference by day**: each metric's fixed-horizon test on all units "
+            f"exposed up to each of the {len(cum.looks)} days, with its pointwise {level} "
+            "interval; the last day is the final analysis. Pointwise intervals are not valid "
+            "for stopping early: stopping the first day one excludes 0 inflates false "
+            "positives well beyond α. To monitor daily, plan a sequential analysis."
+        )
     if any(c.non_inferiority is not None for c in comps):
         items.append(
             "**Non-inferiority** (guardrails with a margin): a one-sided test at "

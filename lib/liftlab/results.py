@@ -15,7 +15,7 @@ from liftlab import __version__
 
 if TYPE_CHECKING:
     from liftlab.analysis import Comparison, MetricResult, Results
-    from liftlab.monitor import SequentialView
+    from liftlab.monitor import CumulativeView, SequentialView
 
 
 def results_dict(r: Results) -> dict[str, Any]:
@@ -173,6 +173,8 @@ def _comparison(c: Comparison) -> dict[str, Any]:
         }
     if c.sequential is not None:
         out["sequential"] = _sequential(c.sequential)
+    if c.cumulative is not None:
+        out["cumulative"] = _cumulative(c.cumulative)
     if c.non_inferiority is not None:
         ni = c.non_inferiority
         out["non_inferiority"] = {
@@ -238,6 +240,27 @@ def _sequential(s: SequentialView) -> dict[str, Any]:
                 "rejected": look.rejected,
             }
             for look in s.looks
+        ],
+    }
+
+
+def _cumulative(v: CumulativeView) -> dict[str, Any]:
+    """The fixed-horizon test at each daily look: pointwise intervals, not valid for stopping."""
+    return {
+        "kind": v.kind,
+        "alpha": v.alpha,
+        "looks": [
+            {
+                "day": look.day,
+                "n_control": look.n_control,
+                "n_treatment": look.n_treatment,
+                "estimate": look.estimate,
+                "se": look.se,
+                "ci_low": look.ci_low,
+                "ci_high": look.ci_high,
+                "p_value": look.p_value,
+            }
+            for look in v.looks
         ],
     }
 
