@@ -40,6 +40,12 @@ def _write(table: dict[str, np.ndarray], path: Path) -> None:
     pq.write_table(pa.table(table), path, compression="zstd")
 
 
+def unit_ids(n: int) -> np.ndarray:
+    """Unit ids ``u00000001`` … ``u{n:08d}``: text like real ids, and unlike any number a
+    report shows, so a test can scan reports for them."""
+    return np.char.mod("u%08d", np.arange(1, n + 1))
+
+
 def _variants(rng: np.random.Generator, names: list[str], n: int) -> np.ndarray:
     """Complete randomisation: each unit gets a variant with equal probability."""
     return np.asarray(names)[rng.integers(0, len(names), size=n)]
@@ -77,7 +83,7 @@ def landing(rng: np.random.Generator, n: int = 40_000) -> tuple[dict[str, np.nda
         "bounce_rate": {"control": 0.40, "benefit": 0.40},
     }
     table = {
-        "user_id": np.arange(1, n + 1, dtype=np.int64),
+        "user_id": unit_ids(n),
         "variant": variant,
         "exposed_at": _exposed_at(rng, n, 14),
         "device": device,
@@ -109,7 +115,7 @@ def pricing(rng: np.random.Generator, n: int = 30_000) -> tuple[dict[str, np.nda
         "revenue_per_visitor": {v: x * demand(x) for v, x in PRICES.items()},
     }
     table = {
-        "user_id": np.arange(1, n + 1, dtype=np.int64),
+        "user_id": unit_ids(n),
         "variant": variant,
         "exposed_at": _exposed_at(rng, n, 21),
         "purchased": purchased,
@@ -140,7 +146,7 @@ def creative(rng: np.random.Generator, n: int = 50_000) -> tuple[dict[str, np.nd
         "conversion_rate": {v: CONVERSION_PER_CLICKING_USER * p_click(c) for v, c in CTRS.items()},
     }
     table = {
-        "user_id": np.arange(1, n + 1, dtype=np.int64),
+        "user_id": unit_ids(n),
         "variant": variant,
         "exposed_at": _exposed_at(rng, n, 10),
         "impressions": impressions.astype(np.int64),

@@ -35,6 +35,10 @@ from liftlab.simulate import (
 )
 
 START = "TIMESTAMP '2026-11-02 00:00:00'"
+# Unit ids are text, ``u`` and eight digits (``u00000042``), like the opaque ids of real logs
+# and unlike any count or amount, so a test can scan reports for them; draws hash the number.
+UNIT_ID = "printf('u%08d', i)"
+UNIT_NUMBER = "CAST(substr(user_id, 2) AS BIGINT)"
 
 
 def _u(i: str, k: int, seed: int) -> str:
@@ -66,7 +70,7 @@ def landing_sql(n: int, seed: int) -> list[str]:
     basket = lambda k: f"exp(0.3 * {_normal('i', k, seed)})"  # noqa: E731
     return [
         f"""CREATE OR REPLACE TABLE landing_units AS
-        SELECT i AS user_id, {variant} AS variant,
+        SELECT {UNIT_ID} AS user_id, {variant} AS variant,
                {START} + {_seconds(f"{u(2)} * 14 * 86400")} AS exposed_at,
                CASE WHEN {u(3)} < 0.62 THEN 'mobile' ELSE 'desktop' END AS device,
                CASE WHEN {u(4)} < 0.5 THEN 'paid' WHEN {u(4)} < 0.8 THEN 'organic'
@@ -79,7 +83,7 @@ def landing_sql(n: int, seed: int) -> list[str]:
         SELECT user_id, variant, exposed_at + INTERVAL 1 DAY, device, channel
         FROM landing_units WHERE logged_twice""",
         f"""CREATE OR REPLACE TABLE landing_events AS
-        WITH x AS (SELECT *, user_id AS i FROM landing_units)
+        WITH x AS (SELECT *, {UNIT_NUMBER} AS i FROM landing_units)
         SELECT user_id, 'signup' AS event, exposed_at + {_seconds(f"{u(11)} * 6 * 86400")} AS ts,
                NULL::DOUBLE AS value
         FROM x WHERE {u(10)} < CASE WHEN variant = 'benefit' THEN 0.11 ELSE 0.10 END
@@ -105,11 +109,11 @@ def pricing_sql(n: int, seed: int) -> list[str]:
     )
     return [
         f"""CREATE OR REPLACE TABLE pricing_exposures AS
-        SELECT i AS user_id, {_arm("i", names, seed)} AS variant,
+        SELECT {UNIT_ID} AS user_id, {_arm("i", names, seed)} AS variant,
                {START} + {_seconds(f"{u(2)} * 21 * 86400")} AS exposed_at
         FROM range(1, {n + 1}) t(i)""",
         f"""CREATE OR REPLACE TABLE pricing_events AS
-        WITH x AS (SELECT *, user_id AS i, {price} AS price FROM pricing_exposures)
+        WITH x AS (SELECT *, {UNIT_NUMBER} AS i, {price} AS price FROM pricing_exposures)
         SELECT user_id, 'purchase' AS event,
                exposed_at + {_seconds(f"{u(21)} * 6 * 86400")} AS ts, price AS value
         FROM x
@@ -127,11 +131,11 @@ def creative_sql(n: int, seed: int) -> list[str]:
     click = f"({_u('(i * 16 + j)', 30, seed)} < ctr)"
     return [
         f"""CREATE OR REPLACE TABLE creative_exposures AS
-        SELECT i AS user_id, {_arm("i", names, seed)} AS variant,
+        SELECT {UNIT_ID} AS user_id, {_arm("i", names, seed)} AS variant,
                {START} + {_seconds(f"{u(2)} * 10 * 86400")} AS exposed_at
         FROM range(1, {n + 1}) t(i)""",
         f"""CREATE OR REPLACE TABLE creative_impressions AS
-        WITH x AS (SELECT *, user_id AS i, {ctr} AS ctr, {k_impressions} AS k FROM creative_exposures)
+        WITH x AS (SELECT *, {UNIT_NUMBER} AS i, {ctr} AS ctr, {k_impressions} AS k FROM creative_exposures)
         SELECT x.user_id, x.exposed_at + to_hours(j) AS ts, {click} AS clicked, x.i
         FROM x JOIN range(0, {EXTRA_IMPRESSIONS + 1}) r(j) ON r.j < x.k""",
         f"""CREATE OR REPLACE TABLE creative_events AS
