@@ -121,6 +121,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def good_run(project: Path) -> dict[str, Any]:
     console, buf = console_buffer()
-    ok = run_reports([project / "experiments" / f"{p}.yaml" for p in DEMO_PLANS], console=console)
+    outcomes = run_reports(
+        [project / "experiments" / f"{p}.yaml" for p in DEMO_PLANS], console=console, jobs=2
+    )
+    ok = all(o.ok for o in outcomes)
     runs = {p: list_runs(project / "reports" / p) for p in DEMO_PLANS}
-    return {"ok": ok, "log": buf.getvalue(), "runs": runs}
+    return {"ok": ok, "outcomes": outcomes, "log": buf.getvalue(), "runs": runs}

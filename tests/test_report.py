@@ -10,10 +10,12 @@ presentation helpers and chart builders directly, on results of small unit table
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import html
 import json
 import math
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -29,7 +31,14 @@ import vl_convert as vlc
 
 from liftlab import Results, analyze, charts, load_plan, present
 from liftlab.analysis import Decision, Traffic
-from liftlab.report import index_html, list_runs, project_path, run_reports, write_index
+from liftlab.report import (
+    index_html,
+    list_runs,
+    project_path,
+    run_reports,
+    update_latest,
+    write_index,
+)
 from tests.conftest import DEMO_PLANS as PLANS
 from tests.conftest import base_plan, console_buffer, write_plan
 
@@ -99,8 +108,9 @@ def failed_run(project: Path, good_run: dict[str, Any]) -> dict[str, Any]:
     write_plan(project / "experiments" / BROKEN_PLAN, plan)
     console, buf = console_buffer()
     plans = [project / "experiments" / "missing.yaml", project / "experiments" / BROKEN_PLAN]
-    ok = run_reports(plans, data=project / "data" / "broken.parquet", console=console)
-    return {"ok": ok, "log": buf.getvalue(), "good": good, "before": before}
+    outcomes = run_reports(plans, data=project / "data" / "broken.parquet", console=console)
+    ok = all(o.ok for o in outcomes)
+    return {"ok": ok, "outcomes": outcomes, "log": buf.getvalue(), "good": good, "before": before}
 
 
 # ---- the notebook file -------------------------------------------------------------------------
@@ -116,18 +126,25 @@ def test_notebook_in_repo_has_no_outputs() -> None:
 
 
 def test_notebook_cells_are_calls_into_liftlab() -> None:
-    """Past the set-up cells, every code cell is one or two calls into present / charts."""
+    """Past the set-up cells, every code cell is one or two calls into liftlab's modules."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"][3:]
     assert code
     for cell in code:
         assert "def " not in cell.source and "import " not in cell.source
-        assert 1 <= len(re.findall(r"\b(?:present|charts)\.\w+\(", cell.source)) <= 2
+        assert 1 <= len(re.findall(r"\b(?:present|charts|provenance)\.\w+\(", cell.source)) <= 2
 
 
 def test_notebook_parameters_are_documented() -> None:
     params = pm.inspect_notebook(str(NOTEBOOK))
-    assert list(params) == ["plan_path", "data_path", "results_path", "static_charts"]
+    assert list(params) == [
+        "plan_path",
+        "data_path",
+        "results_path",
+        "manifest_path",
+        "run_id",
+        "static_charts",
+    ]
     assert params["plan_path"]["default"] == '"experiments/landing-headline.yaml"'
     assert "relative to the project root" in params["plan_path"]["help"]
     assert "data.units" in params["data_path"]["help"]
@@ -321,9 +338,184 @@ def test_failed_run_keeps_the_good_run(project: Path, failed_run: dict) -> None:
 def test_index_marks_failed_run(project: Path, failed_run: dict) -> None:
     index = (project / "reports" / "index.html").read_text(encoding="utf-8")
     failed = next(r for r in list_runs(project / "reports" / PLAN) if r.name.endswith("-failed"))
-    item = next(line for line in index.splitlines() if failed.name in line)
-    assert ">failed<" in item
-    assert f"Latest verdict: SHIP benefit (run {failed_run['good'].name})" in index
+    row = _index_row(index, PLAN)
+    assert f'class="failed" href="{PLAN}/{failed.name}/report.html"' in row
+    assert f"{failed.name} (failed)" in row
+    assert '<span class="badge failed">failed</span>' in row  # the last run's status
+    # the verdict is still the last good run's, and says which run it is
+    assert f'SHIP benefit</span> <span class="muted">(run {failed_run["good"].name})' in row
+
+
+def test_failed_run_says_why_in_its_manifest_and_log(project: Path, failed_run: dict) -> None:
+    failed = next(r for r in list_runs(project / "reports" / PLAN) if r.name.endswith("-failed"))
+    manifest = json.loads((failed / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "failed"
+    assert manifest["error"].startswith("DataError")
+    assert manifest["run_id"] == failed.name.removesuffix("-failed")
+    assert set(manifest["outputs"]) >= {"report.ipynb", "report.html"}
+    assert "results.json" not in manifest["outputs"]
+    # papermill's error cell is in the executed notebook
+    nb = nbformat.read(failed / "report.ipynb", as_version=4)
+    assert any(
+        o.output_type == "error" for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert (failed / "run.log").is_file()
+
+
+def test_latest_points_at_the_last_good_run(project: Path, failed_run: dict) -> None:
+    latest = project / "reports" / PLAN / "latest"
+    assert latest.is_symlink()
+    assert os.readlink(latest) == failed_run["good"].name  # not the newer, failed run
+    assert (latest / "report.html").is_file()
+    index = (project / "reports" / "index.html").read_text(encoding="utf-8")
+    assert f'href="{PLAN}/latest/report.html"' in index
+
+
+def test_update_latest_follows_the_newest_good_run(tmp_path: Path) -> None:
+    exp = tmp_path / "demo"
+    (exp / "20260101T000000Z-failed").mkdir(parents=True)
+    assert update_latest(exp) is None  # no good run: no link
+    assert not (exp / "latest").exists()
+    for name in ["20260101T000000Z", "20260102T000000Z", "20260103T000000Z-failed"]:
+        (exp / name).mkdir()
+    assert update_latest(exp) == exp / "20260102T000000Z"
+    assert os.readlink(exp / "latest") == "20260102T000000Z"
+    (exp / "20260104T000000Z").mkdir()
+    update_latest(exp)
+    assert os.readlink(exp / "latest") == "20260104T000000Z"
+    assert list_runs(exp)[0].name == "20260104T000000Z"  # latest is not a run
+    assert not list(exp.glob(".latest-*"))
+
+
+def test_a_run_over_its_time_is_stopped_and_kept_as_failed(project: Path, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    good = reports / PLAN / "20200101T000000Z"
+    good.mkdir(parents=True)
+    (good / "results.json").write_text('{"decision": {"recommendation": "ship"}}\n')
+    update_latest(reports / PLAN)
+    before = _tree_digest(reports / PLAN)
+    console, buf = console_buffer()
+    [outcome] = run_reports(
+        [project / "experiments" / f"{PLAN}.yaml"], reports_dir=reports, console=console, timeout=1
+    )
+    assert not outcome.ok and outcome.status == "timeout"
+    assert "report timeout: stopped after 1 s" in buf.getvalue()
+    assert outcome.folder is not None and outcome.folder.name.endswith("-failed")
+    manifest = json.loads((outcome.folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "timeout" and manifest["error"] == "stopped after 1 s"
+    assert (outcome.folder / "run.log").is_file()
+    # the good run and the latest link are as they were; nothing half-written is left
+    assert {k: v for k, v in _tree_digest(reports / PLAN).items() if k in before} == before
+    assert os.readlink(reports / PLAN / "latest") == good.name
+    assert not list((reports / PLAN).glob(".*"))
+    row = _index_row((reports / "index.html").read_text(encoding="utf-8"), PLAN)
+    assert f"{outcome.folder.name} (timeout)" in row
+
+
+def _index_row(index: str, slug: str) -> str:
+    m = re.search(rf'<tr id="exp-{re.escape(slug)}">.*?</tr>', index, flags=re.S)
+    assert m is not None, f"no row for {slug}"
+    return m.group(0)
+
+
+# ---- provenance, reproducibility, the portfolio index ---------------------------------------
+@pytest.mark.parametrize("plan", PLANS)
+def test_manifest_records_what_ran_on_which_data(project: Path, good_run: dict, plan: str) -> None:
+    run = good_run["runs"][plan][-1]
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    results = json.loads((run / "results.json").read_text(encoding="utf-8"))
+    plan_file = project / "experiments" / f"{plan}.yaml"
+    assert manifest["status"] == "ok" and manifest["run_id"] == run.name
+    assert manifest["plan"] == {
+        "path": f"experiments/{plan}.yaml",
+        "sha256": hashlib.sha256(plan_file.read_bytes()).hexdigest(),
+    }
+    assert manifest["data"]["fingerprint"] == results["data_sha256"]
+    tables = manifest["data"]["tables"]  # the demo plans read event tables from DuckDB
+    assert tables["exposures.rows"] == results["data_quality"]["exposures"]["rows"]
+    assert tables["events.rows"] == results["data_quality"]["events"]["rows"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", tables["exposures.max_exposed_at"])
+    assert manifest["data"]["engine"] == "duckdb://data/shop.duckdb"
+    notebook = project / "notebooks" / "analyze.ipynb"
+    assert manifest["notebook"] == {
+        "path": "notebooks/analyze.ipynb",
+        "sha256": hashlib.sha256(notebook.read_bytes()).hexdigest(),
+    }
+    assert manifest["liftlab"]["version"] == results["liftlab_version"]
+    assert re.fullmatch(r"[0-9a-f]{40}", manifest["liftlab"]["git_commit"])  # run from a checkout
+    assert {"python", "duckdb", "ibis-framework", "scipy", "statsmodels"} <= set(
+        manifest["packages"]
+    )
+    assert manifest["parameters"] == {
+        "plan_path": f"experiments/{plan}.yaml",
+        "data_path": None,
+        "results_path": "results.json",
+        "manifest_path": "manifest.json",
+        "run_id": run.name,
+        "static_charts": True,
+    }
+    assert manifest["settings"] == {"LIFTLAB_THREADS": "1"}
+    started = dt.datetime.fromisoformat(manifest["started_at"])
+    finished = dt.datetime.fromisoformat(manifest["finished_at"])
+    assert (
+        0
+        < manifest["duration_seconds"]
+        == pytest.approx((finished - started).total_seconds(), abs=1)
+    )
+    assert manifest["run_seconds"] >= manifest["duration_seconds"]
+    for name in ("results.json", "report.html", "report.ipynb"):
+        assert manifest["outputs"][name] == hashlib.sha256((run / name).read_bytes()).hexdigest()
+    # the footer shows the same facts
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert "Provenance" in page
+    assert manifest["plan"]["sha256"][:12] in page
+    assert manifest["data"]["fingerprint"][:12] in page
+    assert f"{tables['exposures.rows']:,} rows" in page
+
+
+def test_rerun_gives_identical_results(project: Path, good_run: dict) -> None:
+    """Two runs on the same inputs: results.json identical apart from the timestamp."""
+    plans = [PLAN, BOOT_PLAN]  # event tables + sequential; a seeded BCa bootstrap
+    console, buf = console_buffer()
+    outcomes = run_reports([project / "experiments" / f"{p}.yaml" for p in plans], console=console)
+    assert all(o.ok for o in outcomes), buf.getvalue()
+    for plan, outcome in zip(plans, outcomes, strict=True):
+        first = good_run["runs"][plan][-1] / "results.json"
+        second = outcome.folder / "results.json"
+        strip = lambda text: re.sub(r'"generated_at": "[^"]*"', "", text)  # noqa: E731
+        a, b = first.read_text(encoding="utf-8"), second.read_text(encoding="utf-8")
+        assert a != b  # the timestamps differ...
+        assert strip(a) == strip(b)  # ...and nothing else
+
+
+def test_index_is_a_sortable_portfolio(project: Path, good_run: dict) -> None:
+    index = (project / "reports" / "index.html").read_text(encoding="utf-8")
+    heads = re.findall(r'<th data-col="\d" scope="col"><button type="button">([^<]+)<', index)
+    assert heads == [
+        "Experiment",
+        "Kind",
+        "Last run",
+        "Verdict",
+        "Primary metric lift",
+        "SRM",
+        "Runs",
+    ]
+    for plan in PLANS:
+        run = good_run["runs"][plan][-1]
+        results = json.loads((run / "results.json").read_text(encoding="utf-8"))
+        row = _index_row(index, plan)
+        assert f">{html.escape(results['kind'].replace('_', ' '))}<" in row
+        primary = next(m for m in results["metrics"] if m["role"] == "primary")
+        assert f'<div class="metric">{primary["name"]}</div>' in row
+        for c in primary["comparisons"]:
+            lo, hi = c["rel_ci"]
+            lift = f"{c['rel_effect']:+.1%}".replace("-", "−")
+            ci = f"[{lo:+.1%}, {hi:+.1%}]".replace("-", "−")
+            assert f'{c["variant"]} <b>{lift}</b> <span class="ci">{ci}</span>' in row
+        best = max(c["rel_effect"] for c in primary["comparisons"])
+        assert f'<td data-sort="{best:.6f}">' in row
+        assert 'badge ok">ok</span> p=' in row  # no sample-ratio mismatch in the demo data
+    assert "<script src" not in index and "http" not in index.replace("http-equiv", "")
 
 
 # ---- helpers (no kernel) -----------------------------------------------------------------------
@@ -645,7 +837,8 @@ def test_metric_views_hold_every_view_of_the_method(tmp_path: Path, units: dict[
     assert "cumulative effect by day" in titles(seq, "revenue")
     bayes = _analyze(tmp_path, units, method="bayesian")
     assert "posterior of the effect" in titles(bayes, "conversion")
-    assert "cumulative effect" not in titles(bayes, "conversion")
+    assert "cumulative effect by day" not in titles(bayes, "conversion")  # no always-valid view
+    assert "cumulative difference by day" in titles(bayes, "conversion")  # the pointwise one
 
 
 def test_conventions_state_only_what_the_run_used(tmp_path: Path, units: dict[str, Any]) -> None:

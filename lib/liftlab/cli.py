@@ -216,16 +216,27 @@ def report(
     reports_dir: Annotated[
         Path | None, typer.Option("--reports", help="Reports folder (default: <project>/reports).")
     ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Plans run at once.")] = 1,
+    timeout: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds one run may take before it is stopped (0: no limit)."),
+    ] = 1800.0,
 ) -> None:
-    """Run notebooks/analyze.ipynb for each plan into reports/<slug>/<run-id>/."""
+    """Run notebooks/analyze.ipynb for each plan into reports/<slug>/<run-id>/.
+
+    Exits 1 when any plan failed (its executed notebook is kept in <run-id>-failed/ and
+    marked in reports/index.html); earlier good runs are never touched.
+    """
     from liftlab.report import run_reports
 
     if data is not None and len(plans) > 1:
         raise LiftlabError(
             "--data applies to one plan; give a single plan", source="liftlab report"
         )
-    ok = run_reports(plans, data=data, reports_dir=reports_dir, console=err)
-    if not ok:
+    outcomes = run_reports(
+        plans, data=data, reports_dir=reports_dir, console=err, jobs=jobs, timeout=timeout
+    )
+    if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
 
 

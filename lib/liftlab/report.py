@@ -25,7 +25,13 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +43,7 @@ from liftlab.plan import load_plan
 if TYPE_CHECKING:
     import nbformat
     from rich.console import Console
+    from rich.table import Table
 
     from liftlab.analysis import Results
     from liftlab.plan import Plan
@@ -97,14 +104,41 @@ def load_results(plan_path: str | Path, data_path: str | Path | None = None) -> 
 
 
 # ---- running reports ---------------------------------------------------------------------------
+DEFAULT_TIMEOUT = 1800.0  # seconds per run; 0 or None: no limit
+_GRACE = 10.0  # seconds between SIGTERM and SIGKILL for a run over its time
+
+
 @dataclass(frozen=True)
 class RunOutcome:
-    """Where one plan's report went and whether it succeeded."""
+    """Where one plan's report went and how it ended.
+
+    ``status`` is ``ok``, ``failed`` (the notebook or the export raised), ``timeout``,
+    ``interrupted`` or ``invalid`` (the plan did not load; no folder was made).
+    """
 
     plan: str
-    folder: Path
+    folder: Path | None
     ok: bool
     message: str
+    status: str = "ok"
+    verdict: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class _Job:
+    """One plan's run while a batch executes it in a worker process."""
+
+    plan: Plan
+    plan_path: Path
+    slug_dir: Path
+    run_id: str
+    tmp: Path
+    started: dt.datetime
+    log: Path
+    outcome_file: Path
+    process: subprocess.Popen[bytes] | None = None
+    clock: float = 0.0
 
 
 def run_reports(
@@ -113,70 +147,247 @@ def run_reports(
     data: str | Path | None = None,
     reports_dir: str | Path | None = None,
     console: Console | None = None,
-) -> bool:
+    jobs: int = 1,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> list[RunOutcome]:
     """Run the analysis notebook for each plan; write ``reports/index.html``.
+
+    Each run executes in its own worker process (``python -m liftlab.report``), at most
+    ``jobs`` at a time, and is stopped after ``timeout`` seconds (SIGTERM, then SIGKILL; the
+    kernel exits with its parent). A run writes into ``reports/<slug>/.tmp-<run-id>/`` and is
+    renamed to ``<run-id>/`` when complete, or to ``<run-id>-failed/`` (executed notebook,
+    ``run.log`` and a manifest saying why) when it fails, times out or is interrupted; earlier
+    runs are never touched. ``reports/<slug>/latest`` then points to the newest good run.
 
     Args:
         plans: plan files (``experiments/<slug>.yaml``).
         data: a unit table overriding each plan's ``data.units`` (relative to the cwd).
         reports_dir: where reports go; default ``<project root>/reports`` of each plan.
-        console: where progress and errors are printed (default: stderr).
+        console: where progress, outcomes and the summary are printed (default: stderr).
+        jobs: how many plans run at once.
+        timeout: seconds one run may take (None or 0: no limit).
 
     Returns:
-        True when every plan produced a report.
+        One outcome per plan, in the order given; the batch succeeded when all are ``ok``.
     """
     if console is None:
         from rich.console import Console
 
         console = Console(stderr=True, highlight=False, soft_wrap=True)
     data_abs = Path(data).expanduser().resolve() if data is not None else None
+    outcomes: dict[int, RunOutcome] = {}
+    queue: list[tuple[int, Plan, Path, Path]] = []
     roots: list[Path] = [Path(reports_dir).resolve()] if reports_dir is not None else []
-    ok = True
-    for path in plans:
+    for i, path in enumerate(plans):
         try:
             plan = load_plan(path)
         except LiftlabError as exc:
+            outcomes[i] = RunOutcome(str(path), None, False, str(exc), status="invalid")
             console.print(str(exc), markup=False)
-            ok = False
             continue
         root = Path(reports_dir).resolve() if reports_dir is not None else plan.root / "reports"
         if root not in roots:
             roots.append(root)
-        outcome = run_report(plan, Path(path), data=data_abs, reports_dir=root)
-        console.print(outcome.message, markup=False)
-        ok = ok and outcome.ok
-    for root in roots:
-        if root.is_dir():
-            console.print(f"index: {write_index(root)}", markup=False)
-    return ok
+        if find_notebook(plan) is None:
+            message = (
+                f"{plan.source}: {NOTEBOOK} not found in {plan.root} or "
+                f"{PACKAGE_PROJECT_ROOT}; restore the analysis notebook"
+            )
+            outcomes[i] = RunOutcome(plan.name, None, False, message, status="failed")
+            console.print(message, markup=False)
+            continue
+        queue.append((i, plan, Path(path), root))
+    try:
+        for i, outcome in _run_queue(queue, data_abs, console, max(1, jobs), timeout or None):
+            outcomes[i] = outcome
+    finally:
+        for root in roots:
+            if root.is_dir():
+                console.print(f"index: {write_index(root)}", markup=False)
+    ordered = [outcomes[i] for i in sorted(outcomes)]
+    if len(ordered) > 1:
+        console.print(summary_table(ordered))
+    return ordered
 
 
-def find_notebook(plan: Plan) -> Path | None:
-    """``notebooks/analyze.ipynb`` in the plan's project, else in liftlab's own project."""
-    for root in (plan.root, PACKAGE_PROJECT_ROOT):
-        candidate = root / NOTEBOOK
-        if candidate.is_file():
-            return candidate
-    return None
+def _run_queue(
+    queue: list[tuple[int, Plan, Path, Path]],
+    data: Path | None,
+    console: Console,
+    jobs: int,
+    timeout: float | None,
+) -> Iterator[tuple[int, RunOutcome]]:
+    """Start workers, at most ``jobs`` at once; yield each outcome as its run ends."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    pending = list(queue)
+    running: dict[int, _Job] = {}
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("reports", total=len(queue))
+        try:
+            while pending or running:
+                while pending and len(running) < jobs:
+                    i, plan, path, root = pending.pop(0)
+                    running[i] = _start(plan, path, root, data)
+                time.sleep(0.1)
+                for i, job in list(running.items()):
+                    assert job.process is not None
+                    over = timeout is not None and time.monotonic() - job.clock > timeout
+                    if job.process.poll() is None and not over:
+                        continue
+                    if over and job.process.poll() is None:
+                        _stop(job.process)
+                        outcome = _finish(job, "timeout", f"stopped after {timeout:g} s")
+                    else:
+                        outcome = _collect(job)
+                    del running[i]
+                    progress.advance(task)
+                    console.print(outcome.message, markup=False)
+                    yield i, outcome
+        except BaseException:
+            for job in running.values():
+                assert job.process is not None
+                _stop(job.process)
+                _finish(job, "interrupted", "the batch was interrupted")
+            raise
 
 
-def run_report(
-    plan: Plan, plan_path: Path, *, data: Path | None = None, reports_dir: Path
-) -> RunOutcome:
-    """Execute the notebook for one plan into ``reports_dir/<slug>/<run-id>[-failed]/``."""
-    import papermill as pm
-
-    notebook = find_notebook(plan)
-    if notebook is None:
-        return RunOutcome(
-            plan.name,
-            reports_dir,
-            False,
-            f"{plan.source}: {NOTEBOOK} not found in {plan.root} or {PACKAGE_PROJECT_ROOT}; "
-            "restore the analysis notebook",
-        )
+def _start(plan: Plan, plan_path: Path, reports_dir: Path, data: Path | None) -> _Job:
     slug_dir = reports_dir / plan.name
     run_id, tmp = _new_run_folder(slug_dir)
+    job = _Job(
+        plan=plan,
+        plan_path=plan_path.resolve(),
+        slug_dir=slug_dir,
+        run_id=run_id,
+        tmp=tmp,
+        started=dt.datetime.now(dt.UTC),
+        log=slug_dir / f".{run_id}.log",
+        outcome_file=slug_dir / f".{run_id}.outcome.json",
+    )
+    spec = {
+        "plan_path": str(job.plan_path),
+        "data": str(data) if data is not None else None,
+        "run_id": run_id,
+        "tmp": str(tmp),
+        "started": job.started.isoformat(),
+        "outcome_file": str(job.outcome_file),
+    }
+    with job.log.open("wb") as log:
+        job.process = subprocess.Popen(
+            [sys.executable, "-m", "liftlab.report", json.dumps(spec)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(plan.root),
+            start_new_session=True,
+        )
+    job.clock = time.monotonic()
+    return job
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the worker's process group, then SIGKILL it after a grace period."""
+    for sig, wait in ((signal.SIGTERM, _GRACE), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            process.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _collect(job: _Job) -> RunOutcome:
+    """The outcome a finished worker wrote; a worker that died without one failed."""
+    try:
+        data = json.loads(job.outcome_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        code = job.process.returncode if job.process is not None else None
+        tail = _log_tail(job.log)
+        return _finish(job, "failed", f"the worker exited with status {code}{tail}")
+    job.outcome_file.unlink(missing_ok=True)
+    folder = Path(data["folder"])
+    if data["ok"]:
+        job.log.unlink(missing_ok=True)
+        update_latest(job.slug_dir)
+    else:
+        _keep_log(job, folder)
+    return RunOutcome(
+        plan=data["plan"],
+        folder=folder,
+        ok=bool(data["ok"]),
+        message=data["message"],
+        status=data["status"],
+        verdict=data.get("verdict"),
+        seconds=float(data["seconds"]),
+    )
+
+
+def _finish(job: _Job, status: str, reason: str) -> RunOutcome:
+    """Mark a run the worker could not finish (killed, crashed) as failed, in place."""
+    from liftlab.provenance import finish_manifest
+
+    job.outcome_file.unlink(missing_ok=True)
+    final = job.slug_dir / job.run_id
+    failed = job.slug_dir / f"{job.run_id}-failed"
+    folder = failed
+    if job.tmp.is_dir():
+        finish_manifest(
+            job.tmp, run_id=job.run_id, started_at=job.started, status=status, error=reason
+        )
+        job.tmp.rename(failed)
+    elif final.is_dir():  # it finished just as it was stopped
+        folder = final
+    _keep_log(job, folder)
+    seconds = (dt.datetime.now(dt.UTC) - job.started).total_seconds()
+    message = f"{job.plan.source}: report {status}: {reason} (kept in {folder})"
+    return RunOutcome(job.plan.name, folder, False, message, status=status, seconds=seconds)
+
+
+def _keep_log(job: _Job, folder: Path) -> None:
+    if job.log.is_file():
+        if folder.is_dir() and folder.name.endswith("-failed"):
+            job.log.replace(folder / "run.log")
+        else:
+            job.log.unlink()
+
+
+def _log_tail(log: Path) -> str:
+    try:
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return f": {lines[-1].strip()}" if lines else ""
+
+
+def execute_run(
+    plan_path: Path,
+    *,
+    run_id: str,
+    tmp: Path,
+    started: dt.datetime,
+    data: Path | None = None,
+) -> RunOutcome:
+    """Execute the notebook for one plan in ``tmp`` and rename it to its run folder.
+
+    This is what a worker process does (:func:`run_reports` starts one per plan): papermill
+    runs ``notebooks/analyze.ipynb`` into ``tmp/report.ipynb`` (which writes
+    ``results.json`` and ``manifest.json``), nbconvert exports ``report.html``, the manifest
+    is completed with the outputs' SHA-256, and ``tmp`` becomes ``<run-id>/``, or
+    ``<run-id>-failed/`` when anything raised.
+    """
+    import papermill as pm
+
+    from liftlab.provenance import finish_manifest
+
+    plan = load_plan(plan_path)
+    notebook = find_notebook(plan)
+    assert notebook is not None, "checked before the run was started"
+    slug_dir = tmp.parent
     executed = tmp / "report.ipynb"
     results_json = tmp / "results.json"
     try:
@@ -187,6 +398,8 @@ def run_report(
                 "plan_path": str(plan_path.resolve()),
                 "data_path": str(data) if data is not None else None,
                 "results_path": str(results_json),
+                "manifest_path": str(tmp / "manifest.json"),
+                "run_id": run_id,
                 "static_charts": True,
             },
             kernel_name="python3",
@@ -197,6 +410,8 @@ def run_report(
         if not results_json.is_file():
             raise RuntimeError(f"{NOTEBOOK} ran but wrote no results.json")
         _write_html(executed, tmp / "report.html", title=f"{plan.name}: liftlab report")
+        _add_notebook(tmp / "manifest.json", notebook, plan.root)
+        finish_manifest(tmp, run_id=run_id, started_at=started, status="ok")
     except Exception as exc:
         failed = slug_dir / f"{run_id}-failed"
         if executed.is_file() and not (tmp / "report.html").exists():
@@ -204,21 +419,132 @@ def run_report(
                 _write_html(executed, tmp / "report.html", title=f"{plan.name}: failed run")
             except Exception:  # the executed notebook is kept either way
                 pass
+        reason = _error_line(exc)
+        finish_manifest(tmp, run_id=run_id, started_at=started, status="failed", error=reason)
         tmp.rename(failed)
         return RunOutcome(
             plan.name,
             failed,
             False,
-            f"{plan.source}: report failed: {_error_line(exc)} (notebook kept in "
-            f"{failed / 'report.ipynb'})",
+            f"{plan.source}: report failed: {reason} (notebook kept in {failed / 'report.ipynb'})",
+            status="failed",
+            seconds=_since(started),
         )
-    except BaseException:  # interrupted: keep what ran, as a failed run
-        tmp.rename(slug_dir / f"{run_id}-failed")
-        raise
     final = slug_dir / run_id
     tmp.rename(final)
-    verdict = _verdict(final / "results.json") or "done"
-    return RunOutcome(plan.name, final, True, f"{plan.name}: {verdict} → {final / 'report.html'}")
+    verdict = _verdict(final / "results.json")
+    return RunOutcome(
+        plan.name,
+        final,
+        True,
+        f"{plan.name}: {verdict or 'done'} → {final / 'report.html'}",
+        verdict=verdict,
+        seconds=_since(started),
+    )
+
+
+def _since(started: dt.datetime) -> float:
+    return (dt.datetime.now(dt.UTC) - started).total_seconds()
+
+
+def _add_notebook(manifest_path: Path, notebook: Path, root: Path) -> None:
+    """Record the analysis notebook's path and SHA-256 in the run's manifest."""
+    from liftlab.provenance import file_sha256, read_manifest, relative, write_manifest
+
+    manifest = read_manifest(manifest_path)
+    if manifest is not None:
+        manifest["notebook"] = {"path": relative(notebook, root), "sha256": file_sha256(notebook)}
+        write_manifest(manifest, manifest_path)
+
+
+def _worker(argv: list[str]) -> int:
+    """``python -m liftlab.report '<spec json>'``: run one report, write its outcome file."""
+    spec = json.loads(argv[0])
+
+    def stop(signum: int, frame: object) -> None:  # a timeout: unwind so the kernel shuts down
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    outcome = execute_run(
+        Path(spec["plan_path"]),
+        run_id=spec["run_id"],
+        tmp=Path(spec["tmp"]),
+        started=dt.datetime.fromisoformat(spec["started"]),
+        data=Path(spec["data"]) if spec["data"] else None,
+    )
+    record = {
+        "plan": outcome.plan,
+        "folder": str(outcome.folder),
+        "ok": outcome.ok,
+        "message": outcome.message,
+        "status": outcome.status,
+        "verdict": outcome.verdict,
+        "seconds": outcome.seconds,
+    }
+    _atomic_write(Path(spec["outcome_file"]), json.dumps(record))
+    return 0
+
+
+def summary_table(outcomes: list[RunOutcome]) -> Table:
+    """A rich table: one row per plan with its status, verdict, time and report."""
+    from rich.table import Table
+
+    table = Table("experiment", "status", "verdict", "time", "report", title="liftlab report")
+    for o in outcomes:
+        style = "green" if o.ok else "red"
+        target = ""
+        if o.folder is not None:
+            html_file = o.folder / "report.html"
+            target = _shown(html_file if html_file.is_file() else o.folder)
+        table.add_row(
+            o.plan,
+            f"[{style}]{o.status}[/{style}]",
+            o.verdict or "",
+            f"{o.seconds:.0f} s" if o.seconds else "",
+            target,
+        )
+    return table
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it (shorter to read)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def update_latest(slug_dir: Path) -> Path | None:
+    """Point ``slug_dir/latest`` at the newest good run (a relative symlink, swapped atomically).
+
+    Returns the run it points to, or None when there is no good run (``latest`` is then
+    left as it was).
+    """
+    good = [r for r in list_runs(slug_dir) if not _is_failed(r)]
+    if not good:
+        return None
+    link = slug_dir / "latest"
+    if link.exists() and not link.is_symlink():
+        return None  # a real file or folder someone put there: leave it alone
+    tmp = slug_dir / f".latest-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(good[0].name, target_is_directory=True)
+    tmp.replace(link)
+    return good[0]
+
+
+def _is_failed(run: Path) -> bool:
+    m = RUN_DIR.match(run.name)
+    return bool(m and m["failed"])
+
+
+def find_notebook(plan: Plan) -> Path | None:
+    """``notebooks/analyze.ipynb`` in the plan's project, else in liftlab's own project."""
+    for root in (plan.root, PACKAGE_PROJECT_ROOT):
+        candidate = root / NOTEBOOK
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _kernel_options() -> dict[str, Any]:
@@ -320,8 +646,12 @@ def _run_key(name: str) -> tuple[str, int]:
 
 
 def list_runs(experiment_dir: Path) -> list[Path]:
-    """The run folders of one experiment, newest first (``.tmp-*`` folders are skipped)."""
-    runs = [p for p in experiment_dir.iterdir() if p.is_dir() and RUN_DIR.match(p.name)]
+    """The run folders of one experiment, newest first (``.tmp-*`` and ``latest`` skipped)."""
+    runs = [
+        p
+        for p in experiment_dir.iterdir()
+        if p.is_dir() and not p.is_symlink() and RUN_DIR.match(p.name)
+    ]
     return sorted(runs, key=lambda p: _run_key(p.name), reverse=True)
 
 
@@ -334,8 +664,11 @@ def _read_results(path: Path) -> dict[str, Any] | None:
 
 
 def _verdict(results_json: Path) -> str | None:
-    """``SHIP benefit``, ``INCONCLUSIVE``, … from a run's results.json (None if unreadable)."""
-    data = _read_results(results_json)
+    """``SHIP benefit``, ``KEEP RUNNING``, … from a run's results.json (None if unreadable)."""
+    return _verdict_of(_read_results(results_json))
+
+
+def _verdict_of(data: dict[str, Any] | None) -> str | None:
     decision = (data or {}).get("decision")
     if not isinstance(decision, dict) or not decision.get("recommendation"):
         return None
@@ -349,52 +682,267 @@ def _href(*parts: str) -> str:
     return "/".join(quote(p) for p in parts)
 
 
-def index_html(reports_dir: Path) -> str:
-    """A plain HTML page listing every experiment under ``reports_dir`` and its runs."""
+@dataclass(frozen=True)
+class IndexRow:
+    """One experiment in the portfolio index, from its runs' results.json and manifest.json."""
+
+    slug: str
+    kind: str
+    hypothesis: str
+    last_run: str
+    last_status: str  # ok / failed / timeout / interrupted
+    verdict: str | None
+    recommendation: str | None
+    primary: str | None
+    lifts: list[tuple[str, float, float | None, float | None, bool]]  # variant, lift, lo, hi, sig
+    srm_p: float | None
+    srm_mismatch: bool | None
+    good_run: str | None
+    runs: list[tuple[str, str, str]]  # run name, href, status
+
+
+def _status_of(run: Path) -> str:
+    if not _is_failed(run):
+        return "ok"
+    from liftlab.provenance import read_manifest
+
+    manifest = read_manifest(run / "manifest.json") or {}
+    return str(manifest.get("status") or "failed")
+
+
+def _primary_lifts(
+    data: dict[str, Any],
+) -> tuple[str | None, list[tuple[str, float, float | None, float | None, bool]]]:
+    """The first primary metric's relative lift per treatment, with its interval."""
+    metrics = [m for m in data.get("metrics") or [] if isinstance(m, dict)]
+    primary = next((m for m in metrics if m.get("role") == "primary"), None)
+    if primary is None:
+        return None, []
+    lifts = []
+    for c in primary.get("comparisons") or []:
+        lift = c.get("rel_effect")
+        if lift is None:
+            continue
+        ci = c.get("rel_ci") or [None, None]
+        lifts.append((str(c.get("variant")), float(lift), ci[0], ci[1], bool(c.get("significant"))))
+    return str(primary.get("name")), lifts
+
+
+def index_rows(reports_dir: Path) -> list[IndexRow]:
+    """Every experiment under ``reports_dir`` that has a run, with its latest good results."""
+    rows = []
     experiments = sorted(
         p for p in reports_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
     )
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>liftlab reports</title>',
-        "<style>body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;"
-        "padding:0 1em;line-height:1.5}li{margin:.15em 0}.failed{color:#b42318;"
-        "font-weight:600}.latest{font-weight:600}.run{font-family:ui-monospace,monospace}"
-        "</style></head><body>",
-        "<h1>liftlab reports</h1>",
-    ]
-    listed = 0
     for exp in experiments:
         runs = list_runs(exp)
         if not runs:
             continue
-        listed += 1
-        good = [r for r in runs if not RUN_DIR.match(r.name)["failed"]]  # type: ignore[index]
-        latest = _verdict(good[0] / "results.json") if good else None
-        head = f"<h2>{html.escape(exp.name)}</h2>"
-        if good:
-            head += (
-                f'<p class="latest">Latest verdict: {html.escape(latest or "unknown")} '
-                f"(run {html.escape(good[0].name)})</p>"
-            )
-        else:
-            head += '<p class="failed">No successful run yet.</p>'
-        parts.append(head)
-        parts.append("<ul>")
+        good = [r for r in runs if not _is_failed(r)]
+        data = _read_results(good[0] / "results.json") if good else None
+        data = data or {}
+        primary, lifts = _primary_lifts(data)
+        srm = data.get("srm") if isinstance(data.get("srm"), dict) else {}
+        decision = data.get("decision") if isinstance(data.get("decision"), dict) else {}
+        run_links = []
         for run in runs:
-            failed = bool(RUN_DIR.match(run.name)["failed"])  # type: ignore[index]
             target = "report.html" if (run / "report.html").is_file() else "report.ipynb"
-            link = f'<a class="run" href="{_href(exp.name, run.name, target)}">{html.escape(run.name)}</a>'
-            if failed:
-                status = '<span class="failed">failed</span>'
-            else:
-                status = html.escape(_verdict(run / "results.json") or "no results.json")
-            parts.append(f"<li>{link}: {status}</li>")
-        parts.append("</ul>")
-    if not listed:
+            run_links.append((run.name, _href(exp.name, run.name, target), _status_of(run)))
+        rows.append(
+            IndexRow(
+                slug=exp.name,
+                kind=str(data.get("kind") or ""),
+                hypothesis=str(data.get("hypothesis") or ""),
+                last_run=runs[0].name,
+                last_status=run_links[0][2],
+                verdict=_verdict_of(data),
+                recommendation=(decision or {}).get("recommendation"),
+                primary=primary,
+                lifts=lifts,
+                srm_p=(srm or {}).get("p_value"),
+                srm_mismatch=(srm or {}).get("mismatch"),
+                good_run=good[0].name if good else None,
+                runs=run_links,
+            )
+        )
+    return rows
+
+
+def _run_time(name: str) -> str:
+    """``20261125T155446Z`` → ``2026-11-25 15:54 UTC``."""
+    m = RUN_DIR.match(name)
+    if not m:
+        return name
+    t = dt.datetime.strptime(m["ts"], RUN_ID_FORMAT)
+    return t.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.1%}".replace("-", "−")
+
+
+def _lift_cell(row: IndexRow) -> tuple[str, str]:
+    """The lift cell's HTML and its sort value (the largest lift, or empty)."""
+    if not row.lifts:
+        return '<span class="muted">—</span>', ""
+    items = []
+    for variant, lift, lo, hi, sig in row.lifts:
+        ci = f' <span class="ci">[{_pct(lo)}, {_pct(hi)}]</span>' if lo is not None else ""
+        cls = ' class="sig"' if sig else ""
+        items.append(f"<div{cls}>{html.escape(variant)} <b>{_pct(lift)}</b>{ci}</div>")
+    head = f'<div class="metric">{html.escape(row.primary or "")}</div>'
+    best = max(lift for _, lift, *_ in row.lifts)
+    return head + "".join(items), f"{best:.6f}"
+
+
+_VERDICT_CLASS = {
+    "ship": "ship",
+    "do_not_ship": "stop",
+    "investigate": "warn",
+    "keep_running": "wait",
+}
+
+_INDEX_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;
+max-width:1200px;padding:0 1em;line-height:1.45;color:#1d2939}
+h1{margin-bottom:.2em}.sub{color:#667085;margin-top:0}
+table{border-collapse:collapse;width:100%;font-size:.93em}
+th,td{text-align:left;vertical-align:top;padding:.45em .6em;border-bottom:1px solid #eaecf0}
+th{background:#f9fafb;position:sticky;top:0}
+th button{font:inherit;font-weight:600;background:none;border:0;padding:0;cursor:pointer;
+color:inherit}
+th button::after{content:" \\2195";color:#98a2b3}
+th[aria-sort=ascending] button::after{content:" \\2191";color:#1d2939}
+th[aria-sort=descending] button::after{content:" \\2193";color:#1d2939}
+.badge{display:inline-block;border-radius:999px;padding:0 .6em;font-weight:600;
+font-size:.9em;white-space:nowrap}
+.ship{background:#d1fadf;color:#05603a}.stop{background:#fee4e2;color:#912018}
+.warn{background:#fef0c7;color:#93370d}.wait{background:#eaecf0;color:#344054}
+.failed{background:#fee4e2;color:#912018}.ok{background:#d1fadf;color:#05603a}
+.muted,.ci{color:#667085}.sig b{color:#05603a}.metric{font-size:.85em;color:#667085}
+.runs a{font-family:ui-monospace,monospace;font-size:.85em;margin-right:.5em}
+.runs a.failed{background:none;color:#b42318}
+a{color:#175cd3}
+"""
+
+# Sorts the table by a column on a click (again: the other way); cells sort by data-sort,
+# numerically when every value is a number. No libraries, nothing fetched.
+_INDEX_JS = """
+(function () {
+  var table = document.getElementById("portfolio");
+  if (!table) { return; }
+  var heads = table.querySelectorAll("th[data-col]");
+  function key(row, col) {
+    var cell = row.cells[col];
+    return cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent;
+  }
+  function sortBy(th) {
+    var col = Number(th.getAttribute("data-col"));
+    var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var numeric = rows.every(function (r) { var k = key(r, col); return k !== "" && !isNaN(k); });
+    rows.sort(function (a, b) {
+      var x = key(a, col), y = key(b, col);
+      if (numeric) { return dir * (Number(x) - Number(y)); }
+      return dir * x.localeCompare(y);
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+    heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
+  }
+  heads.forEach(function (th) {
+    th.querySelector("button").addEventListener("click", function () { sortBy(th); });
+  });
+})();
+"""
+
+
+def index_html(reports_dir: Path) -> str:
+    """The portfolio page: every experiment under ``reports_dir``, one sortable row each.
+
+    Columns: experiment (linked to its latest good report, hypothesis on hover), kind, the
+    last run's time and status, the latest good run's verdict, its first primary metric's
+    relative lift per treatment with the interval, the sample-ratio check, and links to every
+    run (failed ones in red). Everything comes from the runs' ``results.json`` and
+    ``manifest.json``: aggregates only. Self-contained: inline style and script.
+    """
+    rows = index_rows(reports_dir)
+    heads = ["Experiment", "Kind", "Last run", "Verdict", "Primary metric lift", "SRM", "Runs"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>liftlab reports</title><style>{_INDEX_CSS}</style></head><body>",
+        "<h1>liftlab reports</h1>",
+    ]
+    if not rows:
         parts.append("<p>No reports yet. Run <code>liftlab report experiments/*.yaml</code>.</p>")
-    parts.append("</body></html>")
+        parts.append("</body></html>")
+        return "\n".join(parts) + "\n"
+    failing = sum(r.last_status != "ok" for r in rows)
+    summary = f"{len(rows)} experiment{'s' if len(rows) != 1 else ''}"
+    if failing:
+        summary += f", {failing} whose last run failed"
+    parts.append(
+        f'<p class="sub">{summary}. Lifts are relative to control with their intervals; '
+        "bold green marks a significant one. Click a column to sort.</p>"
+    )
+    parts.append('<table id="portfolio"><thead><tr>')
+    parts += [
+        f'<th data-col="{i}" scope="col"><button type="button">{h}</button></th>'
+        for i, h in enumerate(heads)
+    ]
+    parts.append("</tr></thead><tbody>")
+    for row in rows:
+        parts.append(_index_row(row))
+    parts.append("</tbody></table>")
+    parts.append(f"<script>{_INDEX_JS}</script></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _index_row(row: IndexRow) -> str:
+    slug = html.escape(row.slug)
+    title = html.escape(row.hypothesis, quote=True)
+    if row.good_run:
+        name = f'<a href="{_href(row.slug, "latest", "report.html")}" title="{title}">{slug}</a>'
+    else:
+        name = f'<span title="{title}">{slug}</span>'
+    status_cls = "ok" if row.last_status == "ok" else "failed"
+    last = (
+        f'<td data-sort="{html.escape(row.last_run)}">{_run_time(row.last_run)} '
+        f'<span class="badge {status_cls}">{html.escape(row.last_status)}</span></td>'
+    )
+    if row.verdict:
+        cls = _VERDICT_CLASS.get(row.recommendation or "", "wait")
+        verdict = f'<span class="badge {cls}">{html.escape(row.verdict)}</span>'
+        if row.good_run and row.good_run != row.last_run:
+            verdict += f' <span class="muted">(run {html.escape(row.good_run)})</span>'
+    else:
+        verdict = '<span class="badge failed">no successful run</span>'
+    lift_html, lift_key = _lift_cell(row)
+    if row.srm_p is None:
+        srm, srm_key = '<span class="muted">—</span>', ""
+    elif row.srm_mismatch:
+        srm, srm_key = f'<span class="badge failed">mismatch p={row.srm_p:.2g}</span>', "0"
+    else:
+        srm, srm_key = f'<span class="badge ok">ok</span> p={row.srm_p:.2g}', "1"
+    links = " ".join(_run_link(name, href, status) for name, href, status in row.runs)
+    return (
+        f'<tr id="exp-{slug}"><td data-sort="{slug}">{name}</td>'
+        f"<td>{html.escape(row.kind.replace('_', ' '))}</td>{last}"
+        f'<td data-sort="{html.escape(row.verdict or "")}">{verdict}</td>'
+        f'<td data-sort="{lift_key}">{lift_html}</td>'
+        f'<td data-sort="{srm_key}">{srm}</td>'
+        f'<td class="runs" data-sort="{len(row.runs)}">{links}</td></tr>'
+    )
+
+
+def _run_link(name: str, href: str, status: str) -> str:
+    if status == "ok":
+        return f'<a href="{href}" title="ok">{html.escape(name)}</a>'
+    label = html.escape(status)
+    return f'<a class="failed" href="{href}" title="{label}">{html.escape(name)} ({label})</a>'
 
 
 def write_index(reports_dir: Path) -> Path:
@@ -403,3 +951,7 @@ def write_index(reports_dir: Path) -> Path:
     path = reports_dir / "index.html"
     _atomic_write(path, index_html(reports_dir))
     return path
+
+
+if __name__ == "__main__":
+    sys.exit(_worker(sys.argv[1:]))
