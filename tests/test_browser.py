@@ -1,0 +1,238 @@
+"""Reports render offline in a real browser: headless Chromium via liftlab.browser.
+
+Handcrafted pages pin what the check catches (a chart without marks, a request off the
+machine, a console error, an uncaught exception); then the three demo reports and the index
+built by the session fixtures of conftest.py are opened in one browser: every chart must draw
+marks, with no console error and no request leaving the machine.
+
+Without Chromium the tests skip (``apt-get install chromium``), except under ``CI``, where they
+fail: CI must run them (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from liftlab.browser import PageCheck, check_page, check_pages, evaluate, find_chromium
+from liftlab.errors import LiftlabError
+from tests.conftest import DEMO_PLANS
+
+CHART = """<svg class="marks" width="200" height="100" viewBox="0 0 200 100">
+<g class="mark-group role-title"><g class="mark-text role-title-text"><text>{title}</text></g></g>
+<g class="mark-rect role-mark" aria-roledescription="rect mark container">{marks}</g></svg>"""
+BAR = '<path aria-roledescription="bar" d="M10,10h40v60h-40Z" fill="steelblue"></path>'
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    found = find_chromium()
+    if found is None:
+        msg = "Chromium not found ($LIFTLAB_CHROMIUM, chromium, chromium-browser, google-chrome)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{msg}; CI must run the browser tests: .ci/run installs `chromium`")
+        pytest.skip(f"{msg}; install it with `sudo apt-get install chromium` to run these")
+    return found
+
+
+def _page(tmp_path: Path, body: str, name: str = "page.html", head: str = "") -> Path:
+    path = tmp_path / name
+    path.write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{name}</title>{head}</head>"
+        f"<body>{body}</body></html>",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def handmade(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> dict[str, PageCheck]:
+    """The handcrafted pages, checked in one browser."""
+    tmp = tmp_path_factory.mktemp("pages")
+    pages = {
+        "good": _page(tmp, CHART.format(title="Conversion", marks=BAR * 2), "good.html"),
+        "empty": _page(tmp, CHART.format(title="Empty", marks=""), "empty.html"),
+        "flat": _page(tmp, CHART.format(title="Flat", marks='<path d=""></path>'), "flat.html"),
+        "hidden": _page(
+            tmp, f"<div style='display:none'>{CHART.format(title='', marks=BAR)}</div>", "h.html"
+        ),
+        "console": _page(tmp, "<script>console.error('boom')</script>", "console.html"),
+        "throws": _page(tmp, "<script>throw new Error('x')</script>", "throws.html"),
+    }
+    checks = check_pages(list(pages.values()), chromium=chromium)
+    return dict(zip(pages, checks, strict=True))
+
+
+def test_chart_with_marks_is_ok(handmade: dict[str, PageCheck]) -> None:
+    page = handmade["good"]
+    assert page.ok, page.problems()
+    assert page.title == "good.html" and page.loaded
+    [chart] = page.charts
+    assert (chart.index, chart.title, chart.marks, chart.drawn_marks) == (0, "Conversion", 2, 2)
+    assert chart.visible and chart.drawn
+    assert page.console_errors == () and page.requests == () and page.problems() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "marks", "message"),
+    [
+        ("empty", 0, "chart 1 'Empty' drew no marks"),
+        ("flat", 1, "chart 1 'Flat' drew no marks"),
+        ("hidden", 1, "chart 1 is not visible"),
+    ],
+)
+def test_chart_without_drawn_marks_is_flagged(
+    handmade: dict[str, PageCheck], name: str, marks: int, message: str
+) -> None:
+    page = handmade[name]
+    [chart] = page.charts
+    assert chart.marks == marks and not chart.drawn and not page.ok
+    [problem] = page.problems()
+    assert problem.startswith(f"{page.path}: {message}")
+
+
+def test_console_error_is_recorded(handmade: dict[str, PageCheck]) -> None:
+    page = handmade["console"]
+    assert page.console_errors == ("console.error: boom",)
+    assert not page.ok and page.charts == ()
+
+
+def test_uncaught_exception_is_recorded(handmade: dict[str, PageCheck]) -> None:
+    page = handmade["throws"]
+    [error] = page.console_errors
+    assert "Uncaught" in error and "Error: x" in error
+    assert not page.ok
+
+
+@pytest.fixture
+def local_server() -> Iterator[tuple[int, list[str]]]:
+    """An HTTP server on 127.0.0.1; yields its port and the paths it was asked for."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_requests_off_the_machine_are_recorded_and_blocked(
+    tmp_path: Path, chromium: str, local_server: tuple[int, list[str]]
+) -> None:
+    port, hits = local_server
+    urls = [
+        "https://cdn.example.com/x.js",
+        "https://fonts.googleapis.com/css2?family=Inter",
+        f"http://127.0.0.1:{port}/local.js",
+    ]
+    head = (
+        f"<script src='{urls[0]}'></script><link rel=stylesheet href='{urls[1]}'>"
+        f"<script src='{urls[2]}'></script>"
+    )
+    page = check_page(_page(tmp_path, "<p>hi</p>", head=head), chromium=chromium)
+    assert set(page.requests) == set(urls)
+    assert not page.ok
+    assert any("tried to load https://cdn.example.com/x.js" in p for p in page.problems())
+    # offline: the failed loads are logged, and even the server on 127.0.0.1 saw nothing
+    assert any("ERR_INTERNET_DISCONNECTED" in e for e in page.console_errors)
+    assert hits == []
+
+
+SORTABLE = """<table id="t"><thead><tr><th>name</th></tr></thead><tbody>
+<tr><td>b</td></tr><tr><td>c</td></tr><tr><td>a</td></tr></tbody></table>
+<script>
+document.querySelector('th').addEventListener('click', () => {
+  const body = document.querySelector('#t tbody');
+  [...body.rows].sort((x, y) => x.textContent.localeCompare(y.textContent))
+    .forEach((row) => body.appendChild(row));
+});
+</script>"""
+CLICK = """(() => { document.querySelector('th').click();
+  return [...document.querySelectorAll('#t tbody td')].map((td) => td.textContent); })()"""
+
+
+def test_script_result_is_returned(tmp_path: Path, chromium: str) -> None:
+    path = _page(tmp_path, SORTABLE)
+    page = check_page(path, chromium=chromium, script=CLICK)
+    assert page.extra == ["a", "b", "c"] and page.ok, page.problems()
+    assert evaluate(path, "Promise.resolve(6 * 7)", chromium=chromium) == 42
+
+
+def test_script_exception_is_a_console_error(tmp_path: Path, chromium: str) -> None:
+    page = check_page(_page(tmp_path, "<p>hi</p>"), chromium=chromium, script="nope.nope")
+    assert page.extra is None
+    [error] = page.console_errors
+    assert error.startswith("script: ") and "nope is not defined" in error
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.html"
+    with pytest.raises(LiftlabError, match=f"^{re.escape(str(missing))}: file not found"):
+        check_pages([missing])
+
+
+def test_missing_chromium_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIFTLAB_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    assert find_chromium() is None
+    with pytest.raises(LiftlabError, match="apt-get install -y chromium, or set LIFTLAB_CHROMIUM"):
+        check_page(_page(tmp_path, "<p>hi</p>"))
+
+
+# --- the demo reports -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(project: Path, good_run: dict[str, Any], chromium: str) -> dict[str, Any]:
+    """The newest good report of each demo plan and the index, checked in one browser."""
+    assert good_run["ok"], good_run["log"]
+    pages = {
+        plan: next(r for r in good_run["runs"][plan] if not r.name.endswith("-failed"))
+        / "report.html"
+        for plan in DEMO_PLANS
+    }
+    pages["index"] = project / "reports" / "index.html"
+    checks = check_pages(list(pages.values()), chromium=chromium)
+    return {"pages": pages, "checks": dict(zip(pages, checks, strict=True))}
+
+
+@pytest.mark.parametrize("plan", DEMO_PLANS)
+def test_demo_report_renders_offline(demo: dict[str, Any], plan: str) -> None:
+    page: PageCheck = demo["checks"][plan]
+    assert page.ok, "\n".join(page.problems())
+    assert len(page.charts) >= 3, page.charts
+    assert all(chart.drawn for chart in page.charts)
+    assert page.console_errors == () and page.requests == ()
+
+
+def test_index_renders_offline(demo: dict[str, Any]) -> None:
+    page: PageCheck = demo["checks"]["index"]
+    assert page.loaded and page.console_errors == () and page.requests == (), page.problems()
+    assert page.ok, "\n".join(page.problems())
+
+
+@pytest.mark.parametrize("plan", DEMO_PLANS)
+def test_demo_report_html_loads_nothing_external(demo: dict[str, Any], plan: str) -> None:
+    text = demo["pages"][plan].read_text(encoding="utf-8")
+    assert re.findall(r"<script[^>]*\bsrc\s*=", text, re.I) == []
+    assert re.findall(r"<link[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//", text, re.I) == []
