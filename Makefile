@@ -18,7 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/liftlab simulate --out data
-	$(BIN)/liftlab report experiments/*.yaml
+	$(BIN)/liftlab report experiments/*.yaml --jobs 2
 
 test: $(STAMP)
 	$(BIN)/ruff check lib tests notebooks benchmarks

@@ -236,3 +236,56 @@ def test_demo_report_html_loads_nothing_external(demo: dict[str, Any], plan: str
     text = demo["pages"][plan].read_text(encoding="utf-8")
     assert re.findall(r"<script[^>]*\bsrc\s*=", text, re.I) == []
     assert re.findall(r"<link[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//", text, re.I) == []
+
+
+SORT_SCRIPT = """(() => {
+  const ids = () => Array.from(document.querySelectorAll('#portfolio tbody tr')).map(r => r.id);
+  const click = (col) => document.querySelector(`#portfolio th[data-col="${col}"] button`).click();
+  const out = {initial: ids()};
+  click(4); out.liftAsc = ids(); click(4); out.liftDesc = ids();
+  click(0); out.nameAsc = ids(); click(0); out.nameDesc = ids();
+  out.ariaSort = document.querySelector('#portfolio th[data-col="0"]').getAttribute('aria-sort');
+  return out;
+})()"""
+
+
+def test_index_sorts_by_a_clicked_column(demo: dict[str, Any], chromium: str) -> None:
+    index = demo["pages"]["index"]
+    text = index.read_text(encoding="utf-8")
+    rows = re.findall(r'<tr id="(exp-[^"]+)">(.*?)</tr>', text, re.S)
+    lift = {rid: float(re.findall(r'<td data-sort="([^"]*)"', row)[3]) for rid, row in rows}
+    assert len(lift) >= len(DEMO_PLANS)
+    got = evaluate(index, SORT_SCRIPT, chromium=chromium)
+    assert got["initial"] == sorted(lift)  # written in name order
+    assert got["liftAsc"] == sorted(lift, key=lift.__getitem__)  # numeric, not text order
+    assert got["liftDesc"] == sorted(lift, key=lift.__getitem__, reverse=True)
+    assert got["nameAsc"] == sorted(lift)
+    assert got["nameDesc"] == sorted(lift, reverse=True)
+    assert got["ariaSort"] == "descending"
+
+
+def test_a_report_run_by_hand_with_papermill_renders_offline(
+    project: Path, tmp_path: Path, chromium: str
+) -> None:
+    """papermill alone (defaults but the plan), then `liftlab html`: the page is offline too."""
+    import subprocess
+    import sys
+
+    import papermill as pm
+
+    out = tmp_path / "report.ipynb"
+    pm.execute_notebook(
+        str(project / "notebooks" / "analyze.ipynb"),
+        str(out),
+        parameters={"plan_path": "experiments/creative-tournament.yaml"},
+        cwd=str(project),
+        progress_bar=False,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "liftlab.cli", "html", str(out)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    page = check_page(tmp_path / "report.html", chromium=chromium)
+    assert page.ok, "\n".join(page.problems())
+    assert len(page.charts) >= 3 and all(c.drawn for c in page.charts)
+    assert page.title == "creative-tournament: liftlab report"

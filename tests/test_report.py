@@ -143,14 +143,13 @@ def test_notebook_parameters_are_documented() -> None:
         "results_path",
         "manifest_path",
         "run_id",
-        "static_charts",
     ]
     assert params["plan_path"]["default"] == '"experiments/landing-headline.yaml"'
     assert "relative to the project root" in params["plan_path"]["help"]
     assert "data.units" in params["data_path"]["help"]
     assert "results.json" in params["results_path"]["help"]
-    assert "SVG" in params["static_charts"]["help"]
-    assert params["static_charts"]["inferred_type_name"] == "bool"
+    assert "manifest.json" in params["manifest_path"]["help"]
+    assert params["run_id"]["inferred_type_name"] == "str|None"
     for p in params.values():
         assert p["help"]
 
@@ -452,7 +451,6 @@ def test_manifest_records_what_ran_on_which_data(project: Path, good_run: dict, 
         "results_path": "results.json",
         "manifest_path": "manifest.json",
         "run_id": run.name,
-        "static_charts": True,
     }
     assert manifest["settings"] == {"LIFTLAB_THREADS": "1"}
     started = dt.datetime.fromisoformat(manifest["started_at"])
@@ -516,6 +514,26 @@ def test_index_is_a_sortable_portfolio(project: Path, good_run: dict) -> None:
         assert f'<td data-sort="{best:.6f}">' in row
         assert 'badge ok">ok</span> p=' in row  # no sample-ratio mismatch in the demo data
     assert "<script src" not in index and "http" not in index.replace("http-equiv", "")
+
+
+UNIT_ID = re.compile(r"u\d{8}")
+
+
+def test_no_unit_id_reaches_any_report_file(project: Path, good_run: dict) -> None:
+    """Reports carry aggregates only: no demo unit id in any HTML, notebook or JSON written."""
+    import duckdb
+
+    con = duckdb.connect(str(project / "data" / "shop.duckdb"), read_only=True)
+    ids = {row[0] for row in con.sql("SELECT user_id FROM landing_exposures LIMIT 1000").fetchall()}
+    con.close()
+    assert ids and all(UNIT_ID.fullmatch(i) for i in ids)  # the scan below can see them
+    files = [p for p in (project / "reports").rglob("*") if p.is_file()]
+    assert any(p.name == "report.html" for p in files) and any(
+        p.name == "index.html" for p in files
+    )
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert not UNIT_ID.findall(text), f"unit id in {path}"
 
 
 # ---- helpers (no kernel) -----------------------------------------------------------------------

@@ -842,7 +842,9 @@ def bootstrap_chart(metric_result: MetricResult) -> alt.VConcatChart | None:
 def use_static_renderer() -> None:
     """Render charts as inline SVG (``image/svg+xml``, drawn by ``vl-convert``).
 
-    Used by ``liftlab report``: the exported HTML then draws every chart without JavaScript or
-    a CDN, so a report opens offline and reads the same in ten years.
+    The analysis notebook always uses it: the exported HTML then draws every chart without
+    JavaScript or a CDN, so a report opens offline and reads the same in ten years, whether
+    ``liftlab report`` ran it or an analyst did, with papermill or in JupyterLab (which shows
+    SVG as it is). Altair's default renderer would load Vega from a CDN.
     """
     alt.renderers.enable("svg")

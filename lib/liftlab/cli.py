@@ -1,4 +1,4 @@
-"""The ``liftlab`` command line: validate, analyze, design, report, simulate.
+"""The ``liftlab`` command line: validate, analyze, design, report, html, check, simulate.
 
 User mistakes end with one line on stderr naming the file, the field and the fix, and exit
 status 2. Anything else is a bug and shows its traceback.
@@ -237,6 +237,45 @@ def report(
         plans, data=data, reports_dir=reports_dir, console=err, jobs=jobs, timeout=timeout
     )
     if not all(o.ok for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def html(
+    notebook: Annotated[Path, typer.Argument(help="An executed report notebook (.ipynb).")],
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="HTML file (default: next to the notebook).")
+    ] = None,
+) -> None:
+    """Export an executed notebook (e.g. run by hand with papermill) as an offline HTML report."""
+    from liftlab.report import write_html
+
+    if not notebook.is_file():
+        raise LiftlabError("file not found; give an executed .ipynb", source=str(notebook))
+    target = out_path or notebook.with_suffix(".html")
+    write_html(notebook, target)
+    out.print(str(target), markup=False)
+
+
+@app.command()
+def check(
+    pages: Annotated[list[Path], typer.Argument(help="HTML reports (or reports/index.html).")],
+) -> None:
+    """Open HTML reports in headless Chromium, offline: every chart drawn, no console error,
+    no request off the machine. Exits 1 when a page fails."""
+    from liftlab.browser import check_pages
+
+    failed = 0
+    for page in check_pages(pages):
+        problems = page.problems()
+        if problems:
+            failed += 1
+            for line in problems:
+                err.print(line, markup=False)
+        else:
+            drawn = sum(c.drawn for c in page.charts)
+            out.print(f"ok: {page.path} ({drawn} charts drawn, offline)", markup=False)
+    if failed:
         raise typer.Exit(1)
 
 

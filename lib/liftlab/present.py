@@ -940,17 +940,6 @@ def metric_views(metric_result: MetricResult, results: Results) -> list[Any]:
     return views
 
 
-def _plan_label(results: Results) -> str:
-    """The plan's path relative to the project root where possible."""
-    plan = results.plan
-    if plan.path is None:
-        return plan.source
-    try:
-        return plan.path.resolve().relative_to(plan.root.resolve()).as_posix()
-    except ValueError:
-        return plan.source
-
-
 # ---- conventions -------------------------------------------------------------------------------
 def _names(metrics: list[MetricResult]) -> str:
     return ", ".join(md_text(m.metric.name) for m in metrics)
@@ -1073,7 +1062,6 @@ def conventions_markdown(results: Results) -> str:
     Only what this run used is stated: the method's conventions, and non-inferiority,
     bootstrap, rank-test and capping conventions where some metric used them.
     """
-    from liftlab import __version__
 
     plan = results.plan
     a = plan.analysis
@@ -1213,12 +1201,5 @@ def conventions_markdown(results: Results) -> str:
     items.append(
         "**Sample-ratio check**: Pearson χ² goodness of fit of the unit counts against the "
         f"planned weights; a mismatch when p < {results.srm.alpha:g}."
-    )
-    sha = (results.data_sha256 or "")[:12] or DASH
-    plan_sha = (plan.sha256 or "")[:12] or DASH
-    items.append(
-        f"**Provenance**: liftlab {md_text(__version__)}; plan {md_text(_plan_label(results))} "
-        f"(sha256 {plan_sha}); data {md_text(results.data_label)} (sha256 {sha}); generated "
-        f"{md_text(results.generated_at)}."
     )
     return "---\n\n#### Conventions\n\n" + "\n".join(f"- {i}" for i in items) + "\n"

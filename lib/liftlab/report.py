@@ -400,7 +400,6 @@ def execute_run(
                 "results_path": str(results_json),
                 "manifest_path": str(tmp / "manifest.json"),
                 "run_id": run_id,
-                "static_charts": True,
             },
             kernel_name="python3",
             cwd=str(plan.root),
@@ -409,14 +408,14 @@ def execute_run(
         )
         if not results_json.is_file():
             raise RuntimeError(f"{NOTEBOOK} ran but wrote no results.json")
-        _write_html(executed, tmp / "report.html", title=f"{plan.name}: liftlab report")
+        write_html(executed, tmp / "report.html", title=f"{plan.name}: liftlab report")
         _add_notebook(tmp / "manifest.json", notebook, plan.root)
         finish_manifest(tmp, run_id=run_id, started_at=started, status="ok")
     except Exception as exc:
         failed = slug_dir / f"{run_id}-failed"
         if executed.is_file() and not (tmp / "report.html").exists():
             try:  # best effort: the error is easier to read in HTML
-                _write_html(executed, tmp / "report.html", title=f"{plan.name}: failed run")
+                write_html(executed, tmp / "report.html", title=f"{plan.name}: failed run")
             except Exception:  # the executed notebook is kept either way
                 pass
         reason = _error_line(exc)
@@ -625,11 +624,21 @@ def export_html(nb: nbformat.NotebookNode, *, title: str = "liftlab report") -> 
     return str(body)
 
 
-def _write_html(notebook: Path, target: Path, *, title: str) -> None:
+def write_html(notebook: Path, target: Path, *, title: str | None = None) -> Path:
+    """Export the executed ``notebook`` to ``target`` (atomically) as an offline report.
+
+    The title defaults to ``<experiment>: liftlab report`` from the notebook's injected
+    ``plan_path`` parameter, else the notebook's file name.
+    """
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
+    if title is None:
+        params = nb.metadata.get("papermill", {}).get("parameters", {})
+        name = Path(str(params.get("plan_path") or notebook.stem)).stem
+        title = f"{name}: liftlab report"
     _atomic_write(target, export_html(nb, title=title))
+    return target
 
 
 def _atomic_write(path: Path, text: str) -> None:
