@@ -37,7 +37,20 @@ from liftlab.stats.moments import Moments
 from tests.conftest import base_plan, write_plan, write_table
 
 MARK = re.compile(r'aria-roledescription="([a-z]+) mark"')
-LOOK_KEYS = {"day", "n_control", "n_treatment", "estimate", "se", "ci_low", "ci_high", "p_value"}
+# the same look record as the sequential view's; a pointwise look has no z, boundary or stop
+LOOK_KEYS = {
+    "day",
+    "n_control",
+    "n_treatment",
+    "estimate",
+    "se",
+    "ci",
+    "p_value",
+    "z",
+    "boundary",
+    "information_fraction",
+    "rejected",
+}
 TREATMENTS = ("b", "c")
 
 
@@ -225,7 +238,8 @@ def test_results_json_holds_the_looks(tmp_path: Path, units: dict[str, Any], met
             assert all(set(lk) == LOOK_KEYS for lk in section["looks"])
             assert c.cumulative is not None
             for lk, look in zip(section["looks"], c.cumulative.looks, strict=True):
-                assert lk["estimate"] == look.estimate and lk["ci_low"] == look.ci_low
+                assert lk["estimate"] == look.estimate and lk["ci"] == [look.ci_low, look.ci_high]
+                assert lk["z"] is None and lk["boundary"] is None and lk["rejected"] is False
                 assert lk["p_value"] == look.p_value and lk["n_control"] == look.n_control
     # the same inputs give the same file
     again = _analyze(tmp_path, units, method=method)
@@ -252,7 +266,7 @@ def test_undefined_look_values_are_null(tmp_path: Path, units: dict[str, Any]) -
     m2 = dataclasses.replace(m, comparisons=[odd, m.comparison("c")])
     res2 = dataclasses.replace(res, metrics=[m2])
     first = json.loads(res2.to_json())["metrics"][0]["comparisons"][0]["cumulative"]["looks"][0]
-    assert first["ci_low"] is None and first["ci_high"] is None and first["p_value"] is None
+    assert first["ci"] == [None, None] and first["p_value"] is None
     # the chart draws no band on that day
     data = charts.cumulative_frame(m2)
     assert data.loc[0, ["ci_low", "ci_high"]].isna().all()

@@ -7,15 +7,14 @@ strings. The same inputs give the same file, byte for byte, apart from ``generat
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from typing import TYPE_CHECKING, Any
 
 from liftlab import __version__
+from liftlab.jsonsafe import clean
 
 if TYPE_CHECKING:
     from liftlab.analysis import Comparison, MetricResult, Results
-    from liftlab.monitor import CumulativeView, SequentialView
+    from liftlab.monitor import CumulativeView, Look, SequentialView
 
 
 def results_dict(r: Results) -> dict[str, Any]:
@@ -62,6 +61,8 @@ def results_dict(r: Results) -> dict[str, Any]:
             "reason": r.decision.reason,
         },
     }
+    for kind, section in r.sections.items():  # "pricing", "creative", "landing_page"
+        out[kind] = section.to_dict()
     return clean(out)
 
 
@@ -225,60 +226,27 @@ def _sequential(s: SequentialView) -> dict[str, Any]:
         "planned_n": s.planned_n,
         "spending": s.spending,
         "note": s.note,
-        "looks": [
-            {
-                "day": look.day,
-                "n_control": look.n_control,
-                "n_treatment": look.n_treatment,
-                "estimate": look.estimate,
-                "se": look.se,
-                "ci": [look.ci_low, look.ci_high],
-                "p_value": look.p_value,
-                "z": look.z,
-                "boundary": look.boundary,
-                "information_fraction": look.information_fraction,
-                "rejected": look.rejected,
-            }
-            for look in s.looks
-        ],
+        "looks": [_look(look) for look in s.looks],
     }
 
 
 def _cumulative(v: CumulativeView) -> dict[str, Any]:
     """The fixed-horizon test at each daily look: pointwise intervals, not valid for stopping."""
+    return {"kind": v.kind, "alpha": v.alpha, "looks": [_look(look) for look in v.looks]}
+
+
+def _look(look: Look) -> dict[str, Any]:
+    """One daily look (sequential or pointwise); fields a view does not use are null."""
     return {
-        "kind": v.kind,
-        "alpha": v.alpha,
-        "looks": [
-            {
-                "day": look.day,
-                "n_control": look.n_control,
-                "n_treatment": look.n_treatment,
-                "estimate": look.estimate,
-                "se": look.se,
-                "ci_low": look.ci_low,
-                "ci_high": look.ci_high,
-                "p_value": look.p_value,
-            }
-            for look in v.looks
-        ],
+        "day": look.day,
+        "n_control": look.n_control,
+        "n_treatment": look.n_treatment,
+        "estimate": look.estimate,
+        "se": look.se,
+        "ci": [look.ci_low, look.ci_high],
+        "p_value": look.p_value,
+        "z": look.z,
+        "boundary": look.boundary,
+        "information_fraction": look.information_fraction,
+        "rejected": look.rejected,
     }
-
-
-def clean(obj: Any) -> Any:
-    """Plain JSON: NaN and ±inf become null, tuples become lists, dates ISO strings."""
-    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, int):
-        return obj
-    if isinstance(obj, dt.date):
-        return obj.isoformat()
-    if isinstance(obj, dict):
-        return {str(k): clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [clean(v) for v in obj]
-    if hasattr(obj, "item"):  # numpy scalars
-        return clean(obj.item())
-    return obj

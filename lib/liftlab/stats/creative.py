@@ -82,6 +82,7 @@ from scipy import optimize
 from scipy import special as sc
 from scipy import stats as sps
 
+from liftlab.jsonsafe import clean
 from liftlab.stats.bayesian import DEFAULT_SEED, BetaPosterior, NormalPosterior, prob_best
 from liftlab.stats.frequentist import ratio_test, ratio_variance
 from liftlab.stats.moments import Moments
@@ -97,22 +98,9 @@ Array = NDArray[np.float64]
 NAN2 = (math.nan, math.nan)
 
 
-def _json(x: Any) -> Any:
-    """JSON-safe copy: non-finite floats become ``None``; results by their ``to_dict``."""
-    if hasattr(x, "to_dict"):
-        return x.to_dict()
-    if isinstance(x, dict):
-        return {str(k): _json(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_json(v) for v in x]
-    if isinstance(x, float | np.floating):
-        return float(x) if math.isfinite(x) else None
-    return bool(x) if isinstance(x, np.bool_) else x
-
-
 def _pick(obj: Any, keys: str) -> dict[str, Any]:
     """``{key: JSON-safe value}`` for the space-separated attribute names ``keys``."""
-    return {k: _json(getattr(obj, k)) for k in keys.split()}
+    return {k: clean(getattr(obj, k)) for k in keys.split()}
 
 
 def _z(alpha: float) -> float:

@@ -96,6 +96,7 @@ from typing import Any
 
 from scipy import stats as sps
 
+from liftlab.jsonsafe import clean
 from liftlab.stats.frequentist import Effect, cuped_test, ratio_test, welch_test
 from liftlab.stats.moments import Moments
 from liftlab.stats.multiple import adjust_pvalues
@@ -111,25 +112,8 @@ REPEAT_DENOMINATORS = ("exposed", "buyers")
 NAN_CI = (math.nan, math.nan)
 
 
-def _json(obj: Any) -> Any:
-    """Plain JSON: non-finite floats → None, tuples → lists, dates → ISO strings."""
-    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
-        return obj
-    if isinstance(obj, float):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, dt.date):
-        return obj.isoformat()
-    if isinstance(obj, Mapping):
-        return {str(k): _json(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json(v) for v in obj]
-    if hasattr(obj, "item"):  # numpy scalars
-        return _json(obj.item())
-    return obj
-
-
 def _jdict(d: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(k): _json(v) for k, v in d.items()}
+    return {str(k): clean(v) for k, v in d.items()}
 
 
 def _z(alpha: float) -> float:
@@ -464,7 +448,7 @@ class SegmentDimension:
             "dimension": self.dimension,
             "levels": [lv.to_dict() for lv in self.levels],
             "pooled": self.pooled.to_dict(),
-            "stratified": _json(
+            "stratified": clean(
                 {
                     "effect": c.effect,
                     "ci": c.ci,
@@ -473,7 +457,7 @@ class SegmentDimension:
                     "levels_used": c.levels_used,
                 }
             ),
-            "heterogeneity": _json({"q": c.q, "df": c.df, "p_value": c.q_p_value}),
+            "heterogeneity": clean({"q": c.q, "df": c.df, "p_value": c.q_p_value}),
             "simpson": self.simpson,
             "message": self.message,
         }
@@ -638,12 +622,12 @@ class NoveltyAnalysis:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "cut": _json(self.cut),
+            "cut": clean(self.cut),
             "scale": self.scale,
             "direction": self.direction,
             "early": self.early.to_dict(),
             "late": self.late.to_dict(),
-            "difference": _json(
+            "difference": clean(
                 {
                     "estimate": self.difference,
                     "ci": self.difference_ci,
