@@ -54,14 +54,17 @@ class Layout:
     timestamp: str | None
     columns: dict[str, tuple[str, str | None]]
     derived: bool = False
+    funnel: tuple[str, ...] = ()  # 0/1 columns, one per funnel step, top first
 
     @classmethod
     def of(cls, plan: Plan) -> Layout:
+        lp = plan.landing_page
         return cls(
             unit=plan.unit,
             variant=plan.data.variant_column,
             timestamp=plan.data.timestamp,
             columns={m.name: _yx(m) for m in plan.metrics},
+            funnel=tuple(lp.funnel) if lp is not None else (),
         )
 
 
@@ -77,7 +80,11 @@ class UnitStats:
     - ``sensitivity``: per mean metric, per level ("no cap", "p99", "p99.9"), the cap values
       applied and the per-variant moments.
     - ``segment_counts``: per segment column, per segment value, units per variant (for SRM
-      per segment), from one small grouped count query.
+      per segment), and ``segment_moments``: per segment column, value, metric and variant,
+      the moments (after the cap), both from one grouped query by variant and every segment
+      column (the levels of one column are sums over the others: exact).
+    - ``funnel_counts``: per variant, ``[n, c_1, …, c_K]``: units exposed and units that
+      reached each funnel step and every step before it (``Layout.funnel``).
     """
 
     counts: dict[str, int]
@@ -90,6 +97,10 @@ class UnitStats:
         default_factory=dict
     )
     segment_counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    segment_moments: dict[str, dict[str, dict[str, dict[str, Moments]]]] = field(
+        default_factory=dict
+    )
+    funnel_counts: dict[str, list[int]] = field(default_factory=dict)
 
     def cumulative(self, metric: str) -> Iterator[tuple[dt.date, dict[str, Moments]]]:
         """Per day, each variant's moments of all units exposed up to and including that day."""
@@ -234,11 +245,13 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
 
     # ---- query 2: sufficient statistics per variant (× day) ----------------------------------
     aggs: dict[str, Any] = {"n": t.count()}
+    main: dict[str, Any] = {"n": t.count()}  # the metrics' own sums, also per segment
     for i, m in enumerate(plan.metrics):
         y_col, x_col = yx(m)
         cap = caps.get(m.name, {})
         y = _capped(_num(t[y_col]), cap.get(y_col))
         x = _capped(_num(t[x_col]), cap.get(x_col)) if x_col is not None else None
+        main |= _sums(f"m{i}", y, x)
         aggs |= _sums(f"m{i}", y, x)
         aggs[f"m{i}_nully"] = t[y_col].isnull().sum()
         if x_col is not None:
@@ -251,6 +264,11 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
             ys = _capped(_num(t[y_col]), level.get(y_col))
             xs = _capped(_num(t[x_col]), level.get(x_col)) if x_col is not None else None
             aggs |= _sums(f"m{i}_s{k}", ys, xs)
+    reached = None
+    for k, col in enumerate(lay.funnel):
+        step = _num(t[col]).fill_null(0.0) > 0
+        reached = step if reached is None else reached & step
+        aggs[f"f{k}"] = reached.ifelse(1, 0).sum()
     keys = [variant.cast("string").name("_variant")]
     if lay.timestamp is not None:
         ts = t[lay.timestamp]
@@ -306,6 +324,15 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
             daily_counts[r["_variant"]][k] = int(r["n"])
             for i, m in enumerate(plan.metrics):
                 daily[m.name][r["_variant"]][k] = _moments(r, f"m{i}")
+    funnel_counts: dict[str, list[int]] = {}
+    if lay.funnel:
+        funnel_counts = {v: [0] * (len(lay.funnel) + 1) for v in plan.variants}
+        for r in rows:
+            acc = funnel_counts[r["_variant"]]
+            acc[0] += int(r["n"])
+            for k in range(len(lay.funnel)):
+                acc[k + 1] += int(r[f"f{k}"] or 0)
+    seg_counts, seg_moments = _segment_stats(plan, t, variant, main)
     return UnitStats(
         counts=counts,
         moments=moments,
@@ -314,17 +341,22 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
         daily=daily,
         daily_counts=daily_counts if days else {},
         sensitivity=sensitivity,
-        segment_counts=_segment_counts(plan, t, variant),
+        segment_counts=seg_counts,
+        segment_moments=seg_moments,
+        funnel_counts=funnel_counts,
     )
 
 
-def _segment_counts(
-    plan: Plan, t: ir.Table, variant: ir.Column
-) -> dict[str, dict[str, dict[str, int]]]:
-    """Units per segment value and variant, for every ``data.segments`` column (one query)."""
+def _segment_stats(
+    plan: Plan, t: ir.Table, variant: ir.Column, sums: dict[str, Any]
+) -> tuple[
+    dict[str, dict[str, dict[str, int]]], dict[str, dict[str, dict[str, dict[str, Moments]]]]
+]:
+    """Units and metric moments per segment value and variant, for every ``data.segments``
+    column, from one query grouped by variant and all segment columns."""
     segments = plan.data.segments
     if not segments:
-        return {}
+        return {}, {}
     names = list(t.schema().names)
     for s in segments:
         if s not in names:
@@ -335,17 +367,29 @@ def _segment_counts(
             )
     keys = [
         variant.cast("string").name("_variant"),
-        *(t[s].cast("string").name(s) for s in segments),
+        *(t[s].cast("string").name(f"_seg_{j}") for j, s in enumerate(segments)),
     ]
-    rows = t.group_by(keys).aggregate(n=t.count()).to_pyarrow().to_pylist()
-    out: dict[str, dict[str, dict[str, int]]] = {s: {} for s in segments}
+    rows = t.group_by(keys).aggregate(**sums).to_pyarrow().to_pylist()
+    counts: dict[str, dict[str, dict[str, int]]] = {s: {} for s in segments}
+    zero = Moments(0, 0.0, 0.0)
+    moments: dict[str, dict[str, dict[str, dict[str, Moments]]]] = {s: {} for s in segments}
     for r in rows:
-        for s in segments:
-            value = "(missing)" if r[s] is None else str(r[s])
-            per = out[s].setdefault(value, {v: 0 for v in plan.variants})
-            if r["_variant"] in per:
-                per[r["_variant"]] += int(r["n"])
-    return {s: dict(sorted(v.items())) for s, v in out.items()}
+        v = r["_variant"]
+        for j, s in enumerate(segments):
+            value = "(missing)" if r[f"_seg_{j}"] is None else str(r[f"_seg_{j}"])
+            per = counts[s].setdefault(value, {name: 0 for name in plan.variants})
+            if v not in per:
+                continue
+            per[v] += int(r["n"])
+            level = moments[s].setdefault(
+                value, {m.name: {name: zero for name in plan.variants} for m in plan.metrics}
+            )
+            for i, m in enumerate(plan.metrics):
+                level[m.name][v] = level[m.name][v] + _moments(r, f"m{i}")
+    return (
+        {s: dict(sorted(v.items())) for s, v in counts.items()},
+        {s: dict(sorted(v.items())) for s, v in moments.items()},
+    )
 
 
 def _check_rows(plan: Plan, src: UnitSource, row: dict[str, Any], lay: Layout) -> None:

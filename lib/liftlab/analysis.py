@@ -71,7 +71,7 @@ from liftlab.monitor import (
     group_sequential_view,
 )
 from liftlab.plan import Analysis, Metric, Plan
-from liftlab.sources import open_units
+from liftlab.sources import UnitSource, open_units
 from liftlab.stats.bayesian import (
     BayesResult,
     BestArm,
@@ -219,6 +219,8 @@ class Results:
     segment_srm: dict[str, dict[str, SRMResult]] = field(default_factory=dict)
     # What the data fingerprint covers (see UnitSource.describe); for provenance, not results.
     data_identity: dict[str, Any] | None = None
+    # The kind's own section (liftlab.kinds), keyed by kind: {"pricing": PricingSection}.
+    sections: dict[str, Any] = field(default_factory=dict)
 
     def metric(self, name: str) -> MetricResult:
         return next(m for m in self.metrics if m.metric.name == name)
@@ -303,18 +305,17 @@ def analyze(
         if m.bootstrap is not None or m.rank_test
     }
     described = src.describe()
-    return replace(
-        analyze_statistics(
-            plan,
-            stats,
-            values=values,
-            data_label=src.label,
-            data_sha256=described["fingerprint"],
-            generated_at=generated_at,
-            data_quality=src.quality,
-        ),
-        data_identity=described,
+    results = analyze_statistics(
+        plan,
+        stats,
+        values=values,
+        data_label=src.label,
+        data_sha256=described["fingerprint"],
+        generated_at=generated_at,
+        data_quality=src.quality,
+        src=src,
     )
+    return replace(results, data_identity=described)
 
 
 def analyze_statistics(
@@ -326,8 +327,13 @@ def analyze_statistics(
     data_sha256: str | None = None,
     generated_at: str | None = None,
     data_quality: dict[str, Any] | None = None,
+    src: UnitSource | None = None,
 ) -> Results:
-    """Analyse precomputed sufficient statistics (the engine-free half of :func:`analyze`)."""
+    """Analyse precomputed sufficient statistics (the engine-free half of :func:`analyze`).
+
+    ``src`` (the unit source the statistics came from) lets a kind's section run its own
+    small query (creative fatigue); without it that part is skipped.
+    """
     a = plan.analysis
     srm = srm_test(stats.counts, plan.weights, alpha=a.srm_alpha)
     segment_srm = {
@@ -370,7 +376,7 @@ def analyze_statistics(
                 reason=d.reason,
             )
         )
-    return Results(
+    results = Results(
         plan=plan,
         srm=srm,
         metrics=metrics,
@@ -383,6 +389,9 @@ def analyze_statistics(
         data_quality=data_quality,
         segment_srm=segment_srm,
     )
+    from liftlab.kinds import analyze_kind
+
+    return replace(results, sections=analyze_kind(plan, stats, results, src))
 
 
 @dataclass

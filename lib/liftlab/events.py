@@ -14,7 +14,11 @@ Semantics (pinned; tests check each):
 - An event counts for a metric when it is the metric's event and
   ``exposed_at <= ts < exposed_at + window_days`` (days of 24 hours).
 - ``aggregate``: ``count`` (number of events), ``sum`` (of ``value``; a null value counts as
-  0), ``any`` (0/1: at least one event). Units with no events count as zero.
+  0), ``any`` (0/1: at least one event), ``repeat`` (0/1: two or more, e.g. a repeat
+  purchase). Units with no events count as zero.
+- Funnel steps (``landing_page.funnel``): 0/1 per step, the step's event within
+  ``funnel_window_days`` of exposure; a unit reaches step k when it has the events of steps
+  1..k (counted in :func:`liftlab.aggregate.unit_statistics`).
 - ``covariate: pre_period``: the same aggregate over ``[exposed_at − pre_days, exposed_at)``.
 - Ratio metrics: numerator and denominator are each an aggregate of their own event.
 
@@ -125,7 +129,7 @@ def open_events(plan: Plan) -> UnitSource:
 
     quality, identity = _quality(plan, e, ev, per_unit, units)
 
-    right = units.select(u_=units.unit, exp_=units.exposed_at)
+    right = units.select(u_=units.unit, exp_=units.exposed_at, variant_=units.variant)
     joined = ev.inner_join(right, ev.unit == right.u_)
     aggs: dict[str, Any] = {}
     layout_cols: dict[str, tuple[str, str | None]] = {}
@@ -138,6 +142,10 @@ def open_events(plan: Plan) -> UnitSource:
             aggs[f"m{i}_x"] = _aggregate(joined, x_spec, lo, hi)
             x_name = f"m{i}_x"
         layout_cols[m.name] = (f"m{i}_y", x_name)
+    funnel = plan.landing_page.funnel if plan.landing_page is not None else []
+    window = plan.landing_page.funnel_window_days if plan.landing_page is not None else 0.0
+    for k, step in enumerate(funnel):  # 0/1 per step; aggregate.py requires the earlier steps
+        aggs[f"f{k}"] = _aggregate(joined, EventAgg(event=step, aggregate="any"), 0.0, window)
     per_metric = joined.group_by(k_=joined.unit).aggregate(**aggs)
     table = units.left_join(per_metric, units.unit == per_metric.k_).select(
         unit=units.unit,
@@ -152,8 +160,16 @@ def open_events(plan: Plan) -> UnitSource:
         label=label,
         files=tuple(sorted({*exp_files, *ev_files})),
         identity=identity,
-        layout=Layout("unit", "variant", "exposed_at", layout_cols, derived=True),
+        layout=Layout(
+            "unit",
+            "variant",
+            "exposed_at",
+            layout_cols,
+            derived=True,
+            funnel=tuple(f"f{k}" for k in range(len(funnel))),
+        ),
         quality=quality,
+        extras={"events": joined.select("variant_", "event", "ts", "exp_")},
     )
 
 
@@ -177,6 +193,8 @@ def _aggregate(j: ir.Table, spec: EventAgg, lo_days: float, hi_days: float) -> i
     # Portable 0/1: PostgreSQL cannot cast boolean to bigint, and reads a bare ``1.0`` literal
     # as NUMERIC (whose sums come back as Decimal); integers, then one cast to float64.
     one = hit.ifelse(1, 0)
+    if spec.aggregate == "repeat":  # two or more of the event in the window: 0/1
+        return (one.sum() >= 2).ifelse(1, 0).cast("float64")
     return (one.sum() if spec.aggregate == "count" else one.max()).cast("float64")
 
 
@@ -258,3 +276,31 @@ def _quality(
         "events.max_ts": str(ev_row["max_ts"]),
     }
     return quality, identity
+
+
+def events_by_exposure_day(
+    src: UnitSource, events: list[str], days: int
+) -> dict[str, dict[str, list[int]]]:
+    """Per variant and event, the count of ``events`` on each day since a unit's first
+    exposure (day 0 = its first 24 hours, up to ``days - 1``), one grouped query.
+
+    Only for event-table plans (``src.extras["events"]``, the events joined to kept units);
+    the count of impressions and clicks by exposure day is what creative fatigue needs.
+    """
+    j = src.extras.get("events")
+    if j is None:
+        raise DataError("counts by exposure day need event tables (data.exposures, data.events)")
+    day = ((j.ts.epoch_seconds() - j.exp_.epoch_seconds()) // DAY_SECONDS).cast("int64")
+    hits = j.filter(j.event.isin(events) & (j.ts >= j.exp_)).mutate(day_=day)
+    hits = hits.filter(hits.day_ < days)
+    rows = (
+        hits.group_by(v_=hits.variant_, e_=hits.event, d_=hits.day_)
+        .aggregate(n=hits.count())
+        .to_pyarrow()
+        .to_pylist()
+    )
+    out: dict[str, dict[str, list[int]]] = {}
+    for r in rows:
+        per = out.setdefault(str(r["v_"]), {e: [0] * days for e in events})
+        per[str(r["e_"])][int(r["d_"])] += int(r["n"])
+    return out

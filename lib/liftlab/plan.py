@@ -12,6 +12,7 @@ Relative file paths in a plan resolve against the project root: the folder that 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -93,7 +94,7 @@ class EventAgg(_Strict):
     """One side of an event-table ratio metric: ``aggregate`` of ``event`` per unit."""
 
     event: str
-    aggregate: Literal["count", "sum", "any"] = "count"
+    aggregate: Literal["count", "sum", "any", "repeat"] = "count"
 
 
 class Metric(_Strict):
@@ -110,8 +111,9 @@ class Metric(_Strict):
     deviation, for mean metrics) describe the control arm for sample-size design.
 
     On event tables (``data.exposures`` and ``data.events``) a metric names an ``event`` and
-    how to ``aggregate`` it per unit (``count``, ``sum`` of ``value``, or ``any`` = 0/1, the
-    default for proportions; ``sum`` for means) inside an attribution window of
+    how to ``aggregate`` it per unit (``count``, ``sum`` of ``value``, ``any`` = 0/1, the
+    default for proportions, or ``repeat`` = 0/1, two or more of the event: repeat purchase;
+    ``sum`` is the default for means) inside an attribution window of
     ``window_days`` (default 7) after the unit's first exposure; a ratio's ``numerator`` and
     ``denominator`` are ``{event, aggregate}`` pairs; ``covariate: pre_period`` is the same
     metric over the ``pre_days`` (default 14) before exposure. ``allow_negative: false``
@@ -132,7 +134,7 @@ class Metric(_Strict):
     denominator: str | EventAgg | None = None
     covariate: str | None = None
     event: str | None = None
-    aggregate: Literal["count", "sum", "any"] | None = None
+    aggregate: Literal["count", "sum", "any", "repeat"] | None = None
     window_days: Annotated[float, Field(gt=0)] = 7.0
     pre_days: Annotated[float, Field(gt=0)] = 14.0
     allow_negative: bool = False
@@ -234,10 +236,10 @@ class Metric(_Strict):
                     "use covariate: pre_period"
                 )
             agg = self.event_aggregate
-            if self.type == "proportion" and agg != "any":
+            if self.type == "proportion" and agg not in ("any", "repeat"):
                 raise ValueError(
-                    f"a proportion counts units with the event (aggregate: any), not {agg}; "
-                    "use type: mean for counts and sums"
+                    f"a proportion counts units with the event (aggregate: any, or repeat for "
+                    f"two or more), not {agg}; use type: mean for counts and sums"
                 )
         return self
 
@@ -403,6 +405,72 @@ class Analysis(_Strict):
     sequential: SequentialSpec = SequentialSpec()
 
 
+class PricingOptions(_Strict):
+    """``kind: pricing``: which metrics are the purchase flag and the revenue per visitor.
+
+    ``conversion`` names a proportion metric (bought or not), ``revenue`` a mean metric
+    (revenue per visitor, zero for non-buyers; revenue comes from buyers only). Each variant
+    has a ``price`` and optionally a ``unit_cost`` (the same for every arm). ``link`` is the
+    demand curve's link (``logit`` or ``log``); ``draws`` and ``seed`` drive the parametric
+    bootstrap of the optimal price.
+    """
+
+    conversion: str
+    revenue: str
+    link: Literal["logit", "log"] = "logit"
+    draws: Annotated[int, Field(ge=200, le=100_000)] = 2000
+    seed: int = 20261125
+
+
+class CreativeOptions(_Strict):
+    """``kind: creative``: the click-through metric and what the tournament optimises.
+
+    ``ctr`` names a ratio metric (clicks / impressions per user); ``conversion`` optionally a
+    metric counting conversions per user (for conversion per click and per impression, cost
+    per acquisition and, with ``revenue``, return on ad spend when variants give ``spend``).
+    ``floor`` is the least budget share any creative keeps; ``next_impressions`` the size of
+    the next period simulated for the allocation (default: this test's impressions);
+    ``fatigue`` adds CTR by days since a user's first impression (event tables).
+    """
+
+    ctr: str
+    conversion: str | None = None
+    revenue: str | None = None
+    floor: Annotated[float, Field(ge=0, lt=0.5)] = 0.01
+    next_impressions: Annotated[int, Field(gt=0)] | None = None
+    fatigue: bool = True
+    fatigue_days: Annotated[int, Field(ge=2, le=60)] = 7
+    draws: Annotated[int, Field(ge=1000, le=1_000_000)] = 20_000
+    seed: int = 20261125
+
+
+class LandingOptions(_Strict):
+    """``kind: landing_page``: the funnel, segment breakdown and novelty check.
+
+    ``funnel`` lists the steps from the top (event names on event tables, 0/1 columns on a
+    unit table); a unit reaches a step when it has that step's event within
+    ``funnel_window_days`` of exposure and has reached every earlier step. ``segments``
+    breaks every primary metric down by the plan's ``data.segments``; ``novelty`` compares
+    the effect among units exposed before ``novelty_cut`` (default: halfway through the test's
+    days) with those exposed after.
+    """
+
+    funnel: list[str] = Field(default_factory=list)
+    funnel_window_days: Annotated[float, Field(gt=0)] = 7.0
+    segments: bool = True
+    novelty: bool = True
+    novelty_cut: dt.date | None = None
+
+    @field_validator("funnel")
+    @classmethod
+    def _steps(cls, v: list[str]) -> list[str]:
+        if len(v) == 1:
+            raise ValueError("a funnel needs at least two steps, e.g. [signup, purchase]")
+        if len(set(v)) != len(v):
+            raise ValueError("each funnel step appears once")
+        return v
+
+
 class DesignSpec(_Strict):
     """Traffic assumptions for sample-size design."""
 
@@ -423,6 +491,9 @@ class Plan(_Strict):
     metrics: Annotated[list[Metric], Field(min_length=1)]
     analysis: Analysis = Analysis()
     design: DesignSpec | None = None
+    pricing: PricingOptions | None = None
+    creative: CreativeOptions | None = None
+    landing_page: LandingOptions | None = None
 
     _path: Path | None = PrivateAttr(default=None)
     _root: Path = PrivateAttr(default_factory=Path.cwd)
@@ -442,8 +513,68 @@ class Plan(_Strict):
                 raise ValueError(f"weights sum to {total:.6g}, they must sum to 1")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _funnel_shorthand(cls, data: Any) -> Any:
+        """``funnel: [...]`` at the top level is short for ``landing_page: {funnel: [...]}``."""
+        if isinstance(data, dict) and "funnel" in data:
+            data = dict(data)
+            funnel = data.pop("funnel")
+            block = data.get("landing_page")
+            block = dict(block) if isinstance(block, dict) else {}
+            if "funnel" in block:
+                raise ValueError("give the funnel once: at the top level or in landing_page")
+            data["landing_page"] = {**block, "funnel": funnel}
+        return data
+
+    def _kind_options(self) -> None:
+        """Each kind's options block belongs to that kind and names metrics of the right type."""
+        blocks = {
+            "pricing": self.pricing,
+            "creative": self.creative,
+            "landing_page": self.landing_page,
+        }
+        for kind, block in blocks.items():
+            if block is not None and self.kind != kind:
+                raise ValueError(
+                    f"{kind}: options for kind {kind}, but this plan is kind {self.kind}"
+                )
+        types = {m.name: m.type for m in self.metrics}
+
+        def need(field: str, name: str | None, allowed: tuple[str, ...]) -> None:
+            if name is None:
+                return
+            if name not in types:
+                raise ValueError(
+                    f"{field}: '{name}' is not a metric of this plan{did_you_mean(name, types)}"
+                )
+            if types[name] not in allowed:
+                raise ValueError(
+                    f"{field}: '{name}' is a {types[name]} metric; it must be {' or '.join(allowed)}"
+                )
+
+        if self.pricing is not None:
+            need("pricing.conversion", self.pricing.conversion, ("proportion",))
+            need("pricing.revenue", self.pricing.revenue, ("mean",))
+            missing = [v for v, x in self.variants.items() if x.price is None]
+            if missing:
+                raise ValueError(
+                    f"variants.{missing[0]}: kind pricing needs a price on every variant "
+                    "(e.g. price: 19)"
+                )
+            costs = {x.unit_cost for x in self.variants.values() if x.unit_cost is not None}
+            if len(costs) > 1:
+                raise ValueError("variants: give every variant the same unit_cost (or none)")
+        if self.creative is not None:
+            need("creative.ctr", self.creative.ctr, ("ratio",))
+            need("creative.conversion", self.creative.conversion, ("proportion", "mean"))
+            need("creative.revenue", self.creative.revenue, ("mean",))
+            if len(self.variants) > 50:
+                raise ValueError("variants: a creative tournament takes at most 50 creatives")
+
     @model_validator(mode="after")
     def _cross_fields(self) -> Plan:
+        self._kind_options()
         if self.control is not None and self.control not in self.variants:
             raise ValueError(
                 f"control: '{self.control}' is not one of the variants "

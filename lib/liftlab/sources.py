@@ -59,6 +59,8 @@ class UnitSource:
     identity: dict[str, Any] = field(default_factory=dict)
     layout: Layout | None = None
     quality: dict[str, Any] | None = None
+    # Lazy engine tables an analysis kind may query further (event plans: "events").
+    extras: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def fingerprint(self) -> str:
         """SHA-256 over the data files' names and bytes (sorted), or the tables' identity."""

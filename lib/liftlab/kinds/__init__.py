@@ -1,0 +1,83 @@
+"""The analyses behind each kind of test, beyond "variant B lifted metric X".
+
+A plan's ``kind`` adds one section to the results, named after the kind, built from the
+same sufficient statistics as the metrics (plus, for creative fatigue, one grouped query of
+event counts by exposure day):
+
+- ``pricing`` (:mod:`liftlab.kinds.pricing`): conversion, order value, revenue and profit per
+  visitor per price; the demand curve, elasticities and the revenue-optimal price.
+- ``creative`` (:mod:`liftlab.kinds.creative`): CTR and conversion per creative against
+  control, probability best, lifts shrunk against the winner's curse, next period's budget
+  by Thompson sampling, and fatigue.
+- ``landing_page`` (:mod:`liftlab.kinds.landing`): the funnel step by step, segments with a
+  Simpson's-paradox check, novelty (early against late cohorts) and repeat purchase.
+
+Each kind module has ``analyze(plan, stats, results, src) -> section`` (an object with
+``to_dict()``) and ``views(section, results) -> list`` (what the report displays). A section
+that cannot be computed does not stop the report: it is replaced by an
+:class:`Unavailable` that says why.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from liftlab.aggregate import UnitStats
+    from liftlab.analysis import Results
+    from liftlab.plan import Plan
+    from liftlab.sources import UnitSource
+
+MODULES = {"pricing": "pricing", "creative": "creative", "landing_page": "landing"}
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A kind's section that could not be computed, and why (one line)."""
+
+    kind: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": "unavailable", "reason": self.reason}
+
+
+def _module(kind: str) -> Any:
+    return importlib.import_module(f"liftlab.kinds.{MODULES[kind]}")
+
+
+def analyze_kind(
+    plan: Plan, stats: UnitStats, results: Results, src: UnitSource | None = None
+) -> dict[str, Any]:
+    """``{kind: section}`` for the plan's kind ({} when the kind adds nothing)."""
+    kind = plan.kind
+    if kind not in MODULES:
+        return {}
+    try:
+        section = _module(kind).analyze(plan, stats, results, src)
+    except (ValueError, ArithmeticError, KeyError) as exc:  # a soft error, like a metric's
+        return {kind: Unavailable(kind, str(exc).splitlines()[0] if str(exc) else repr(exc))}
+    return {} if section is None else {kind: section}
+
+
+def views(results: Results) -> list[Any]:
+    """Everything the report shows for the kind's section, as objects IPython displays."""
+    from IPython.display import HTML
+
+    from liftlab.present import md_text
+
+    out: list[Any] = []
+    for kind, section in results.sections.items():
+        if isinstance(section, Unavailable):
+            title = kind.replace("_", " ")
+            out.append(
+                HTML(
+                    f'<div class="liftlab-warning"><b>{md_text(title)} analysis unavailable</b>: '
+                    f"{md_text(section.reason)}</div>"
+                )
+            )
+            continue
+        out.extend(_module(kind).views(section, results))
+    return out

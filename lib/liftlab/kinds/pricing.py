@@ -1,0 +1,435 @@
+"""``kind: pricing``: the pricing section of the results and of the report.
+
+:func:`analyze` turns the engine's sums into one :class:`~liftlab.stats.pricing.PriceArm` per
+variant and hands them to :func:`liftlab.stats.pricing.analyze_pricing` (the statistics and
+their conventions live there): per variant, ``n`` and the buyers ``Σc`` are the moments of the
+plan's ``pricing.conversion`` metric (a 0/1 purchase flag), ``Σr`` and ``Σr²`` those of its
+``pricing.revenue`` metric (revenue per visitor, 0 for non-buyers, after the plan's cap: the
+revenue is used *as analysed*); revenue comes from buyers only, so ``Σr·c = Σr``. The price
+and the unit cost are the variants'; the control is the plan's. A plan of kind pricing
+without a ``pricing:`` block adds no section.
+
+:func:`views` shows a summary in words, a per-arm table, the demand curve and the revenue
+(and profit) per visitor curve with its optimum, drawn from aggregates only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import altair as alt
+import pandas as pd
+
+from liftlab.charts import _SMALL_HEIGHT, _WIDTH, _level, _title, _variant_colours
+from liftlab.present import DASH, _caps_text, _interval, _pct, _prob, md_text, p_text
+from liftlab.stats.pricing import (
+    Decomposition,
+    Estimate,
+    Lift,
+    OptimalPrice,
+    PriceArm,
+    PricingResult,
+    analyze_pricing,
+)
+
+if TYPE_CHECKING:
+    from liftlab.aggregate import UnitStats
+    from liftlab.analysis import Results
+    from liftlab.plan import Metric, Plan
+    from liftlab.sources import UnitSource
+
+SERIES = {"revenue": "revenue per visitor", "profit": "profit per visitor"}
+_SERIES_COLOURS = alt.Scale(domain=list(SERIES.values()), range=["#4c78a8", "#54a24b"])
+_FIT_COLOUR = "#444"
+
+
+@dataclass(frozen=True)
+class PricingSection:
+    """The pricing analysis of a plan: the statistics' result and where its inputs came from."""
+
+    result: PricingResult
+    conversion: str
+    revenue: str
+    revenue_caps: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """:meth:`PricingResult.to_dict` plus ``status``, the metrics used and the revenue cap."""
+        return {
+            "status": "ok",
+            "metrics": {"conversion": self.conversion, "revenue": self.revenue},
+            "revenue_caps": dict(self.revenue_caps),
+            **self.result.to_dict(),
+        }
+
+
+def price_arms(plan: Plan, stats: UnitStats) -> tuple[list[PriceArm], float | None]:
+    """One :class:`PriceArm` per variant (plan order) and the plan's unit cost (or ``None``)."""
+    opts = plan.pricing
+    assert opts is not None
+    sums = {}
+    for field_name, metric in (("conversion", opts.conversion), ("revenue", opts.revenue)):
+        if metric not in stats.moments:
+            raise ValueError(f"pricing.{field_name}: no sums for metric '{metric}'")
+        sums[field_name] = stats.moments[metric]
+    arms = []
+    for name, variant in plan.variants.items():
+        conv, rev = sums["conversion"].get(name), sums["revenue"].get(name)
+        if conv is None or rev is None or conv.n < 1:
+            raise ValueError(f"pricing: variant '{name}' has no units")
+        if conv.n != rev.n:
+            raise ValueError(
+                f"pricing: variant '{name}' has {conv.n} units for '{opts.conversion}' but "
+                f"{rev.n} for '{opts.revenue}'; both must count every visitor"
+            )
+        buyers = round(conv.sum_y)
+        if abs(conv.sum_y - buyers) > 1e-6 or abs(conv.sum_y2 - conv.sum_y) > 1e-6 * (1 + buyers):
+            raise ValueError(f"pricing.conversion: '{opts.conversion}' is not a 0/1 purchase flag")
+        price = float(variant.price) if variant.price is not None else math.nan
+        arms.append(PriceArm(name, price, conv.n, buyers, rev.sum_y, rev.sum_y2))
+    cost = next((v.unit_cost for v in plan.variants.values() if v.unit_cost is not None), None)
+    return arms, cost
+
+
+def analyze(
+    plan: Plan, stats: UnitStats, results: Results, src: UnitSource | None = None
+) -> PricingSection | None:
+    """The pricing section (``None`` without a ``pricing:`` block); ``ValueError`` when the
+    demand curve cannot be fitted (the dispatcher shows it as unavailable)."""
+    opts = plan.pricing
+    if opts is None:
+        return None
+    arms, cost = price_arms(plan, stats)
+    result = analyze_pricing(
+        arms,
+        alpha=plan.analysis.alpha,
+        link=opts.link,
+        unit_cost=cost,
+        control=plan.control_name,
+        draws=opts.draws,
+        seed=opts.seed,
+    )
+    caps = dict(stats.caps.get(opts.revenue, {}))
+    return PricingSection(result, opts.conversion, opts.revenue, caps)
+
+
+# ---- text ----------------------------------------------------------------------------------------
+def _money(*values: float | None):  # type: ignore[no-untyped-def]
+    """Fixed decimals giving four significant digits to the largest of ``values``."""
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v) and v != 0]
+    decimals = min(max(3 - math.floor(math.log10(max(finite))), 0), 6) if finite else 2
+
+    def fmt(x: float | None) -> str:
+        return DASH if x is None or not math.isfinite(x) else f"{x:,.{decimals}f}"
+
+    return fmt
+
+
+def _price(x: float) -> str:
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def _est(fmt, e: Estimate | None) -> str:  # type: ignore[no-untyped-def]
+    """``estimate [lo, hi]`` of an :class:`~liftlab.stats.pricing.Estimate`."""
+    if e is None:
+        return DASH
+    if e.ci is None or e.ci[0] == e.ci[1]:  # no sampling variance: the estimate alone
+        return fmt(e.estimate)
+    return _interval(fmt, e.estimate, *e.ci)
+
+
+def _lift(x: Lift) -> str:
+    if x.ci is None:
+        return _pct(x.estimate, sign=True)
+    return _interval(lambda v: _pct(v, sign=True), x.estimate, *x.ci)
+
+
+def _optimum_line(o: OptimalPrice, what: str, level: str, note: str = "") -> str:
+    """The optimum of ``what`` (revenue or profit) per visitor in words, edge or not."""
+    lo, hi = o.price_range
+    text = (
+        f"**{what.capitalize()} per visitor{note} is highest at a price of {_price(o.price)}** "
+        f"({level} CI {_price(o.ci[0])}–{_price(o.ci[1])}, parametric bootstrap of "
+        f"{o.draws:,} draws) within the tested range {_price(lo)}–{_price(hi)}; the fitted curve "
+        f"gives {_money(o.value)(o.value)} per visitor there."
+    )
+    if o.at_edge:
+        side = "top" if o.price >= (lo + hi) / 2 else "bottom"
+        way = "higher" if side == "top" else "lower"
+        text += (
+            f" ⚠ **The optimum is at the {side} edge of the tested range**: {what} still "
+            f"rises towards {_price(o.price)}, so a {way} "
+            f"price may do better, but it was not tested and nothing outside "
+            f"{_price(lo)}–{_price(hi)} is extrapolated."
+        )
+    else:
+        text += (
+            f" It lies inside the range; nothing outside {_price(lo)}–{_price(hi)} is extrapolated."
+        )
+        if o.edge_fraction >= 0.05:
+            text += f" {o.edge_fraction:.0%} of the bootstrap draws put it at an edge."
+    return text
+
+
+def _driver(d: Decomposition) -> str:
+    """Which moved revenue per visitor in one comparison: conversion or order value."""
+    conv, aov = d.conversion_lift, d.aov_lift
+    head = (
+        f"{md_text(d.variant)} vs {md_text(d.control)}: revenue per visitor "
+        f"{_lift(d.rpv_lift)} (p = {p_text(d.rpv_lift.p_value)})"
+    )
+    if conv.log_ratio is None or aov.log_ratio is None:
+        return head + "; the split is undefined without buyers in both arms."
+    c_txt = f"conversion {_lift(conv)}"
+    a_txt = f"order value {_lift(aov)}"
+    if (conv.log_ratio >= 0) != (aov.log_ratio >= 0):
+        big, small = (c_txt, a_txt) if abs(conv.log_ratio) > abs(aov.log_ratio) else (a_txt, c_txt)
+        return f"{head}: {big} outweighed {small}."
+    main = "conversion" if abs(conv.log_ratio) > abs(aov.log_ratio) else "order value"
+    way = "rose" if conv.log_ratio >= 0 else "fell"
+    return f"{head}: both {way}, mostly {main} ({c_txt}, {a_txt})."
+
+
+def summary_markdown(section: PricingSection, results: Results) -> str:
+    """The section heading and its findings in plain words (Markdown)."""
+    r = section.result
+    level, d = _level(r.alpha), r.demand
+    lo, hi = d.price_range
+    caps, rev = "", _metric(results, section.revenue)
+    if section.revenue_caps:
+        caps = f" (capped as analysed: {_caps_text(rev, section.revenue_caps)})"
+    lines = [
+        "## Pricing",
+        "",
+        f"*Conversion from {md_text(section.conversion)}, revenue per visitor from "
+        f"{md_text(section.revenue)}{md_text(caps)}; order value = revenue / buyers. Demand "
+        f"curve: {d.link}-link binomial GLM of conversion on price over {len(d.prices)} prices; "
+        f"the optimal price is searched within the tested range {_price(lo)}–{_price(hi)} "
+        f"only. {level} intervals.*",
+        "",
+        "- " + _optimum_line(r.optimal_price, "revenue", level),
+    ]
+    if r.optimal_profit_price is not None:
+        note = f" (unit cost {_price(r.unit_cost or 0.0)})"
+        lines.append("- " + _optimum_line(r.optimal_profit_price, "profit", level, note))
+    best = max(r.arms, key=lambda a: a.rpv.estimate)
+    fmt = _money(*(a.rpv.estimate for a in r.arms))
+    lines.append(
+        f"- As tested, **{md_text(best.name)}** (price {_price(best.price)}) has the highest "
+        f"observed revenue per visitor, {_est(fmt, best.rpv)} (chance it is the highest: "
+        f"{_prob(r.prob_best_rpv.get(best.name))})."
+    )
+    lines += [f"- {_driver(x)}" for x in r.decomposition]
+    elast = "; ".join(
+        f"{e.estimate:+.2f} [{e.ci[0]:+.2f}, {e.ci[1]:+.2f}] at {_price(e.price)}"
+        for e in r.elasticity
+    )
+    lines.append(
+        f"- Price elasticity of conversion (% change in conversion for a 1% higher price): "
+        f"{elast}. Where it is above -1 a price rise lifts revenue per visitor; below -1 it "
+        "lowers it."
+    )
+    t = r.trend
+    trend = "falls" if t.z < 0 else "rises"
+    lines.append(
+        f"- Trend test (Cochran–Armitage): z = {t.z:+.2f}, p = {p_text(t.p_value)}: conversion "
+        f"{trend} with price{'' if t.p_value < r.alpha else ' (not significant)'}."
+    )
+    gof = d.gof()
+    if gof["df"] > 0:
+        p = gof["pearson_p_value"]
+        poor = " (a poor fit: read the curve with care)" if p is not None and p < r.alpha else ""
+        lines.append(
+            f"- Fit of the demand curve: Pearson χ² = {d.pearson_chi2:.2f} on {gof['df']} df, "
+            f"p = {p_text(p)}{poor}."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def arms_markdown(section: PricingSection) -> str:
+    """One row per arm: price, visitors, buyers, conversion, order value, revenue and profit
+    per visitor with their intervals, chance of the highest RPV and the elasticity there."""
+    r = section.result
+    level = _level(r.alpha)
+    elast = {e.price: e for e in r.elasticity}
+    aov_fmt = _money(*(a.aov.estimate for a in r.arms))
+    rpv_fmt = _money(*(a.rpv.estimate for a in r.arms))
+    profit = r.unit_cost is not None
+    head = ["variant", "price", "visitors", "buyers", f"conversion ({level} CI)"]
+    head += [f"order value ({level} CI)", f"revenue / visitor ({level} CI)"]
+    head += [f"profit / visitor ({level} CI)"] if profit else []
+    head += ["chance highest revenue / visitor", f"elasticity ({level} CI)"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for a in r.arms:
+        e = elast.get(a.price)
+        name = md_text(a.name) + ("\u00a0(control)" if a.name == r.control else "")
+        cells = [name, _price(a.price), f"{a.n:,}", f"{a.buyers:,}"]
+        cells += [_est(lambda x: _pct(x, 2), a.conversion), _est(aov_fmt, a.aov)]
+        cells += [_est(rpv_fmt, a.rpv)]
+        cells += [_est(rpv_fmt, a.profit)] if profit else []
+        cells += [_prob(r.prob_best_rpv.get(a.name))]
+        cells += [_interval(lambda x: f"{x:+.2f}", e.estimate, *e.ci) if e is not None else DASH]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# ---- charts --------------------------------------------------------------------------------------
+def arms_frame(section: PricingSection) -> pd.DataFrame:
+    """Per arm: price, conversion, revenue and profit per visitor with their interval ends."""
+    rows = []
+    for a in section.result.arms:
+        row: dict[str, Any] = {"variant": a.name, "price": a.price, "n": a.n, "buyers": a.buyers}
+        for key, e in (("conversion", a.conversion), ("rpv", a.rpv), ("profit", a.profit)):
+            ci = e.ci if e is not None and e.ci is not None else (math.nan, math.nan)
+            row[key] = e.estimate if e is not None else math.nan
+            row[f"{key}_low"], row[f"{key}_high"] = ci
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def demand_frame(section: PricingSection) -> pd.DataFrame:
+    """The fitted conversion over the tested range with its band (``PricingResult.curve``)."""
+    return pd.DataFrame(section.result.curve, columns=["price", "conversion", "ci_low", "ci_high"])
+
+
+def value_frame(section: PricingSection) -> pd.DataFrame:
+    """Revenue (and profit) per visitor under the model, ``(p − k)·q(p)`` with its band."""
+    r, rows = section.result, []
+    costs = {"revenue": 0.0} | ({"profit": r.unit_cost} if r.unit_cost is not None else {})
+    for key, k in costs.items():
+        for p, q, lo, hi in r.curve:
+            a, b = sorted(((p - k) * lo, (p - k) * hi))
+            rows.append(
+                {"series": SERIES[key], "price": p, "value": (p - k) * q, "low": a, "high": b}
+            )
+    return pd.DataFrame(rows)
+
+
+def observed_frame(section: PricingSection) -> pd.DataFrame:
+    """Each arm's observed revenue (and profit) per visitor with its interval, long form."""
+    arms, keys = arms_frame(section), {"revenue": "rpv", "profit": "profit"}
+    parts = [
+        arms.assign(series=SERIES[key], value=arms[c], low=arms[f"{c}_low"], high=arms[f"{c}_high"])
+        for key, c in keys.items()
+        if key == "revenue" or section.result.unit_cost is not None
+    ]
+    return pd.concat(parts)[["variant", "series", "price", "value", "low", "high"]]
+
+
+def optimum_frame(section: PricingSection) -> pd.DataFrame:
+    """The optimal price of each objective with its bootstrap interval and a label."""
+    r = section.result
+    opts = [("revenue", r.optimal_price), ("profit", r.optimal_profit_price)]
+    rows = []
+    for i, (key, o) in enumerate((k, o) for k, o in opts if o is not None):
+        label = f"{key} optimum {_price(o.price)}"
+        row = {"series": SERIES[key], "price": o.price, "low": o.ci[0], "high": o.ci[1]}
+        right = o.price > sum(o.price_range) / 2
+        rows.append(row | {"value": o.value, "label": label, "label_y": 4 + 14 * i, "right": right})
+    return pd.DataFrame(rows)
+
+
+def _price_scale(section: PricingSection) -> alt.Scale:
+    lo, hi = section.result.demand.price_range
+    pad = 0.06 * (hi - lo) if hi > lo else 1.0
+    return alt.Scale(domain=[lo - pad, hi + pad], nice=False)
+
+
+def _tips(level: str, fmt: str, value: str, *first: str) -> list[alt.Tooltip]:
+    """Tooltips: ``first`` fields, then ``value`` and its interval ends ``low``, ``high``."""
+    return [
+        *(alt.Tooltip(f) for f in first),
+        alt.Tooltip(f"{value}:Q", format=fmt),
+        alt.Tooltip("low:Q", title=f"{level} CI low", format=fmt),
+        alt.Tooltip("high:Q", title=f"{level} CI high", format=fmt),
+    ]
+
+
+def demand_chart(section: PricingSection, results: Results) -> alt.LayerChart:
+    """Fitted conversion against price with its band, and each arm's conversion with its CI."""
+    r, level = section.result, _level(section.result.alpha)
+    x = alt.X("price:Q", title="price", scale=_price_scale(section))
+    y = alt.Axis(format=".1%", title="conversion")
+    curve = alt.Chart(demand_frame(section)).encode(x=x)
+    band = curve.mark_area(opacity=0.18, color=_FIT_COLOUR).encode(
+        y=alt.Y("ci_low:Q", axis=y, scale=alt.Scale(zero=False)), y2="ci_high:Q"
+    )
+    line = curve.mark_line(color=_FIT_COLOUR, strokeWidth=2).encode(y=alt.Y("conversion:Q", axis=y))
+    arms = arms_frame(section).rename(columns={"conversion_low": "low", "conversion_high": "high"})
+    legend = alt.Legend(orient="right", symbolOpacity=1)
+    colour = alt.Color(
+        "variant:N", scale=_variant_colours(list(results.plan.variants)), title=None, legend=legend
+    )
+    tips = _tips(level, ".2%", "conversion", "variant:N", "price:Q", "n:Q", "buyers:Q")
+    base = alt.Chart(arms).encode(x=x, color=colour, tooltip=tips)
+    ci = base.mark_rule(strokeWidth=2).encode(y=alt.Y("low:Q", axis=y), y2="high:Q")
+    point = base.mark_point(filled=True, size=80, opacity=1).encode(y=alt.Y("conversion:Q", axis=y))
+    sub = (
+        f"line: fitted {r.demand.link} demand curve with its {level} band; points: each arm's "
+        f"observed conversion with its {level} CI"
+    )
+    chart = alt.layer(band, line, ci, point).properties(
+        width=_WIDTH,
+        height=_SMALL_HEIGHT + 60,
+        title=_title(_metric(results, section.conversion), "demand curve", sub),
+    )
+    return cast("alt.LayerChart", chart)
+
+
+def value_chart(section: PricingSection, results: Results) -> alt.LayerChart:
+    """Revenue (and profit) per visitor under the model with its band, the arms' observed
+    values with their CIs, and each optimum as a dashed rule over its shaded bootstrap CI."""
+    r, level = section.result, _level(section.result.alpha)
+    scale = _price_scale(section)
+    x = alt.X("price:Q", title="price", scale=scale)
+    y = alt.Axis(title="per visitor", format="~g")
+    legend = alt.Legend(orient="right", symbolOpacity=1)
+    colour = alt.Color("series:N", scale=_SERIES_COLOURS, title=None, legend=legend)
+    curve = alt.Chart(value_frame(section)).encode(x=x, color=colour)
+    band = curve.mark_area(opacity=0.15).encode(
+        y=alt.Y("low:Q", axis=y, scale=alt.Scale(zero=False)), y2="high:Q"
+    )
+    line = curve.mark_line(strokeWidth=2).encode(y=alt.Y("value:Q", axis=y))
+    tips = _tips(level, ",.4~g", "value", "variant:N", "series:N", "price:Q")
+    points = alt.Chart(observed_frame(section)).encode(x=x, color=colour, tooltip=tips)
+    ci = points.mark_rule(strokeWidth=2).encode(y=alt.Y("low:Q", axis=y), y2="high:Q")
+    dots = points.mark_point(filled=True, size=70, opacity=1).encode(y=alt.Y("value:Q", axis=y))
+    opt = alt.Chart(optimum_frame(section)).encode(color=colour)
+    shade = opt.mark_rect(opacity=0.1).encode(x=alt.X("low:Q", scale=scale), x2="high:Q")
+    rule = opt.mark_rule(strokeDash=[5, 3], strokeWidth=2).encode(
+        x=alt.X("price:Q", scale=scale), tooltip=_tips(level, ",.2f", "price", "label:N")
+    )
+    labels = [  # beside the rule, on the side with room
+        opt.transform_filter(f"datum.right == {side}")
+        .mark_text(align="right" if side else "left", baseline="top", dx=-4 if side else 4)
+        .encode(x=alt.X("price:Q", scale=scale), y=alt.Y("label_y:Q", scale=None), text="label:N")
+        for side in ("true", "false")
+    ]
+    what = "revenue and profit" if r.unit_cost is not None else "revenue"
+    sub = (
+        f"lines: fitted, {level} band; points: observed per arm, {level} CI; dashed: the "
+        f"optimum within the tested range, shaded: its {level} CI"
+    )
+    chart = alt.layer(shade, band, line, ci, dots, rule, *labels).properties(
+        width=_WIDTH,
+        height=_SMALL_HEIGHT + 80,
+        title=_title(_metric(results, section.revenue), f"{what} per visitor by price", sub),
+    )
+    return cast("alt.LayerChart", chart)
+
+
+def _metric(results: Results, name: str) -> Metric:
+    return next(m for m in results.plan.metrics if m.name == name)
+
+
+def views(section: PricingSection, results: Results) -> list[Any]:
+    """The summary, the per-arm table, the demand curve and the revenue/profit curve."""
+    from IPython.display import Markdown
+
+    return [
+        Markdown(summary_markdown(section, results)),
+        Markdown(arms_markdown(section)),
+        demand_chart(section, results),
+        value_chart(section, results),
+    ]
