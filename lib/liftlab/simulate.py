@@ -10,15 +10,21 @@ Scenarios (one per kind of test):
 - ``landing``: a headline test, 40,000 users, 50/50. ``signed_up`` is Bernoulli(10%) in control
   and Bernoulli(11%) with the benefit-led headline (+10% relative). ``revenue`` is
   ``pre_revenue``-correlated, zero-inflated and heavy-tailed (lognormal), +5% in treatment.
-  ``bounced`` (a guardrail, lower is better) is Bernoulli(40%) in both arms.
+  ``bounced`` (a guardrail, lower is better) is Bernoulli(40%) in both arms. The funnel
+  ``viewed → signed_up → activated`` changes at the signup step only: every unit views the
+  page, and 40% of those who sign up activate in both arms. A quarter of the buyers buy again
+  (``repeat_purchased``, in both arms; on the event tables 8 to 13 days after exposure, outside
+  the 7-day revenue window), so the repeat-purchase rate is 2% in both arms.
 - ``pricing``: three price arms (19, 24, 29), 30,000 users. Purchase probability follows a
   logistic demand curve, ``logit p = −1.8 − 0.045·price`` (about 6.6%, 5.3% and 4.3%), and
   revenue per visitor is ``price × purchased`` (about 1.25, 1.28 and 1.24: the revenue-optimal
   price, near 23.5, lies inside the tested range).
 - ``creative``: five ad creatives, 10,000 users each. Impressions per user are
-  1 + Binomial(8, ½);
-  clicks are Binomial(impressions, CTR) with CTR 2.0%, 2.2%, 2.0%, 2.6% and 1.8%; a user who
-  clicked at least once converts with probability 12% (``converted``).
+  1 + Binomial(8, ½), 20 hours apart; clicks are Binomial(impressions, CTR) with CTR 2.0%,
+  2.2%, 2.0%, 2.6% and 1.8%, except that ``lifestyle`` fatigues: its click probability falls
+  ×0.85 per day since first exposure, from 2.69% on day 0, so that its overall CTR is still
+  2.2% (``truth.ctr``; ``truth.ctr_decay_per_day``). A user who clicked at least once
+  converts with probability 12% (``converted``).
 """
 
 from __future__ import annotations
@@ -60,6 +66,10 @@ def _exposed_at(rng: np.random.Generator, n: int, days: int) -> np.ndarray:
     return START + seconds.astype("timedelta64[s]")
 
 
+LANDING_ACTIVATION = 0.40  # share of signups who activate, both arms
+LANDING_REPEAT = 0.25  # share of buyers who buy again, both arms
+
+
 def landing(rng: np.random.Generator, n: int = 40_000) -> tuple[dict[str, np.ndarray], Truth]:
     names = ["control", "benefit"]
     variant = _variants(rng, names, n)
@@ -81,6 +91,15 @@ def landing(rng: np.random.Generator, n: int = 40_000) -> tuple[dict[str, np.nda
         "signup_rate": {"control": 0.10, "benefit": 0.11},
         "revenue_per_visitor": {"control": base_rev, "benefit": base_rev * 1.05},
         "bounce_rate": {"control": 0.40, "benefit": 0.40},
+        "repeat_purchase_rate": {v: 0.08 * LANDING_REPEAT for v in names},
+        # conditional funnel step rates (keys are not metric names: they hold a dot)
+        "funnel.landing_view": {v: 1.0 for v in names},
+        "funnel.signup": {"control": 0.10, "benefit": 0.11},
+        "funnel.activate": {v: LANDING_ACTIVATION for v in names},
+        "funnel.end_to_end": {
+            "control": round(0.10 * LANDING_ACTIVATION, 12),
+            "benefit": round(0.11 * LANDING_ACTIVATION, 12),
+        },
     }
     table = {
         "user_id": unit_ids(n),
@@ -92,6 +111,12 @@ def landing(rng: np.random.Generator, n: int = 40_000) -> tuple[dict[str, np.nda
         "revenue": np.round(revenue, 2),
         "pre_revenue": np.round(pre_revenue, 2),
     }
+    # drawn after the columns above, which stay as they were
+    table["viewed"] = np.ones(n, dtype=np.int8)
+    table["activated"] = (signed_up.astype(bool) & (rng.random(n) < LANDING_ACTIVATION)).astype(
+        np.int8
+    )
+    table["repeat_purchased"] = (buyer_now & (rng.random(n) < LANDING_REPEAT)).astype(np.int8)
     return table, truth
 
 
@@ -127,6 +152,44 @@ def pricing(rng: np.random.Generator, n: int = 30_000) -> tuple[dict[str, np.nda
 CTRS = {"hero": 0.020, "lifestyle": 0.022, "testimonial": 0.020, "discount": 0.026, "ugc": 0.018}
 CONVERSION_PER_CLICKING_USER = 0.12
 EXTRA_IMPRESSIONS = 8  # impressions per user: 1 + Binomial(8, 1/2)
+IMPRESSION_HOURS = 20  # impression j comes j × 20 hours after exposure (the last at 160 h < 7 days)
+FATIGUE = {"lifestyle": 0.85}  # click probability × 0.85 per day since first exposure
+
+
+def impression_day(j: int) -> int:
+    """Day since first exposure (0 = its first 24 hours) of a user's impression ``j``."""
+    return j * IMPRESSION_HOURS // 24
+
+
+def _shown(j: int) -> float:
+    """P(a user has an impression ``j``) = P(K > j), K = 1 + Binomial(8, ½)."""
+    return sum(math.comb(EXTRA_IMPRESSIONS, m) for m in range(j, EXTRA_IMPRESSIONS + 1)) / 2.0**8
+
+
+def click_probabilities(creative: str) -> list[float]:
+    """Click probability of the creative's impressions j = 0, …, 8.
+
+    ``CTRS`` throughout, except for a fatiguing creative: ``c₀·f^day(j)``, with ``c₀`` set so
+    that expected clicks over expected impressions (the overall CTR the metric estimates) is
+    still exactly ``CTRS[creative]``.
+    """
+    ctr, f = CTRS[creative], FATIGUE.get(creative)
+    js = range(EXTRA_IMPRESSIONS + 1)
+    if f is None:
+        return [ctr for _ in js]
+    decay = [f ** impression_day(j) for j in js]
+    weighted = sum(_shown(j) * d for j, d in zip(js, decay, strict=True))
+    c0 = ctr * sum(_shown(j) for j in js) / weighted
+    return [c0 * d for d in decay]
+
+
+def p_click(creative: str) -> float:
+    """P(a user clicks at least once) = 1 − Σ_k P(K = k)·Π_{j<k}(1 − c_j)."""
+    c = click_probabilities(creative)
+    return 1 - sum(
+        (_shown(k - 1) - _shown(k)) * math.prod(1 - x for x in c[:k])
+        for k in range(1, EXTRA_IMPRESSIONS + 2)
+    )
 
 
 def creative(rng: np.random.Generator, n: int = 50_000) -> tuple[dict[str, np.ndarray], Truth]:
@@ -135,15 +198,19 @@ def creative(rng: np.random.Generator, n: int = 50_000) -> tuple[dict[str, np.nd
     ctr = np.vectorize(CTRS.get)(variant).astype(float)
     impressions = 1 + rng.binomial(EXTRA_IMPRESSIONS, 0.5, size=n)
     clicks = rng.binomial(impressions, ctr)
+    # fatiguing creatives: clicks impression by impression, from a spawned stream (the other
+    # creatives' draws, and every later draw, are unchanged)
+    tired = np.isin(variant, list(FATIGUE))
+    if tired.any():
+        probs = np.asarray([click_probabilities(v) for v in variant[tired]])
+        shown = np.arange(EXTRA_IMPRESSIONS + 1) < impressions[tired, None]
+        draws = rng.spawn(1)[0].random(probs.shape)
+        clicks[tired] = ((draws < probs) & shown).sum(axis=1)
     converted = ((clicks > 0) & (rng.random(n) < CONVERSION_PER_CLICKING_USER)).astype(np.int8)
-
-    # P(at least one click) = 1 − E[(1 − c)^K], K = 1 + Binomial(8, ½): (1 − c)(1 − c/2)⁸.
-    def p_click(c: float) -> float:
-        return 1 - (1 - c) * (1 - c / 2) ** EXTRA_IMPRESSIONS
-
     truth = {
         "ctr": dict(CTRS),
-        "conversion_rate": {v: CONVERSION_PER_CLICKING_USER * p_click(c) for v, c in CTRS.items()},
+        "conversion_rate": {v: CONVERSION_PER_CLICKING_USER * p_click(v) for v in CTRS},
+        "ctr_decay_per_day": {v: FATIGUE.get(v, 1.0) for v in CTRS},
     }
     table = {
         "user_id": unit_ids(n),

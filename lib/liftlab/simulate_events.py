@@ -9,13 +9,19 @@ The generative models, and so the true effects, are those of :mod:`liftlab.simul
 (``truth.json``), with event-level detail added:
 
 - ``landing_*``: one exposure per user (5% logged twice, a day apart, as real logs do),
-  ``device`` and ``channel`` segments; events ``signup`` (10% → 11%), ``bounce`` (40%),
-  ``purchase`` with revenue inside the 7-day window and a pre-period ``purchase`` in the 14
-  days before exposure (the CUPED covariate).
+  ``device`` and ``channel`` segments; events ``landing_view`` (every unit, at its first
+  exposure), ``signup`` (10% → 11%), ``activate`` (40% of signups in both arms, within a day
+  of signing up, so inside the 7-day funnel window), ``bounce`` (40%), ``purchase`` with
+  revenue inside the 7-day window, a repeat ``purchase`` by 25% of those buyers (both arms)
+  8 to 13 days after exposure (outside the revenue window, inside the 14-day repeat window)
+  and a pre-period ``purchase`` in the 14 days before exposure (the CUPED covariate).
 - ``pricing_*``: ``purchase`` events worth the arm's price, with the logistic demand curve.
-- ``creative_*``: each user sees 1 + Binomial(8, ½) ``impression`` events an hour apart;
-  each is clicked (``click``) with the creative's CTR; a user who clicked converts
-  (``conversion``) with probability 12%.
+- ``creative_*``: each user sees 1 + Binomial(8, ½) ``impression`` events 20 hours apart
+  (the last 160 hours after exposure, inside the 7-day window); each is clicked (``click``)
+  with the creative's click probability for that impression
+  (:func:`liftlab.simulate.click_probabilities`: its CTR, except that ``lifestyle``'s wears
+  off ×0.85 per day since exposure); a user who clicked converts (``conversion``, two hours
+  after the first click) with probability 12%.
 """
 
 from __future__ import annotations
@@ -31,7 +37,11 @@ from liftlab.simulate import (
     DEMAND_INTERCEPT,
     DEMAND_SLOPE,
     EXTRA_IMPRESSIONS,
+    IMPRESSION_HOURS,
+    LANDING_ACTIVATION,
+    LANDING_REPEAT,
     PRICES,
+    click_probabilities,
 )
 
 START = "TIMESTAMP '2026-11-02 00:00:00'"
@@ -68,6 +78,7 @@ def landing_sql(n: int, seed: int) -> list[str]:
     variant = _arm("i", ["control", "benefit"], seed)
     propensity = f"exp(3.0 + 0.8 * {_normal('i', 40, seed)})"
     basket = lambda k: f"exp(0.3 * {_normal('i', k, seed)})"  # noqa: E731
+    signed_up = f"{u(10)} < CASE WHEN variant = 'benefit' THEN 0.11 ELSE 0.10 END"
     return [
         f"""CREATE OR REPLACE TABLE landing_units AS
         SELECT {UNIT_ID} AS user_id, {variant} AS variant,
@@ -86,13 +97,24 @@ def landing_sql(n: int, seed: int) -> list[str]:
         WITH x AS (SELECT *, {UNIT_NUMBER} AS i FROM landing_units)
         SELECT user_id, 'signup' AS event, exposed_at + {_seconds(f"{u(11)} * 6 * 86400")} AS ts,
                NULL::DOUBLE AS value
-        FROM x WHERE {u(10)} < CASE WHEN variant = 'benefit' THEN 0.11 ELSE 0.10 END
+        FROM x WHERE {signed_up}
+        UNION ALL
+        SELECT user_id, 'landing_view', exposed_at, NULL FROM x
+        UNION ALL
+        SELECT user_id, 'activate',
+               exposed_at + {_seconds(f"{u(11)} * 6 * 86400")} + {_seconds(f"{u(18)} * 86400")},
+               NULL
+        FROM x WHERE {signed_up} AND {u(17)} < {LANDING_ACTIVATION!r}
         UNION ALL
         SELECT user_id, 'bounce', exposed_at + INTERVAL 30 SECOND, NULL FROM x WHERE {u(12)} < 0.40
         UNION ALL
         SELECT user_id, 'purchase', exposed_at + {_seconds(f"{u(14)} * 6.9 * 86400")},
                round(propensity * {basket(50)} * CASE WHEN variant = 'benefit' THEN 1.05 ELSE 1 END, 2)
         FROM x WHERE {u(13)} < 0.08
+        UNION ALL
+        SELECT user_id, 'purchase', exposed_at + INTERVAL 8 DAY + {_seconds(f"{u(20)} * 5 * 86400")},
+               round(propensity * {basket(54)}, 2)
+        FROM x WHERE {u(13)} < 0.08 AND {u(19)} < {LANDING_REPEAT!r}
         UNION ALL
         SELECT user_id, 'purchase', exposed_at - {_seconds(f"1 + {u(16)} * 13 * 86400")},
                round(propensity * {basket(52)}, 2)
@@ -124,11 +146,16 @@ def pricing_sql(n: int, seed: int) -> list[str]:
 def creative_sql(n: int, seed: int) -> list[str]:
     u = lambda k: _u("i", k, seed)  # noqa: E731
     names = list(CTRS)
-    ctr = "CASE " + " ".join(f"WHEN variant = '{v}' THEN {c!r}" for v, c in CTRS.items()) + " END"
+    # per creative, the click probability of impression j (1-based list index j + 1)
+    ctr = (
+        "CASE "
+        + " ".join(f"WHEN variant = '{v}' THEN {click_probabilities(v)!r}::DOUBLE[]" for v in CTRS)
+        + " END"
+    )
     k_impressions = "1 + " + " + ".join(
         f"CAST({u(20 + m)} < 0.5 AS INTEGER)" for m in range(EXTRA_IMPRESSIONS)
     )
-    click = f"({_u('(i * 16 + j)', 30, seed)} < ctr)"
+    click = f"({_u('(i * 16 + j)', 30, seed)} < ctr[j + 1])"
     return [
         f"""CREATE OR REPLACE TABLE creative_exposures AS
         SELECT {UNIT_ID} AS user_id, {_arm("i", names, seed)} AS variant,
@@ -136,14 +163,14 @@ def creative_sql(n: int, seed: int) -> list[str]:
         FROM range(1, {n + 1}) t(i)""",
         f"""CREATE OR REPLACE TABLE creative_impressions AS
         WITH x AS (SELECT *, {UNIT_NUMBER} AS i, {ctr} AS ctr, {k_impressions} AS k FROM creative_exposures)
-        SELECT x.user_id, x.exposed_at + to_hours(j) AS ts, {click} AS clicked, x.i
+        SELECT x.user_id, x.exposed_at + to_hours(j * {IMPRESSION_HOURS}) AS ts, {click} AS clicked, x.i
         FROM x JOIN range(0, {EXTRA_IMPRESSIONS + 1}) r(j) ON r.j < x.k""",
         f"""CREATE OR REPLACE TABLE creative_events AS
         SELECT user_id, 'impression' AS event, ts, NULL::DOUBLE AS value FROM creative_impressions
         UNION ALL
         SELECT user_id, 'click', ts + INTERVAL 10 SECOND, NULL FROM creative_impressions WHERE clicked
         UNION ALL
-        SELECT user_id, 'conversion', min(ts) + INTERVAL 1 DAY, NULL FROM creative_impressions
+        SELECT user_id, 'conversion', min(ts) + INTERVAL 2 HOUR, NULL FROM creative_impressions
         WHERE clicked GROUP BY user_id, i
         HAVING {_u("i", 40, seed)} < {CONVERSION_PER_CLICKING_USER!r}""",
         "DROP TABLE creative_impressions",

@@ -1,0 +1,568 @@
+"""``kind: creative``: the ad-creative tournament section of a report.
+
+:func:`analyze` turns the engine's per-creative sums into
+:class:`~liftlab.stats.creative.CreativeArm` and runs
+:func:`~liftlab.stats.creative.analyze_creatives`, whose docstring holds every convention
+(delta-method rates, BH-adjusted lifts, probability best, empirical-Bayes shrinkage, Thompson
+budget, fatigue GLM). :func:`views` is what the report shows. Inputs:
+
+- ``creative.ctr`` (a ratio metric): per creative the users, Σclicks, Σimpressions, their
+  squares and cross-product: the metric's moments, after its cap if it has one.
+- ``creative.conversion`` (optional; proportion or mean): Σconversions and Σconversions². The
+  engine does not compute conversions × clicks or × impressions per user, so conversion per
+  click and per impression are estimates without intervals (the cross-products are passed
+  as ``None``, never assumed independent); CPA needs only the conversions total.
+- ``creative.revenue`` (optional mean metric): Σrevenue and Σrevenue², for ROAS.
+- each variant's ``spend``: CPA (with a conversion metric) and ROAS (with a revenue metric).
+- Fatigue: on event tables, the impressions and clicks of the ctr metric (both ``count``) by
+  day since the unit's first exposure, ``fatigue_days`` days, one grouped query
+  (:func:`liftlab.events.events_by_exposure_day`). Skipped, with a note, for unit tables
+  (per-user totals have no days), precomputed statistics, a ctr metric that does not count
+  both events, or ``fatigue: false``; a creative whose counts cannot be fitted is left out,
+  with a note. A creative "declines" when its one-sided p-value for a negative slope,
+  adjusted by the plan's correction across the fitted creatives, is below α.
+
+The plan's ``alpha``, ``correction`` and control apply; probability best and the budget use
+CTR (normal approximation, user-randomised); the budget is simulated for
+``next_impressions`` impressions (default: this test's).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import altair as alt
+import pandas as pd
+
+from liftlab.charts import _WIDTH, _finite, _level, _nan_to_none, _variant_colours
+from liftlab.plan import CreativeOptions, EventAgg
+from liftlab.present import CORRECTION_NAMES, DASH, _pct, _prob, md_text, p_text
+from liftlab.stats.creative import (
+    CreativeArm,
+    CreativeResult,
+    FatigueCurve,
+    analyze_creatives,
+    fit_fatigue,
+)
+from liftlab.stats.multiple import adjust_pvalues
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
+    from liftlab.aggregate import UnitStats
+    from liftlab.analysis import Results
+    from liftlab.plan import Plan
+    from liftlab.sources import UnitSource
+
+RAW, SHRUNK = "raw", "shrunk"
+DOT_SHARE = 0.01  # the fatigue chart draws a day's CTR when it holds this share of impressions
+
+
+@dataclass(frozen=True)
+class CreativeSection:
+    """The tournament (:class:`CreativeResult`), the counts behind fatigue, and notes."""
+
+    result: CreativeResult
+    ctr_metric: str
+    conversion_metric: str | None
+    revenue_metric: str | None
+    curves: tuple[FatigueCurve, ...] = ()
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def declining(self) -> dict[str, tuple[float, bool]]:
+        """Per fitted creative: the adjusted one-sided p-value for decline and whether < α."""
+        fits = self.result.fatigue or ()
+        if not fits:
+            return {}
+        r = self.result
+        adjusted = adjust_pvalues([f.p_value_decline for f in fits], r.correction)
+        return {
+            f.creative: (float(p), bool(p < r.alpha and f.slope < 0))
+            for f, p in zip(fits, adjusted, strict=True)
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "status": "ok",
+            "ctr_metric": self.ctr_metric,
+            "conversion_metric": self.conversion_metric,
+            "revenue_metric": self.revenue_metric,
+            **self.result.to_dict(),
+        }
+        flags = self.declining
+        for f in out["fatigue"] or []:
+            f["p_value_decline_adjusted"], f["declining"] = flags[f["creative"]]
+        out["fatigue_counts"] = {
+            c.creative: {
+                "impressions": [int(x) for x in c.impressions],
+                "clicks": [int(x) for x in c.clicks],
+            }
+            for c in self.curves
+        } or None
+        out["notes"] = dict(self.notes)
+        return out
+
+
+# ---- analysis ----------------------------------------------------------------------------------
+def _options(plan: Plan) -> CreativeOptions:
+    if plan.creative is not None:
+        return plan.creative
+    ratios = [m.name for m in plan.metrics if m.type == "ratio"]
+    if len(ratios) != 1:
+        raise ValueError("creative: name the click-through ratio metric, e.g. creative: {ctr: ctr}")
+    return CreativeOptions(ctr=ratios[0])
+
+
+def _curves(
+    plan: Plan, opts: CreativeOptions, src: UnitSource | None, alpha: float
+) -> tuple[list[FatigueCurve], str | None]:
+    """Impressions and clicks by day since first exposure, or why there are none."""
+    from liftlab.events import events_by_exposure_day
+
+    metric = next(m for m in plan.metrics if m.name == opts.ctr)
+    num, den = metric.numerator, metric.denominator
+    if not opts.fatigue:
+        return [], "fatigue is off in the plan (creative: {fatigue: false})"
+    if not (isinstance(num, EventAgg) and isinstance(den, EventAgg)):
+        return [], "fatigue needs event tables: a unit table's per-user totals have no days"
+    if src is None or "events" not in src.extras:
+        return [], "fatigue needs the event tables, which this analysis did not read"
+    if num.aggregate != "count" or den.aggregate != "count" or num.event == den.event:
+        return [], f"fatigue needs {opts.ctr} to count two events (aggregate: count)"
+    counts = events_by_exposure_day(src, [den.event, num.event], opts.fatigue_days)
+    curves, dropped = [], []
+    for v in plan.variants:
+        per, zeros = counts.get(v, {}), [0] * opts.fatigue_days
+        curve = FatigueCurve(v, tuple(per.get(den.event, zeros)), tuple(per.get(num.event, zeros)))
+        try:
+            fit_fatigue(curve, alpha=alpha)
+        except ValueError as exc:
+            dropped.append(f"{v} ({str(exc).split(': ', 1)[-1]})")
+            continue
+        curves.append(curve)
+    note = f"fatigue not fitted for {', '.join(dropped)}" if dropped else None
+    return curves, note
+
+
+def analyze(
+    plan: Plan, stats: UnitStats, results: Results, src: UnitSource | None
+) -> CreativeSection:
+    """The tournament on the plan's metrics (module docstring)."""
+    opts = _options(plan)
+    a = plan.analysis
+    conv = stats.moments[opts.conversion] if opts.conversion else None
+    rev = stats.moments[opts.revenue] if opts.revenue else None
+    arms = []
+    for v, variant in plan.variants.items():
+        m = stats.moments[opts.ctr][v]
+        c, r = (conv[v] if conv else None), (rev[v] if rev else None)
+        arms.append(
+            CreativeArm(
+                v,
+                m.n,
+                impressions=m.sum_x,
+                clicks=m.sum_y,
+                sum_impressions2=m.sum_x2,
+                sum_clicks2=m.sum_y2,
+                sum_clicks_impressions=m.sum_xy,
+                conversions=c.sum_y if c else 0.0,
+                sum_conversions2=c.sum_y2 if c else None,
+                spend=variant.spend if (c or r) else None,
+                revenue=r.sum_y if r else None,
+                sum_revenue2=r.sum_y2 if r else None,
+            )
+        )
+    notes: dict[str, str] = {}
+    if conv is not None:
+        notes["conversion"] = (
+            "conversion per click and per impression are estimates without intervals: they "
+            "need per-user conversions × clicks and × impressions, which the engine does not sum"
+        )
+    curves, why = _curves(plan, opts, src, a.alpha)
+    if why:
+        notes["fatigue"] = why
+    result = analyze_creatives(
+        arms,
+        control=plan.control_name,
+        alpha=a.alpha,
+        correction=a.correction,
+        floor=opts.floor,
+        n_next=opts.next_impressions or max(1, round(sum(x.impressions for x in arms))),
+        draws=opts.draws,
+        seed=opts.seed,
+        fatigue=curves or None,
+    )
+    return CreativeSection(result, opts.ctr, opts.conversion, opts.revenue, tuple(curves), notes)
+
+
+# ---- text --------------------------------------------------------------------------------------
+def _rate(x: float | None, digits: int = 2) -> str:
+    return DASH if x is None or not math.isfinite(x) else f"{x:.{digits}%}"
+
+
+def _ci(fmt: Any, est: float, ci: tuple[float, float]) -> str:
+    if not all(math.isfinite(x) for x in ci):
+        return fmt(est)
+    return f"{fmt(est)} [{fmt(ci[0])},\u00a0{fmt(ci[1])}]"
+
+
+def _lift(x: float | None) -> str:
+    return _pct(x, 1, sign=True)
+
+
+def _money(x: float | None) -> str:
+    return DASH if x is None or not math.isfinite(x) else f"{x:,.2f}"
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(f"**{md_text(n)}**" for n in names)
+
+
+def summary_markdown(section: CreativeSection) -> str:
+    """The heading and the plain-language findings, in the order a media buyer asks them."""
+    r = section.result
+    ctrl, level = md_text(r.control), _level(r.alpha)
+    lead = max(r.arms, key=lambda x: x.prob_best)
+    ch = [x for x in r.arms if x.lift is not None]
+    up = [x.name for x in ch if x.lift and x.lift.significant and x.lift.estimate > 0]
+    down = [x.name for x in ch if x.lift and x.lift.significant and x.lift.estimate < 0]
+    corr = CORRECTION_NAMES.get(r.correction, r.correction)
+    lines = [
+        "## Creative tournament",
+        "",
+        f"{len(r.arms)} creatives on **{md_text(section.ctr_metric)}** (clicks per impression, "
+        f"users randomised), against **{ctrl}**; {level} intervals.",
+        "",
+        f"- **{md_text(lead.name)}** leads: probability {_prob(lead.prob_best)} of having the "
+        f"highest CTR ({_ci(_rate, lead.ctr.estimate, lead.ctr.ci)}).",
+        f"- {len(up) or 'None'} of {len(ch)} challengers beat {ctrl} on CTR after the {corr} "
+        f"correction (α = {r.alpha:g})"
+        + (f": {_names(up)}." if up else ".")
+        + (f" Significantly worse: {_names(down)}." if down else ""),
+    ]
+    best = max(ch, key=lambda x: x.lift.estimate if x.lift else -math.inf, default=None)
+    if best is not None and best.lift is not None and best.shrunk_lift is not None:
+        s, raw, k = r.shrinkage, best.lift, best.shrunk_lift
+        line = (
+            f"- Largest lift: **{md_text(best.name)}**, raw {_ci(_lift, raw.estimate, raw.ci)}, "
+            f"shrunk {_ci(_lift, k.estimate, k.ci)}."
+        )
+        if s.method == "none":
+            line += " With fewer than three challengers the lifts are not shrunk."
+        else:
+            moved = 100 * abs(raw.estimate - k.estimate)
+            line += (
+                " The top creative of a tournament got there partly by luck, so its raw lift "
+                "tends to overstate the truth (the winner's curse); the shrunk lift moves each "
+                f"raw lift toward the challengers' mean ({_lift(s.mu)}), the more so the larger "
+                f"its noise against the spread between creatives (τ = {math.sqrt(s.tau2):.1%}). "
+                f"Here it moves {moved:.1f} percentage points."
+            )
+        lines.append(line)
+    al = r.allocation
+    sim = al.simulation
+    split = ", ".join(
+        f"{md_text(n)} {w:.0%}" for n, w in sorted(al.weights.items(), key=lambda kv: -kv[1])
+    )
+    gain = sim.thompson.expected - sim.equal.expected
+    rel = gain / sim.equal.expected if sim.equal.expected > 0 else math.nan
+    lines.append(
+        f"- Next period's budget (Thompson sampling on CTR, each creative at least "
+        f"{al.floor:.0%}): {split}. Over {sim.n_next:,} impressions that is an expected "
+        f"{sim.thompson.expected:,.0f} clicks against {sim.equal.expected:,.0f} for an equal "
+        f"split: {gain:+,.0f} clicks ({_lift(rel)})."
+    )
+    flags = section.declining
+    if r.fatigue:
+        tired = [f for f in r.fatigue if flags[f.creative][1]]
+        if tired:
+            what = "; ".join(
+                f"**{md_text(f.creative)}** {_lift(math.exp(f.slope) - 1)} per day (odds ratio, "
+                f"adjusted one-sided p {p_text(flags[f.creative][0])})"
+                for f in tired
+            )
+            lines.append(f"- CTR declines with days since first exposure for {what}.")
+        else:
+            lines.append("- No creative's CTR declines significantly with days since exposure.")
+    lines += ["", *(f"*Note: {md_text(n)}.*" for n in section.notes.values())]
+    return "\n".join(lines) + "\n"
+
+
+# ---- tables ------------------------------------------------------------------------------------
+def _label(section: CreativeSection, name: str) -> str:
+    return name + ("\u00a0(control)" if name == section.result.control else "")
+
+
+def creative_frame(section: CreativeSection) -> pd.DataFrame:
+    """One row per creative: CTR, lift (raw and shrunk), chance best, next budget share."""
+    r = section.result
+    corr = CORRECTION_NAMES.get(r.correction, r.correction)
+    rows = []
+    for x in r.arms:
+        lift, shrunk = x.lift, x.shrunk_lift
+        rows.append(
+            {
+                "creative": _label(section, x.name),
+                f"CTR ({_level(r.alpha)} CI)": _ci(_rate, x.ctr.estimate, x.ctr.ci),
+                "lift vs control": _ci(_lift, lift.estimate, lift.ci) if lift else DASH,
+                f"p ({corr})": p_text(lift.p_value_adjusted) if lift else DASH,
+                "shrunk lift": _ci(_lift, shrunk.estimate, shrunk.ci) if shrunk else DASH,
+                "P(best)": _prob(x.prob_best),
+                "next budget": f"{r.allocation.weights[x.name]:.1%}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def volume_frame(section: CreativeSection) -> pd.DataFrame:
+    """One row per creative: volumes, conversion, CPA/ROAS and the CTR trend per day."""
+    r = section.result
+    fits = {f.creative: f for f in r.fatigue or ()}
+    rows = []
+    for x in r.arms:
+        row: dict[str, Any] = {
+            "creative": _label(section, x.name),
+            "users": f"{x.users:,}",
+            "impressions": f"{x.impressions:,.0f}",
+            "clicks": f"{x.clicks:,.0f}",
+        }
+        if section.conversion_metric:
+            row["conversions"] = f"{x.conversions:,.0f}"
+            row["CVR per click"] = _rate(x.cvr.estimate)
+            row["CVR per impression"] = _rate(x.cvr_impression.estimate, 3)
+        if any(a.cpa for a in r.arms):
+            row["CPA"] = _ci(_money, x.cpa.estimate, x.cpa.ci) if x.cpa else DASH
+        if any(a.roas for a in r.arms):
+            row["ROAS"] = _ci(_money, x.roas.estimate, x.roas.ci) if x.roas else DASH
+        if fits:
+            f = fits.get(x.name)
+            odds = (
+                (math.exp(f.slope) - 1, (math.exp(f.ci[0]) - 1, math.exp(f.ci[1]) - 1))
+                if f
+                else None
+            )
+            row["CTR trend per day"] = _ci(_lift, *odds) if odds else DASH
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def styled(frame: pd.DataFrame, uuid: str) -> Styler:
+    """A frame styled like the metric tables (values HTML-escaped)."""
+    styler = frame.style.format(escape="html").hide(axis="index").set_uuid(uuid)
+    styler = styler.set_properties(**{"text-align": "right", "padding": "4px 10px"})
+    styler = styler.set_properties(subset=["creative"], **{"text-align": "left"})
+    return styler.set_table_styles(
+        [
+            {"selector": "th", "props": "text-align: right; padding: 4px 10px;"},
+            {"selector": "th.col0", "props": "text-align: left;"},
+            {"selector": "", "props": "border-collapse: collapse; margin: 6px 0 10px 0;"},
+        ]
+    )
+
+
+# ---- charts ------------------------------------------------------------------------------------
+def lift_frame(section: CreativeSection) -> pd.DataFrame:
+    """Per challenger, its raw and its shrunk CTR lift with their intervals (two rows)."""
+    rows = []
+    for x in section.result.arms:
+        if x.lift is None or x.shrunk_lift is None:
+            continue
+        for kind, est, ci in (
+            (RAW, x.lift.estimate, x.lift.ci),
+            (SHRUNK, x.shrunk_lift.estimate, x.shrunk_lift.ci),
+        ):
+            rows.append(
+                {
+                    "creative": x.name,
+                    "estimate": kind,
+                    "lift": _finite(est),
+                    "ci_low": _finite(ci[0]),
+                    "ci_high": _finite(ci[1]),
+                }
+            )
+    return pd.DataFrame(rows, columns=["creative", "estimate", "lift", "ci_low", "ci_high"])
+
+
+def lift_chart(section: CreativeSection) -> alt.LayerChart:
+    """Dot-and-whisker of each challenger's raw and shrunk CTR lift against control."""
+    r = section.result
+    data = lift_frame(section)
+    axis = alt.Axis(format="+.0~%", title=f"CTR lift vs {r.control} ({_level(r.alpha)} CI)")
+    colour = alt.Color(
+        "estimate:N",
+        scale=alt.Scale(domain=[RAW, SHRUNK], range=["#9e9e9e", "#1f77b4"]),
+        title=None,
+        legend=alt.Legend(orient="bottom"),
+    )
+    base = alt.Chart(data).encode(
+        y=alt.Y("creative:N", title=None, sort=list(dict.fromkeys(data["creative"]))),
+        yOffset=alt.YOffset("estimate:N", sort=[RAW, SHRUNK]),
+        color=colour,
+        tooltip=[
+            alt.Tooltip("creative:N"),
+            alt.Tooltip("estimate:N"),
+            alt.Tooltip("lift:Q", format="+.1%"),
+            alt.Tooltip("ci_low:Q", format="+.1%"),
+            alt.Tooltip("ci_high:Q", format="+.1%"),
+        ],
+    )
+    rule = base.mark_rule(strokeWidth=3).encode(x=alt.X("ci_low:Q", axis=axis), x2="ci_high:Q")
+    point = base.mark_point(filled=True, size=80, opacity=1).encode(x=alt.X("lift:Q", axis=axis))
+    zero = (
+        alt.Chart(pd.DataFrame({"zero": [0.0]}))
+        .mark_rule(color="#444", strokeDash=[4, 4])
+        .encode(x=alt.X("zero:Q", axis=axis))
+    )
+    chart = alt.layer(zero, rule, point).properties(
+        width=_WIDTH,
+        height=alt.Step(18),
+        title=alt.TitleParams(
+            "Creative tournament: raw and shrunk CTR lifts",
+            subtitle="shrunk: empirical-Bayes estimates that correct for the winner's curse",
+            anchor="start",
+        ),
+    )
+    return cast("alt.LayerChart", chart)
+
+
+def allocation_frame(section: CreativeSection) -> pd.DataFrame:
+    al = section.result.allocation
+    return pd.DataFrame(
+        [
+            {"creative": n, "weight": w, "prob_best": _nan_to_none(al.prob_best.get(n))}
+            for n, w in al.weights.items()
+        ],
+        columns=["creative", "weight", "prob_best"],
+    )
+
+
+def allocation_chart(section: CreativeSection, variants: list[str]) -> alt.LayerChart:
+    """Next period's budget share per creative (bars) against an equal split (dashed rule)."""
+    data = allocation_frame(section)
+    axis = alt.Axis(format=".0%", title="share of next period's impressions")
+    base = alt.Chart(data).encode(
+        y=alt.Y("creative:N", title=None, sort=list(data["creative"])),
+        tooltip=[
+            alt.Tooltip("creative:N"),
+            alt.Tooltip("weight:Q", title="budget share", format=".1%"),
+            alt.Tooltip("prob_best:Q", title="P(best)", format=".1%"),
+        ],
+    )
+    bars = base.mark_bar().encode(
+        x=alt.X("weight:Q", axis=axis, scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("creative:N", scale=_variant_colours(variants), legend=None),
+    )
+    equal = (
+        alt.Chart(pd.DataFrame({"equal": [1 / max(1, len(data))]}))
+        .mark_rule(color="#444", strokeDash=[4, 4])
+        .encode(x=alt.X("equal:Q", axis=axis))
+    )
+    floor = section.result.allocation.floor
+    chart = alt.layer(bars, equal).properties(
+        width=_WIDTH,
+        height=alt.Step(28),
+        title=alt.TitleParams(
+            "Next period's budget split",
+            subtitle=f"Thompson sampling on CTR, at least {floor:.0%} each; dashed: equal split",
+            anchor="start",
+        ),
+    )
+    return cast("alt.LayerChart", chart)
+
+
+def fatigue_frame(section: CreativeSection) -> pd.DataFrame:
+    """Per fitted creative and day since first exposure: impressions, clicks, CTR, fitted CTR.
+
+    ``dot``: the day holds at least ``DOT_SHARE`` of the creative's impressions (the chart
+    draws its CTR; the few survivors of the last days would otherwise set the axis).
+    """
+    fits = {f.creative: f for f in section.result.fatigue or ()}
+    rows = []
+    for c in section.curves:
+        f = fits.get(c.creative)
+        days = c.days or tuple(float(d) for d in range(len(c.impressions)))
+        total = sum(c.impressions)
+        for d, m, y in zip(days, c.impressions, c.clicks, strict=True):
+            if m <= 0 or f is None:
+                continue
+            eta = f.intercept + f.slope * d
+            rows.append(
+                {
+                    "creative": c.creative,
+                    "day": d,
+                    "impressions": m,
+                    "clicks": y,
+                    "ctr": y / m,
+                    "fitted": 1 / (1 + math.exp(-eta)),
+                    "dot": bool(m >= DOT_SHARE * total),
+                }
+            )
+    columns = ["creative", "day", "impressions", "clicks", "ctr", "fitted", "dot"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def fatigue_chart(section: CreativeSection, variants: list[str]) -> alt.LayerChart | None:
+    """CTR by day since first exposure per creative (dots sized by impressions), fitted line."""
+    data = fatigue_frame(section)
+    if data.empty:
+        return None
+    shown = list(dict.fromkeys(data["creative"]))
+    colour = alt.Color(
+        "creative:N",
+        scale=_variant_colours(variants, shown),
+        title=None,
+        legend=alt.Legend(orient="right", symbolOpacity=1),
+    )
+    x = alt.X("day:Q", axis=alt.Axis(title="days since first exposure", tickMinStep=1))
+    y_axis = alt.Axis(format=".1%", title="CTR")
+    base = alt.Chart(data).encode(x=x, color=colour)
+    dots = (
+        base.transform_filter("datum.dot")
+        .mark_circle(opacity=0.7)
+        .encode(
+            y=alt.Y("ctr:Q", axis=y_axis, scale=alt.Scale(zero=False)),
+            size=alt.Size("impressions:Q", legend=None, scale=alt.Scale(range=[15, 160])),
+            tooltip=[
+                alt.Tooltip("creative:N"),
+                alt.Tooltip("day:Q"),
+                alt.Tooltip("impressions:Q", format=","),
+                alt.Tooltip("clicks:Q", format=","),
+                alt.Tooltip("ctr:Q", title="CTR", format=".2%"),
+                alt.Tooltip("fitted:Q", title="fitted CTR", format=".2%"),
+            ],
+        )
+    )
+    line = base.mark_line(strokeWidth=2).encode(y=alt.Y("fitted:Q", axis=y_axis))
+    chart = alt.layer(dots, line).properties(
+        width=_WIDTH,
+        height=200,
+        title=alt.TitleParams(
+            "CTR by day since first exposure",
+            subtitle=f"dots: observed, on days with at least {DOT_SHARE:.0%} of a creative's "
+            "impressions (size: impressions); lines: binomial-logit fit per creative",
+            anchor="start",
+        ),
+    )
+    return cast("alt.LayerChart", chart)
+
+
+def views(section: CreativeSection, results: Results) -> list[Any]:
+    """The summary, two tables and three charts (fatigue only when it was fitted)."""
+    from IPython.display import Markdown
+
+    variants = list(results.plan.variants)
+    out: list[Any] = [
+        Markdown(summary_markdown(section)),
+        styled(creative_frame(section), "liftlab-creative"),
+        styled(volume_frame(section), "liftlab-creative-volume"),
+    ]
+    if not lift_frame(section).empty:
+        out.append(lift_chart(section))
+    out.append(allocation_chart(section, variants))
+    fat = fatigue_chart(section, variants)
+    if fat is not None:
+        out.append(fat)
+    return out
