@@ -132,7 +132,9 @@ def test_notebook_cells_are_calls_into_liftlab() -> None:
     assert code
     for cell in code:
         assert "def " not in cell.source and "import " not in cell.source
-        assert 1 <= len(re.findall(r"\b(?:present|charts|provenance)\.\w+\(", cell.source)) <= 2
+        assert (
+            1 <= len(re.findall(r"\b(?:present|charts|provenance|kinds)\.\w+\(", cell.source)) <= 2
+        )
 
 
 def test_notebook_parameters_are_documented() -> None:
@@ -301,8 +303,9 @@ def test_executed_notebook_holds_svg_charts_and_no_unit_data(good_run: dict) -> 
     mimes = [
         m for c in nb.cells if c.cell_type == "code" for o in c.outputs for m in o.get("data", {})
     ]
-    # SRM + daily traffic + (forest plot + cumulative effect) for each of three metrics
-    assert mimes.count("image/svg+xml") == 2 + 3 * 2
+    # SRM + daily traffic + (forest plot + cumulative effect) for each of four metrics
+    # + the landing-page section's funnel, segment and novelty charts
+    assert mimes.count("image/svg+xml") == 2 + 4 * 2 + 3
     assert not any(m.startswith("application/vnd.vegalite") for m in mimes)
     errors = [
         o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
@@ -589,7 +592,7 @@ def test_plan_text_is_escaped(results: Results) -> None:
 
 def test_metrics_in_reading_order(results: Results) -> None:
     roles = [m.metric.role for m in present.ordered_metrics(results)]
-    assert roles == ["primary", "guardrail", "secondary"]
+    assert roles == ["primary", "guardrail", "secondary", "secondary"]
 
 
 def test_forest_plot_uses_aggregates_and_falls_back_to_absolute(results: Results) -> None:

@@ -1,0 +1,648 @@
+"""``kind: landing_page``: the funnel step by step, segments with a Simpson's-paradox check,
+novelty (early against late cohorts) and repeat purchase.
+
+Built from the engine's sufficient statistics (:class:`~liftlab.aggregate.UnitStats`) with the
+statistics of :mod:`liftlab.stats.funnel` (conventions there); nothing here reads unit rows.
+Every test uses the plan's ``alpha``; adjusted p-values use its ``correction``.
+
+- ``funnel``: :func:`~liftlab.stats.funnel.funnel_analysis` of ``stats.funnel_counts`` (units
+  that reached each step of ``landing_page.funnel`` and every earlier one within
+  ``funnel_window_days`` of exposure); ``None`` without a funnel.
+- ``segments``: per primary metric, per treatment, :func:`~liftlab.stats.funnel.segment_analysis`
+  over every ``data.segments`` column, on the absolute scale with the metric's own test
+  (``ratio`` for ratios, ``cuped`` with a covariate, else ``welch``); ``None`` without segments
+  or with ``landing_page.segments: false``.
+- ``novelty``: per primary metric, per treatment, :func:`~liftlab.stats.funnel.novelty_analysis`
+  of the per-day Moments (cut at ``novelty_cut``, default halfway through the days), in the
+  metric's good direction; ``None`` with fewer than two days or ``novelty: false``.
+- ``repeat_purchase``: per metric with ``aggregate: repeat``, the rate per variant and
+  :func:`~liftlab.stats.funnel.repeat_purchase_effect` among all exposed units (the Welch test
+  of the metric's own row), and among buyers when the plan also has the ``any`` metric of the
+  same event and window; ``None`` without such a metric.
+
+A part (or one metric's entry) that fails becomes ``{"status": "unavailable", "reason": ...}``;
+the other parts stand. :func:`views` draws charts from these aggregates only.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import altair as alt
+import pandas as pd
+
+from liftlab.charts import (
+    _COLOURS,
+    _WIDTH,
+    NOT_SIGNIFICANT,
+    SIGNIFICANT,
+    _abs_axis,
+    _finite,
+    _level,
+    _variant_colours,
+)
+from liftlab.plan import LandingOptions
+from liftlab.present import (
+    CORRECTION_NAMES,
+    DASH,
+    _abs_fmt,
+    _abs_unit,
+    _interval,
+    _pct,
+    _pp,
+    md_text,
+    p_text,
+)
+from liftlab.stats.funnel import (
+    RepeatCounts,
+    funnel_analysis,
+    novelty_analysis,
+    repeat_purchase_effect,
+    segment_analysis,
+)
+
+if TYPE_CHECKING:
+    from liftlab.aggregate import UnitStats
+    from liftlab.analysis import Results
+    from liftlab.plan import Metric, Plan
+    from liftlab.sources import UnitSource
+
+SOFT_ERRORS = (ValueError, ArithmeticError, KeyError)
+VERDICTS = {
+    "novelty": "novelty: the effect fades (stronger among early units than late ones)",
+    "primacy": "primacy: the effect grows (weaker among early units than late ones)",
+    "stable": "stable: no evidence that the effect changes over time",
+}
+_SEGMENT_COLOURS = alt.Scale(
+    domain=["level", "pooled", "stratified"], range=["#4c78a8", "#444444", "#f58518"]
+)
+_COHORT_COLOURS = alt.Scale(
+    domain=["early", "late", "early − late"], range=["#4c78a8", "#54a24b", "#9e9e9e"]
+)
+Part = dict[str, Any] | None
+
+
+def _soft(make: Callable[..., Part], *args: Any, **kwargs: Any) -> Part:
+    """``make(*args, **kwargs)``, or ``{"status": "unavailable", "reason": ...}`` on a soft error."""
+    try:
+        return make(*args, **kwargs)
+    except SOFT_ERRORS as exc:
+        text = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        return {"status": "unavailable", "reason": text}
+
+
+def is_unavailable(part: Any) -> bool:
+    return isinstance(part, dict) and part.get("status") == "unavailable"
+
+
+def metric_test(m: Metric) -> str:
+    """The metric's own test, by the names of :mod:`liftlab.stats.funnel`."""
+    return "ratio" if m.type == "ratio" else "cuped" if m.covariate else "welch"
+
+
+@dataclass(frozen=True)
+class LandingSection:
+    """The four parts, each a plain dict as in results.json (``None`` when not asked for)."""
+
+    funnel: Part
+    segments: Part
+    novelty: Part
+    repeat_purchase: Part
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "funnel": self.funnel,
+            "segments": self.segments,
+            "novelty": self.novelty,
+            "repeat_purchase": self.repeat_purchase,
+        }
+
+
+def analyze(
+    plan: Plan, stats: UnitStats, results: Results, src: UnitSource | None
+) -> LandingSection | None:
+    """The landing-page section (module doc); ``None`` when no part applies."""
+    opts = plan.landing_page or LandingOptions()
+    alpha, correction, control = plan.analysis.alpha, plan.analysis.correction, plan.control_name
+    primary = [m for m in plan.metrics if m.role == "primary"]
+
+    def funnel() -> Part:
+        if not stats.funnel_counts:
+            raise ValueError("the statistics hold no funnel counts (they need unit rows)")
+        return funnel_analysis(
+            opts.funnel, stats.funnel_counts, control, alpha, correction
+        ).to_dict()
+
+    def per_treatment(run: Callable[..., Any], data: Any, **kw: Any) -> Part:
+        """``run(data, control, treatment, alpha, **kw)`` for each treatment, soft errors."""
+
+        def one(t: str) -> Part:
+            return cast(
+                "Part", run(data, control=control, treatment=t, alpha=alpha, **kw).to_dict()
+            )
+
+        return {t: _soft(one, t) for t in plan.treatments}
+
+    def segments(m: Metric) -> Part:
+        if not stats.segment_moments:
+            raise ValueError("the statistics hold no per-segment moments (they need unit rows)")
+        by_dim = {
+            dim: {level: per[m.name] for level, per in levels.items()}
+            for dim, levels in stats.segment_moments.items()
+        }
+        return per_treatment(segment_analysis, by_dim, test=metric_test(m), correction=correction)
+
+    def novelty(m: Metric) -> Part:
+        per = stats.daily[m.name]
+        daily = {d: {v: per[v][k] for v in per} for k, d in enumerate(stats.days)}
+        return per_treatment(
+            novelty_analysis,
+            daily,
+            cut=opts.novelty_cut,
+            test=metric_test(m),
+            direction=m.direction,
+        )
+
+    repeat = [m for m in plan.metrics if m.on_events and m.event_aggregate == "repeat"]
+    section = LandingSection(
+        funnel=_soft(funnel) if opts.funnel else None,
+        segments={m.name: _soft(segments, m) for m in primary}
+        if opts.segments and plan.data.segments
+        else None,
+        novelty={m.name: _soft(novelty, m) for m in primary}
+        if opts.novelty and len(stats.days) >= 2
+        else None,
+        repeat_purchase={m.name: _soft(_repeat, plan, stats, m) for m in repeat} or None,
+    )
+    return None if all(v is None for v in section.to_dict().values()) else section
+
+
+def _repeat(plan: Plan, stats: UnitStats, m: Metric) -> dict[str, Any]:
+    """Repeat rate per variant and its effect among exposed units (and buyers, if known)."""
+    a, control = plan.analysis, plan.control_name
+    buyers = next(
+        (
+            b
+            for b in plan.metrics
+            if b.event == m.event
+            and b.type == "proportion"
+            and b.event_aggregate == "any"
+            and b.window_days == m.window_days
+        ),
+        None,
+    )
+
+    def counts(v: str) -> RepeatCounts:
+        mom = stats.moments[m.name][v]
+        r = round(mom.sum_y)
+        # without a buyers metric only the ``exposed`` denominator is used; buyers ≥ repeaters
+        b = round(stats.moments[buyers.name][v].sum_y) if buyers is not None else r
+        return RepeatCounts(mom.n, b, r)
+
+    def effects(denominator: str) -> dict[str, Any]:
+        return {
+            t: repeat_purchase_effect(
+                counts(control), counts(t), denominator=denominator, alpha=a.alpha
+            ).to_dict()
+            for t in plan.treatments
+        }
+
+    per = {v: counts(v) for v in plan.variants}
+    return {
+        "event": m.event,
+        "window_days": m.window_days,
+        "exposed": {v: c.exposed for v, c in per.items()},
+        "repeaters": {v: c.repeaters for v, c in per.items()},
+        "rate": {v: c.repeaters / c.exposed if c.exposed else None for v, c in per.items()},
+        "effects": effects("exposed"),
+        "buyers_metric": None if buyers is None else buyers.name,
+        "among_buyers": None if buyers is None else effects("buyers"),
+    }
+
+
+# ---- frames (exactly what each chart plots) and charts -------------------------------------------
+def _row(label: str, kind: str, est: Any, ci: Any, p: Any = None, **extra: Any) -> dict[str, Any]:
+    lo, hi = ci or (None, None)
+    values = {"estimate": est, "ci_low": lo, "ci_high": hi, "p_value": p}
+    return {"label": label, "kind": kind, **{k: _finite(v) for k, v in values.items()}, **extra}
+
+
+def funnel_frames(f: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per step × variant the (conditional) rate and Wilson interval (``kind`` = variant); per
+    step and end to end × treatment the lift, its interval and ``kind`` = significance
+    (adjusted p < alpha)."""
+    rates = [
+        _row(s["step"], v["variant"], v["rate"], v["ci"], users=v["users"])
+        for s in f["by_step"]
+        for v in s["variants"]
+    ]
+    many = len(f["end_to_end"]) > 1
+    lifts = [
+        _row(
+            f"{step} · {c['variant']}" if many else step,
+            SIGNIFICANT if (c["p_value_adjusted"] or 1.0) < f["alpha"] else NOT_SIGNIFICANT,
+            c["lift"],
+            c["ci"],
+            c["p_value"],
+            p_value_adjusted=_finite(c["p_value_adjusted"]),
+        )
+        for step, comps in [(s["step"], s["comparisons"]) for s in f["by_step"]]
+        + [("end to end", f["end_to_end"])]
+        for c in comps
+    ]
+    return pd.DataFrame(rates), pd.DataFrame(lifts)
+
+
+def segment_frame(seg: dict[str, Any]) -> pd.DataFrame:
+    """Per dimension: each level's effect, the pooled effect and the stratified estimate."""
+    rows = []
+    for d in seg["dimensions"]:
+        dim, flag = d["dimension"], bool(d["simpson"])
+        rows += [
+            _row(f"{dim} = {lv['level']}", "level", lv["effect"], lv["ci"], lv["p_value"])
+            for lv in d["levels"]
+        ]
+        for kind in ("pooled", "stratified"):
+            x = d[kind]
+            rows.append(_row(f"{dim}: {kind}", kind, x["effect"], x["ci"], x["p_value"]))
+        for r in rows[-len(d["levels"]) - 2 :]:
+            r["simpson"] = flag
+    return pd.DataFrame(rows)
+
+
+def novelty_frame(by_treatment: dict[str, Any]) -> pd.DataFrame:
+    """Per treatment: the early and late cohorts' effects and their difference."""
+    many, rows = len(by_treatment) > 1, []
+    for t, nov in by_treatment.items():
+        d = nov["difference"]
+        for kind, x in (("early", nov["early"]), ("late", nov["late"])):
+            rows.append(
+                _row(f"{kind} · {t}" if many else kind, kind, x["effect"], x["ci"], x["p_value"])
+            )
+        diff = "early − late"
+        rows.append(
+            _row(f"{diff} · {t}" if many else diff, diff, d["estimate"], d["ci"], d["p_value"])
+        )
+    return pd.DataFrame(rows)
+
+
+def _intervals(
+    data: pd.DataFrame, axis: alt.Axis, scale: alt.Scale, title: alt.TitleParams
+) -> alt.LayerChart:
+    """Forest-style rows: a point per estimate, a rule over its interval, a rule at zero."""
+    base = alt.Chart(data).encode(
+        y=alt.Y("label:N", sort=list(data["label"]), title=None),
+        color=alt.Color("kind:N", scale=scale, title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=[c for c in data.columns if c != "kind"],
+    )
+    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#444", strokeDash=[4, 4])
+    chart = alt.layer(
+        zero.encode(x=alt.X("zero:Q", axis=axis)),
+        base.mark_rule(strokeWidth=3).encode(x=alt.X("ci_low:Q", axis=axis), x2="ci_high:Q"),
+        base.mark_point(filled=True, size=80, opacity=1).encode(x=alt.X("estimate:Q", axis=axis)),
+    ).properties(width=_WIDTH, height=alt.Step(26), title=title)
+    return cast("alt.LayerChart", chart)
+
+
+def funnel_chart(f: dict[str, Any], variants: list[str]) -> alt.VConcatChart:
+    """Step rates per variant with Wilson intervals, above the lift per step with its CI."""
+    rates, lifts = funnel_frames(f)
+    level, steps = _level(f["alpha"]), list(f["steps"])
+    axis = alt.Axis(format=".0%", title=f"step rate ({level} Wilson CI)")
+    base = alt.Chart(rates).encode(
+        y=alt.Y("label:N", sort=steps, title=None),
+        yOffset=alt.YOffset("kind:N", sort=variants),
+        color=alt.Color(
+            "kind:N",
+            scale=_variant_colours(variants),
+            title=None,
+            legend=alt.Legend(orient="right", symbolOpacity=1, symbolType="circle"),
+        ),
+        tooltip=["label", "kind", "users", alt.Tooltip("estimate:Q", format=".2%")],
+    )
+    top = alt.layer(
+        base.mark_bar(opacity=0.3).encode(x=alt.X("estimate:Q", axis=axis)),
+        base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", axis=axis), x2="ci_high:Q"),
+        base.mark_point(filled=True, size=50, opacity=1).encode(x=alt.X("estimate:Q", axis=axis)),
+    ).properties(
+        width=_WIDTH,
+        height=(16 * len(variants) + 10) * len(steps),
+        title=alt.TitleParams(
+            "Funnel: step rates",
+            subtitle="share of the units at the previous step (the first: of exposed units) "
+            "that reached each step",
+            anchor="start",
+        ),
+    )
+    correction = CORRECTION_NAMES.get(f["correction"], f["correction"])
+    bottom = _intervals(
+        lifts,
+        alt.Axis(format="+.0%", title=f"lift vs {f['control']} ({level} CI)"),
+        _COLOURS,
+        alt.TitleParams(
+            "Funnel: lift per step",
+            subtitle=f"coloured when the adjusted p-value ({correction}) < {f['alpha']:g}",
+            anchor="start",
+        ),
+    )
+    chart = alt.vconcat(top, bottom, spacing=16).resolve_scale(color="independent")
+    return cast("alt.VConcatChart", chart)
+
+
+def segment_chart(metric: Metric, treatment: str, seg: dict[str, Any]) -> alt.LayerChart:
+    level = _level(seg["alpha"])
+    return _intervals(
+        segment_frame(seg),
+        _abs_axis(metric, f"{treatment} − {seg['control']} ({level} CI)"),
+        _SEGMENT_COLOURS,
+        alt.TitleParams(
+            f"{metric.name}: effect by segment ({treatment})",
+            subtitle="each level, all units pooled, and the inverse-variance stratified estimate",
+            anchor="start",
+        ),
+    )
+
+
+def novelty_chart(
+    metric: Metric, by_treatment: dict[str, Any], cut: str, alpha: float
+) -> alt.LayerChart:
+    return _intervals(
+        novelty_frame(by_treatment),
+        _abs_axis(metric, f"effect vs control ({_level(alpha)} CI)"),
+        _COHORT_COLOURS,
+        alt.TitleParams(
+            f"{metric.name}: novelty",
+            subtitle=f"effect among units first exposed before {cut} (early) and from {cut} "
+            "(late), and the difference",
+            anchor="start",
+        ),
+    )
+
+
+# ---- report ------------------------------------------------------------------------------------
+def warning_html(title: str, text: str) -> str:
+    """A visible warning box (the style of :func:`liftlab.present.status_html`)."""
+    return (
+        '<div class="liftlab-status liftlab-flagged liftlab-simpson" '
+        'style="border-left: 5px solid #9a6700; background: #fff8e1; color: #1b1b1b; '
+        'padding: 8px 14px; margin: 6px 0 10px 0; border-radius: 3px;">'
+        f'<b style="color: #9a6700;">⚠ {html.escape(title)}:</b> {html.escape(text)}</div>'
+    )
+
+
+def _lift(x: float | None) -> str:
+    return _pct(x, sign=True)
+
+
+def _ci(fmt: Callable[[float | None], str], est: float | None, ci: Any) -> str:
+    lo, hi = ci or (None, None)
+    return _interval(fmt, est, lo, hi)  # type: ignore[arg-type]
+
+
+def _mean(metric: Metric, x: float | None) -> str:
+    return _pct(x, 2) if metric.type == "proportion" else _abs_fmt(metric, x)(x).lstrip("+")
+
+
+def _funnel_summary(f: dict[str, Any], window: float) -> str:
+    alpha, parts = f["alpha"], []
+    for e in f["end_to_end"]:
+        t = e["variant"]
+        comps = [
+            (s["step"], c) for s in f["by_step"] for c in s["comparisons"] if c["variant"] == t
+        ]
+        sig = [(s, c) for s, c in comps if (c["p_value_adjusted"] or 1.0) < alpha]
+        moved = "; ".join(
+            f"{'gained' if (c['lift'] or 0) > 0 else 'lost'} users at **{md_text(s)}** "
+            f"({_ci(_lift, c['lift'], c['ci'])}, adjusted p = {p_text(c['p_value_adjusted'])})"
+            for s, c in sig
+        )
+        still = [md_text(s) for s, c in comps if all(c is not x for _, x in sig)]
+        text = f"**{md_text(t)}** " + (moved or "changed no step clearly")
+        if sig and still:
+            text += f"; no clear change at {', '.join(still)}"
+        parts.append(
+            f"{text}. End to end: {_pct(e['rate_control'], 2)} → {_pct(e['rate'], 2)} "
+            f"({_ci(_lift, e['lift'], e['ci'])}, adjusted p = {p_text(e['p_value_adjusted'])})."
+        )
+    big = f["biggest_change"]
+    if big is not None:
+        parts.append(
+            f"Flagged step (smallest p-value): **{md_text(big['step'])}** "
+            f"({md_text(big['variant'])} {_lift(big['lift'])}, p = {p_text(big['p_value'])})."
+        )
+    path = " → ".join(md_text(s) for s in f["steps"])
+    return f"- **Funnel** ({path}, within {window:g} days of exposure): " + " ".join(parts)
+
+
+def _funnel_table(f: dict[str, Any]) -> str:
+    level, control = _level(f["alpha"]), f["control"]
+    big = (f["biggest_change"] or {}).get("step")
+    lines = [
+        "### Funnel",
+        "",
+        "*Step rate: the share of units at the previous step that reached this one (the first "
+        "step: of all exposed units). Lift: treatment rate / control rate − 1; the first step "
+        "and end to end by Welch's test on 0/1 values, later steps by the delta method (their "
+        f"denominator is itself random). Adjusted p: "
+        f"{CORRECTION_NAMES.get(f['correction'], md_text(f['correction']))} over every step "
+        "× treatment.*",
+        "",
+        f"| step | variant | units | step rate ({level} CI) | lift vs {md_text(control)} "
+        f"({level} CI) | p | adjusted p |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+
+    def row(step: str, variant: str, users: int, rate: str, c: dict[str, Any] | None) -> str:
+        cells = [DASH] * 3
+        if c is not None:
+            cells = [_ci(_lift, c["lift"], c["ci"]), p_text(c["p_value"])]
+            cells.append(p_text(c["p_value_adjusted"]))
+        return f"| {step} | {md_text(variant)} | {users:,} | {rate} | " + " | ".join(cells) + " |"
+
+    for s in f["by_step"]:
+        comps = {c["variant"]: c for c in s["comparisons"]}
+        name = md_text(s["step"]) + (" ◀ biggest change" if s["step"] == big else "")
+        for v in s["variants"]:
+            rate = _ci(lambda x: _pct(x, 2), v["rate"], v["ci"])
+            lines.append(row(name, v["variant"], v["users"], rate, comps.get(v["variant"])))
+    e2e = {e["variant"]: e for e in f["end_to_end"]}
+    control_rate = next(iter(e2e.values()))["rate_control"] if e2e else None
+    for v in f["by_step"][-1]["variants"]:
+        c = e2e.get(v["variant"])
+        rate = _pct(control_rate if c is None else c["rate"], 2)
+        lines.append(row("end to end", v["variant"], v["users"], rate, c))
+    return "\n".join(lines) + "\n"
+
+
+def _segment_table(metric: Metric, treatment: str, seg: dict[str, Any]) -> str:
+    level, control = _level(seg["alpha"]), seg["control"]
+    values = [x for d in seg["dimensions"] for lv in d["levels"] for x in lv["ci"] or ()]
+    fmt, unit = _abs_fmt(metric, *values), _abs_unit(metric)
+    lines = [
+        f"#### {md_text(metric.name)}: {md_text(treatment)} vs {md_text(control)} by segment",
+        "",
+        f"| segment | level | units ({md_text(control)} / {md_text(treatment)}) | "
+        f"{md_text(control)} | {md_text(treatment)} | effect{unit} ({level} CI) | p | adjusted p |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for d in seg["dimensions"]:
+        dim = md_text(d["dimension"])
+        rows = [(md_text(lv["level"]), lv) for lv in d["levels"]] + [("*pooled*", d["pooled"])]
+        for name, x in rows:
+            lines.append(
+                f"| {dim} | {name} | {x['n_control']:,} / {x['n_treatment']:,} | "
+                f"{_mean(metric, x['control_mean'])} | {_mean(metric, x['treatment_mean'])} | "
+                f"{_ci(fmt, x['effect'], x['ci'])} | {p_text(x['p_value'])} | "
+                f"{p_text(x.get('p_value_adjusted'))} |"
+            )
+        st, het = d["stratified"], d["heterogeneity"]
+        lines.append(
+            f"| {dim} | *stratified* (Q p = {p_text(het['p_value'])}) | | | | "
+            f"{_ci(fmt, st['effect'], st['ci'])} | {p_text(st['p_value'])} | {DASH} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _segment_summary(metric: Metric, treatment: str, seg: dict[str, Any]) -> str | None:
+    """What stands out for one metric and treatment (``None``: nothing, no paradox)."""
+    notes = [
+        f"**Simpson's paradox** over {md_text(d['dimension'])} (see the warning)"
+        if d["simpson"]
+        else f"the effect differs across levels of {md_text(d['dimension'])} (Cochran's Q "
+        f"p = {p_text(d['heterogeneity']['p_value'])})"
+        for d in seg["dimensions"]
+        if d["simpson"] or d["message"]
+    ]
+    return f"{md_text(metric.name)} ({md_text(treatment)}): {', '.join(notes)}" if notes else None
+
+
+def _novelty_text(metric: Metric, treatment: str, nov: dict[str, Any], alpha: float) -> str:
+    fmt = _abs_fmt(metric, *(nov[k]["effect"] for k in ("early", "late")))
+    unit, d = _abs_unit(metric), nov["difference"]
+    return (
+        f"{md_text(metric.name)} ({md_text(treatment)}): **{VERDICTS[nov['verdict']]}**; early "
+        f"{_ci(fmt, nov['early']['effect'], nov['early']['ci'])}{unit}, late "
+        f"{_ci(fmt, nov['late']['effect'], nov['late']['ci'])}{unit}, difference "
+        f"{_ci(fmt, d['estimate'], d['ci'])}{unit} (p = {p_text(d['p_value'])}, "
+        f"{_level(alpha)} CIs)"
+    )
+
+
+def _repeat_text(name: str, r: dict[str, Any], control: str) -> str:
+    rates = ", ".join(f"{md_text(v)} {_pct(x, 2)}" for v, x in r["rate"].items())
+    effects = "; ".join(
+        f"{md_text(t)} vs {md_text(control)} {_ci(_lift, e['lift'], e['lift_ci'])} "
+        f"(difference {_ci(_pp, e['difference'], e['difference_ci'])} pp, "
+        f"p = {p_text(e['p_value'])})"
+        for t, e in r["effects"].items()
+    )
+    text = (
+        f"{md_text(name)}: two or more {md_text(r['event'])} events within "
+        f"{r['window_days']:g} days of exposure: {rates}; {effects}"
+    )
+    for t, e in (r["among_buyers"] or {}).items():
+        text += (
+            f"; among buyers ({md_text(r['buyers_metric'])}) {md_text(t)} "
+            f"{_ci(_lift, e['lift'], e['lift_ci'])} (p = {p_text(e['p_value'])}; conditions on "
+            "buying, which the treatment may change)"
+        )
+    return text
+
+
+def _entries(part: dict[str, Any]) -> tuple[list[str], list[tuple[str, str, dict[str, Any]]]]:
+    """A per-metric, per-treatment part: notes on what is unavailable, and the rest."""
+    notes, ok = [], []
+    for name, per in part.items():
+        if is_unavailable(per):
+            notes.append(f"{md_text(name)}: unavailable: {md_text(per['reason'])}")
+            continue
+        for t, x in per.items():
+            if is_unavailable(x):
+                notes.append(f"{md_text(name)} ({md_text(t)}): unavailable: {md_text(x['reason'])}")
+            else:
+                ok.append((name, t, x))
+    return notes, ok
+
+
+def _bullet(title: str, part: Any, lines: list[str]) -> str:
+    if is_unavailable(part):
+        return f"- **{title}**: unavailable: {md_text(part['reason'])}"
+    return f"- **{title}**: " + ("; ".join(lines) if lines else "nothing to report") + "."
+
+
+def views(section: LandingSection, results: Results) -> list[Any]:
+    """Heading, plain-language summary, Simpson warnings, then each part's table and chart."""
+    from IPython.display import HTML, Markdown
+
+    plan = results.plan
+    metrics = {m.name: m for m in plan.metrics}
+    alpha, control, variants = plan.analysis.alpha, plan.control_name, list(plan.variants)
+    window = (plan.landing_page or LandingOptions()).funnel_window_days
+    summary: list[str] = []
+    warnings: list[Any] = []
+    details: list[Any] = []
+
+    f = section.funnel
+    if f is not None:
+        if is_unavailable(f):
+            summary.append(_bullet("Funnel", f, []))
+        else:
+            summary.append(_funnel_summary(f, window))
+            details += [Markdown(_funnel_table(f)), funnel_chart(f, variants)]
+
+    if section.segments is not None:
+        notes, ok = _entries(section.segments)
+        found = {(n, t): _segment_summary(metrics[n], t, seg) for n, t, seg in ok}
+        lines = notes + [x for x in found.values() if x is not None]
+        if clean := [f"{md_text(n)} ({md_text(t)})" for (n, t), x in found.items() if x is None]:
+            lines.append(
+                f"no Simpson's paradox and a consistent effect across levels for {', '.join(clean)}"
+            )
+        warnings += [
+            HTML(warning_html(f"{n}, {t}, by {d['dimension']}", d["message"]))
+            for n, t, seg in ok
+            for d in seg["dimensions"]
+            if d["simpson"]
+        ]
+        dims = ", ".join(md_text(d) for d in plan.data.segments)
+        summary.append(_bullet(f"Segments ({dims})", None, lines))
+        details += [Markdown("### Segments")] * bool(ok)
+        for n, t, seg in ok:
+            details += [
+                Markdown(_segment_table(metrics[n], t, seg)),
+                segment_chart(metrics[n], t, seg),
+            ]
+
+    if section.novelty is not None:
+        notes, ok = _entries(section.novelty)
+        lines = notes + [_novelty_text(metrics[n], t, nov, alpha) for n, t, nov in ok]
+        cuts = sorted({nov["cut"] for *_, nov in ok})
+        when = f" (units first exposed before {', '.join(cuts)} against later ones)" if cuts else ""
+        summary.append(_bullet(f"Novelty{when}", None, lines))
+        by_metric: dict[str, dict[str, Any]] = {}
+        for n, t, nov in ok:
+            by_metric.setdefault(n, {})[t] = nov
+        details += [Markdown("### Novelty")] * bool(ok)
+        details += [
+            novelty_chart(metrics[n], per, next(iter(per.values()))["cut"], alpha)
+            for n, per in by_metric.items()
+        ]
+
+    if section.repeat_purchase is not None:
+        lines = [
+            f"{md_text(n)}: unavailable: {md_text(r['reason'])}"
+            if is_unavailable(r)
+            else _repeat_text(n, r, control)
+            for n, r in section.repeat_purchase.items()
+        ]
+        summary.append(_bullet("Repeat purchase", None, lines))
+
+    head = (
+        "## Landing page: funnel, segments, novelty\n\n"
+        "*Diagnostics on the same units as the metrics above (fixed-horizon tests at "
+        f"{_level(alpha)}); the verdict rests on the primary metrics.*\n\n" + "\n".join(summary)
+    )
+    return [Markdown(head), *warnings, *details]
