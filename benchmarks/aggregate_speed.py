@@ -2,7 +2,9 @@
 
 Writes a synthetic unit table of N rows (three arms; a 0/1 metric, a capped amount with a
 covariate and a ratio), then times ``liftlab.analyze`` end to end: the checks and quantile
-query, the grouped sufficient-statistics query and the statistics. Prints one line per size.
+query, the grouped sufficient-statistics query and the statistics, on one engine thread (the
+default, for reproducible sums) and on all cores (``LIFTLAB_THREADS=0``). Prints one line per
+size and setting.
 
     .venv/bin/python benchmarks/aggregate_speed.py            # 1M and 10M rows
     .venv/bin/python benchmarks/aggregate_speed.py 200000     # a custom size
@@ -10,6 +12,7 @@ query, the grouped sufficient-statistics query and the statistics. Prints one li
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import tempfile
@@ -21,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from liftlab import analyze, parse_plan
+from liftlab.sources import THREADS_ENV
 
 
 def make_table(path: Path, n: int, seed: int = 1) -> None:
@@ -78,17 +82,21 @@ def main(sizes: list[int]) -> None:
             make_table(path, n)
             plan = plan_for(path)
             analyze(plan)  # warm-up: imports, DuckDB start
-            times = []
-            for _ in range(3):
-                start = time.perf_counter()
-                analyze(plan)
-                times.append(time.perf_counter() - start)
-            peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(
-                f"analyze {n:>11,} units, 3 metrics (CUPED, p99.9 cap, ratio): "
-                f"best {min(times):.3f} s, median {sorted(times)[1]:.3f} s; "
-                f"process peak RSS {peak_mib:,.0f} MiB"
-            )
+            # one engine thread (the default: bit-for-bit reproducible sums), then all cores
+            for threads in ("1", "0"):
+                os.environ[THREADS_ENV] = threads
+                times = []
+                for _ in range(3):
+                    start = time.perf_counter()
+                    analyze(plan)
+                    times.append(time.perf_counter() - start)
+                peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                label = "1 thread " if threads == "1" else "all cores"
+                print(
+                    f"analyze {n:>11,} units, 3 metrics (CUPED, p99.9 cap, ratio), {label}: "
+                    f"best {min(times):.3f} s, median {sorted(times)[1]:.3f} s; "
+                    f"process peak RSS {peak_mib:,.0f} MiB"
+                )
 
 
 if __name__ == "__main__":
