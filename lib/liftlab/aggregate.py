@@ -85,6 +85,9 @@ class UnitStats:
       column (the levels of one column are sums over the others: exact).
     - ``funnel_counts``: per variant, ``[n, c_1, …, c_K]``: units exposed and units that
       reached each funnel step and every step before it (``Layout.funnel``).
+    - ``cross_sums``: per ``"a*b"`` (sides ``metric.y`` / ``metric.x`` that a kind asks for,
+      :func:`liftlab.kinds.cross_products`), per variant, the sum over units of the product
+      of the two (capped) values: what a delta method across two metrics needs.
     """
 
     counts: dict[str, int]
@@ -101,6 +104,7 @@ class UnitStats:
         default_factory=dict
     )
     funnel_counts: dict[str, list[int]] = field(default_factory=dict)
+    cross_sums: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def cumulative(self, metric: str) -> Iterator[tuple[dt.date, dict[str, Moments]]]:
         """Per day, each variant's moments of all units exposed up to and including that day."""
@@ -246,11 +250,15 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
     # ---- query 2: sufficient statistics per variant (× day) ----------------------------------
     aggs: dict[str, Any] = {"n": t.count()}
     main: dict[str, Any] = {"n": t.count()}  # the metrics' own sums, also per segment
+    sides: dict[str, ir.FloatingColumn] = {}
     for i, m in enumerate(plan.metrics):
         y_col, x_col = yx(m)
         cap = caps.get(m.name, {})
         y = _capped(_num(t[y_col]), cap.get(y_col))
         x = _capped(_num(t[x_col]), cap.get(x_col)) if x_col is not None else None
+        sides[f"{m.name}.y"] = y
+        if x is not None:
+            sides[f"{m.name}.x"] = x
         main |= _sums(f"m{i}", y, x)
         aggs |= _sums(f"m{i}", y, x)
         aggs[f"m{i}_nully"] = t[y_col].isnull().sum()
@@ -269,6 +277,11 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
         step = _num(t[col]).fill_null(0.0) > 0
         reached = step if reached is None else reached & step
         aggs[f"f{k}"] = reached.ifelse(1, 0).sum()
+    from liftlab.kinds import cross_products
+
+    pairs = cross_products(plan)
+    for k, (a_side, b_side) in enumerate(pairs):
+        aggs[f"cp{k}"] = (sides[a_side] * sides[b_side]).sum()
     keys = [variant.cast("string").name("_variant")]
     if lay.timestamp is not None:
         ts = t[lay.timestamp]
@@ -332,6 +345,12 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
             acc[0] += int(r["n"])
             for k in range(len(lay.funnel)):
                 acc[k + 1] += int(r[f"f{k}"] or 0)
+    cross_sums = {
+        f"{a_side}*{b_side}": {
+            v: sum(_f(r[f"cp{k}"]) for r in rows if r["_variant"] == v) for v in plan.variants
+        }
+        for k, (a_side, b_side) in enumerate(pairs)
+    }
     seg_counts, seg_moments = _segment_stats(plan, t, variant, main)
     return UnitStats(
         counts=counts,
@@ -344,6 +363,7 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
         segment_counts=seg_counts,
         segment_moments=seg_moments,
         funnel_counts=funnel_counts,
+        cross_sums=cross_sums,
     )
 
 

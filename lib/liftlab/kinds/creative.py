@@ -8,10 +8,10 @@ budget, fatigue GLM). :func:`views` is what the report shows. Inputs:
 
 - ``creative.ctr`` (a ratio metric): per creative the users, Σclicks, Σimpressions, their
   squares and cross-product: the metric's moments, after its cap if it has one.
-- ``creative.conversion`` (optional; proportion or mean): Σconversions and Σconversions². The
-  engine does not compute conversions × clicks or × impressions per user, so conversion per
-  click and per impression are estimates without intervals (the cross-products are passed
-  as ``None``, never assumed independent); CPA needs only the conversions total.
+- ``creative.conversion`` (optional; proportion or mean): Σconversions, Σconversions², and
+  the per-user sums of conversions × clicks and × impressions that the engine adds for this
+  kind (``UnitStats.cross_sums``), so conversion per click and per impression get
+  delta-method intervals; CPA needs only the conversions total.
 - ``creative.revenue`` (optional mean metric): Σrevenue and Σrevenue², for ROAS.
 - each variant's ``spend``: CPA (with a conversion metric) and ROAS (with a revenue metric).
 - Fatigue: on event tables, the impressions and clicks of the ctr metric (both ``count``) by
@@ -155,6 +155,7 @@ def analyze(
     a = plan.analysis
     conv = stats.moments[opts.conversion] if opts.conversion else None
     rev = stats.moments[opts.revenue] if opts.revenue else None
+    cross = stats.cross_sums
     arms = []
     for v, variant in plan.variants.items():
         m = stats.moments[opts.ctr][v]
@@ -170,16 +171,20 @@ def analyze(
                 sum_clicks_impressions=m.sum_xy,
                 conversions=c.sum_y if c else 0.0,
                 sum_conversions2=c.sum_y2 if c else None,
+                sum_conversions_clicks=cross.get(f"{opts.conversion}.y*{opts.ctr}.y", {}).get(v),
+                sum_conversions_impressions=cross.get(f"{opts.conversion}.y*{opts.ctr}.x", {}).get(
+                    v
+                ),
                 spend=variant.spend if (c or r) else None,
                 revenue=r.sum_y if r else None,
                 sum_revenue2=r.sum_y2 if r else None,
             )
         )
     notes: dict[str, str] = {}
-    if conv is not None:
+    if conv is not None and arms and arms[0].sum_conversions_clicks is None:
         notes["conversion"] = (
             "conversion per click and per impression are estimates without intervals: they "
-            "need per-user conversions × clicks and × impressions, which the engine does not sum"
+            "need per-user conversions × clicks and × impressions (plan: creative.conversion)"
         )
     curves, why = _curves(plan, opts, src, a.alpha)
     if why:
