@@ -513,6 +513,10 @@ def test_index_is_a_sortable_portfolio(project: Path, good_run: dict) -> None:
             lift = f"{c['rel_effect']:+.1%}".replace("-", "−")
             ci = f"[{lo:+.1%}, {hi:+.1%}]".replace("-", "−")
             assert f'{c["variant"]} <b>{lift}</b> <span class="ci">{ci}</span>' in row
+            good = (c["rel_effect"] > 0) == (primary["direction"] != "decrease")
+            cls = ("better" if good else "worse") if c["significant"] else None
+            item = re.search(rf'<div( class="\w+")?>{c["variant"]} <b>', row)
+            assert item is not None and item.group(1) == (f' class="{cls}"' if cls else None)
         best = max(c["rel_effect"] for c in primary["comparisons"])
         assert f'<td data-sort="{best:.6f}">' in row
         assert 'badge ok">ok</span> p=' in row  # no sample-ratio mismatch in the demo data

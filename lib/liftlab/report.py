@@ -703,7 +703,8 @@ class IndexRow:
     verdict: str | None
     recommendation: str | None
     primary: str | None
-    lifts: list[tuple[str, float, float | None, float | None, bool]]  # variant, lift, lo, hi, sig
+    # variant, lift, lo, hi, significant in the good direction, significant in the bad one
+    lifts: list[tuple[str, float, float | None, float | None, bool, bool]]
     srm_p: float | None
     srm_mismatch: bool | None
     good_run: str | None
@@ -721,7 +722,7 @@ def _status_of(run: Path) -> str:
 
 def _primary_lifts(
     data: dict[str, Any],
-) -> tuple[str | None, list[tuple[str, float, float | None, float | None, bool]]]:
+) -> tuple[str | None, list[tuple[str, float, float | None, float | None, bool, bool]]]:
     """The first primary metric's relative lift per treatment, with its interval."""
     metrics = [m for m in data.get("metrics") or [] if isinstance(m, dict)]
     primary = next((m for m in metrics if m.get("role") == "primary"), None)
@@ -733,7 +734,11 @@ def _primary_lifts(
         if lift is None:
             continue
         ci = c.get("rel_ci") or [None, None]
-        lifts.append((str(c.get("variant")), float(lift), ci[0], ci[1], bool(c.get("significant"))))
+        sig = bool(c.get("significant"))
+        good = (float(lift) > 0) == (primary.get("direction") != "decrease")
+        lifts.append(
+            (str(c.get("variant")), float(lift), ci[0], ci[1], sig and good, sig and not good)
+        )
     return str(primary.get("name")), lifts
 
 
@@ -795,9 +800,9 @@ def _lift_cell(row: IndexRow) -> tuple[str, str]:
     if not row.lifts:
         return '<span class="muted">—</span>', ""
     items = []
-    for variant, lift, lo, hi, sig in row.lifts:
+    for variant, lift, lo, hi, better, worse in row.lifts:
         ci = f' <span class="ci">[{_pct(lo)}, {_pct(hi)}]</span>' if lo is not None else ""
-        cls = ' class="sig"' if sig else ""
+        cls = ' class="better"' if better else (' class="worse"' if worse else "")
         items.append(f"<div{cls}>{html.escape(variant)} <b>{_pct(lift)}</b>{ci}</div>")
     head = f'<div class="metric">{html.escape(row.primary or "")}</div>'
     best = max(lift for _, lift, *_ in row.lifts)
@@ -828,7 +833,7 @@ font-size:.9em;white-space:nowrap}
 .ship{background:#d1fadf;color:#05603a}.stop{background:#fee4e2;color:#912018}
 .warn{background:#fef0c7;color:#93370d}.wait{background:#eaecf0;color:#344054}
 .failed{background:#fee4e2;color:#912018}.ok{background:#d1fadf;color:#05603a}
-.muted,.ci{color:#667085}.sig b{color:#05603a}.metric{font-size:.85em;color:#667085}
+.muted,.ci{color:#667085}.better b{color:#05603a}.worse b{color:#b42318}.metric{font-size:.85em;color:#667085}
 .runs a{font-family:ui-monospace,monospace;font-size:.85em;margin-right:.5em}
 .runs a.failed{background:none;color:#b42318}
 a{color:#175cd3}
@@ -895,7 +900,7 @@ def index_html(reports_dir: Path) -> str:
         summary += f", {failing} whose last run failed"
     parts.append(
         f'<p class="sub">{summary}. Lifts are relative to control with their intervals; '
-        "bold green marks a significant one. Click a column to sort.</p>"
+        "green: significantly better, red: significantly worse. Click a column to sort.</p>"
     )
     parts.append('<table id="portfolio"><thead><tr>')
     parts += [
