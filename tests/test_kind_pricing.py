@@ -192,7 +192,8 @@ def test_no_buyers_leaves_the_section_unavailable_and_the_rest_analysed(tmp_path
     assert [m["name"] for m in out["metrics"]] == ["revenue", "purchase"]
     assert out["decision"]["recommendation"]
     [box] = kinds.views(results)
-    assert isinstance(box, HTML) and "pricing analysis unavailable" in box.data
+    assert isinstance(box, HTML) and "Pricing analysis unavailable:" in box.data
+    assert "no visitor bought" in box.data
 
 
 def test_demo_report_shows_the_pricing_section(good_run: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ that cannot be computed does not stop the report: it is replaced by an
 
 from __future__ import annotations
 
+import html
 import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -77,22 +78,25 @@ def analyze_kind(
     return {} if section is None else {kind: section}
 
 
+def unavailable_html(title: str, reason: str) -> str:
+    """The warning box shown in place of a section (or part) that could not be computed."""
+    return (
+        '<div class="liftlab-status liftlab-error" style="border-left: 5px solid #b42318; '
+        "background: #fdecea; color: #1b1b1b; padding: 8px 14px; margin: 6px 0 10px 0; "
+        f'border-radius: 3px;"><b style="color: #b42318;">⚠ {html.escape(title)} '
+        f"unavailable:</b> {html.escape(reason)}</div>"
+    )
+
+
 def views(results: Results) -> list[Any]:
     """Everything the report shows for the kind's section, as objects IPython displays."""
     from IPython.display import HTML
 
-    from liftlab.present import md_text
-
     out: list[Any] = []
     for kind, section in results.sections.items():
         if isinstance(section, Unavailable):
-            title = kind.replace("_", " ")
-            out.append(
-                HTML(
-                    f'<div class="liftlab-warning"><b>{md_text(title)} analysis unavailable</b>: '
-                    f"{md_text(section.reason)}</div>"
-                )
-            )
+            title = f"{kind.replace('_', ' ').capitalize()} analysis"
+            out.append(HTML(unavailable_html(title, section.reason)))
             continue
         out.extend(_module(kind).views(section, results))
     return out
