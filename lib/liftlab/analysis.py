@@ -240,11 +240,9 @@ class Results:
 
     def write_json(self, path: str | Path) -> Path:
         """Write ``results.json`` atomically (temporary file, then rename)."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        tmp.replace(path)
-        return path
+        from liftlab.files import atomic_write
+
+        return atomic_write(path, self.to_json())
 
     def table(self):  # type: ignore[no-untyped-def]
         """One row per metric × treatment, as a pandas DataFrame (for notebooks)."""

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from liftlab import __version__
+from liftlab.files import atomic_write, read_json_object
 from liftlab.sources import THREADS_ENV, redact
 
 if TYPE_CHECKING:
@@ -215,20 +216,12 @@ def _git_fields(folder: Path) -> dict[str, Any]:
 
 def write_manifest(manifest: dict[str, Any], path: str | Path) -> Path:
     """Write ``manifest`` as JSON atomically (temporary file, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write(path, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
     """A run's manifest, or None when it is missing or unreadable."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json_object(path)
 
 
 def finish_manifest(

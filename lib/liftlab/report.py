@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from liftlab.errors import LiftlabError
+from liftlab.files import atomic_write, read_json_object
 from liftlab.plan import load_plan
 
 if TYPE_CHECKING:
@@ -480,7 +481,7 @@ def _worker(argv: list[str]) -> int:
         "verdict": outcome.verdict,
         "seconds": outcome.seconds,
     }
-    _atomic_write(Path(spec["outcome_file"]), json.dumps(record))
+    atomic_write(Path(spec["outcome_file"]), json.dumps(record))
     return 0
 
 
@@ -637,14 +638,8 @@ def write_html(notebook: Path, target: Path, *, title: str | None = None) -> Pat
         params = nb.metadata.get("papermill", {}).get("parameters", {})
         name = Path(str(params.get("plan_path") or notebook.stem)).stem
         title = f"{name}: liftlab report"
-    _atomic_write(target, export_html(nb, title=title))
+    atomic_write(target, export_html(nb, title=title))
     return target
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 # ---- index -------------------------------------------------------------------------------------
@@ -664,17 +659,9 @@ def list_runs(experiment_dir: Path) -> list[Path]:
     return sorted(runs, key=lambda p: _run_key(p.name), reverse=True)
 
 
-def _read_results(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _verdict(results_json: Path) -> str | None:
     """``SHIP benefit``, ``KEEP RUNNING``, … from a run's results.json (None if unreadable)."""
-    return _verdict_of(_read_results(results_json))
+    return _verdict_of(read_json_object(results_json))
 
 
 def _verdict_of(data: dict[str, Any] | None) -> str | None:
@@ -753,7 +740,7 @@ def index_rows(reports_dir: Path) -> list[IndexRow]:
         if not runs:
             continue
         good = [r for r in runs if not _is_failed(r)]
-        data = _read_results(good[0] / "results.json") if good else None
+        data = read_json_object(good[0] / "results.json") if good else None
         data = data or {}
         primary, lifts = _primary_lifts(data)
         srm = data.get("srm") if isinstance(data.get("srm"), dict) else {}
@@ -963,7 +950,7 @@ def write_index(reports_dir: Path) -> Path:
     """Write ``reports_dir/index.html`` atomically (temporary file, then rename)."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     path = reports_dir / "index.html"
-    _atomic_write(path, index_html(reports_dir))
+    atomic_write(path, index_html(reports_dir))
     return path
 
 
