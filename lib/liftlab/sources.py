@@ -63,27 +63,26 @@ class UnitSource:
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def fingerprint(self) -> str:
-        """SHA-256 over the data files' names and bytes (sorted), or the tables' identity."""
+        """SHA-256 over the data files' names and SHA-256s (sorted), or the tables' identity."""
         return str(self.describe()["fingerprint"])
 
     def describe(self) -> dict[str, Any]:
         """The fingerprint and what it covers, reading each file once.
 
         ``{"fingerprint", "files": [{"path", "bytes", "sha256"}], "tables": identity}``;
-        the fingerprint is SHA-256 over each file's name and bytes, then the identity's
-        ``key=value`` pairs in key order.
+        the fingerprint is SHA-256 over each file's name and SHA-256 (in path order), then
+        the identity's ``key=value`` pairs in key order.
         """
         digest = hashlib.sha256()
         files = []
         for f in self.files:
-            digest.update(f.name.encode())
             own = hashlib.sha256()
             size = 0
             with f.open("rb") as fh:
                 for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
                     own.update(block)
                     size += len(block)
+            digest.update(f"{f.name}:{own.hexdigest()}\n".encode())
             files.append({"path": str(f), "bytes": size, "sha256": own.hexdigest()})
         for key in sorted(self.identity):
             digest.update(f"{key}={self.identity[key]}".encode())
