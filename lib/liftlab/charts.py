@@ -22,6 +22,7 @@ that returns exactly the table it plots.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from statistics import NormalDist
 from typing import TYPE_CHECKING, cast
 
@@ -31,6 +32,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from liftlab.analysis import MetricResult, Traffic
+    from liftlab.monitor import CumulativeView, SequentialView
     from liftlab.plan import Metric
     from liftlab.stats.srm import SRMResult
 
@@ -345,6 +347,43 @@ SEQUENTIAL_COLUMNS = [
 ]
 
 
+def _looks_frame(
+    views: Sequence[tuple[str, SequentialView | CumulativeView | None]],
+    columns: list[str],
+    *,
+    ordered: bool,
+) -> pd.DataFrame:
+    """One row per treatment × look of its daily view, with the given ``columns``.
+
+    A band whose bounds are not both finite (or, with ``ordered``, come out crossed) is NaN
+    on that look, so only its finite part is drawn.
+    """
+    rows = []
+    for variant, view in views:
+        if view is None:
+            continue
+        for look in view.looks:
+            lo, hi = _finite(look.ci_low), _finite(look.ci_high)
+            if not (math.isfinite(lo) and math.isfinite(hi) and (lo <= hi or not ordered)):
+                lo = hi = math.nan
+            row = {
+                "variant": variant,
+                "day": pd.Timestamp(look.day),
+                "n_control": int(look.n_control),
+                "n_treatment": int(look.n_treatment),
+                "estimate": _finite(look.estimate),
+                "ci_low": lo,
+                "ci_high": hi,
+                "p_value": _finite(look.p_value),
+                "z": _finite(look.z),
+                "boundary": _finite(look.boundary),
+                "information_fraction": _finite(look.information_fraction),
+                "rejected": bool(look.rejected),
+            }
+            rows.append({k: row[k] for k in columns})
+    return pd.DataFrame(rows, columns=columns)
+
+
 def sequential_frame(metric_result: MetricResult) -> pd.DataFrame:
     """Every look of every treatment's sequential view, one row per variant × look.
 
@@ -354,31 +393,8 @@ def sequential_frame(metric_result: MetricResult) -> pd.DataFrame:
     intersection is empty (``ci_low > ci_high``), have both bounds set to NaN, so only the
     finite part of the band is drawn.
     """
-    rows = []
-    for c in metric_result.comparisons:
-        if c.sequential is None:
-            continue
-        for look in c.sequential.looks:
-            lo, hi = _finite(look.ci_low), _finite(look.ci_high)
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
-                lo = hi = math.nan
-            rows.append(
-                {
-                    "variant": c.variant,
-                    "day": pd.Timestamp(look.day),
-                    "n_control": int(look.n_control),
-                    "n_treatment": int(look.n_treatment),
-                    "estimate": _finite(look.estimate),
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "p_value": _finite(look.p_value),
-                    "z": _finite(look.z),
-                    "boundary": _finite(look.boundary),
-                    "information_fraction": _finite(look.information_fraction),
-                    "rejected": bool(look.rejected),
-                }
-            )
-    return pd.DataFrame(rows, columns=SEQUENTIAL_COLUMNS)
+    views = [(c.variant, c.sequential) for c in metric_result.comparisons]
+    return _looks_frame(views, SEQUENTIAL_COLUMNS, ordered=True)
 
 
 def _first_rejections(metric_result: MetricResult) -> pd.DataFrame:
@@ -500,27 +516,8 @@ def cumulative_frame(metric_result: MetricResult) -> pd.DataFrame:
     on all units exposed up to that day and its pointwise interval, in the metric's units;
     ``p_value`` is that test's. Undefined bounds (too few units on the first days) are NaN.
     """
-    rows = []
-    for c in metric_result.comparisons:
-        if c.cumulative is None:
-            continue
-        for look in c.cumulative.looks:
-            lo, hi = _finite(look.ci_low), _finite(look.ci_high)
-            if not (math.isfinite(lo) and math.isfinite(hi)):
-                lo = hi = math.nan
-            rows.append(
-                {
-                    "variant": c.variant,
-                    "day": pd.Timestamp(look.day),
-                    "n_control": int(look.n_control),
-                    "n_treatment": int(look.n_treatment),
-                    "estimate": _finite(look.estimate),
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "p_value": _finite(look.p_value),
-                }
-            )
-    return pd.DataFrame(rows, columns=CUMULATIVE_COLUMNS)
+    views = [(c.variant, c.cumulative) for c in metric_result.comparisons]
+    return _looks_frame(views, CUMULATIVE_COLUMNS, ordered=False)
 
 
 def cumulative_chart(metric_result: MetricResult) -> alt.LayerChart | None:
