@@ -497,16 +497,8 @@ def _band_layers(
 
 
 # ---- cumulative effect (fixed horizon) ---------------------------------------------------------
-CUMULATIVE_COLUMNS = [
-    "variant",
-    "day",
-    "n_control",
-    "n_treatment",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "p_value",
-]
+# the sequential frame's columns up to the p-value: a pointwise look has no boundary or stop
+CUMULATIVE_COLUMNS = SEQUENTIAL_COLUMNS[: SEQUENTIAL_COLUMNS.index("p_value") + 1]
 
 
 def cumulative_frame(metric_result: MetricResult) -> pd.DataFrame:
