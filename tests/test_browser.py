@@ -21,12 +21,20 @@ from typing import Any
 
 import pytest
 
-from liftlab.browser import PageCheck, check_page, check_pages, evaluate, find_chromium
+from liftlab.browser import (
+    WIDE_FONT_CSS,
+    PageCheck,
+    check_page,
+    check_pages,
+    evaluate,
+    find_chromium,
+)
 from liftlab.errors import LiftlabError
 from tests.conftest import DEMO_PLANS
 
 CHART = """<svg class="marks" width="200" height="100" viewBox="0 0 200 100">
-<g class="mark-group role-title"><g class="mark-text role-title-text"><text>{title}</text></g></g>
+<g class="mark-group role-title"><g class="mark-text role-title-text">
+<text transform="translate(4,14)">{title}</text></g></g>
 <g class="mark-rect role-mark" aria-roledescription="rect mark container">{marks}</g></svg>"""
 BAR = '<path aria-roledescription="bar" d="M10,10h40v60h-40Z" fill="steelblue"></path>'
 
@@ -197,6 +205,130 @@ def test_missing_chromium_says_how_to_install(
     assert find_chromium() is None
     with pytest.raises(LiftlabError, match="apt-get install -y chromium, or set LIFTLAB_CHROMIUM"):
         check_page(_page(tmp_path, "<p>hi</p>"))
+
+
+# --- legible charts: text cut off, truncated or overlapping ------------------------------
+
+# Two identical texts drawn on one spot (as Vega does for a shared axis), a hidden text under
+# a shown one (Vega's labelOverlap sets opacity 0), and rotated labels whose upright boxes
+# overlap although the labels do not: none of them is a problem.
+STACKED = f"""<svg class="marks" width="300" height="140" viewBox="0 0 300 140">
+<g class="mark-rect role-mark">{BAR}</g>
+<g font-family="sans-serif" font-size="10px">
+<text transform="translate(20,30)">twice</text><text transform="translate(20,30)">twice</text>
+<text transform="translate(80,30)" opacity="0">hidden one</text>
+<text transform="translate(84,30)">shown two</text><text transform="translate(20,60)"> </text>
+<text transform="translate(150,120) rotate(-45)">rotated label one</text>
+<text transform="translate(165,120) rotate(-45)">rotated label two</text>
+</g></svg>"""
+
+
+def _svg(chart: Any) -> str:
+    """The inline SVG a report embeds for ``chart`` (vl-convert, as in the notebook)."""
+    from liftlab.charts import use_static_renderer
+
+    use_static_renderer()
+    svg: str = chart._repr_mimebundle_()["image/svg+xml"]
+    return svg
+
+
+def _charts() -> dict[str, Any]:
+    """Altair charts: one clean, three with one kind of illegible text each."""
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame({"x": [0.0, 0.25, 0.5], "y": ["control", "treatment", "other"]})
+    long = "a title far longer than the narrow chart it is written on, so it runs off"
+    clean = (
+        alt.Chart(data, title="Effect")
+        .mark_point()
+        .encode(x=alt.X("x:Q", axis=alt.Axis(format="+.0%", title="lift")), y="y:N")
+        .properties(width=300)
+    )
+    # no room kept for titles and axes: the title and the y labels run past the edges
+    cut = clean.properties(
+        width=120, title=long, autosize=alt.AutoSizeParams(type="none"), padding=0
+    )
+    truncated = clean.encode(
+        y=alt.Y("y:N", axis=alt.Axis(labelLimit=30, title="the variant of the experiment"))
+    )
+    ticks = alt.Axis(format="+.0%", values=[i / 100 for i in range(51)], labelOverlap=False)
+    crowded = clean.encode(x=alt.X("x:Q", axis=ticks))
+    return {"clean": clean, "cut": cut, "truncated": truncated, "crowded": crowded}
+
+
+@pytest.fixture(scope="module")
+def legibility(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> dict[str, PageCheck]:
+    """A page per chart of :func:`_charts`, and the page of handmade stacked texts."""
+    tmp = tmp_path_factory.mktemp("legible")
+    pages = {name: _page(tmp, _svg(c), f"{name}.html") for name, c in _charts().items()}
+    pages["stacked"] = _page(tmp, STACKED, "stacked.html")
+    checks = check_pages(list(pages.values()), chromium=chromium)
+    return dict(zip(pages, checks, strict=True))
+
+
+def test_clean_chart_is_legible(legibility: dict[str, PageCheck]) -> None:
+    page = legibility["clean"]
+    [chart] = page.charts
+    assert chart.title == "Effect" and chart.drawn and chart.legible
+    assert page.ok, page.problems()
+
+
+def test_stacked_hidden_blank_and_rotated_texts_are_not_flagged(
+    legibility: dict[str, PageCheck],
+) -> None:
+    page = legibility["stacked"]
+    [chart] = page.charts
+    assert chart.text_problems == () and page.ok, page.problems()
+
+
+def test_text_running_off_the_chart_is_flagged(legibility: dict[str, PageCheck]) -> None:
+    page = legibility["cut"]
+    [chart] = page.charts
+    assert chart.drawn and not chart.legible and not page.ok
+    long = "a title far longer than the narrow chart it is written on, so it runs off"
+    cut = [p for p in chart.text_problems if "is cut off" in p]
+    assert any(p.startswith(f"text '{long}' is cut off") and "right edge" in p for p in cut), cut
+    assert any(p.startswith("text 'treatment' is cut off") and "left edge" in p for p in cut), cut
+    assert f"{page.path}: chart 1 '{long}': text '{long}' is cut off" in "\n".join(page.problems())
+
+
+def test_text_truncated_with_an_ellipsis_is_flagged(legibility: dict[str, PageCheck]) -> None:
+    page = legibility["truncated"]
+    [chart] = page.charts
+    truncated = [p for p in chart.text_problems if "truncated with an ellipsis" in p]
+    assert truncated and all("\u2026" in p for p in truncated), chart.text_problems
+    assert any(re.match("text 'tr[a-z]*\u2026' is truncated", p) for p in truncated), truncated
+    assert not page.ok
+
+
+def test_colliding_tick_labels_are_flagged(legibility: dict[str, PageCheck]) -> None:
+    page = legibility["crowded"]
+    [chart] = page.charts
+    overlaps = [p for p in chart.text_problems if " overlap (" in p]
+    assert len(overlaps) > 10, chart.text_problems
+    assert "texts '+1%' and '+2%' overlap" in "\n".join(overlaps)
+    assert all(re.fullmatch(r"texts '\+\d+%' and '\+\d+%' overlap \(\d+ px\)", p) for p in overlaps)
+    assert not page.ok
+
+
+def test_a_wider_font_than_the_layout_cuts_text(tmp_path: Path, chromium: str) -> None:
+    """The same clean chart, drawn in a font wider than vl-convert measured, is flagged."""
+    import altair as alt
+    import pandas as pd
+
+    chart = (
+        alt.Chart(pd.DataFrame({"x": [0, 1]}), title="Effect")
+        .mark_point()
+        .encode(x=alt.X("x:Q", title="a rather long axis title, as wide as the plot is"))
+        .properties(width=220)
+        .configure(font="Liberation Sans")
+    )
+    path = _page(tmp_path, _svg(chart))
+    assert check_page(path, chromium=chromium).ok
+    wide = check_page(path, chromium=chromium, css=WIDE_FONT_CSS)
+    [chart_check] = wide.charts
+    assert any("as wide as the plot is' is cut off" in p for p in chart_check.text_problems)
 
 
 # --- the demo reports -----------------------------------------------------------------

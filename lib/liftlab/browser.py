@@ -14,6 +14,15 @@ vl-convert writes) or holds Vega data marks (``g.role-mark`` groups or elements 
 those elements; axes, legends and titles are not marks. A chart is *drawn* when its svg has a
 non-empty bounding box on the page and at least one mark has a ``getBBox()`` of non-zero width
 or height.
+
+A chart is *legible* (:attr:`ChartCheck.legible`) when none of its shown texts (a ``<text>``
+with words, no ancestor up to the svg hidden or at opacity 0: Vega hides the labels it drops
+for overlap that way) is cut off, truncated or overlapping: each text's box on the page (its
+``getBBox()`` through ``getScreenCTM()``, so a rotated label is measured as drawn, trimmed to
+the letters' height) must lie within the svg's bounding box (1 px of slack), no two texts may
+overlap by more than 1 px (the same words drawn twice on one spot excepted), and no text may
+contain the ellipsis ``…`` that Vega puts where it truncated a label at its ``limit``. Axis
+labels and titles, legend labels, chart titles and subtitles and text marks are all checked.
 """
 
 from __future__ import annotations
@@ -51,12 +60,102 @@ FLAGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND",
 )
 SETTLE_SECONDS = 0.3
+# Draws every chart text in DejaVu Sans, about a sixth wider than the Arial metrics (Liberation
+# Sans, Helvetica) that vl-convert lays charts out with: where a reader's browser has no Arial
+# (many Linux desktops), this is what the charts look like.
+WIDE_FONT_CSS = "svg text { font-family: 'DejaVu Sans', sans-serif !important; }"
 
-# Returns one {title, marks, drawnMarks, visible} per chart, in document order.
+# Returns one {title, marks, drawnMarks, visible, textProblems} per chart, in document order.
+# The text checks (see the module doc) measure each visible <text>: its getBBox() corners,
+# mapped to the page by getScreenCTM(), so rotated labels are measured as drawn.
 CHARTS_JS = r"""(() => {
   const MARKS = 'g.role-mark > :not(g), [aria-roledescription$=" mark"]';
+  // In CSS pixels, a text may reach EDGE past the chart's box and two texts may overlap
+  // OVERLAP deep; a text's box is trimmed by INK of its height at the top and the bottom.
+  const EDGE = 1, OVERLAP = 1, INK = 0.15;
   const charts = [...document.querySelectorAll('svg')].filter(
     (s) => !s.parentElement?.closest('svg') && (s.matches('svg.marks') || s.querySelector(MARKS)));
+  const words = (el) => {
+    const spans = el.querySelectorAll('tspan');
+    const parts = spans.length ? [...spans].map((s) => s.textContent) : [el.textContent];
+    return parts.join(' ').replace(/\s+/g, ' ').trim();
+  };
+  const shown = (el, svg) => {
+    for (let n = el; n && n !== svg; n = n.parentElement) {
+      const s = getComputedStyle(n);
+      if (s.display === 'none' || s.visibility === 'hidden' || parseFloat(s.opacity) === 0) {
+        return false;
+      }
+    }
+    const s = getComputedStyle(el);
+    return !(s.fill === 'none' && s.stroke === 'none') && parseFloat(s.fillOpacity) !== 0;
+  };
+  // The corners of the text's box on the page; vertically trimmed to the glyphs' ink
+  // (the box is the font's full line height, taller than the letters).
+  const quad = (el) => {
+    const b = el.getBBox(), m = el.getScreenCTM();
+    if (!m || !(b.width > 0 && b.height > 0)) return null;
+    const t = b.height * INK;
+    const pts = [[b.x, b.y + t], [b.x + b.width, b.y + t],
+                 [b.x + b.width, b.y + b.height - t], [b.x, b.y + b.height - t]];
+    return pts.map(([x, y]) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f]);
+  };
+  // How deep two convex quads overlap: the least overlap of their projections on the
+  // edge normals (separating axis theorem); 0 when they are apart.
+  const depth = (p, q) => {
+    let least = Infinity;
+    for (const poly of [p, q]) {
+      for (let i = 0; i < 4; i++) {
+        const [x1, y1] = poly[i], [x2, y2] = poly[(i + 1) % 4];
+        const len = Math.hypot(x2 - x1, y2 - y1) || 1;
+        const nx = (y1 - y2) / len, ny = (x2 - x1) / len;
+        const span = (pts) => {
+          const d = pts.map(([x, y]) => x * nx + y * ny);
+          return [Math.min(...d), Math.max(...d)];
+        };
+        const [a0, a1] = span(p), [b0, b1] = span(q);
+        least = Math.min(least, Math.min(a1, b1) - Math.max(a0, b0));
+        if (least <= 0) return 0;
+      }
+    }
+    return least;
+  };
+  const cut = (q, r) => {
+    const xs = q.map((c) => c[0]), ys = q.map((c) => c[1]);
+    const by = {
+      left: r.left - Math.min(...xs), right: Math.max(...xs) - r.right,
+      top: r.top - Math.min(...ys), bottom: Math.max(...ys) - r.bottom,
+    };
+    return Object.entries(by).filter(([, px]) => px > EDGE);
+  };
+  const textProblems = (svg) => {
+    const box = svg.getBoundingClientRect();
+    const texts = [...svg.querySelectorAll('text')]
+      .filter((el) => !el.parentElement.closest('text'))
+      .map((el) => ({ el, text: words(el) }))
+      .filter(({ el, text }) => text && shown(el, svg))
+      .map((t) => ({ ...t, quad: quad(t.el) }))
+      .filter((t) => t.quad);
+    const out = [];
+    for (const t of texts) {
+      for (const [side, px] of cut(t.quad, box)) {
+        out.push({ kind: 'cut', text: t.text, side, px: Math.round(px) });
+      }
+      if (t.text.includes('\u2026')) out.push({ kind: 'ellipsis', text: t.text });
+    }
+    for (let i = 0; i < texts.length; i++) {
+      for (let j = i + 1; j < texts.length; j++) {
+        const a = texts[i], b = texts[j];
+        const same = a.text === b.text && a.quad.every(
+          ([x, y], k) => Math.abs(x - b.quad[k][0]) < 1 && Math.abs(y - b.quad[k][1]) < 1);
+        const px = same ? 0 : depth(a.quad, b.quad);
+        if (px > OVERLAP) {
+          out.push({ kind: 'overlap', text: a.text, other: b.text, px: Math.round(px) });
+        }
+      }
+    }
+    return out;
+  };
   return charts.map((svg) => {
     const marks = [...new Set(svg.querySelectorAll(MARKS))];
     const drawn = marks.filter((m) => {
@@ -65,11 +164,13 @@ CHARTS_JS = r"""(() => {
     const r = svg.getBoundingClientRect();
     const style = getComputedStyle(svg);
     const title = svg.querySelector('g.role-title-text text, g.role-title text');
+    const visible = r.width > 0 && r.height > 0 && style.visibility !== 'hidden';
     return {
-      title: title ? title.textContent.trim() : '',
+      title: title ? words(title) : '',
       marks: marks.length,
       drawnMarks: drawn.length,
-      visible: r.width > 0 && r.height > 0 && style.visibility !== 'hidden',
+      visible,
+      textProblems: visible ? textProblems(svg) : [],
     };
   });
 })()"""
@@ -84,14 +185,30 @@ class ChartCheck:
     marks: int  # data-mark elements in the svg
     drawn_marks: int  # of those, how many have a non-empty getBBox()
     visible: bool  # the svg's bounding client rect is non-empty and it is not hidden
+    text_problems: tuple[str, ...] = ()  # its texts that are cut, truncated or overlapping
 
     @property
     def drawn(self) -> bool:
         """The svg is visible and at least one mark has a non-zero width or height."""
         return self.visible and self.drawn_marks > 0
 
+    @property
+    def legible(self) -> bool:
+        """No text of the chart is cut off, truncated with an ellipsis or overlapping."""
+        return not self.text_problems
+
     def label(self) -> str:
         return f"chart {self.index + 1}" + (f" '{self.title}'" if self.title else "")
+
+
+def _text_problem(p: dict[str, Any]) -> str:
+    """One readable line for a text problem found by :data:`CHARTS_JS`."""
+    text = f"'{p['text']}'"
+    if p["kind"] == "cut":
+        return f"text {text} is cut off: it runs {p['px']} px past the chart's {p['side']} edge"
+    if p["kind"] == "ellipsis":
+        return f"text {text} is truncated with an ellipsis (Vega's label limit)"
+    return f"texts {text} and '{p['other']}' overlap ({p['px']} px)"
 
 
 @dataclass(frozen=True)
@@ -108,7 +225,8 @@ class PageCheck:
 
     @property
     def ok(self) -> bool:
-        """Loaded, every chart drawn, no console error, no request off the machine."""
+        """Loaded, every chart drawn and legible, no console error, no request off the
+        machine."""
         return not self.problems()
 
     def problems(self) -> list[str]:
@@ -122,6 +240,7 @@ class PageCheck:
                     f"{self.path}: {chart.label()} drew no marks "
                     f"({chart.marks} mark elements, none with a non-zero size)"
                 )
+            out += [f"{self.path}: {chart.label()}: {p}" for p in chart.text_problems]
         out += [f"{self.path}: console error: {e}" for e in self.console_errors]
         out += [
             f"{self.path}: tried to load {u} (reports must work offline)" for u in self.requests
@@ -156,13 +275,16 @@ def check_pages(
     chromium: str | None = None,
     timeout: float = 30,
     script: str | None = None,
+    css: str | None = None,
 ) -> list[PageCheck]:
     """Load each page offline in one headless Chromium and check it (see the module doc).
 
     ``timeout`` bounds the browser start and each page's load. ``script``, a JS expression
     (a promise is awaited), runs on each page after the checks; its JSON value (or None) is
-    :attr:`PageCheck.extra`, and an exception it throws is a console error. The browser and its
-    temporary profile are removed on return, also on error.
+    :attr:`PageCheck.extra`, and an exception it throws is a console error. ``css``, a style
+    sheet, is added to each page before the checks, e.g. :data:`WIDE_FONT_CSS` to see whether
+    the charts still fit with a wider font than the one they were laid out with. The browser
+    and its temporary profile are removed on return, also on error.
     """
     pages = [Path(p).resolve() for p in paths]
     if not pages:
@@ -189,7 +311,7 @@ def check_pages(
                 start_new_session=True,  # its own process group, killed as one below
             )
         cdp = _Cdp(_devtools_url(proc, log, timeout), timeout)
-        return [_check(cdp, page, timeout, script) for page in pages]
+        return [_check(cdp, page, timeout, script, css) for page in pages]
     finally:
         if cdp is not None:
             cdp.close()
@@ -259,7 +381,7 @@ class _Cdp:
         return msg
 
 
-def _check(cdp: _Cdp, page: Path, timeout: float, script: str | None) -> PageCheck:
+def _check(cdp: _Cdp, page: Path, timeout: float, script: str | None, css: str | None) -> PageCheck:
     target = cdp.send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session: str = cdp.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
         "sessionId"
@@ -283,8 +405,21 @@ def _check(cdp: _Cdp, page: Path, timeout: float, script: str | None) -> PageChe
             raise _ScriptError(_exception_text(reply["exceptionDetails"]))
         return reply["result"].get("value")
 
+    if css is not None:
+        run(
+            f"document.head.appendChild(document.createElement('style')).textContent = {json.dumps(css)}"
+        )
+        run("document.fonts.ready.then(() => document.body.offsetHeight)")
+
     charts = [
-        ChartCheck(i, c["title"], c["marks"], c["drawnMarks"], c["visible"])
+        ChartCheck(
+            i,
+            c["title"],
+            c["marks"],
+            c["drawnMarks"],
+            c["visible"],
+            tuple(dict.fromkeys(_text_problem(p) for p in c["textProblems"])),
+        )
         for i, c in enumerate(run(CHARTS_JS) or [])
     ]
     title = run("document.title") or ""
