@@ -30,53 +30,26 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from liftlab import theme
+from liftlab.theme import NOT_SIGNIFICANT, SIGNIFICANT
+
 if TYPE_CHECKING:
     from liftlab.analysis import MetricResult, Traffic
     from liftlab.monitor import CumulativeView, SequentialView
-    from liftlab.plan import Metric
     from liftlab.stats.srm import SRMResult
 
-SIGNIFICANT = "significant"
-NOT_SIGNIFICANT = "not significant"
-_COLOURS = alt.Scale(domain=[SIGNIFICANT, NOT_SIGNIFICANT], range=["#1f77b4", "#9e9e9e"])
-_PALETTE = [
-    "#4c78a8",
-    "#f58518",
-    "#54a24b",
-    "#b279a2",
-    "#e45756",
-    "#72b7b2",
-    "#eeca3b",
-    "#9d755d",
-    "#ff9da6",
-    "#bab0ac",
-]
-_WIDTH = 560
-_SMALL_HEIGHT = 150
-_DAY_AXIS = alt.Axis(format="%b %d", title=None, labelAngle=0, tickMinStep=86_400_000)
 POSTERIOR_POINTS = 161
-
-
-def _nan_to_none(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
-
-
-def _finite(x: float | None) -> float:
-    """``x`` as a float, NaN where it is missing or infinite (pandas drops it as missing)."""
-    return float(x) if x is not None and math.isfinite(x) else math.nan
-
-
-def _colour_of(variant: str, variants: list[str]) -> str:
-    return _PALETTE[variants.index(variant) % len(_PALETTE)] if variant in variants else "#444"
-
-
-def _variant_colours(variants: list[str], shown: list[str] | None = None) -> alt.Scale:
-    """One fixed colour per variant (by its place in the plan), so every chart agrees.
-
-    ``shown`` limits the legend to the variants a chart draws (e.g. the treatments only).
-    """
-    shown = variants if shown is None else shown
-    return alt.Scale(domain=shown, range=[_colour_of(v, variants) for v in shown])
+# the shared look (sizes, font, colours, wrapped titles): liftlab.theme
+_WIDTH = theme.WIDTH
+_SMALL_HEIGHT = theme.SMALL_HEIGHT
+_DAY_AXIS = theme.DAY_AXIS
+_nan_to_none = theme.nan_to_none
+_finite = theme.finite
+_colour_of = theme.colour_of
+_variant_colours = theme.variant_colours
+_level = theme.level
+_title = theme.metric_title
+_BAND_HEIGHT = _SMALL_HEIGHT + 30  # a cumulative effect by day
 
 
 def _treatment_colour(metric_result: MetricResult) -> alt.Color:
@@ -90,24 +63,6 @@ def _treatment_colour(metric_result: MetricResult) -> alt.Color:
         title=None,
         legend=alt.Legend(orient="right", symbolOpacity=1, symbolType="circle"),
     )
-
-
-def _level(alpha: float) -> str:
-    return f"{1 - alpha:.0%}"
-
-
-def _abs_axis(metric: Metric, title: str | None) -> alt.Axis:
-    """An axis for an absolute difference: percentage points for proportions."""
-    if metric.type == "proportion":
-        return alt.Axis(
-            title=f"{title} (percentage points)" if title else None,
-            labelExpr="format(datum.value * 100, '+.2~f')",
-        )
-    return alt.Axis(title=title, format="+~g")
-
-
-def _title(metric: Metric, what: str, subtitle: str) -> alt.TitleParams:
-    return alt.TitleParams(f"{metric.name}: {what}", subtitle=subtitle, anchor="start")
 
 
 # ---- forest plot -------------------------------------------------------------------------------
@@ -199,7 +154,7 @@ def forest_plot(metric_result: MetricResult) -> alt.LayerChart:
         y=alt.Y("variant:N", title=None, sort=list(data["variant"])),
         color=alt.Color(
             "significance:N",
-            scale=_COLOURS,
+            scale=theme.SIGNIFICANCE_COLOURS,
             title=None,
             legend=alt.Legend(
                 orient="bottom",
@@ -230,11 +185,9 @@ def forest_plot(metric_result: MetricResult) -> alt.LayerChart:
         .encode(x=alt.X("zero:Q", axis=axis))
     )
     chart = alt.layer(zero, rule, point).properties(
-        width=_WIDTH,
-        height=alt.Step(34),
-        title=alt.TitleParams(f"{m.name} ({m.role})", subtitle=subtitle, anchor="start"),
+        width=_WIDTH, height=alt.Step(34), title=theme.title(f"{m.name} ({m.role})", subtitle)
     )
-    return cast("alt.LayerChart", chart)
+    return cast("alt.LayerChart", theme.configure(chart))
 
 
 # ---- health ------------------------------------------------------------------------------------
@@ -272,13 +225,11 @@ def srm_chart(srm: SRMResult) -> alt.LayerChart:
     chart = alt.layer(bars, ticks).properties(
         width=_WIDTH,
         height=alt.Step(32),
-        title=alt.TitleParams(
-            "Traffic split",
-            subtitle=f"Pearson χ² p = {srm.p_value:.3g} ({verdict} at α = {srm.alpha:g})",
-            anchor="start",
+        title=theme.title(
+            "Traffic split", f"Pearson χ² p = {srm.p_value:.3g} ({verdict} at α = {srm.alpha:g})"
         ),
     )
-    return cast("alt.LayerChart", chart)
+    return cast("alt.LayerChart", theme.configure(chart))
 
 
 def traffic_frame(traffic: Traffic) -> pd.DataFrame:
@@ -321,13 +272,12 @@ def traffic_chart(traffic: Traffic) -> alt.LayerChart | None:
     ).properties(
         width=_WIDTH,
         height=_SMALL_HEIGHT,
-        title=alt.TitleParams(
+        title=theme.title(
             "Daily units per variant",
-            subtitle=f"units entering the test each day (UTC), {len(traffic.days)} days",
-            anchor="start",
+            f"units entering the test each day (UTC), {len(traffic.days)} days",
         ),
     )
-    return cast("alt.LayerChart", chart)
+    return cast("alt.LayerChart", theme.configure(chart))
 
 
 # ---- sequential --------------------------------------------------------------------------------
@@ -429,7 +379,7 @@ def sequential_chart(metric_result: MetricResult) -> alt.LayerChart | None:
     alpha = views[0].alpha
     level = _level(alpha)
     control = metric_result.comparisons[0].control
-    y_axis = _abs_axis(m, f"difference vs {control}")
+    y_axis = theme.abs_axis(m, f"difference vs {control}", length=_BAND_HEIGHT)
     if kind == "group-sequential":
         sub = f"cumulative difference so far; {views[0].note or 'no planned look reached yet'}"
     else:
@@ -451,11 +401,9 @@ def sequential_chart(metric_result: MetricResult) -> alt.LayerChart | None:
             .transform_calculate(label="'first rejection: ' + datum.variant")
         )
     chart = alt.layer(*layers).properties(
-        width=_WIDTH,
-        height=_SMALL_HEIGHT + 30,
-        title=_title(m, "cumulative effect by day", sub),
+        width=_WIDTH, height=_BAND_HEIGHT, title=_title(m, "cumulative effect by day", sub)
     )
-    return cast("alt.LayerChart", chart)
+    return cast("alt.LayerChart", theme.configure(chart))
 
 
 def _band_layers(
@@ -526,11 +474,11 @@ def cumulative_chart(metric_result: MetricResult) -> alt.LayerChart | None:
     m = metric_result.metric
     view = next(c.cumulative for c in metric_result.comparisons if c.cumulative is not None)
     control = metric_result.comparisons[0].control
-    y_axis = _abs_axis(m, f"difference vs {control}")
+    y_axis = theme.abs_axis(m, f"difference vs {control}", length=_BAND_HEIGHT)
     layers = _band_layers(metric_result, data, y_axis, p_title="p (pointwise)")
     chart = alt.layer(*layers).properties(
         width=_WIDTH,
-        height=_SMALL_HEIGHT + 30,
+        height=_BAND_HEIGHT,
         title=_title(
             m,
             "cumulative difference by day",
@@ -538,7 +486,7 @@ def cumulative_chart(metric_result: MetricResult) -> alt.LayerChart | None:
             "— not valid for stopping early",
         ),
     )
-    return cast("alt.LayerChart", chart)
+    return cast("alt.LayerChart", theme.configure(chart))
 
 
 def _group_sequential_chart(metric_result: MetricResult, data: pd.DataFrame) -> alt.LayerChart:
@@ -553,7 +501,7 @@ def _group_sequential_chart(metric_result: MetricResult, data: pd.DataFrame) -> 
         ]
     )[["variant", "day", "information_fraction", "bound", "side"]]
     x = alt.X("day:T", axis=_DAY_AXIS)
-    y_axis = alt.Axis(title="z statistic at each look")
+    y_axis = alt.Axis(title=theme.axis_title("z statistic at each look", _BAND_HEIGHT))
     boundary = (
         alt.Chart(bounds)
         .mark_line(
@@ -589,7 +537,7 @@ def _group_sequential_chart(metric_result: MetricResult, data: pd.DataFrame) -> 
     )
     chart = alt.layer(zero, boundary, z).properties(
         width=_WIDTH,
-        height=_SMALL_HEIGHT + 30,
+        height=_BAND_HEIGHT,
         title=_title(
             m,
             "z at each planned look",
@@ -597,7 +545,7 @@ def _group_sequential_chart(metric_result: MetricResult, data: pd.DataFrame) -> 
             "the dashed ±boundary",
         ),
     )
-    return cast("alt.LayerChart", chart)
+    return cast("alt.LayerChart", theme.configure(chart))
 
 
 # ---- Bayesian posterior ------------------------------------------------------------------------
@@ -670,7 +618,7 @@ def posterior_chart(metric_result: MetricResult) -> alt.LayerChart | None:
     axis = (
         alt.Axis(format="+.0~%", title=f"relative effect vs {control}")
         if relative
-        else _abs_axis(m, f"absolute difference vs {control}")
+        else theme.abs_axis(m, f"absolute difference vs {control}")
     )
     colour = _treatment_colour(metric_result)
     base = alt.Chart(data).encode(x=alt.X("effect:Q", axis=axis), color=colour)
@@ -705,7 +653,7 @@ def posterior_chart(metric_result: MetricResult) -> alt.LayerChart | None:
             f"{model}; shaded: effect {side} 0, the chance to beat control",
         ),
     )
-    return cast("alt.LayerChart", chart)
+    return cast("alt.LayerChart", theme.configure(chart))
 
 
 # ---- bootstrap ---------------------------------------------------------------------------------
@@ -761,7 +709,7 @@ def bootstrap_chart(metric_result: MetricResult) -> alt.VConcatChart | None:
     def axis(title: str | None) -> alt.Axis:
         if first.effect_type == "relative":
             return alt.Axis(format="+.0~%", title=title)
-        return _abs_axis(m, title)
+        return theme.abs_axis(m, title)
 
     lo = float(min(data["bin_start"].min(), data["ci_low"].min(), 0.0))
     hi = float(max(data["bin_end"].max(), data["ci_high"].max(), 0.0))
@@ -815,7 +763,7 @@ def bootstrap_chart(metric_result: MetricResult) -> alt.VConcatChart | None:
             alt.layer(zero, bars, rules).properties(
                 width=_WIDTH,
                 height=80,
-                title=alt.TitleParams(f"{c.variant} − {c.control}", fontSize=12, anchor="start"),
+                title=theme.title(f"{c.variant} − {c.control}", fontSize=12),
             )
         )
     chart = alt.vconcat(*panels, spacing=8).properties(
@@ -825,7 +773,7 @@ def bootstrap_chart(metric_result: MetricResult) -> alt.VConcatChart | None:
             f"{first.n_resamples:,} resamples of the {what}; {level} {method} interval",
         )
     )
-    return cast("alt.VConcatChart", chart)
+    return cast("alt.VConcatChart", theme.configure(chart))
 
 
 def use_static_renderer() -> None:

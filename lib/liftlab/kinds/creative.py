@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, cast
 import altair as alt
 import pandas as pd
 
-from liftlab.charts import _WIDTH, _finite, _level, _nan_to_none, _variant_colours
+from liftlab import theme
 from liftlab.plan import CreativeOptions, EventAgg
 from liftlab.present import CORRECTION_NAMES, DASH, _pct, _prob, md_text, p_text
 from liftlab.stats.creative import (
@@ -47,6 +47,9 @@ from liftlab.stats.creative import (
     fit_fatigue,
 )
 from liftlab.stats.multiple import adjust_pvalues
+from liftlab.theme import finite as _finite
+from liftlab.theme import level as _level
+from liftlab.theme import nan_to_none as _nan_to_none
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -395,7 +398,7 @@ def lift_chart(section: CreativeSection) -> alt.LayerChart:
     """Dot-and-whisker of each challenger's raw and shrunk CTR lift against control."""
     r = section.result
     data = lift_frame(section)
-    axis = alt.Axis(format="+.0~%", title=f"CTR lift vs {r.control} ({_level(r.alpha)} CI)")
+    axis = alt.Axis(format="+.0~%", title=f"CTR lift vs {r.control} ({theme.level(r.alpha)} CI)")
     colour = alt.Color(
         "estimate:N",
         scale=alt.Scale(domain=[RAW, SHRUNK], range=["#9e9e9e", "#1f77b4"]),
@@ -422,15 +425,14 @@ def lift_chart(section: CreativeSection) -> alt.LayerChart:
         .encode(x=alt.X("zero:Q", axis=axis))
     )
     chart = alt.layer(zero, rule, point).properties(
-        width=_WIDTH,
+        width=theme.WIDTH,
         height=alt.Step(18),
-        title=alt.TitleParams(
+        title=theme.title(
             "Creative tournament: raw and shrunk CTR lifts",
-            subtitle="shrunk: empirical-Bayes estimates that correct for the winner's curse",
-            anchor="start",
+            "shrunk: empirical-Bayes estimates that correct for the winner's curse",
         ),
     )
-    return cast("alt.LayerChart", chart)
+    return cast("alt.LayerChart", theme.configure(chart))
 
 
 def allocation_frame(section: CreativeSection) -> pd.DataFrame:
@@ -458,7 +460,7 @@ def allocation_chart(section: CreativeSection, variants: list[str]) -> alt.Layer
     )
     bars = base.mark_bar().encode(
         x=alt.X("weight:Q", axis=axis, scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("creative:N", scale=_variant_colours(variants), legend=None),
+        color=alt.Color("creative:N", scale=theme.variant_colours(variants), legend=None),
     )
     equal = (
         alt.Chart(pd.DataFrame({"equal": [1 / max(1, len(data))]}))
@@ -467,15 +469,14 @@ def allocation_chart(section: CreativeSection, variants: list[str]) -> alt.Layer
     )
     floor = section.result.allocation.floor
     chart = alt.layer(bars, equal).properties(
-        width=_WIDTH,
+        width=theme.WIDTH,
         height=alt.Step(28),
-        title=alt.TitleParams(
+        title=theme.title(
             "Next period's budget split",
-            subtitle=f"Thompson sampling on CTR, at least {floor:.0%} each; dashed: equal split",
-            anchor="start",
+            f"Thompson sampling on CTR, at least {floor:.0%} each; dashed: equal split",
         ),
     )
-    return cast("alt.LayerChart", chart)
+    return cast("alt.LayerChart", theme.configure(chart))
 
 
 def fatigue_frame(section: CreativeSection) -> pd.DataFrame:
@@ -517,7 +518,7 @@ def fatigue_chart(section: CreativeSection, variants: list[str]) -> alt.LayerCha
     shown = list(dict.fromkeys(data["creative"]))
     colour = alt.Color(
         "creative:N",
-        scale=_variant_colours(variants, shown),
+        scale=theme.variant_colours(variants, shown),
         title=None,
         legend=alt.Legend(orient="right", symbolOpacity=1),
     )
@@ -542,16 +543,15 @@ def fatigue_chart(section: CreativeSection, variants: list[str]) -> alt.LayerCha
     )
     line = base.mark_line(strokeWidth=2).encode(y=alt.Y("fitted:Q", axis=y_axis))
     chart = alt.layer(dots, line).properties(
-        width=_WIDTH,
+        width=theme.WIDTH,
         height=200,
-        title=alt.TitleParams(
+        title=theme.title(
             "CTR by day since first exposure",
-            subtitle=f"dots: observed, on days with at least {DOT_SHARE:.0%} of a creative's "
+            f"dots: observed, on days with at least {DOT_SHARE:.0%} of a creative's "
             "impressions (size: impressions); lines: binomial-logit fit per creative",
-            anchor="start",
         ),
     )
-    return cast("alt.LayerChart", chart)
+    return cast("alt.LayerChart", theme.configure(chart))
 
 
 def views(section: CreativeSection, results: Results) -> list[Any]:

@@ -34,16 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 import altair as alt
 import pandas as pd
 
-from liftlab.charts import (
-    _COLOURS,
-    _WIDTH,
-    NOT_SIGNIFICANT,
-    SIGNIFICANT,
-    _abs_axis,
-    _finite,
-    _level,
-    _variant_colours,
-)
+from liftlab import theme
 from liftlab.plan import LandingOptions
 from liftlab.present import (
     CORRECTION_NAMES,
@@ -63,6 +54,9 @@ from liftlab.stats.funnel import (
     repeat_purchase_effect,
     segment_analysis,
 )
+from liftlab.theme import NOT_SIGNIFICANT, SIGNIFICANT
+from liftlab.theme import finite as _finite
+from liftlab.theme import level as _level
 
 if TYPE_CHECKING:
     from liftlab.aggregate import UnitStats
@@ -303,21 +297,21 @@ def _intervals(
         zero.encode(x=alt.X("zero:Q", axis=axis)),
         base.mark_rule(strokeWidth=3).encode(x=alt.X("ci_low:Q", axis=axis), x2="ci_high:Q"),
         base.mark_point(filled=True, size=80, opacity=1).encode(x=alt.X("estimate:Q", axis=axis)),
-    ).properties(width=_WIDTH, height=alt.Step(26), title=title)
+    ).properties(width=theme.WIDTH, height=alt.Step(26), title=title)
     return cast("alt.LayerChart", chart)
 
 
 def funnel_chart(f: dict[str, Any], variants: list[str]) -> alt.VConcatChart:
     """Step rates per variant with Wilson intervals, above the lift per step with its CI."""
     rates, lifts = funnel_frames(f)
-    level, steps = _level(f["alpha"]), list(f["steps"])
+    level, steps = theme.level(f["alpha"]), list(f["steps"])
     axis = alt.Axis(format=".0%", title=f"step rate ({level} Wilson CI)")
     base = alt.Chart(rates).encode(
         y=alt.Y("label:N", sort=steps, title=None),
         yOffset=alt.YOffset("kind:N", sort=variants),
         color=alt.Color(
             "kind:N",
-            scale=_variant_colours(variants),
+            scale=theme.variant_colours(variants),
             title=None,
             legend=alt.Legend(orient="right", symbolOpacity=1, symbolType="circle"),
         ),
@@ -328,58 +322,56 @@ def funnel_chart(f: dict[str, Any], variants: list[str]) -> alt.VConcatChart:
         base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", axis=axis), x2="ci_high:Q"),
         base.mark_point(filled=True, size=50, opacity=1).encode(x=alt.X("estimate:Q", axis=axis)),
     ).properties(
-        width=_WIDTH,
+        width=theme.WIDTH,
         height=(16 * len(variants) + 10) * len(steps),
-        title=alt.TitleParams(
+        title=theme.title(
             "Funnel: step rates",
-            subtitle="share of the units at the previous step (the first: of exposed units) "
+            "share of the units at the previous step (the first: of exposed units) "
             "that reached each step",
-            anchor="start",
         ),
     )
     correction = CORRECTION_NAMES.get(f["correction"], f["correction"])
     bottom = _intervals(
         lifts,
         alt.Axis(format="+.0%", title=f"lift vs {f['control']} ({level} CI)"),
-        _COLOURS,
-        alt.TitleParams(
+        theme.SIGNIFICANCE_COLOURS,
+        theme.title(
             "Funnel: lift per step",
-            subtitle=f"coloured when the adjusted p-value ({correction}) < {f['alpha']:g}",
-            anchor="start",
+            f"coloured when the adjusted p-value ({correction}) < {f['alpha']:g}",
         ),
     )
     chart = alt.vconcat(top, bottom, spacing=16).resolve_scale(color="independent")
-    return cast("alt.VConcatChart", chart)
+    return cast("alt.VConcatChart", theme.configure(chart))
 
 
 def segment_chart(metric: Metric, treatment: str, seg: dict[str, Any]) -> alt.LayerChart:
-    level = _level(seg["alpha"])
-    return _intervals(
+    level = theme.level(seg["alpha"])
+    chart = _intervals(
         segment_frame(seg),
-        _abs_axis(metric, f"{treatment} − {seg['control']} ({level} CI)"),
+        theme.abs_axis(metric, f"{treatment} − {seg['control']} ({level} CI)"),
         _SEGMENT_COLOURS,
-        alt.TitleParams(
+        theme.title(
             f"{metric.name}: effect by segment ({treatment})",
-            subtitle="each level, all units pooled, and the inverse-variance stratified estimate",
-            anchor="start",
+            "each level, all units pooled, and the inverse-variance stratified estimate",
         ),
     )
+    return theme.configure(chart)
 
 
 def novelty_chart(
     metric: Metric, by_treatment: dict[str, Any], cut: str, alpha: float
 ) -> alt.LayerChart:
-    return _intervals(
+    chart = _intervals(
         novelty_frame(by_treatment),
-        _abs_axis(metric, f"effect vs control ({_level(alpha)} CI)"),
+        theme.abs_axis(metric, f"effect vs control ({theme.level(alpha)} CI)"),
         _COHORT_COLOURS,
-        alt.TitleParams(
+        theme.title(
             f"{metric.name}: novelty",
-            subtitle=f"effect among units first exposed before {cut} (early) and from {cut} "
+            f"effect among units first exposed before {cut} (early) and from {cut} "
             "(late), and the difference",
-            anchor="start",
         ),
     )
+    return theme.configure(chart)
 
 
 # ---- report ------------------------------------------------------------------------------------

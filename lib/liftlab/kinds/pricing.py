@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 import altair as alt
 import pandas as pd
 
-from liftlab.charts import _SMALL_HEIGHT, _WIDTH, _level, _title, _variant_colours
+from liftlab import theme
 from liftlab.present import DASH, _caps_text, _interval, _pct, _prob, md_text, p_text
 from liftlab.stats.pricing import (
     Decomposition,
@@ -33,6 +33,7 @@ from liftlab.stats.pricing import (
     PricingResult,
     analyze_pricing,
 )
+from liftlab.theme import level as _level
 
 if TYPE_CHECKING:
     from liftlab.aggregate import UnitStats
@@ -348,7 +349,7 @@ def _tips(level: str, fmt: str, value: str, *first: str) -> list[alt.Tooltip]:
 
 def demand_chart(section: PricingSection, results: Results) -> alt.LayerChart:
     """Fitted conversion against price with its band, and each arm's conversion with its CI."""
-    r, level = section.result, _level(section.result.alpha)
+    r, level = section.result, theme.level(section.result.alpha)
     x = alt.X("price:Q", title="price", scale=_price_scale(section))
     y = alt.Axis(format=".1%", title="conversion")
     curve = alt.Chart(demand_frame(section)).encode(x=x)
@@ -359,7 +360,10 @@ def demand_chart(section: PricingSection, results: Results) -> alt.LayerChart:
     arms = arms_frame(section).rename(columns={"conversion_low": "low", "conversion_high": "high"})
     legend = alt.Legend(orient="right", symbolOpacity=1)
     colour = alt.Color(
-        "variant:N", scale=_variant_colours(list(results.plan.variants)), title=None, legend=legend
+        "variant:N",
+        scale=theme.variant_colours(list(results.plan.variants)),
+        title=None,
+        legend=legend,
     )
     tips = _tips(level, ".2%", "conversion", "variant:N", "price:Q", "n:Q", "buyers:Q")
     base = alt.Chart(arms).encode(x=x, color=colour, tooltip=tips)
@@ -370,17 +374,17 @@ def demand_chart(section: PricingSection, results: Results) -> alt.LayerChart:
         f"observed conversion with its {level} CI"
     )
     chart = alt.layer(band, line, ci, point).properties(
-        width=_WIDTH,
-        height=_SMALL_HEIGHT + 60,
-        title=_title(_metric(results, section.conversion), "demand curve", sub),
+        width=theme.WIDTH,
+        height=theme.SMALL_HEIGHT + 60,
+        title=theme.metric_title(_metric(results, section.conversion), "demand curve", sub),
     )
-    return cast("alt.LayerChart", chart)
+    return cast("alt.LayerChart", theme.configure(chart))
 
 
 def value_chart(section: PricingSection, results: Results) -> alt.LayerChart:
     """Revenue (and profit) per visitor under the model with its band, the arms' observed
     values with their CIs, and each optimum as a dashed rule over its shaded bootstrap CI."""
-    r, level = section.result, _level(section.result.alpha)
+    r, level = section.result, theme.level(section.result.alpha)
     scale = _price_scale(section)
     x = alt.X("price:Q", title="price", scale=scale)
     y = alt.Axis(title="per visitor", format="~g")
@@ -412,11 +416,13 @@ def value_chart(section: PricingSection, results: Results) -> alt.LayerChart:
         f"optimum within the tested range, shaded: its {level} CI"
     )
     chart = alt.layer(shade, band, line, ci, dots, rule, *labels).properties(
-        width=_WIDTH,
-        height=_SMALL_HEIGHT + 80,
-        title=_title(_metric(results, section.revenue), f"{what} per visitor by price", sub),
+        width=theme.WIDTH,
+        height=theme.SMALL_HEIGHT + 80,
+        title=theme.metric_title(
+            _metric(results, section.revenue), f"{what} per visitor by price", sub
+        ),
     )
-    return cast("alt.LayerChart", chart)
+    return cast("alt.LayerChart", theme.configure(chart))
 
 
 def _metric(results: Results, name: str) -> Metric:
