@@ -353,8 +353,19 @@ def test_demo_report_renders_offline(demo: dict[str, Any], plan: str) -> None:
     page: PageCheck = demo["checks"][plan]
     assert page.ok, "\n".join(page.problems())
     assert len(page.charts) >= 3, page.charts
-    assert all(chart.drawn for chart in page.charts)
+    assert all(chart.drawn and chart.legible for chart in page.charts)
     assert page.console_errors == () and page.requests == ()
+
+
+def test_demo_charts_stay_legible_in_a_wider_font(demo: dict[str, Any], chromium: str) -> None:
+    """Drawn in DejaVu Sans (what a browser without Arial uses), still nothing is cut off,
+    truncated or overlapping: the charts leave room for a wider font than they were laid
+    out with."""
+    plans = [demo["pages"][plan] for plan in DEMO_PLANS]
+    pages = check_pages(plans, chromium=chromium, css=WIDE_FONT_CSS)
+    problems = [p for page in pages for p in page.problems()]
+    assert problems == [], "\n".join(problems)
+    assert sum(len(page.charts) for page in pages) >= 3 * len(DEMO_PLANS)
 
 
 def test_index_renders_offline(demo: dict[str, Any]) -> None:
