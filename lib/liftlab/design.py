@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import altair as alt
 import numpy as np
 
+from liftlab import theme
 from liftlab.errors import LiftlabError, PlanError, did_you_mean
 from liftlab.plan import Metric, Plan
 from liftlab.stats.moments import Moments
@@ -519,6 +520,7 @@ def power_curve_chart(
             .mark_rule(color="gray")
             .encode(x="n_per_variant:Q", tooltip=[alt.Tooltip("n_per_variant:Q", format=",")])
         )
-    return alt.LayerChart(
-        layer=layers, title="Power against units per variant", width=480, height=300
+    chart = alt.LayerChart(
+        layer=layers, title=theme.title("Power against units per variant"), width=480, height=300
     )
+    return theme.configure(chart)
