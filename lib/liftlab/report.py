@@ -55,27 +55,88 @@ RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 RUN_DIR = re.compile(r"^(?P<ts>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?(?P<failed>-failed)?$")
 REMOVED_CELL_TAGS = ("remove-cell", "parameters", "injected-parameters")
 
-# The nbconvert "lab" template without its CDN scripts (require.js, MathJax, Mermaid), with
-# SVG outputs inlined as they are (the stock template base64-encodes them, or sanitises them
-# away), and a readable page width.
+# The report's own stylesheet, in place of the JupyterLab theme the "lab" template inlines
+# (about 260 KB of CSS variables and widget rules a report never uses): typography, tables
+# (pandas Styler tables bring their own <style> on top), output areas, charts, a readable
+# width, and print. The verdict and status boxes carry inline styles.
+_REPORT_CSS = """
+*,*::before,*::after{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
+body{margin:0;background:#fff;color:#1d2939;font:15px/1.5 system-ui,-apple-system,"Segoe UI",
+Roboto,"Helvetica Neue",Arial,sans-serif;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+main{max-width:1100px;margin:0 auto;padding:24px 32px 56px}
+h1,h2,h3,h4,h5,h6{color:#101828;line-height:1.25;font-weight:600;margin:1.6em 0 .5em}
+h1{font-size:2em;margin-top:.3em}
+h2{font-size:1.45em;padding-bottom:.25em;border-bottom:1px solid #eaecf0}
+h3{font-size:1.2em}h4{font-size:1.05em}h5,h6{font-size:1em}
+p,ul,ol,dl,blockquote,pre{margin:.5em 0 .9em}
+ul,ol{padding-left:1.6em}li{margin:.2em 0}
+a{color:#175cd3}
+.anchor-link{margin-left:.3em;color:#98a2b3;text-decoration:none;visibility:hidden}
+:hover>.anchor-link{visibility:visible}
+blockquote{padding:.45em 1em;border-left:4px solid #d0d5dd;background:#f9fafb;color:#344054}
+blockquote>:first-child{margin-top:0}blockquote>:last-child{margin-bottom:0}
+hr{border:0;border-top:1px solid #eaecf0;margin:2em 0}
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;
+font-size:.88em}
+code{background:#f2f4f7;padding:.1em .3em;border-radius:3px}
+pre{padding:.7em 1em;background:#f8f9fb;border:1px solid #eaecf0;border-radius:4px;
+overflow-x:auto;line-height:1.4}
+pre code{background:none;padding:0}
+table{display:block;width:max-content;max-width:100%;overflow-x:auto;border-collapse:collapse;
+margin:.6em 0 1.1em;font-size:.87em;font-variant-numeric:tabular-nums}
+th,td{padding:.3em .65em;text-align:left;vertical-align:top;border-bottom:1px solid #eaecf0}
+th{font-weight:600;vertical-align:bottom;border-bottom:2px solid #d0d5dd}
+tbody tr:nth-child(even){background:#f9fafb}
+img,svg{max-width:100%}
+.jp-RenderedSVG{margin:.4em 0 .8em}.jp-RenderedSVG svg{height:auto;display:block}
+.jp-RenderedText pre{white-space:pre-wrap;word-break:break-word}
+[data-mime-type="application/vnd.jupyter.stderr"] pre{background:#fef3f2;border-color:#fecdca}
+.ansi-bold{font-weight:700}.ansi-underline{text-decoration:underline}
+.ansi-black-fg{color:#3e424d}.ansi-red-fg{color:#b42318}.ansi-green-fg{color:#027a48}
+.ansi-yellow-fg{color:#b54708}.ansi-blue-fg{color:#175cd3}.ansi-magenta-fg{color:#9e1aa3}
+.ansi-cyan-fg{color:#0e7090}.ansi-white-fg{color:#667085}
+.ansi-red-bg{background:#fee4e2}.ansi-green-bg{background:#d1fadf}
+.ansi-yellow-bg{background:#fef0c7}.ansi-cyan-bg{background:#cff9fe}
+@media (max-width:640px){main{padding:16px}}
+@media print{
+body{font-size:11pt}main{max-width:none;padding:0}
+.anchor-link{display:none}a{color:inherit}
+h1,h2,h3,h4{break-after:avoid}
+table,svg,img,blockquote,.liftlab-verdict{break-inside:avoid}
+table{display:table;overflow:visible}
+}
+@page{margin:15mm}
+"""
+
+# The nbconvert "lab" template's cells with a <head> of its own: the stylesheet above and no
+# JupyterLab theme, code-highlighting CSS or CDN script (require.js, MathJax, Mermaid).
+# Cells that show nothing leave no empty wrapper; SVG outputs are inlined as they are (the
+# stock template base64-encodes them, or sanitises them away).
 _TEMPLATE_NAME = "liftlab-report.html.j2"
-_TEMPLATE = """{%- extends 'index.html.j2' -%}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{% block extra_css %}
-<style type="text/css">
-main { max-width: 1080px; margin: 0 auto; padding: 12px 24px 48px 24px; }
-.jp-RenderedSVG svg { max-width: 100%; height: auto; }
-.jp-RenderedHTMLCommon table { font-size: 0.95em; }
-</style>
-{% endblock extra_css %}
+_TEMPLATE = (
+    """{%- extends 'index.html.j2' -%}
+{%- block html_head -%}
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+{% set nb_title = nb.metadata.get('title', resources['metadata']['name']) -%}
+<title>{{ nb_title | escape_html_keep_quotes }}</title>
+<style>{% raw %}"""
+    + _REPORT_CSS
+    + """{% endraw %}</style>
+{%- endblock html_head -%}
+{%- block body_header -%}
+<body>
+<main>
+{%- endblock body_header -%}
+{% block codecell %}{% if cell.outputs %}{{ super() }}{% endif %}{% endblock codecell %}
 {% block data_svg scoped -%}
 <div class="jp-RenderedSVG jp-OutputArea-output {{ extra_class }}" data-mime-type="image/svg+xml">
 {{ output.data['image/svg+xml'] }}
 </div>
 {%- endblock data_svg %}
 """
+)
 
 
 # ---- used by the notebook ----------------------------------------------------------------------
@@ -620,9 +681,32 @@ def html_exporter() -> Any:
 
 
 def export_html(nb: nbformat.NotebookNode, *, title: str = "liftlab report") -> str:
-    """The executed notebook ``nb`` as a self-contained HTML page (code hidden)."""
+    """The executed notebook ``nb`` as a self-contained HTML page (code hidden), its inline
+    SVG charts compacted (:func:`compact_svg`)."""
     body, _ = html_exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return str(body)
+    return _SVG_ELEMENT.sub(lambda m: compact_svg(m.group(0)), str(body))
+
+
+_SVG_ELEMENT = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
+_EMPTY_ELEMENT = re.compile(
+    r"<(path|line|rect|circle|ellipse|polygon|polyline|use|image|stop)\b([^<>]*?)></\1>"
+)
+_GEOMETRY = re.compile(r' (d|transform|points|x|y|x1|x2|y1|y2|cx|cy|r|width|height)="([^"]*)"')
+_LONG_DECIMAL = re.compile(r"-?\d+\.\d{2,}")
+
+
+def _tenth(m: re.Match[str]) -> str:
+    text = f"{float(m.group(0)):.1f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def compact_svg(svg: str) -> str:
+    """``svg`` drawn the same with fewer bytes: coordinates to a tenth of a pixel, empty
+    elements self-closed (the HTML serialiser writes ``<path ...></path>``), and the default
+    ``opacity="1"`` left out. Text, labels and ARIA descriptions are kept as they are."""
+    svg = _GEOMETRY.sub(lambda m: f' {m[1]}="{_LONG_DECIMAL.sub(_tenth, m[2])}"', svg)
+    svg = _EMPTY_ELEMENT.sub(r"<\1\2/>", svg)
+    return svg.replace(' opacity="1"', "")
 
 
 def write_html(notebook: Path, target: Path, *, title: str | None = None) -> Path:

@@ -1,0 +1,95 @@
+"""What a report run puts out: the HTML page's weight and stylesheet.
+
+The page tests read the demo reports the session's ``good_run`` wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import pytest
+import vl_convert as vlc
+
+from liftlab.report import compact_svg
+from tests.conftest import DEMO_PLANS
+
+SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
+STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL)
+MARK = re.compile(r'aria-roledescription="([a-z]+) mark"')
+KB = 1024
+
+
+def _page(good_run: dict[str, Any], plan: str) -> str:
+    [run] = good_run["runs"][plan]
+    return (run / "report.html").read_text(encoding="utf-8")
+
+
+# ---- the page ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("plan", DEMO_PLANS)
+def test_report_carries_its_own_small_stylesheet(good_run: dict[str, Any], plan: str) -> None:
+    text = _page(good_run, plan)
+    head, body = text.split("</head>", 1)
+    # one stylesheet of the report's own in the head: no JupyterLab theme, no highlighting
+    [css] = STYLE.findall(head)
+    assert len(css.encode()) < 6 * KB
+    assert "--jp-" not in text and "var(--" not in text
+    assert "JupyterLab" not in text and "data-jp-theme" not in text
+    assert ".highlight" not in text
+    # it styles what a report shows: tables, headings, quotes, code, charts, print
+    for rule in ("table{", "th,td{", "th{", "h2{", "blockquote{", "code,pre{", "svg"):
+        assert rule in css, rule
+    assert "max-width:1100px" in css and "@media print" in css
+    # pandas Styler tables keep their own styles in the body
+    assert re.search(r"<style[^>]*>\s*#T_liftlab-", body)
+    assert '<table id="T_liftlab-' in body
+    # self-contained and as before: title, no script, no code, no empty cell wrappers
+    assert f"<title>{plan}: liftlab report</title>" in head
+    assert "<script" not in text and "<link" not in text and "@import" not in text
+    assert "jp-mod-noOutputs" not in text and "load_results(" not in text
+
+
+@pytest.mark.parametrize("plan", DEMO_PLANS)
+def test_report_weight_is_its_charts(good_run: dict[str, Any], plan: str) -> None:
+    """Before the report had its own stylesheet, each page carried about 260 KB of
+    JupyterLab CSS; now what is not chart SVG is the report's text and tables."""
+    text = _page(good_run, plan)
+    outside_charts = SVG.sub("", text)
+    assert len(outside_charts.encode()) < 96 * KB
+    assert len(text.encode()) < 350 * KB
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the demo reports' inline SVG charts alone weigh 200-240 KB; under 250 KB a page "
+    "needs lighter charts (charts.py), not a lighter page",
+)
+def test_demo_reports_are_under_250_kb(good_run: dict[str, Any]) -> None:
+    sizes = {plan: len(_page(good_run, plan).encode()) for plan in DEMO_PLANS}
+    assert max(sizes.values()) < 250 * KB, sizes
+
+
+def test_compact_svg_draws_the_same_marks_and_words() -> None:
+    data = pd.DataFrame({"x": [0.123456, 1.987654, 2.5], "y": [3.14159, 2.71828, 1.41421]})
+    chart = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(x="x:Q", y="y:Q")
+        .properties(title="a line", width=300, height=120)
+    )
+    svg = vlc.vegalite_to_svg(chart.to_dict())
+    # what an HTML serialiser makes of it: empty elements closed with an end tag
+    served = re.sub(r"<(path|line|rect)\b([^<>]*?)/>", r"<\1\2></\1>", svg)
+    compact = compact_svg(served)
+    assert len(compact) < len(served)
+    assert Counter(MARK.findall(compact)) == Counter(MARK.findall(svg)) != Counter()
+    assert re.findall(r"<text[^>]*>([^<]*)</text>", compact) == re.findall(
+        r"<text[^>]*>([^<]*)</text>", svg
+    )
+    assert re.findall(r'aria-label="([^"]*)"', compact) == re.findall(r'aria-label="([^"]*)"', svg)
+    assert "></path>" not in compact and ' opacity="1"' not in compact
+    for value in re.findall(r' (?:d|transform|x|y|x1|x2|y1|y2)="([^"]*)"', compact):
+        assert not re.search(r"\d\.\d\d", value), value
