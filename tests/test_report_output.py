@@ -1,12 +1,17 @@
-"""What a report run puts out: the HTML page's weight and stylesheet.
+"""What a report run puts out: the HTML page's weight and stylesheet, and the progress lines.
 
-The page tests read the demo reports the session's ``good_run`` wrote.
+The page tests read the demo reports the session's ``good_run`` wrote; the command-line test
+runs one demo plan through ``liftlab report`` with its stdout piped, as in a log or CI.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -14,7 +19,7 @@ import pandas as pd
 import pytest
 import vl_convert as vlc
 
-from liftlab.report import compact_svg
+from liftlab.report import RunOutcome, _end_line, _verdict, compact_svg
 from tests.conftest import DEMO_PLANS
 
 SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
@@ -93,3 +98,51 @@ def test_compact_svg_draws_the_same_marks_and_words() -> None:
     assert "></path>" not in compact and ' opacity="1"' not in compact
     for value in re.findall(r' (?:d|transform|x|y|x1|x2|y1|y2)="([^"]*)"', compact):
         assert not re.search(r"\d\.\d\d", value), value
+
+
+# ---- progress lines ----------------------------------------------------------------------------
+def test_report_prints_a_line_as_each_plan_starts_and_ends(project: Path, tmp_path: Path) -> None:
+    """Piped stdout (a log, CI): a start and an end line per plan, whole at 80 columns."""
+    liftlab = Path(sys.executable).with_name("liftlab")
+    plan = "pricing-three-tiers"
+    reports = tmp_path / "a-reports-folder-with-a-long-name-so-the-path-passes-eighty-columns"
+    proc = subprocess.run(
+        [str(liftlab), "report", f"experiments/{plan}.yaml", "--reports", str(reports)],
+        cwd=project,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"{plan}: started"
+    [run] = [p for p in (reports / plan).iterdir() if not p.is_symlink()]
+    end = re.fullmatch(rf"{plan}: ok in (\d+\.\d) s, (.+) → (.+)", lines[1])
+    assert end, lines
+    assert 0 < float(end[1]) < 600
+    assert end[2] == _verdict(run / "results.json")
+    assert Path(end[3]) == run / "report.html" and len(lines[1]) > 80
+    assert len(lines) == 2
+    # no progress bar anywhere, and the ok message is not said twice
+    assert "━" not in proc.stdout + proc.stderr
+    assert f"index: {reports / 'index.html'}" in proc.stderr
+    assert str(run / "report.html") not in proc.stderr
+
+
+def test_end_line_points_at_a_failed_run_folder(tmp_path: Path) -> None:
+    failed = tmp_path / "20261125T155446Z-failed"
+    failed.mkdir()
+    outcome = RunOutcome("landing-headline", failed, False, "why", status="timeout", seconds=9.96)
+    assert _end_line(outcome) == f"landing-headline: timeout in 10.0 s → {failed}"
+    (failed / "report.html").write_text("<html></html>", encoding="utf-8")
+    assert _end_line(outcome).endswith(f"→ {failed / 'report.html'}")
+
+
+def test_a_progress_bar_run_prints_no_progress_lines(good_run: dict[str, Any]) -> None:
+    """``run_reports`` without ``lines`` (a terminal) keeps the outcome messages only."""
+    assert ": started" not in good_run["log"]
+    for outcome in good_run["outcomes"]:
+        assert outcome.message in good_run["log"]

@@ -225,7 +225,9 @@ def report(
     """Run notebooks/analyze.ipynb for each plan into reports/<slug>/<run-id>/.
 
     Exits 1 when any plan failed (its executed notebook is kept in <run-id>-failed/ and
-    marked in reports/index.html); earlier good runs are never touched.
+    marked in reports/index.html); earlier good runs are never touched. On a terminal a
+    progress bar shows; otherwise (a pipe, a log file) stdout gets one line as each plan
+    starts and one as it ends, with its status, time and report.
     """
     from liftlab.report import run_reports
 
@@ -234,7 +236,13 @@ def report(
             "--data applies to one plan; give a single plan", source="liftlab report"
         )
     outcomes = run_reports(
-        plans, data=data, reports_dir=reports_dir, console=err, jobs=jobs, timeout=timeout
+        plans,
+        data=data,
+        reports_dir=reports_dir,
+        console=err,
+        jobs=jobs,
+        timeout=timeout,
+        lines=None if sys.stdout.isatty() else out,
     )
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)

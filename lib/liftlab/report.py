@@ -211,6 +211,7 @@ def run_reports(
     console: Console | None = None,
     jobs: int = 1,
     timeout: float | None = DEFAULT_TIMEOUT,
+    lines: Console | None = None,
 ) -> list[RunOutcome]:
     """Run the analysis notebook for each plan; write ``reports/index.html``.
 
@@ -228,6 +229,10 @@ def run_reports(
         console: where progress, outcomes and the summary are printed (default: stderr).
         jobs: how many plans run at once.
         timeout: seconds one run may take (None or 0: no limit).
+        lines: instead of a progress bar on ``console``, print one line here as each plan
+            starts and one as it ends (plan, status, seconds, report path); for logs and
+            pipes, where a progress bar shows nothing. A failed run's reason still goes to
+            ``console``.
 
     Returns:
         One outcome per plan, in the order given; the batch succeeded when all are ``ok``.
@@ -260,7 +265,9 @@ def run_reports(
             continue
         queue.append((i, plan, Path(path), root))
     try:
-        for i, outcome in _run_queue(queue, data_abs, console, max(1, jobs), timeout or None):
+        for i, outcome in _run_queue(
+            queue, data_abs, console, max(1, jobs), timeout or None, lines
+        ):
             outcomes[i] = outcome
     finally:
         for root in roots:
@@ -278,20 +285,28 @@ def _run_queue(
     console: Console,
     jobs: int,
     timeout: float | None,
+    lines: Console | None = None,
 ) -> Iterator[tuple[int, RunOutcome]]:
-    """Start workers, at most ``jobs`` at once; yield each outcome as its run ends."""
+    """Start workers, at most ``jobs`` at once; yield each outcome as its run ends.
+
+    Progress is a transient progress bar on ``console``, or with ``lines`` one line there as
+    each run starts and one as it ends.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     pending = list(queue)
     running: dict[int, _Job] = {}
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    bar = Progress(*columns, console=console, transient=True, disable=lines is not None)
+    with bar as progress:
         task = progress.add_task("reports", total=len(queue))
         try:
             while pending or running:
                 while pending and len(running) < jobs:
                     i, plan, path, root = pending.pop(0)
                     running[i] = _start(plan, path, root, data)
+                    if lines is not None:
+                        _line(lines, f"{plan.name}: started")
                 time.sleep(0.1)
                 for i, job in list(running.items()):
                     assert job.process is not None
@@ -305,14 +320,35 @@ def _run_queue(
                         outcome = _collect(job)
                     del running[i]
                     progress.advance(task)
-                    console.print(outcome.message, markup=False)
+                    if lines is None or not outcome.ok:
+                        console.print(outcome.message, markup=False)
+                    if lines is not None:
+                        _line(lines, _end_line(outcome))
                     yield i, outcome
         except BaseException:
             for job in running.values():
                 assert job.process is not None
                 _stop(job.process)
-                _finish(job, "interrupted", "the batch was interrupted")
+                outcome = _finish(job, "interrupted", "the batch was interrupted")
+                if lines is not None:
+                    _line(lines, _end_line(outcome))
             raise
+
+
+def _line(lines: Console, text: str) -> None:
+    """One progress line, never wrapped (a path stays whole at any width)."""
+    lines.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _end_line(outcome: RunOutcome) -> str:
+    """``<slug>: ok in 31.2 s, SHIP benefit → reports/<slug>/<run-id>/report.html``."""
+    text = f"{outcome.plan}: {outcome.status} in {outcome.seconds:.1f} s"
+    if outcome.verdict:
+        text += f", {outcome.verdict}"
+    if outcome.folder is not None:
+        html_file = outcome.folder / "report.html"
+        text += f" → {_shown(html_file if html_file.is_file() else outcome.folder)}"
+    return text
 
 
 def _start(plan: Plan, plan_path: Path, reports_dir: Path, data: Path | None) -> _Job:
@@ -548,9 +584,11 @@ def _worker(argv: list[str]) -> int:
 
 def summary_table(outcomes: list[RunOutcome]) -> Table:
     """A rich table: one row per plan with its status, verdict, time and report."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table("experiment", "status", "verdict", "time", "report", title="liftlab report")
+    # a narrow terminal folds the report's path over lines rather than cutting it off
+    report = Column("report", overflow="fold")
+    table = Table("experiment", "status", "verdict", "time", report, title="liftlab report")
     for o in outcomes:
         style = "green" if o.ok else "red"
         target = ""
