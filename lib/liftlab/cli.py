@@ -6,15 +6,28 @@ status 2. Anything else is a bug and shows its traceback.
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 import sys
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from liftlab import format as fmt
 from liftlab.errors import LiftlabError
+
+if TYPE_CHECKING:
+    from liftlab.analysis import Comparison, Results
+    from liftlab.headline import Headline
+    from liftlab.progress import Progress
 
 app = typer.Typer(
     name="liftlab",
@@ -48,9 +61,14 @@ def validate(
             f"ok: {path} ({plan.name}, {plan.kind}, {len(plan.variants)} variants, "
             f"{len(plan.metrics)} metrics)",
             markup=False,
+            highlight=False,
+            soft_wrap=True,  # one line per plan, however long: never wrapped at the width
         )
     if failed:
         raise typer.Exit(2)
+
+
+OutputFormat = Literal["table", "markdown", "csv", "json"]
 
 
 @app.command()
@@ -59,41 +77,513 @@ def analyze(
     data: Annotated[
         Path | None, typer.Option("--data", help="Unit table overriding the plan's data.units.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the results JSON.")] = False,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format",
+            help="table (fits the terminal), markdown (a GitHub table), csv (raw numbers, "
+            "one row per comparison) or json (results.json).",
+        ),
+    ] = "table",
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
-    """Analyse a plan on its data and print the results (a table, or JSON with --json)."""
+    """Analyse a plan on its data and print the verdict and each comparison's headline:
+    the change with its interval, the p-value or chance to beat control, and the status."""
     from liftlab.analysis import analyze as run
     from liftlab.plan import load_plan
 
-    results = run(load_plan(plan_path), data)
     if as_json:
-        sys.stdout.write(results.to_json())
-        return
-    _print_results(results)
-
-
-def _print_results(results) -> None:  # type: ignore[no-untyped-def]
-    d = results.decision
-    out.print(f"[bold]{results.plan.name}[/bold]: {d.recommendation.upper()}")
-    out.print(d.reason, markup=False)
-    srm = results.srm
-    out.print(f"SRM: p = {srm.p_value:.3g} ({'MISMATCH' if srm.mismatch else 'ok'})")
-    table = Table("metric", "role", "variant", "control", "variant mean", "lift", "95% CI", "p adj")
-    for m in results.metrics:
-        for c in m.comparisons:
-            e = c.effect
-            ci = f"{e.rel_ci[0]:+.1%} … {e.rel_ci[1]:+.1%}" if e.rel_ci else "n/a"
-            table.add_row(
-                m.metric.name,
-                m.metric.role,
-                c.variant,
-                f"{e.control_mean:.4g}",
-                f"{e.treatment_mean:.4g}",
-                f"{e.rel_effect:+.2%}",
-                ci,
-                f"{c.p_value_adjusted:.3g}" + (" *" if c.significant else ""),
+        if output_format not in ("table", "json"):
+            raise LiftlabError(
+                f"--json means --format json; give --json or --format {output_format}, not both",
+                source="liftlab analyze",
             )
-    out.print(table)
+        output_format = "json"
+    results = run(load_plan(plan_path), data)
+    if output_format == "json":
+        sys.stdout.write(results.to_json())
+    elif output_format == "csv":
+        sys.stdout.write(_csv_text(results))
+    elif output_format == "markdown":
+        sys.stdout.write(_markdown_text(results))
+    else:
+        _print_results(results)
+
+
+# ---- analyze: one row per comparison, its headline and nothing else as evidence --------------
+@dataclass(frozen=True)
+class _Row:
+    """A comparison as the command line shows it: a treatment's headline on one metric."""
+
+    metric: str
+    label: str
+    role: str
+    control: str
+    variant: str
+    control_text: str
+    treatment_text: str
+    change: str
+    probability: str
+    status: str
+    status_text: str
+    headline: Headline | None
+
+
+@dataclass(frozen=True)
+class _Group:
+    """A metric's rows, or why it has none (it could not be analysed)."""
+
+    label: str
+    role: str
+    rows: list[_Row]
+    note: str | None = None
+
+
+def _groups(results: Results) -> list[_Group]:
+    from liftlab.decision import display_of
+    from liftlab.headline import STATUS_TEXT
+
+    groups = []
+    for m in results.metrics:
+        display = display_of(results.plan, m.metric.name)
+        if not m.comparisons:
+            why = m.reason or "could not be analysed"
+            groups.append(_Group(display.label, m.metric.role, [], why))
+            continue
+        # All arms of a metric share one number of decimals: distinct values print distinctly.
+        means = {m.comparisons[0].control: _value(m.comparisons[0], control=True)}
+        means.update({c.variant: _value(c, control=False) for c in m.comparisons})
+        shown = fmt.values(display, means)
+        rows = []
+        for c in m.comparisons:
+            h = c.headline
+            status = h.status if h is not None else "not_enough_data"
+            rows.append(
+                _Row(
+                    metric=m.metric.name,
+                    label=display.label,
+                    role=m.metric.role,
+                    control=c.control,
+                    variant=c.variant,
+                    control_text=shown[c.control],
+                    treatment_text=shown[c.variant],
+                    change=h.effect_text(display) if h is not None else fmt.DASH,
+                    probability=h.probability_text() if h is not None else fmt.DASH,
+                    status=status,
+                    status_text=STATUS_TEXT.get(status, status),
+                    headline=h,
+                )
+            )
+        groups.append(_Group(display.label, m.metric.role, rows, None))
+    return groups
+
+
+def _value(c: Comparison, *, control: bool) -> float:
+    h = c.headline
+    if h is not None:
+        return h.control_value if control else h.treatment_value
+    return c.effect.control_mean if control else c.effect.treatment_mean
+
+
+_PROBABILITY_SHORT = {
+    "p_adjusted": "p (adj.)",
+    "p_value": "p",
+    "always_valid_p_adjusted": "always-valid p (adj.)",
+    "always_valid_p": "always-valid p",
+    "chance_to_beat_control": "chance to beat control",
+    "boundary": "boundary",
+}
+_UNADJUSTED = {"p_adjusted": "p_value", "always_valid_p_adjusted": "always_valid_p"}
+
+
+def _probability_column(rows: list[_Row]) -> tuple[str, dict[str, str]]:
+    """The probability column's header and the suffix each kind's cells carry: the header
+    names the kind when every row shares it; adjusted p-values among raw ones say ``adj.``."""
+    kinds = list(dict.fromkeys(r.headline.probability_kind for r in rows if r.headline))
+    if not kinds:
+        return "p", {}
+    if len(kinds) == 1:
+        return _PROBABILITY_SHORT.get(kinds[0], kinds[0]), {kinds[0]: ""}
+    bases = {_UNADJUSTED.get(k, k) for k in kinds}
+    if len(bases) == 1:
+        base = bases.pop()
+        header = _PROBABILITY_SHORT.get(base, base)
+        return header, {k: " adj." if k in _UNADJUSTED else "" for k in kinds}
+    return "p / chance", {k: f" ({_PROBABILITY_SHORT.get(k, k)})" for k in kinds}
+
+
+def _probability_cell(row: _Row, suffix: dict[str, str]) -> str:
+    if row.headline is None or row.probability == fmt.DASH:
+        return row.probability
+    return row.probability + suffix.get(row.headline.probability_kind, "")
+
+
+def _verdict_text(recommendation: str) -> str:
+    return recommendation.replace("_", " ").upper()
+
+
+def _srm_text(results: Results) -> str:
+    srm = results.srm
+    p = fmt.p_value(srm.p_value)
+    test = f"χ² p {p}" if p.startswith("<") else f"χ² p = {p}"
+    if not srm.mismatch:
+        return f"ok ({test})"
+    shares = ", ".join(f"{k} {fmt.percent(v)}" for k, v in srm.observed_shares.items())
+    planned = ", ".join(f"{k} {fmt.percent(v)}" for k, v in srm.expected_weights.items())
+    return f"MISMATCH ({test}, below {srm.alpha:g}): observed {shares}; planned {planned}"
+
+
+def _progress_text(p: Progress) -> str:
+    if p.always_valid:
+        ref = f"; a fixed-horizon test would need {p.reference_n:,}" if p.reference_n else ""
+        return f"{p.smallest:,} units per variant so far (always-valid: no planned end{ref})"
+    if not p.planned_n:
+        detect = (
+            f"; it can detect a relative change of about {fmt.percent(p.detectable_effect)}"
+            if p.detectable_effect is not None
+            else ""
+        )
+        return f"{p.smallest:,} units per variant so far; no sample size planned{detect}"
+    if p.reached:
+        return f"{p.smallest:,} of the planned {p.planned_n:,} units per variant: reached"
+    # Rounded down: a test short of its size never reads 100%.
+    share = fmt.percent(math.floor(100 * p.smallest / p.planned_n) / 100, 0)
+    return f"{p.smallest:,} of the planned {p.planned_n:,} units per variant ({share})"
+
+
+def _legend(results: Results, rows: list[_Row]) -> list[str]:
+    """What the change, its interval and the probability column are."""
+    hs = [r.headline for r in rows if r.headline is not None]
+    if not hs:
+        return []
+    what = {"relative": "treatment / control − 1", "absolute": "treatment − control"}
+    types = " or ".join(what.get(t, t) for t in dict.fromkeys(h.effect_type for h in hs))
+    intervals = " or ".join(dict.fromkeys(h.interval_label for h in hs))
+    control = results.plan.control_name
+    lines = [f"change: {types} (control: {control}); in brackets its {intervals}."]
+    kinds = {h.probability_kind for h in hs}
+    a = results.plan.analysis
+    if kinds & set(_UNADJUSTED):
+        how = (
+            f"adjusted for multiple testing ({a.correction})"
+            if a.correction != "none"
+            else "not adjusted (the plan's correction is none)"
+        )
+        rest = "; other metrics' p-values are unadjusted" if kinds - set(_UNADJUSTED) else ""
+        lines.append(f"adj.: primary metrics' p-values, {how}{rest}.")
+    if "chance_to_beat_control" in kinds:
+        thr = a.bayesian.ship_threshold
+        lines.append(
+            "chance to beat control: the posterior probability that the treatment is better; "
+            f"decisive from {fmt.percent(thr, 0)} (or down to {fmt.percent(1 - thr, 0)})."
+        )
+    if "boundary" in kinds:
+        lines.append("boundary: whether the group-sequential boundary was crossed.")
+    return lines
+
+
+# ---- the table: fits the console's width, never cuts a name -----------------------------------
+_GAP = "  "
+_STATUS_STYLE = {
+    "better": "green",
+    "worse": "red",
+    "guardrail_passed": "green",
+    "guardrail_failed": "bold red",
+    "guardrail_unproven": "yellow",
+    "not_enough_data": "yellow",
+}
+_VERDICT_STYLE = {
+    "ship": "bold green",
+    "do_not_ship": "bold red",
+    "keep_running": "bold yellow",
+    "investigate": "bold red",
+}
+
+
+def _split_change(text: str) -> list[str]:
+    """``+6.9% [+1.2%, +12.7%]`` → ``["+6.9%", "[+1.2%, +12.7%]"]`` (stacked when narrow)."""
+    est, sep, rest = text.partition(" [")
+    return [est, "[" + rest] if sep else [text]
+
+
+def _change_lines(text: str, width: int) -> list[str]:
+    """The change at ``width``: on one line, else the interval under the effect, else the
+    interval's ends on lines of their own."""
+    if cell_len(text) <= width:
+        return [text]
+    parts = _split_change(text)
+    if len(parts) == 1 or all(cell_len(p) <= width for p in parts):
+        return parts
+    lo, sep, hi = parts[1].partition(",\u00a0")
+    return [parts[0], lo + ",", " " + hi] if sep else parts
+
+
+def _longest_word(text: str) -> int:
+    return max((cell_len(w) for w in text.split()), default=0)
+
+
+def _cell_lines(text: str, width: int, how: str) -> list[str]:
+    """A cell's lines at ``width``: ``keep`` never breaks (names, numbers), ``words`` wraps
+    at spaces, ``change`` stacks the interval under the effect; anything still too wide
+    folds, except ``keep``."""
+    if cell_len(text) <= width:
+        return [text]
+    if how == "keep":
+        return [text]
+    if how == "change":
+        lines = _change_lines(text, width)
+    else:
+        lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+    folded: list[str] = []
+    for line in lines:
+        while cell_len(line) > width:
+            folded.append(line[:width])
+            line = line[width:]
+        folded.append(line)
+    return folded
+
+
+def _fit(
+    natural: list[int], floors: list[list[int]], budget: int, order: tuple[int, ...]
+) -> list[int]:
+    """Column widths within ``budget``: shrink the columns in ``order`` from their natural
+    width towards each floor in turn; past the last the table is wider than ``budget``."""
+    widths = list(natural)
+    excess = sum(widths) - budget
+    for floor in floors:
+        for i in order:
+            if excess <= 0:
+                return widths
+            cut = max(min(excess, widths[i] - floor[i]), 0)
+            widths[i] -= cut
+            excess -= cut
+    return widths
+
+
+def _table_lines(groups: list[_Group], width: int) -> list[Text]:
+    rows = [r for g in groups for r in g.rows]
+    prob_header, suffix = _probability_column(rows)
+    headers = ["variant", "control", "treatment", "change", prob_header, "status"]
+    how = ["keep", "keep", "keep", "change", "words", "words"]
+    right = [False, True, True, False, True, False]
+    cells = {
+        id(r): [
+            r.variant,
+            r.control_text,
+            r.treatment_text,
+            r.change,
+            _probability_cell(r, suffix),
+            r.status_text,
+        ]
+        for r in rows
+    }
+    natural = [
+        max([cell_len(h)] + [cell_len(c[i]) for c in cells.values()]) for i, h in enumerate(headers)
+    ]
+    least = list(natural)
+    least[3] = max(
+        [cell_len(headers[3])] + [cell_len(p) for c in cells.values() for p in _split_change(c[3])]
+    )
+    least[4] = max([_longest_word(headers[4])] + [cell_len(c[4]) for c in cells.values()])
+    least[5] = max([cell_len(headers[5])] + [_longest_word(c[5]) for c in cells.values()])
+    # Narrower still: the interval's ends on lines of their own, "adj." under the p-value.
+    narrow = list(least)
+    narrow[3] = max(
+        [cell_len(headers[3])]
+        + [cell_len(p) for c in cells.values() for p in _change_lines(c[3], 0)]
+    )
+    narrow[4] = max([_longest_word(headers[4])] + [cell_len(r.probability) for r in rows])
+    budget = width - cell_len(_GAP) * (len(headers) - 1)
+    widths = _fit(natural, [least, narrow], budget, order=(4, 5, 3))
+    total = sum(widths) + cell_len(_GAP) * (len(headers) - 1)
+
+    def line(parts: list[str], styles: list[str | None]) -> Text:
+        text = Text()
+        for i, (part, style, w) in enumerate(zip(parts, styles, widths, strict=True)):
+            if i:
+                text.append(_GAP)
+            pad = " " * max(w - cell_len(part), 0)
+            if right[i]:
+                text.append(pad)
+                text.append(part, style=style)
+            else:
+                text.append(part, style=style)
+                text.append(pad)
+        text.rstrip()
+        return text
+
+    def block(texts: list[str], styles: list[str | None], bottom: bool = False) -> list[Text]:
+        if bottom:  # headers wrap at their words and sit on the block's last line
+            cols = [
+                textwrap.wrap(t, w, break_long_words=False) or [""]
+                for t, w in zip(texts, widths, strict=True)
+            ]
+        else:
+            cols = [_cell_lines(t, w, h) for t, w, h in zip(texts, widths, how, strict=True)]
+        height = max(len(c) for c in cols)
+        cols = [
+            ([""] * (height - len(c)) + c) if bottom else c + [""] * (height - len(c)) for c in cols
+        ]
+        return [line([c[k] for c in cols], styles) for k in range(height)]
+
+    out_lines = block(headers, ["bold"] * len(headers), bottom=True)
+    out_lines.append(Text("─" * total, style="dim"))
+    for g in groups:
+        out_lines.append(Text.assemble((g.label, "bold"), (f" · {g.role}", "dim")))
+        if g.note is not None:
+            out_lines.append(Text(f"  {g.note}", style="yellow"))
+        for r in g.rows:
+            styles: list[str | None] = [None, None, None, "bold", None, None]
+            styles[5] = _STATUS_STYLE.get(r.status)
+            out_lines.extend(block(cells[id(r)], styles))
+    return out_lines
+
+
+def _print_results(results: Results) -> None:
+    """The verdict, the sample-ratio check and progress, then the headline table."""
+    d = results.decision
+    out.print(
+        Text.assemble(
+            (results.plan.name, "bold"),
+            ": ",
+            (_verdict_text(d.recommendation), _VERDICT_STYLE.get(d.recommendation, "bold")),
+        ),
+        highlight=False,
+    )
+    out.print(d.reason, markup=False, highlight=False)
+    for caveat in d.caveats:
+        out.print(Text.assemble(("caveat: ", "bold yellow"), caveat), highlight=False)
+    srm_style = "bold red" if results.srm.mismatch else ""
+    out.print(
+        Text.assemble(("SRM check: ", "bold"), (_srm_text(results), srm_style)),
+        highlight=False,
+    )
+    if results.progress is not None:
+        out.print(
+            Text.assemble(("progress: ", "bold"), _progress_text(results.progress)),
+            highlight=False,
+        )
+    out.print()
+    groups = _groups(results)
+    for text in _table_lines(groups, out.width):
+        out.print(text, soft_wrap=True, highlight=False)
+    out.print()
+    for note in _legend(results, [r for g in groups for r in g.rows]):
+        out.print(note, markup=False, highlight=False, style="dim")
+
+
+# ---- markdown and csv -------------------------------------------------------------------------
+def _md(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown_text(results: Results) -> str:
+    """The verdict and a GitHub table of the same headlines as the terminal table."""
+    d = results.decision
+    groups = _groups(results)
+    rows = [r for g in groups for r in g.rows]
+    prob_header, suffix = _probability_column(rows)
+    lines = [f"## {_md(results.plan.name)}", ""]
+    lines += [f"**{_verdict_text(d.recommendation)}**: {_md(d.reason)}", ""]
+    lines += [f"- caveat: {_md(c)}" for c in d.caveats]
+    lines.append(f"- SRM check: {_md(_srm_text(results))}")
+    if results.progress is not None:
+        lines.append(f"- progress: {_md(_progress_text(results.progress))}")
+    lines.append("")
+    headers = ["metric", "role", "variant", "control", "treatment", "change", prob_header]
+    lines.append("| " + " | ".join(_md(h) for h in [*headers, "status"]) + " |")
+    lines.append("| --- | --- | --- | ---: | ---: | --- | ---: | --- |")
+    for r in rows:
+        cells = [
+            r.label,
+            r.role,
+            r.variant,
+            r.control_text,
+            r.treatment_text,
+            r.change,
+            _probability_cell(r, suffix),
+            r.status_text,
+        ]
+        lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
+    lines.append("")
+    for g in groups:
+        if g.note is not None:
+            lines.append(f"- {_md(g.label)} ({g.role}): {_md(g.note)}")
+    lines += [_md(note) + "  " for note in _legend(results, rows)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+CSV_FIELDS = (
+    "experiment",
+    "metric",
+    "label",
+    "role",
+    "control",
+    "variant",
+    "control_value",
+    "treatment_value",
+    "effect",
+    "effect_type",
+    "interval_low",
+    "interval_high",
+    "interval_kind",
+    "level",
+    "probability",
+    "probability_kind",
+    "status",
+    "control_text",
+    "treatment_text",
+    "change",
+    "probability_text",
+    "status_text",
+)
+
+
+def _csv_number(x: float | None) -> str:
+    """A raw number that reads back exactly (``repr``); empty when missing or undefined."""
+    return repr(float(x)) if fmt.ok(x) else ""
+
+
+def _csv_text(results: Results) -> str:
+    """One row per comparison: the headline's raw numbers and the texts the table shows."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for g in _groups(results):
+        for r in g.rows:
+            h = r.headline
+            raw: list[str] = [""] * 10
+            if h is not None:
+                raw = [
+                    _csv_number(h.control_value),
+                    _csv_number(h.treatment_value),
+                    _csv_number(h.effect),
+                    h.effect_type,
+                    _csv_number(h.interval[0]),
+                    _csv_number(h.interval[1]),
+                    h.interval_kind,
+                    _csv_number(h.level),
+                    _csv_number(h.probability),
+                    h.probability_kind,
+                ]
+            writer.writerow(
+                [
+                    results.plan.name,
+                    r.metric,
+                    r.label,
+                    r.role,
+                    r.control,
+                    r.variant,
+                    *raw,
+                    r.status,
+                    r.control_text,
+                    r.treatment_text,
+                    r.change,
+                    r.probability,
+                    r.status_text,
+                ]
+            )
+    return buf.getvalue()
 
 
 @app.command()
