@@ -174,7 +174,12 @@ def log_delta_interval(
     log_ratio = math.log(mean_t / mean_c)
     se = math.hypot(math.sqrt(var_mean_t) / mean_t, math.sqrt(var_mean_c) / mean_c)
     z = float(sps.norm.ppf(1 - alpha / 2))
-    return (math.exp(log_ratio - z * se) - 1, math.exp(log_ratio + z * se) - 1)
+    return (_exp(log_ratio - z * se) - 1, _exp(log_ratio + z * se) - 1)
+
+
+def _exp(x: float) -> float:
+    """``exp(x)``, infinite instead of an overflow (an interval with no upper bound)."""
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def fieller_interval(
