@@ -176,6 +176,7 @@ def test_planned_size_turns_inconclusive_into_do_not_ship(tmp_path, units):
             "type": "ratio",
             "numerator": "clicks",
             "denominator": "impressions",
+            "baseline": 0.05,  # a planned size needs the plan's baseline and MDE
         },
     ]
     raw["analysis"]["mde"] = 2.0  # +200%: a design that needs very few units
@@ -188,7 +189,7 @@ def test_planned_size_turns_inconclusive_into_do_not_ship(tmp_path, units):
     res = analyze(_load(tmp_path, raw))
     if not any(c.significant for c in res.metric("ctr").comparisons):
         assert res.decision.recommendation == "keep_running"
-        assert "of the planned" in res.decision.reason
+        assert "more units per variant to go" in res.decision.reason
 
 
 def test_cap_sensitivity_table_in_results(tmp_path, units):

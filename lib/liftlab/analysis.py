@@ -28,22 +28,13 @@ novelty effects and the danger of peeking; it decides nothing, and a failure to 
 leaves the rest of the metric as it is.
 
 ``guardrail`` and ``secondary`` metrics are not corrected (``p_value_adjusted`` repeats the
-raw value). A guardrail *fails* when it is significantly worse (two-sided, raw ``alpha``) or,
-with a ``margin``, significantly worse than the margin; with a ``margin`` that is not yet
-shown non-inferior it is *unproven*.
+raw value).
 
-The decision, in order:
-
-1. ``investigate``: a sample-ratio mismatch; no effect can be trusted.
-2. ``ship``: a treatment wins on at least one primary metric, loses on none, fails no
-   guardrail and leaves none unproven (the best by the first primary metric's lift).
-3. ``do_not_ship``: a treatment loses on a primary metric or fails a guardrail and none can
-   be shipped; or the planned sample size is reached with no win.
-4. ``keep_running``: otherwise (not enough evidence yet; or a winner with an unproven
-   guardrail).
-
-The planned sample size comes from :func:`liftlab.design.design_plan`, with the plan's
-baselines or, where it has none, the control arm's observed mean and variance.
+Each finished comparison carries its :class:`~liftlab.headline.Headline`: the one effect,
+interval, probability and status its method decides by, which every surface shows. The
+verdict (:mod:`liftlab.decision`) reads the headlines and the sample-size progress
+(:mod:`liftlab.progress`), which compares against a planned size only when the plan planned
+one.
 
 A metric that cannot be analysed (an empty arm, zero variance, a zero control mean for a
 relative effect, values a model cannot take) is flagged with its reason and the rest of the
@@ -62,7 +53,9 @@ from typing import Any
 import numpy as np
 
 from liftlab.aggregate import UnitStats, metric_values, unit_statistics
+from liftlab.decision import Decision, decide
 from liftlab.errors import LiftlabError
+from liftlab.headline import Headline, headline_of
 from liftlab.monitor import (
     CumulativeView,
     SequentialView,
@@ -71,6 +64,7 @@ from liftlab.monitor import (
     group_sequential_view,
 )
 from liftlab.plan import Analysis, Metric, Plan
+from liftlab.progress import Progress, progress_of
 from liftlab.sources import UnitSource, open_units
 from liftlab.stats.bayesian import (
     BayesResult,
@@ -96,8 +90,6 @@ from liftlab.stats.moments import Moments
 from liftlab.stats.multiple import adjust_pvalues
 from liftlab.stats.rank import RankResult, mann_whitney
 from liftlab.stats.srm import SRMResult, srm_test
-
-RECOMMENDATIONS = ("ship", "do_not_ship", "keep_running", "investigate")
 
 
 @dataclass(frozen=True)
@@ -138,6 +130,7 @@ class Comparison:
     bootstrap: BootstrapResult | None = None
     rank: RankResult | None = None
     cumulative: CumulativeView | None = None
+    headline: Headline | None = None
 
     @property
     def better(self) -> bool:
@@ -188,13 +181,6 @@ class MetricResult:
 
 
 @dataclass(frozen=True)
-class Decision:
-    recommendation: str
-    reason: str
-    variant: str | None = None
-
-
-@dataclass(frozen=True)
 class Traffic:
     """Units entering the test per day and variant (empty without ``data.timestamp``)."""
 
@@ -221,6 +207,8 @@ class Results:
     data_identity: dict[str, Any] | None = None
     # The kind's own section (liftlab.kinds), keyed by kind: {"pricing": PricingSection}.
     sections: dict[str, Any] = field(default_factory=dict)
+    # Sample-size progress against the plan (liftlab.progress).
+    progress: Progress | None = None
 
     def metric(self, name: str) -> MetricResult:
         return next(m for m in self.metrics if m.metric.name == name)
@@ -342,6 +330,7 @@ def analyze_statistics(
         for col, by_value in stats.segment_counts.items()
     }
     planned = planned_sample_size(plan, stats)
+    progress = progress_of(plan, stats)
     drafts = [
         _metric_draft(plan, stats, m, planned, (values or {}).get(m.name)) for m in plan.metrics
     ]
@@ -378,18 +367,24 @@ def analyze_statistics(
         plan=plan,
         srm=srm,
         metrics=metrics,
-        decision=decide(plan, srm, metrics, planned, stats.counts),
+        decision=decide(plan, srm, metrics, progress),
         data_label=data_label,
         data_sha256=data_sha256,
         generated_at=generated_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        planned_n_per_variant=planned,
+        planned_n_per_variant=progress.planned_n,
+        progress=progress,
         traffic=Traffic(list(stats.days), dict(stats.daily_counts)),
         data_quality=data_quality,
         segment_srm=segment_srm,
     )
-    from liftlab.kinds import analyze_kind
+    from liftlab.kinds import analyze_kind, kind_caveats
 
-    return replace(results, sections=analyze_kind(plan, stats, results, src))
+    results = replace(results, sections=analyze_kind(plan, stats, results, src))
+    extra = kind_caveats(results)
+    if extra:
+        decision = replace(results.decision, caveats=(*results.decision.caveats, *extra))
+        results = replace(results, decision=decision)
+    return results
 
 
 @dataclass
@@ -611,7 +606,8 @@ def _finish(a: Analysis, metric: Metric, c: Comparison, p_adj: float) -> Compari
             significant = bool(p_adj <= a.alpha)
     else:
         significant = bool(p_adj < a.alpha)
-    return replace(c, p_value_adjusted=p_adj, significant=significant)
+    done = replace(c, p_value_adjusted=p_adj, significant=significant)
+    return replace(done, headline=headline_of(a, metric, done))
 
 
 def _sensitivity(plan: Plan, stats: UnitStats, metric: Metric) -> list[SensitivityRow]:
@@ -667,158 +663,3 @@ def planned_sample_size(plan: Plan, stats: UnitStats) -> int | None:
     except (LiftlabError, ValueError, ArithmeticError):
         return None
     return int(design.n_per_variant)
-
-
-def decide(
-    plan: Plan,
-    srm: SRMResult,
-    metrics: list[MetricResult],
-    planned: int | None,
-    counts: dict[str, int],
-) -> Decision:
-    """The recommendation and its reason (rules in the module docstring)."""
-    if srm.mismatch:
-        shares = ", ".join(f"{k} {v:.1%}" for k, v in srm.observed_shares.items())
-        planned_w = ", ".join(f"{k} {v:.1%}" for k, v in srm.expected_weights.items())
-        return Decision(
-            "investigate",
-            f"Sample ratio mismatch (χ² p = {srm.p_value:.2g}): observed {shares} against "
-            f"planned {planned_w}. Assignment or logging is broken; no effect can be trusted.",
-        )
-    primary = [m for m in metrics if m.metric.role == "primary" and m.status != "error"]
-    broken = [m.metric.name for m in metrics if m.metric.role == "primary" and m.status == "error"]
-    guard = [m for m in metrics if m.metric.role == "guardrail" and m.status != "error"]
-    if not primary:
-        return Decision(
-            "keep_running",
-            f"The primary metric{'s' if len(broken) > 1 else ''} {', '.join(broken)} could "
-            "not be analysed; see the metric for the reason.",
-        )
-
-    def guard_state(m: MetricResult, v: str) -> str:
-        c = m.comparison(v)
-        raw_worse = (
-            c.effect.p_value < plan.analysis.alpha and c.effect.abs_effect * c.direction_sign < 0
-        )
-        ni = c.non_inferiority
-        if raw_worse:
-            return "fail"
-        if ni is not None:
-            beyond = (ni.bound - ni.margin_abs) * c.direction_sign
-            worse_than_margin = (
-                c.effect.abs_ci[1] < ni.margin_abs
-                if c.direction_sign > 0
-                else c.effect.abs_ci[0] > ni.margin_abs
-            )
-            if worse_than_margin:
-                return "fail"
-            if not ni.passed or not beyond > 0:
-                return "unproven"
-        return "pass"
-
-    method = plan.analysis.method
-    candidates: list[tuple[str, list[str]]] = []
-    pending: list[tuple[str, list[str]]] = []
-    losers: list[tuple[str, list[str], list[str]]] = []
-    for v in plan.treatments:
-        wins = [m.metric.name for m in primary if m.comparison(v).better]
-        losses = [m.metric.name for m in primary if m.comparison(v).worse]
-        fails = [m.metric.name for m in guard if guard_state(m, v) == "fail"]
-        unproven = [m.metric.name for m in guard if guard_state(m, v) == "unproven"]
-        if wins and not losses and not fails:
-            (pending if unproven else candidates).append((v, unproven))
-        elif losses or fails:
-            losers.append((v, losses, fails))
-    first = primary[0]
-    sign = 1 if first.metric.direction == "increase" else -1
-    if candidates:
-        best = max(
-            (v for v, _ in candidates),
-            key=lambda v: sign * _lift(first.comparison(v)),
-        )
-        c = first.comparison(best)
-        return Decision(
-            "ship",
-            f"{best} beats {plan.control_name} on {first.metric.name}: "
-            f"{_evidence(plan, c)}, with no primary metric worse and no guardrail "
-            "harmed.",
-            best,
-        )
-    if pending:
-        v, unproven = pending[0]
-        return Decision(
-            "keep_running",
-            f"{v} wins on the primary metric, but guardrail {', '.join(unproven)} is not yet "
-            "shown to be within its non-inferiority margin; keep collecting data.",
-            v,
-        )
-    if losers and len(losers) == len(plan.treatments):
-        v, losses, fails = losers[0]
-        harm: list[str] = []
-        if losses:
-            harm.append(f"worse on {', '.join(losses)}")
-        if fails:
-            harm.append(f"harms guardrail {', '.join(fails)}")
-        return Decision(
-            "do_not_ship",
-            f"{v} is significantly {' and '.join(harm)}; keep {plan.control_name}.",
-            v,
-        )
-    smallest = min(counts[v] for v in plan.variants)
-    reached = planned is not None and smallest >= planned
-    what = {
-        "frequentist": f"no primary metric moved significantly (correction: {plan.analysis.correction})",
-        "bayesian": "no treatment reached the chance-to-beat-control threshold of "
-        f"{plan.analysis.bayesian.ship_threshold:.0%} on a primary metric",
-        "sequential": "no always-valid test has rejected yet",
-    }[method]
-    group_seq = method == "sequential" and plan.analysis.sequential.kind == "group-sequential"
-    if reached and (method != "sequential" or group_seq):
-        return Decision(
-            "do_not_ship",
-            f"The planned sample size is reached ({smallest:,} of {planned:,} units per "
-            f"variant) and {what}: any true effect is likely smaller than the planned MDE; "
-            f"keep {plan.control_name}.",
-        )
-    if reached:
-        return Decision(
-            "keep_running",
-            f"So far {what}. The fixed-horizon sample size is reached ({smallest:,} of "
-            f"{planned:,} units per variant), but an always-valid test needs more units for "
-            f"the same power: keep running, or stop and keep {plan.control_name}.",
-        )
-    progress = (
-        f"{smallest:,} of the planned {planned:,} units per variant"
-        if planned is not None
-        else f"{smallest:,} units in the smallest variant (no planned size: add baseline to the primary metric)"
-    )
-    return Decision("keep_running", f"So far {what}; {progress}.")
-
-
-def _lift(c: Comparison) -> float:
-    if c.bayes is not None:
-        return c.bayes.rel_effect
-    return c.effect.rel_effect
-
-
-def _evidence(plan: Plan, c: Comparison) -> str:
-    a = plan.analysis
-    if c.bayes is not None:
-        lo, hi = c.bayes.rel_ci
-        return (
-            f"{c.bayes.rel_effect:+.1%} ({1 - a.alpha:.0%} credible interval {lo:+.1%} to "
-            f"{hi:+.1%}), chance to beat control {c.bayes.prob_beat_control:.1%}"
-        )
-    seq = c.sequential
-    if seq is not None and seq.first_rejection is not None:
-        lo, hi = seq.ci
-        return (
-            f"{c.effect.rel_effect:+.1%}, a difference of {c.effect.abs_effect:+.4g} "
-            f"({1 - a.alpha:.0%} always-valid interval {lo:+.4g} to {hi:+.4g}); the "
-            f"always-valid test rejected on {seq.first_rejection}"
-        )
-    lo, hi = c.effect.rel_ci or (math.nan, math.nan)
-    return (
-        f"{c.effect.rel_effect:+.1%} ({1 - a.alpha:.0%} CI {lo:+.1%} to {hi:+.1%}, "
-        f"adjusted p = {c.p_value_adjusted:.2g})"
-    )

@@ -124,6 +124,12 @@ class Metric(_Strict):
     passes when the one-sided test rejects "worse than the margin" at ``alpha``.
     ``bootstrap`` adds a bootstrap comparison (mean, median or a quantile) and ``rank_test``
     a Mann–Whitney U test; both read the metric's unit-level values from the engine.
+
+    Display: ``label`` is the metric's name for readers (default: its name with spaces);
+    ``format`` is ``percent`` (default for proportions; differences in percentage points),
+    ``currency`` (the plan's ``currency``), ``number`` (default for means and ratios) or
+    ``count``; ``decimals`` fixes the decimals of its values (default: enough significant
+    digits that different arms never print alike; see :mod:`liftlab.format`).
     """
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -147,6 +153,9 @@ class Metric(_Strict):
     margin_type: Literal["relative", "absolute"] = "relative"
     bootstrap: BootstrapSpec | None = None
     rank_test: bool = False
+    label: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    format: Literal["percent", "currency", "number", "count"] | None = None
+    decimals: Annotated[int, Field(ge=0, le=8)] | None = None
 
     _precomputed: bool = PrivateAttr(default=False)
 
@@ -472,9 +481,22 @@ class LandingOptions(_Strict):
 
 
 class DesignSpec(_Strict):
-    """Traffic assumptions for sample-size design."""
+    """Traffic assumptions for sample-size design, and a size fixed by the team.
 
-    daily_units: Annotated[float, Field(gt=0)]
+    ``daily_units``: units entering the test per day (all variants), for durations.
+    ``n_per_variant``: the planned units per variant when the team fixed the size itself;
+    without it the planned size follows from the primary metrics' ``baseline`` and
+    ``analysis.mde`` (see :mod:`liftlab.progress`).
+    """
+
+    daily_units: Annotated[float, Field(gt=0)] | None = None
+    n_per_variant: Annotated[int, Field(ge=2)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> DesignSpec:
+        if self.daily_units is None and self.n_per_variant is None:
+            raise ValueError("give daily_units (traffic per day) or n_per_variant (a fixed size)")
+        return self
 
 
 class Plan(_Strict):
@@ -485,6 +507,7 @@ class Plan(_Strict):
     hypothesis: Annotated[str, Field(min_length=1)]
     unit: str = "unit"
     owner: str | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     control: str | None = None
     variants: dict[str, Variant]
     data: DataSpec

@@ -3,6 +3,14 @@
 The contract keys of ``DESIGN.md`` are kept as they are; everything else extends them. Numbers
 are plain JSON floats, ``null`` where undefined (never NaN or infinity); dates are ISO
 strings. The same inputs give the same file, byte for byte, apart from ``generated_at``.
+
+Every comparison carries ``headline`` (:class:`liftlab.headline.Headline`): the effect,
+interval, probability and status its method decides by; the verdict, the scorecard, the
+index and the command line show it and nothing else. Each metric carries its display
+(``label``, ``format``, ``decimals``) and the file its ``currency``, so that any reader of
+the file prints numbers as the report does (:mod:`liftlab.format`). ``data_sha256`` is a
+digest over the data files' SHA-256 digests (or an engine table's identity), not a hash of
+the raw bytes of one file; ``manifest.json`` lists what it covers.
 """
 
 from __future__ import annotations
@@ -10,11 +18,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from liftlab import __version__
+from liftlab.decision import display_of
 from liftlab.jsonsafe import clean
 
 if TYPE_CHECKING:
     from liftlab.analysis import Comparison, MetricResult, Results
     from liftlab.monitor import CumulativeView, Look, SequentialView
+    from liftlab.plan import Plan
 
 
 def results_dict(r: Results) -> dict[str, Any]:
@@ -39,7 +49,9 @@ def results_dict(r: Results) -> dict[str, Any]:
             if a.method == "sequential"
             else None,
         },
+        "currency": r.plan.currency,
         "planned_n_per_variant": r.planned_n_per_variant,
+        "progress": r.progress.to_dict() if r.progress is not None else None,
         "srm": {
             "p_value": r.srm.p_value,
             "statistic": r.srm.statistic,
@@ -54,11 +66,13 @@ def results_dict(r: Results) -> dict[str, Any]:
             "days": [d.isoformat() for d in r.traffic.days],
             "units": r.traffic.units,
         },
-        "metrics": [_metric(m) for m in r.metrics],
+        "metrics": [_metric(m, r.plan) for m in r.metrics],
         "decision": {
             "recommendation": r.decision.recommendation,
             "variant": r.decision.variant,
             "reason": r.decision.reason,
+            "runner_up": r.decision.runner_up,
+            "caveats": list(r.decision.caveats),
         },
     }
     for kind, section in r.sections.items():  # "pricing", "creative", "landing_page"
@@ -89,9 +103,13 @@ def _quality(r: Results) -> dict[str, Any]:
     return out
 
 
-def _metric(m: MetricResult) -> dict[str, Any]:
+def _metric(m: MetricResult, plan: Plan) -> dict[str, Any]:
+    display = display_of(plan, m.metric.name)
     return {
         "name": m.metric.name,
+        "label": display.label,
+        "format": display.format,
+        "decimals": display.decimals,
         "role": m.metric.role,
         "type": m.metric.type,
         "direction": m.metric.direction,
@@ -135,6 +153,7 @@ def _comparison(c: Comparison) -> dict[str, Any]:
     out: dict[str, Any] = {
         "variant": c.variant,
         "control": c.control,
+        "headline": c.headline.to_dict() if c.headline is not None else None,
         "control_mean": e.control_mean,
         "variant_mean": e.treatment_mean,
         "abs_effect": e.abs_effect,

@@ -13,7 +13,8 @@ event counts by exposure day):
   Simpson's-paradox check, novelty (early against late cohorts) and repeat purchase.
 
 Each kind module has ``analyze(plan, stats, results, src) -> section`` (an object with
-``to_dict()``) and ``views(section, results) -> list`` (what the report displays). A section
+``to_dict()``) and ``views(section, results) -> list`` (what the report displays), and may
+have ``caveats(section, results) -> list[str]`` (sentences for the verdict). A section
 that cannot be computed does not stop the report: it is replaced by an
 :class:`Unavailable` that says why.
 """
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from liftlab.plan import Plan
     from liftlab.sources import UnitSource
 
+# The anchor the report's contents list links to; each kind's first view starts with it.
+KIND_ANCHOR = '<a id="kind"></a>'
 MODULES = {"pricing": "pricing", "creative": "creative", "landing_page": "landing"}
 
 
@@ -78,6 +81,17 @@ def analyze_kind(
     return {} if section is None else {kind: section}
 
 
+def kind_caveats(results: Results) -> list[str]:
+    """Sentences the kind adds to the verdict (a winner with a worse cost per acquisition);
+    a kind module offers them with ``caveats(section, results) -> list[str]``."""
+    out: list[str] = []
+    for kind, section in results.sections.items():
+        fn = getattr(_module(kind), "caveats", None)
+        if fn is not None and not isinstance(section, Unavailable):
+            out.extend(fn(section, results))
+    return out
+
+
 def unavailable_html(title: str, reason: str) -> str:
     """The warning box shown in place of a section (or part) that could not be computed."""
     return (
@@ -96,7 +110,7 @@ def views(results: Results) -> list[Any]:
     for kind, section in results.sections.items():
         if isinstance(section, Unavailable):
             title = f"{kind.replace('_', ' ').capitalize()} analysis"
-            out.append(HTML(unavailable_html(title, section.reason)))
+            out.append(HTML(KIND_ANCHOR + unavailable_html(title, section.reason)))
             continue
         out.extend(_module(kind).views(section, results))
     return out

@@ -36,7 +36,9 @@ from typing import TYPE_CHECKING, Any, cast
 import altair as alt
 import pandas as pd
 
+from liftlab import format as fmt
 from liftlab import theme
+from liftlab.kinds import KIND_ANCHOR
 from liftlab.plan import CreativeOptions, EventAgg
 from liftlab.present import CORRECTION_NAMES, DASH, _pct, _prob, md_text, p_text
 from liftlab.stats.creative import (
@@ -206,6 +208,49 @@ def analyze(
     return CreativeSection(result, opts.ctr, opts.conversion, opts.revenue, tuple(curves), notes)
 
 
+# ---- verdict caveats ---------------------------------------------------------------------------
+def caveats(section: CreativeSection, results: Results) -> list[str]:
+    """What a reader should weigh before shipping the winner: conversion per click where the
+    winner is the worst of all creatives, and a cost per acquisition above the runner-up's
+    (both with intervals; the verdict itself decides by the primary metric's headline)."""
+    d = results.decision
+    if d.recommendation != "ship" or d.variant is None:
+        return []
+    r = section.result
+    names = [a.name for a in r.arms]
+    if d.variant not in names:
+        return []
+    best = r.arm(d.variant)
+    runner = r.arm(d.runner_up) if d.runner_up in names else None
+    out = []
+    cvr = {a.name: a.cvr.estimate for a in r.arms if math.isfinite(a.cvr.estimate)}
+    if section.conversion_metric and len(cvr) >= 3 and min(cvr, key=cvr.__getitem__) == d.variant:
+        per_click = fmt.Display("conversion per click", "percent")
+        digits = max(fmt.value_decimals(per_click, cvr.values()), 2)
+        shown = {k: fmt.value(per_click, v, digits) for k, v in cvr.items()}
+        with_ci = fmt.value_interval(per_click, best.cvr.estimate, *best.cvr.ci, decimals=digits)
+        rival = "" if runner is None else f"; runner-up {runner.name}: {shown[runner.name]}"
+        out.append(
+            f"{d.variant} has the lowest conversion per click of all {len(cvr)} creatives "
+            f"({with_ci}{rival})."
+        )
+    if (
+        runner is not None
+        and best.cpa is not None
+        and runner.cpa is not None
+        and math.isfinite(best.cpa.estimate)
+        and math.isfinite(runner.cpa.estimate)
+        and best.cpa.estimate > runner.cpa.estimate
+    ):
+        money = fmt.Display("cost per acquisition", "currency", currency=results.plan.currency)
+        shown = fmt.values(money, {"b": best.cpa.estimate, "r": runner.cpa.estimate})
+        out.append(
+            f"{d.variant}'s cost per acquisition ({shown['b']}) is higher than runner-up "
+            f"{runner.name}'s ({shown['r']})."
+        )
+    return out
+
+
 # ---- text --------------------------------------------------------------------------------------
 def _rate(x: float | None, digits: int = 2) -> str:
     return DASH if x is None or not math.isfinite(x) else f"{x:.{digits}%}"
@@ -239,6 +284,8 @@ def summary_markdown(section: CreativeSection) -> str:
     down = [x.name for x in ch if x.lift and x.lift.significant and x.lift.estimate < 0]
     corr = CORRECTION_NAMES.get(r.correction, r.correction)
     lines = [
+        KIND_ANCHOR,
+        "",
         "## Creative tournament",
         "",
         f"{len(r.arms)} creatives on **{md_text(section.ctr_metric)}** (clicks per impression, "
