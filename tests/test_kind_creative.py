@@ -318,7 +318,7 @@ def test_views_show_the_summary_table_and_three_charts(event_run):
     views = kind.views(section, res)
     assert isinstance(views[0], Markdown)
     text = views[0].data
-    assert text.startswith("## Creative tournament")
+    assert text.startswith('<a id="kind"></a>\n\n## Creative tournament')
     assert "**b** leads" in text and "winner's curse" in text
     assert "CTR declines with days since first exposure for **c**" in text
     assert "equal split" in text

@@ -144,7 +144,7 @@ def test_views_show_the_summary_the_table_and_two_charts(tmp_path: Path) -> None
     views = kind.views(section, results)
     assert [type(v) for v in kinds.views(results)] == [type(v) for v in views]
     md = "\n".join(v.data for v in views if isinstance(v, Markdown))
-    assert md.startswith("## Pricing")
+    assert md.startswith('<a id="kind"></a>\n\n## Pricing')
     opt = section.result.optimal_price
     # this curve's revenue still rises at 25: the optimum is the top edge, said plainly
     assert opt.at_edge and opt.price == 25.0
@@ -204,7 +204,7 @@ def test_demo_report_shows_the_pricing_section(good_run: dict[str, Any]) -> None
     opt = section["optimal_price"]
     assert opt["range"] == [19.0, 29.0] and opt["ci"][0] <= opt["price"] <= opt["ci"][1]
     assert 'id="Pricing"' in text
-    assert text.index("revenue_per_visitor · decision") < text.index('id="Pricing"')
+    assert text.index('id="metric-revenue_per_visitor"') < text.index('id="Pricing"')
     assert f"Revenue per visitor is highest at a price of {kind._price(opt['price'])}" in text
     assert "nothing outside 19–29 is extrapolated" in text
     assert "purchase_rate: demand curve" in text

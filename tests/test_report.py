@@ -30,6 +30,7 @@ import pytest
 import vl_convert as vlc
 
 from liftlab import Results, analyze, charts, load_plan, present
+from liftlab import format as fmt
 from liftlab.analysis import Decision, Traffic
 from liftlab.report import (
     index_html,
@@ -205,19 +206,22 @@ def test_html_reads_as_a_report(good_run: dict) -> None:
     # the verdict comes before the health checks, which come before the metrics
     assert (
         text.index("SHIP: benefit")
-        < text.index("Health check")
+        < text.index('id="scorecard"')
+        < text.index('id="health"')
         < text.index("Daily units per variant")
-        < text.index("signup_rate · decision")
+        < text.index('id="metric-signup_rate"')
     )
-    # the verdict shows progress towards the planned sample size
-    planned = results["planned_n_per_variant"]
-    assert f"of {planned:,} planned units per variant" in text
-    # primary, then guardrail, then secondary
+    # an always-valid plan has no planned size: the verdict says so, and what it can detect
+    assert results["planned_n_per_variant"] is None
+    assert "An always-valid test has no planned size" in text
+    assert "planned units per variant" not in text
+    # primary, then guardrail, then secondary, then the glossary and the conventions
     assert (
-        text.index("signup_rate · decision")
-        < text.index("bounce_rate · guardrail")
-        < text.index("revenue_per_visitor · secondary")
-        < text.index("Conventions")
+        text.index('id="metric-signup_rate"')
+        < text.index('id="metric-bounce_rate"')
+        < text.index('id="metric-revenue_per_visitor"')
+        < text.index('id="glossary"')
+        < text.index('id="conventions"')
     )
     # charts: SRM, traffic, and per metric at least a forest plot, inline SVG, no scripts
     assert text.count("<svg") >= 2 + len(results["metrics"])
@@ -237,7 +241,7 @@ def test_report_shows_data_quality_counts(good_run: dict, project: Path) -> None
     import duckdb
 
     text = _html(good_run, PLAN)
-    assert "Health check: data quality" in text
+    assert 'id="Data-quality"' in text
     con = duckdb.connect(str(project / "data" / "shop.duckdb"), read_only=True)
     rows, units = con.execute(
         "SELECT count(*), count(DISTINCT user_id) FROM landing_exposures"
@@ -252,7 +256,7 @@ def test_sequential_report_shows_the_always_valid_view(good_run: dict) -> None:
     text = _html(good_run, PLAN)
     assert "always-valid" in text
     assert "Always-valid inference" in text
-    assert "always-valid p, adjusted" in text
+    assert "always-valid p (adjusted)" in text
     # one cumulative chart per metric, with a band (area) and the estimate (line)
     for name in ("signup_rate", "bounce_rate", "revenue_per_visitor"):
         assert f"{name}: cumulative effect by day" in text
@@ -710,8 +714,11 @@ def test_group_sequential_chart_plots_z_against_boundaries(
     spec = json.dumps(charts.sequential_chart(m).to_dict())
     assert '"bound"' in spec and "z statistic" in spec
     assert _marks(_svg(charts.sequential_chart(m)))["line"] >= 2
-    frame = present.metric_frame(m)
-    assert "z / boundary (last look)" in frame.columns
+    res = _analyze(tmp_path, units, method="sequential", sequential=seq)
+    frame = present.diagnostics_frame(res.metric("conversion"), res)
+    assert frame is not None and "z / boundary (last look)" in frame.columns
+    head = present.metric_frame(res.metric("conversion"), res)
+    assert any("repeated confidence interval" in col for col in head.columns)
 
 
 def test_posterior_chart_plots_normal_densities(tmp_path: Path, units: dict[str, Any]) -> None:
@@ -760,7 +767,7 @@ def test_bootstrap_chart_plots_the_histogram(tmp_path: Path, units: dict[str, An
 
 def test_verdict_box_for_every_recommendation(tmp_path: Path, units: dict[str, Any]) -> None:
     res = _analyze(tmp_path, units)
-    assert res.planned_n_per_variant is not None
+    assert res.progress is not None and res.progress.planned_n is None  # no baseline, no size
     colours = {"ship": "#1a7f37", "do_not_ship": "#b42318", "keep_running": "#9a6700"}
     for rec, colour in [*colours.items(), ("investigate", "#b42318")]:
         box = present.verdict_html(
@@ -770,40 +777,62 @@ def test_verdict_box_for_every_recommendation(tmp_path: Path, units: dict[str, A
         assert "because &lt;reasons&gt;" in box
         assert ("SHIP: b" in box) == (rec == "ship")
         assert ("Do not act on any effect" in box) == (rec == "investigate")
-        assert f"of {res.planned_n_per_variant:,} planned units per variant" in box
-    smallest = min(res.srm.counts.values())
-    share = smallest / res.planned_n_per_variant
-    assert f"({share:.0%}, smallest variant" in present.verdict_html(res)
-    unsized = present.verdict_html(dataclasses.replace(res, planned_n_per_variant=None))
-    assert "no planned size" in unsized
+        assert "No sample size was planned" in box
+    # with a planned size: progress against it, rounded down
+    planned = dataclasses.replace(res.progress, planned_n=2 * res.progress.smallest, basis="x")
+    box = present.verdict_html(dataclasses.replace(res, progress=planned))
+    assert f"of {planned.planned_n:,} planned units per variant (50%, smallest variant" in box
+    caveat = Decision("ship", "r", "b", "c", ("b is <worse> on revenue.",))
+    box = present.verdict_html(dataclasses.replace(res, decision=caveat))
+    assert "Before you ship, weigh:" in box and "b is &lt;worse&gt; on revenue." in box
 
 
-def test_metric_tables_follow_the_method(tmp_path: Path, units: dict[str, Any]) -> None:
+def test_metric_tables_show_the_headline_and_diagnostics_apart(
+    tmp_path: Path, units: dict[str, Any]
+) -> None:
     freq = _analyze(tmp_path, units)
-    cols = list(present.metric_frame(freq.metric("conversion")).columns)
-    assert cols[-3:] == ["p", "p adjusted", "significant"]
+    m = freq.metric("conversion")
+    frame = present.metric_frame(m, freq).set_index("variant")
+    assert list(frame.columns) == [
+        "units",
+        "observed rate",
+        "change [95% confidence interval]",
+        "p (adjusted)",
+        "status",
+    ]
+    for c in m.comparisons:
+        h = c.headline
+        assert h is not None
+        assert frame.loc[c.variant, "p (adjusted)"] == h.probability_text()
+        assert frame.loc[c.variant, "status"] == h.status_text
+    diag = present.diagnostics_frame(m, freq)
+    assert diag is not None and "p before adjustment" in diag.columns
 
     bayes = _analyze(tmp_path, units, method="bayesian")
     m = bayes.metric("conversion")
-    frame = present.metric_frame(m).set_index("variant")
-    assert "credible interval" in frame.columns[3]
-    assert {"chance to beat control", "probability best", "decisive"} <= set(frame.columns)
-    assert "p" not in frame.columns
+    frame = present.metric_frame(m, bayes).set_index("variant")
+    assert "change [95% credible interval]" in frame.columns
+    assert "chance to beat control" in frame.columns and "p" not in frame.columns
     assert frame.loc["control", "chance to beat control"] == present.DASH
     b = m.comparison("b").bayes
     assert b is not None and m.best is not None
-    assert frame.loc["b", "chance to beat control"] == present._prob(b.prob_beat_control)
-    assert frame.loc["control", "probability best"] == present._prob(m.best.prob_best["control"])
+    assert frame.loc["b", "chance to beat control"] == fmt.probability(b.prob_beat_control)
+    diag = present.diagnostics_frame(m, bayes)
+    assert diag is not None and "probability best (all arms)" in diag.columns
 
     seq = _analyze(tmp_path, units, method="sequential", sequential={"kind": "msprt", "tau": 5})
     m = seq.metric("revenue")
-    frame = present.metric_frame(m).set_index("variant")
-    assert "always-valid p, adjusted" in frame.columns
+    frame = present.metric_frame(m, seq).set_index("variant")
+    assert "always-valid p (adjusted)" in frame.columns
     view = m.comparison("b").sequential
     assert view is not None
-    cell = frame.loc["b", "Δ absolute (95% always-valid CI)"]
-    lo, hi = (float(x.replace(",", "")) for x in re.findall(r"[-+]\d[\d,]*(?:\.\d+)?", cell)[1:])
-    assert lo == pytest.approx(view.ci[0], abs=1e-3) and hi == pytest.approx(view.ci[1], abs=1e-3)
+    cell = frame.loc["b", "change [95% always-valid interval]"]
+    lo, hi = (float(x.replace(",", "")) for x in re.findall(r"[-+]?\d[\d,]*(?:\.\d+)?", cell)[1:])
+    # shown to two significant digits of the interval's half-width
+    tol = 10 ** math.floor(math.log10((view.ci[1] - view.ci[0]) / 2)) / 2
+    assert lo == pytest.approx(view.ci[0], abs=tol) and hi == pytest.approx(view.ci[1], abs=tol)
+    diag = present.diagnostics_frame(m, seq)
+    assert diag is not None and "fixed-horizon lift [95% CI]" in diag.columns
 
 
 def test_non_inferiority_column_for_guardrails_with_a_margin(
@@ -813,7 +842,9 @@ def test_non_inferiority_column_for_guardrails_with_a_margin(
     raw["metrics"][3]["margin"] = -0.5  # ctr: no more than 50% below control
     res = analyze(load_plan(write_plan(tmp_path / "plan.yaml", raw)))
     m = res.metric("ctr")
-    frame = present.metric_frame(m).set_index("variant")
+    frame = present.diagnostics_frame(m, res)
+    assert frame is not None
+    frame = frame.set_index("variant")
     [col] = [c for c in frame.columns if c.startswith("non-inferior")]
     assert "-50.0% of control" in col
     for c in m.comparisons:
@@ -821,9 +852,8 @@ def test_non_inferiority_column_for_guardrails_with_a_margin(
         assert ni is not None
         assert frame.loc[c.variant, col].startswith("✓" if ni.passed else "✗")
     assert "non-inferiority margin" in present.metric_markdown(m, res)
-    assert not any(
-        c.startswith("non-inferior") for c in present.metric_frame(res.metric("revenue")).columns
-    )
+    other = present.diagnostics_frame(res.metric("revenue"), res)
+    assert other is None or not any(c.startswith("non-inferior") for c in other.columns)
 
 
 def test_status_line_for_flagged_and_failed_metrics(tmp_path: Path, units: dict[str, Any]) -> None:

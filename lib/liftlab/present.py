@@ -21,6 +21,18 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from liftlab import format as fmt
+from liftlab import glossary
+from liftlab.decision import display_of
+from liftlab.headline import STATUS_TEXT
+from liftlab.scorecard import (
+    STATUS_COLOURS,
+    arm_texts,
+    contents_html,
+    metric_anchor,
+    scorecard_html,
+)
+
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
@@ -132,10 +144,8 @@ def _small_pct(x: float | None) -> str:
 
 
 def p_text(p: float | None) -> str:
-    """A p-value for reading: three decimals, or two significant digits below 0.001."""
-    if p is None or not math.isfinite(p):
-        return DASH
-    return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+    """A p-value for reading (:func:`liftlab.format.p_value`: ``0.009`` or ``< 0.001``)."""
+    return fmt.p_value(p)
 
 
 def _level(alpha: float) -> str:
@@ -194,8 +204,9 @@ def _method_label(results: Results) -> str:
 
 
 # ---- title -------------------------------------------------------------------------------------
-def title_markdown(results: Results) -> str:
-    """The report's title (the plan's name), hypothesis, variants and where the data came from."""
+def title_markdown(results: Results, index_href: str | None = None) -> str:
+    """The report's title (the plan's name), hypothesis, variants and where the data came from;
+    with ``index_href``, a link back to the portfolio index first."""
     plan = results.plan
     facts = [f"{plan.kind.replace('_', ' ')} test", _method_label(results)]
     if plan.owner:
@@ -203,7 +214,13 @@ def title_markdown(results: Results) -> str:
     facts.append(f"{results.total_units:,} units ({md_text(plan.unit)})")
     facts.append(f"data: {md_text(results.data_label)}")
     facts.append(f"analysed: {md_text(results.generated_at)}")
+    back = (
+        [f'<a class="ll-back" href="{html.escape(index_href)}">← All experiments</a>', ""]
+        if index_href
+        else []
+    )
     lines = [
+        *back,
         f"# {md_text(plan.name)}",
         "",
         "*" + " · ".join(facts) + "*",
@@ -219,52 +236,80 @@ def title_markdown(results: Results) -> str:
         label = md_text(_variant_label(name, plan.control_name))
         cells = [label, _pct(weights[name])]
         if with_price:
-            cells.append(_num(v.price) if v.price is not None else DASH)
+            cells.append(fmt.money(v.price, plan.currency) if v.price is not None else DASH)
         cells.append(md_text(v.description) if v.description else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 # ---- verdict -----------------------------------------------------------------------------------
-def sample_progress(results: Results) -> tuple[int, int] | None:
-    """Units in the smallest variant so far and the planned units per variant (None if unsized)."""
-    planned = results.planned_n_per_variant
-    if not planned:
-        return None
-    counts = [results.srm.counts.get(v, 0) for v in results.plan.variants]
-    return (min(counts) if counts else 0), int(planned)
+def progress_text(results: Results) -> str:
+    """The sample-size line of the verdict, honest about what was planned (see
+    :mod:`liftlab.progress`): against the planned size with days to go, the always-valid
+    test's lack of an end, or, with no planned size, the effect the sample can detect."""
+    p = results.progress
+    if p is None:
+        return f"{results.total_units:,} units so far."
+    plan = results.plan
+    first = plan.primary_metrics[0] if plan.primary_metrics else None
+    detect = (
+        f" With {p.smallest:,} units per variant it can detect a lift of about "
+        f"{fmt.percent(p.detectable_effect)} on "
+        f"{display_of(plan, first.name).label} ({plan.analysis.power:.0%} power)."
+        if p.detectable_effect is not None and first is not None
+        else ""
+    )
+    if p.always_valid:
+        ref = (
+            f" A fixed-horizon test would need {p.reference_n:,} per variant for the planned MDE."
+            if p.reference_n
+            else ""
+        )
+        return (
+            f"{p.smallest:,} units per variant so far (smallest variant). An always-valid "
+            f"test has no planned size: it may stop whenever it rejects.{ref}{detect}"
+        )
+    if p.planned_n is None:
+        return (
+            f"{p.smallest:,} units per variant so far (smallest variant). No sample size "
+            f"was planned: the plan gives no baseline and MDE, or design.n_per_variant.{detect}"
+        )
+    share = math.floor(100 * p.smallest / p.planned_n)  # never "100%" before it is reached
+    if p.reached:
+        state = "planned size reached"
+    else:
+        days = p.days_text()
+        state = f"{p.to_go:,} more per variant to go" + (f", {days}" if days else "")
+    return (
+        f"{p.smallest:,} of {p.planned_n:,} planned units per variant "
+        f"({share}%, smallest variant; planned for {p.basis}); {state}."
+    )
 
 
 def _progress_html(results: Results, accent: str) -> str:
-    progress = sample_progress(results)
-    if progress is None:
-        return (
-            '<div style="margin-top: 10px; font-size: 0.95em; color: #444;">Sample size: '
-            f"{results.total_units:,} units so far; no planned size (give the primary metric a "
-            "baseline to size the test).</div>"
+    p = results.progress
+    bar = ""
+    if p is not None and p.planned_n and not p.always_valid:
+        width = min(p.smallest / p.planned_n, 1.0) * 100
+        bar = (
+            '<div style="height: 8px; background: #e4e4e4; border-radius: 4px; margin-top: 5px; '
+            'max-width: 480px;">'
+            f'<div style="height: 8px; width: {width:.1f}%; background: {accent}; '
+            'border-radius: 4px;"></div></div>'
         )
-    have, planned = progress
-    share = have / planned
-    note = "planned size reached" if share >= 1 else f"{planned - have:,} more per variant to go"
-    if results.plan.analysis.method == "sequential" and share < 1:
-        note += "; the sequential test may stop earlier"
-    width = min(share, 1.0) * 100
     return (
         '<div style="margin-top: 10px; font-size: 0.95em; color: #333;">'
-        f"<b>Sample size</b>: {have:,} of {planned:,} planned units per variant "
-        f"({share:.0%}, smallest variant; {html.escape(note)})"
-        '<div style="height: 8px; background: #e4e4e4; border-radius: 4px; margin-top: 5px; '
-        'max-width: 480px;">'
-        f'<div style="height: 8px; width: {width:.1f}%; background: {accent}; '
-        'border-radius: 4px;"></div></div></div>'
+        f"<b>Sample size</b>: {html.escape(progress_text(results))}{bar}</div>"
     )
 
 
 def verdict_html(results: Results) -> str:
-    """The recommendation, its reason and the sample-size progress, as a coloured box (HTML).
+    """The recommendation, its reason, its caveats and the sample-size progress, as a
+    coloured box (HTML).
 
     ``ship`` is green, ``do_not_ship`` red, ``keep_running`` amber, ``investigate`` red with a
-    warning not to act on any effect. Text is escaped.
+    warning not to act on any effect. The reason quotes the headlines (:mod:`liftlab.decision`).
+    Text is escaped.
     """
     d = results.decision
     label, accent, background = RECOMMENDATIONS.get(
@@ -277,6 +322,13 @@ def verdict_html(results: Results) -> str:
             f'<div style="margin-top: 8px; font-weight: 700; color: {accent};">'
             f"{html.escape(INVESTIGATE_WARNING)}</div>"
         )
+    caveats = ""
+    if d.caveats:
+        items = "".join(f"<li>{html.escape(c)}</li>" for c in d.caveats)
+        caveats = (
+            '<div style="margin-top: 8px;"><b>Before you ship, weigh:</b>'
+            f'<ul style="margin: 4px 0 0 0;">{items}</ul></div>'
+        )
     return (
         f'<div class="liftlab-verdict liftlab-{html.escape(d.recommendation)}" '
         f'style="border-left: 8px solid {accent}; background: {background}; color: #1b1b1b; '
@@ -286,7 +338,7 @@ def verdict_html(results: Results) -> str:
         f'<div style="font-size: 1.9em; font-weight: 700; color: {accent}; margin: 2px 0 6px 0;">'
         f"{html.escape(headline)}</div>"
         f'<div style="font-size: 1.1em; line-height: 1.45;">{html.escape(d.reason)}</div>'
-        f"{warning}{_progress_html(results, accent)}"
+        f"{caveats}{warning}{_progress_html(results, accent)}"
         "</div>"
     )
 
@@ -297,17 +349,45 @@ def verdict_markdown(results: Results) -> str:
     label = RECOMMENDATIONS.get(d.recommendation, (d.recommendation.replace("_", " ").upper(),))[0]
     variant = f": {md_text(d.variant)}" if d.variant and d.recommendation == "ship" else ""
     lines = [f"## Verdict: {label}{variant}", "", f"> **{md_text(d.reason)}**"]
+    lines += [f"> - {md_text(c)}" for c in d.caveats]
     if d.recommendation == "investigate":
         lines += ["", f"> ⚠ {INVESTIGATE_WARNING}"]
-    progress = sample_progress(results)
-    if progress is not None:
-        have, planned = progress
-        lines += [
-            "",
-            f"Sample size: {have:,} of {planned:,} planned units per variant "
-            f"({have / planned:.0%}).",
-        ]
+    lines += ["", f"Sample size: {md_text(progress_text(results))}"]
     return "\n".join(lines) + "\n"
+
+
+# ---- scorecard, contents, section headings -------------------------------------------------------
+SECTIONS = (
+    ("health", "Health checks"),
+    ("metrics", "Metrics"),
+    ("kind", None),
+    ("glossary", "Glossary"),
+    ("conventions", "Conventions"),
+)
+KIND_TITLES = {
+    "landing_page": "Landing page: funnel, segments, novelty",
+    "pricing": "Pricing",
+    "creative": "Creative tournament",
+}
+
+
+def overview_html(results: Results) -> str:
+    """The scorecard (:mod:`liftlab.scorecard`) and the report's contents list."""
+    sections = []
+    for anchor, title in SECTIONS:
+        if anchor == "kind":
+            if not results.sections:
+                continue
+            title = KIND_TITLES.get(results.plan.kind, results.plan.kind)
+        sections.append((anchor, str(title)))
+    return scorecard_html(results) + contents_html(results, sections)
+
+
+def section_heading(anchor: str, title: str | None = None) -> str:
+    """A level-2 heading with an anchor the contents list links to (Markdown)."""
+    if title is None:
+        title = dict(SECTIONS).get(anchor) or anchor
+    return f'<a id="{html.escape(anchor)}"></a>\n\n## {md_text(title)}\n'
 
 
 # ---- sample-ratio check ------------------------------------------------------------------------
@@ -315,7 +395,7 @@ def srm_markdown(results: Results) -> str:
     """The sample-ratio health check: counts, observed and planned shares, and a warning."""
     srm = results.srm
     test = f"Pearson χ² = {srm.statistic:.3g}, df = {srm.df}, p = {p_text(srm.p_value)}"
-    lines = ["## Health check: sample ratio", ""]
+    lines = [section_heading("health"), "### Sample ratio", ""]
     if srm.mismatch:
         lines += [
             f"> ⚠ **Sample-ratio mismatch** ({test} < α = {srm.alpha:g}). The traffic split "
@@ -373,7 +453,7 @@ def data_quality_markdown(results: Results) -> str:
     seg = results.segment_srm
     if not q and not seg:
         return ""
-    lines = ["## Health check: data quality", ""]
+    lines = ["### Data quality", ""]
     problems = []
     if q:
         rows = ["| finding | count |", "|---|---:|"]
@@ -489,59 +569,82 @@ def _margin_text(metric: Metric) -> str:
     return _abs_fmt(metric, metric.margin)(metric.margin) + _abs_unit(metric)
 
 
-def metric_markdown(metric_result: MetricResult, results: Results) -> str:
-    """A metric section's heading: name, role, what is measured and how it is tested."""
+def _decided_by(metric_result: MetricResult, results: Results) -> str:
+    """How the metric's comparisons are decided, in plain words first (names in brackets)."""
     m = metric_result.metric
     a = results.plan.analysis
-    method = "delta method (z-test)" if m.type == "ratio" else "Welch t-test"
+    test = "delta-method z-test" if m.type == "ratio" else "Welch t-test"
+    if m.covariate is not None:
+        test = f"{test} with {glossary.term('cuped')} on {_covariate_text(m)}"
+    bayes = next((c.bayes for c in metric_result.comparisons if c.bayes is not None), None)
+    seq_kind = _sequential_kind(metric_result)
+    n_family = len(results.plan.primary_metrics) * len(results.plan.treatments)
+    correction = CORRECTION_NAMES.get(a.correction, md_text(a.correction))
+    if n_family > 1:
+        adjust = f"adjusted for {n_family} primary comparisons ({correction})"
+    else:
+        adjust = "no adjustment needed (one primary comparison)"
+    if bayes is not None:
+        thr = a.bayesian.ship_threshold
+        model = "Beta-Binomial" if bayes.method == "beta-binomial" else "Gaussian"
+        return (
+            f"decided by the {glossary.term('chance-to-beat-control')}: better at ≥ {thr:.0%}, "
+            f"worse at ≤ {1 - thr:.0%} ({model} model, prior {md_text(bayes.prior)})"
+        )
+    if seq_kind == "group-sequential":
+        return (
+            "decided at planned looks against a group-sequential boundary "
+            f"({glossary.term('repeated-confidence-interval')}s; {test})"
+        )
+    if seq_kind is not None:
+        p = glossary.term("always-valid-p")
+        what = f"{p}, {adjust}" if m.role == "primary" else f"{p}, not adjusted"
+        return (
+            f"decided by an always-valid test that is safe to check daily ({what}; "
+            f"{SEQUENTIAL_NAMES.get(seq_kind, seq_kind)} on the {test})"
+        )
+    if m.role == "primary":
+        return f"decided by a two-sided test, {glossary.term('adjusted-p', 'p')} {adjust} ({test})"
+    return f"a two-sided test at α = {a.alpha:g}, {glossary.term('p-value', 'p')} not adjusted ({test})"
+
+
+def metric_markdown(metric_result: MetricResult, results: Results) -> str:
+    """A metric section's heading (its label, with an anchor the scorecard links to), what is
+    measured, and how it is decided, in plain words."""
+    m = metric_result.metric
+    label = display_of(results.plan, m.name).label
+    role = {
+        "primary": "primary: decides the test",
+        "guardrail": f"{glossary.term('guardrail')}: must not get worse",
+        "secondary": "secondary: for context",
+    }[m.role]
     details = [
         metric_definition(m),
         "higher is better" if m.direction == "increase" else "lower is better",
     ]
-    if m.covariate is not None:
-        method = f"CUPED on {_covariate_text(m)}, Welch t-test"
-    bayes = next((c.bayes for c in metric_result.comparisons if c.bayes is not None), None)
-    seq_kind = _sequential_kind(metric_result)
-    correction = CORRECTION_NAMES.get(a.correction, md_text(a.correction))
-    n_family = len(results.plan.primary_metrics) * len(results.plan.treatments)
-    family = f"{n_family} primary comparison{'s' if n_family != 1 else ''}"
-    if bayes is not None:
-        model = "Beta-Binomial model" if bayes.method == "beta-binomial" else "Gaussian model"
-        details.append(f"{model}, prior: {md_text(bayes.prior)}")
-        thr = a.bayesian.ship_threshold
-        details.append(
-            f"decisive when the chance to beat control is ≥ {thr:.0%} or ≤ {1 - thr:.0%}"
-        )
-    elif seq_kind is not None:
-        details.append(f"{SEQUENTIAL_NAMES.get(seq_kind, seq_kind)} on the {method} effect")
-        if seq_kind != "group-sequential":
-            details.append(
-                f"always-valid p adjusted ({correction} over {family})"
-                if m.role == "primary"
-                else "always-valid p not adjusted"
-            )
-    else:
-        details.append(method)
-        if m.role == "primary":
-            details.append(f"p adjusted ({correction} over {family})")
-        else:
-            details.append("p not adjusted")
     if m.margin is not None:
-        details.append(f"non-inferiority margin {_margin_text(m)}")
+        details.append(f"{glossary.term('non-inferiority')} {_margin_text(m)}")
     if metric_result.caps:
         caps = ", ".join(
             f"{_cap_name(m, col)} at {_num(v)}" for col, v in metric_result.caps.items()
         )
-        details.append(f"capped: {caps}")
-    lines = [f"### {md_text(m.name)} · {ROLE_NOTES.get(m.role, m.role)}", ""]
+        details.append(f"{glossary.term('cap', 'capped')}: {caps}")
+    lines = [
+        f'<a id="{metric_anchor(m.name)}"></a>',
+        "",
+        f"### {md_text(label)}",
+        "",
+        f"**{role}** · *{' · '.join(details)}*",
+        "",
+        f"*{_decided_by(metric_result, results)}.*",
+    ]
     if m.description:
-        lines += [md_text(m.description), ""]
-    lines.append("*" + " · ".join(details) + "*")
+        lines += ["", md_text(m.description)]
     if m.covariate is not None:
         lines += [
             "",
-            "*Means are raw; effects and intervals are CUPED-adjusted (variance reduced with "
-            "the pre-period covariate).*",
+            "*Values are observed means; changes, intervals and p-values are CUPED-adjusted "
+            "(narrower, same effect).*",
         ]
     return "\n".join(lines) + "\n"
 
@@ -567,162 +670,92 @@ def _ni_cell(metric: Metric, c: Comparison) -> str:
     ni = c.non_inferiority
     if ni is None:
         return DASH
-    fmt = _abs_fmt(metric, ni.bound, ni.margin_abs)
+    fmt_ = _abs_fmt(metric, ni.bound, ni.margin_abs)
     unit = _abs_unit(metric)
     if not _ok(ni.bound):
-        return f"✗ not computable (margin {fmt(ni.margin_abs)}{unit})"
+        return f"✗ not computable (margin {fmt_(ni.margin_abs)}{unit})"
     side = "<" if metric.direction == "decrease" else ">"
     if not ni.passed:
         side = "≥" if metric.direction == "decrease" else "≤"
     mark = "✓" if ni.passed else "✗"
-    text = f"{mark} {fmt(ni.bound)}{unit} {side} {fmt(ni.margin_abs)}{unit}"
+    text = f"{mark} {fmt_(ni.bound)}{unit} {side} {fmt_(ni.margin_abs)}{unit}"
     return text.replace(" ", "\u00a0")
 
 
-def metric_frame(metric_result: MetricResult) -> pd.DataFrame:
+def _headline_labels(metric_result: MetricResult) -> tuple[str, str]:
+    """The metric table's change and probability column labels (from its headlines)."""
+    h = next((c.headline for c in metric_result.comparisons if c.headline is not None), None)
+    if h is None:
+        return "change", "p"
+    return f"change [{h.interval_label}]", h.probability_label
+
+
+def metric_frame(metric_result: MetricResult, results: Results) -> pd.DataFrame:
     """The metric's table as display strings: one row per variant, control first.
 
-    Columns: variant, units, mean, the absolute effect with its interval (percentage points
-    for proportions) and the relative effect with its interval, then by method:
-
-    - frequentist: raw and adjusted p-value;
-    - sequential (always-valid): the absolute effect's interval is the always-valid
-      confidence sequence at the last look, the relative one the fixed-horizon interval; the
-      always-valid p-value (adjusted for primary metrics); group-sequential: z against the
-      boundary at the last look;
-    - Bayesian: posterior means and credible intervals, chance to beat control, and either
-      the probability each arm is best and the expected loss of choosing it (``best`` set) or
-      the expected loss of shipping the treatment; losses as a share of the control mean;
-
-    a non-inferiority column for guardrails with a margin, a Mann–Whitney column when a rank
-    test was run, and ``significant`` (``decisive`` under the Bayesian method).
+    Columns: variant, units, observed value (in the metric's units), then the headline (see
+    :mod:`liftlab.headline`): the change with its interval, the probability the method decides
+    by, and the status. These are the numbers of the scorecard, the verdict, the index and the
+    command line. Everything else is in :func:`diagnostics_frame`.
     """
     m = metric_result.metric
     comps = {c.variant: c for c in metric_result.comparisons}
     first = metric_result.comparisons[0] if metric_result.comparisons else None
     control = first.control if first else next(iter(metric_result.variants), None)
-    alpha = first.effect.alpha if first else 0.05
-    level = _level(alpha)
-    is_prop = m.type == "proportion"
-    bayes = _is_bayes(metric_result)
-    seq_kind = _sequential_kind(metric_result)
-    pp = ", pp" if is_prop else ""
-    if bayes:
-        abs_label = f"Δ absolute{pp} ({level} credible interval)"
-        rel_label = f"Δ relative ({level} credible interval)"
-    elif seq_kind == "group-sequential":
-        abs_label = f"Δ absolute{pp} ({level} repeated CI, last look)"
-        rel_label = f"Δ relative (fixed-horizon {level} CI)"
-    elif seq_kind is not None:
-        abs_label = f"Δ absolute{pp} ({level} always-valid CI)"
-        rel_label = f"Δ relative (fixed-horizon {level} CI)"
-    else:
-        abs_label = f"Δ absolute{pp} ({level} CI)"
-        rel_label = f"Δ relative ({level} CI)"
-    best = metric_result.best if bayes else None
-    sig_label = "decisive" if bayes else "significant"
-    has_ni = any(c.non_inferiority is not None for c in metric_result.comparisons)
-    ni_label = f"non-inferior: one-sided {level} bound vs margin ({_margin_text(m)})"
-    has_rank = any(c.rank is not None for c in metric_result.comparisons)
-    rank_label = "Mann–Whitney p · P(T > C)"
-    control_mean = (
-        metric_result.variants[control].mean if control in metric_result.variants else math.nan
+    change_label, prob_label = _headline_labels(metric_result)
+    arms = arm_texts(results, metric_result)
+    value_label = (
+        "observed rate" if display_of(results.plan, m.name).is_percent else "observed mean"
     )
-
     rows: list[dict[str, Any]] = []
     order = [control] + [v for v in metric_result.variants if v != control]
     for name in order:
         if name is None or name not in metric_result.variants:
             continue
         s = metric_result.variants[name]
-        row: dict[str, Any] = {
-            "variant": _variant_label(name, control),
-            "units": f"{s.n:,}",
-            "mean": _pct(s.mean, 2) if is_prop else _num(s.mean),
-            abs_label: DASH,
-            rel_label: DASH,
-        }
         c = comps.get(name)
-        e = c.effect if c is not None else None
-        b = c.bayes if c is not None else None
-        if c is not None and e is not None:
-            if b is not None and bayes:
-                row[abs_label] = _interval(_abs_fmt(m, *b.abs_ci), b.abs_effect, *b.abs_ci)
-                row[rel_label] = _rel_interval(b.rel_effect, b.rel_ci)
-            else:
-                lo, hi = e.abs_ci
-                if c.sequential is not None:
-                    lo, hi = c.sequential.ci
-                fmt = _abs_fmt(m, e.abs_effect, lo, hi)
-                row[abs_label] = (
-                    _interval(fmt, e.abs_effect, lo, hi)
-                    if _ok(lo) and _ok(hi) and lo <= hi
-                    else f"{fmt(e.abs_effect)} [{DASH}]"
-                )
-                row[rel_label] = _rel_interval(e.rel_effect, e.rel_ci)
-        # the method's evidence
-        if bayes:
-            row["chance to beat control"] = _prob(b.prob_beat_control) if b is not None else DASH
-            if best is not None:
-                row["probability best"] = _prob(best.prob_best.get(name))
-                loss = best.expected_loss.get(name, math.nan)
-                row["expected loss if chosen (% of control)"] = _small_pct(
-                    loss / abs(control_mean) if control_mean else math.nan
-                )
-            else:
-                row["expected loss if shipped (% of control)"] = (
-                    _small_pct(b.expected_loss_treatment_rel) if b is not None else DASH
-                )
-        elif seq_kind == "group-sequential":
-            look = c.sequential.looks[-1] if c is not None and c.sequential else None
-            row["z / boundary (last look)"] = (
-                f"{look.z:+.2f} / ±{look.boundary:.2f}"
-                if look is not None and _ok(look.z) and _ok(look.boundary)
-                else DASH
-            )
-        elif seq_kind is not None:
-            label = "always-valid p, adjusted" if m.role == "primary" else "always-valid p"
-            row[label] = p_text(c.p_value_adjusted) if c is not None else DASH
-        else:
-            row["p"] = p_text(e.p_value) if e is not None else DASH
-            row["p adjusted"] = (
-                p_text(c.p_value_adjusted) if c is not None and m.role == "primary" else DASH
-            )
-        if has_ni:
-            row[ni_label] = _ni_cell(m, c) if c is not None else DASH
-        if has_rank:
-            rk = c.rank if c is not None else None
-            row[rank_label] = (
-                f"{p_text(rk.p_value)} · {_pct(rk.prob_superiority)}" if rk is not None else DASH
-            )
-        row[sig_label] = outcome(metric_result, c) if c is not None else ""
-        rows.append(row)
+        h = c.headline if c is not None else None
+        shown = arms.get(name) or fmt.values(display_of(results.plan, m.name), {name: s.mean})[name]
+        rows.append(
+            {
+                "variant": _variant_label(name, control),
+                "units": f"{s.n:,}",
+                value_label: shown,
+                change_label: h.effect_text(display_of(results.plan, m.name)) if h else DASH,
+                prob_label: h.probability_text() if h else DASH,
+                "status": h.status_text if h else ("control" if name == control else DASH),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def metric_table(metric_result: MetricResult) -> Styler:
-    """:func:`metric_frame` styled for a notebook or report (values HTML-escaped).
-
-    Significant (or decisive) cells are green when the change is in the metric's good
-    direction and red when it is not; a failed non-inferiority check is red.
-    """
-    frame = metric_frame(metric_result)
-    sig = "decisive" if "decisive" in frame.columns else "significant"
-
-    def colour(value: object) -> str:
-        text = str(value)
-        if value == YES_BETTER or text.startswith("✓"):
-            return "color: #1a7f37; font-weight: 600"
-        if value == YES_WORSE or text.startswith("✗"):
-            return "color: #b42318; font-weight: 600"
-        return ""
-
-    marked = [sig] + [col for col in frame.columns if col.startswith("non-inferior")]
-    styler = frame.style.format(escape="html").hide(axis="index")
-    styler = styler.set_uuid(f"liftlab-{metric_result.metric.name}")
-    styler = styler.map(colour, subset=marked)
+def _style(frame: pd.DataFrame, uuid: str, status: dict[str, str] | None = None) -> Styler:
+    styler = frame.style.format(escape="html").hide(axis="index").set_uuid(uuid)
     styler = styler.set_properties(**{"text-align": "right", "padding": "4px 10px"})
-    styler = styler.set_properties(subset=["variant"], **{"text-align": "left"})
+    styler = styler.set_properties(subset=[frame.columns[0]], **{"text-align": "left"})
+    wide = [col for col in frame.columns if str(col).startswith(("change", "fixed-horizon lift"))]
+    if wide:
+        styler = styler.set_properties(subset=wide, **{"white-space": "nowrap"})
+    if status:
+        colours = {text: STATUS_COLOURS.get(key, ("#444", ""))[0] for text, key in status.items()}
+
+        def colour(value: object) -> str:
+            c = colours.get(str(value))
+            return f"color: {c}; font-weight: 600" if c and c != "#444" else ""
+
+        styler = styler.map(colour, subset=["status"])
+    ni = [col for col in frame.columns if str(col).startswith("non-inferior")]
+    if ni:
+        styler = styler.map(
+            lambda v: (
+                "color: #1a7f37"
+                if str(v).startswith("✓")
+                else "color: #b42318"
+                if str(v).startswith("✗")
+                else ""
+            ),
+            subset=ni,
+        )
     return styler.set_table_styles(
         [
             {"selector": "th", "props": "text-align: right; padding: 4px 10px;"},
@@ -730,6 +763,145 @@ def metric_table(metric_result: MetricResult) -> Styler:
             {"selector": "", "props": "border-collapse: collapse; margin: 6px 0 10px 0;"},
         ]
     )
+
+
+def metric_table(metric_result: MetricResult, results: Results) -> Styler:
+    """:func:`metric_frame` styled (values HTML-escaped; the status coloured by meaning)."""
+    frame = metric_frame(metric_result, results)
+    status = {STATUS_TEXT[k]: k for k in STATUS_TEXT}
+    return _style(frame, f"liftlab-{metric_result.metric.name}", status)
+
+
+def diagnostics_frame(metric_result: MetricResult, results: Results) -> pd.DataFrame | None:
+    """The metric's other numbers, one row per treatment, each column named for what it is.
+
+    - sequential plans: the fixed-horizon lift and p-value (valid only for one look at the
+      end; the headline is always-valid);
+    - frequentist plans: the absolute difference from the same test, and for primary metrics
+      the p-value before adjustment;
+    - Bayesian plans: the probability each arm is best of all and the expected loss of
+      choosing it (or of shipping the treatment), as a share of the control value;
+    - a guardrail margin: the one-sided non-inferiority bound against the margin;
+    - a rank test: the Mann–Whitney p-value and P(T > C).
+
+    ``None`` when there is nothing beyond the headline.
+    """
+    m = metric_result.metric
+    a = results.plan.analysis
+    display = display_of(results.plan, m.name)
+    level = _level(a.alpha)
+    bayes = _is_bayes(metric_result)
+    seq = _sequential_kind(metric_result)
+    n_family = len(results.plan.primary_metrics) * len(results.plan.treatments)
+    best = metric_result.best if bayes else None
+    control = metric_result.comparisons[0].control if metric_result.comparisons else None
+    control_mean = (
+        metric_result.variants[control].mean if control in metric_result.variants else math.nan
+    )
+    rows = []
+    for c in metric_result.comparisons:
+        e = c.effect
+        row: dict[str, Any] = {"variant": c.variant}
+        if seq is not None:
+            row[f"fixed-horizon lift [{level} CI]"] = _rel_interval(e.rel_effect, e.rel_ci)
+            row["fixed-horizon p"] = p_text(e.p_value)
+            look = c.sequential.looks[-1] if c.sequential and c.sequential.looks else None
+            if seq == "group-sequential":
+                row["z / boundary (last look)"] = (
+                    f"{look.z:+.2f} / ±{look.boundary:.2f}"
+                    if look is not None and _ok(look.z) and _ok(look.boundary)
+                    else DASH
+                )
+        elif not bayes:
+            if c.headline is not None and c.headline.effect_type == "relative":
+                row[f"difference [{level} CI], same test"] = fmt.effect_text(
+                    display, e.abs_effect, e.abs_ci, "absolute"
+                )
+            if m.role == "primary" and n_family > 1:
+                row["p before adjustment"] = p_text(e.p_value)
+        else:
+            if best is not None:
+                row["probability best (all arms)"] = _mc_probability(best.prob_best.get(c.variant))
+                loss = best.expected_loss.get(c.variant, math.nan)
+                row["expected loss if chosen (% of control)"] = _small_pct(
+                    loss / abs(control_mean) if control_mean else math.nan
+                )
+            elif c.bayes is not None:
+                row["expected loss if shipped (% of control)"] = _small_pct(
+                    c.bayes.expected_loss_treatment_rel
+                )
+        if c.non_inferiority is not None:
+            row[f"non-inferior: one-sided {level} bound vs margin ({_margin_text(m)})"] = _ni_cell(
+                m, c
+            )
+        if c.rank is not None:
+            row["Mann–Whitney p"] = p_text(c.rank.p_value)
+            row["P(T > C)"] = fmt.probability(c.rank.prob_superiority)
+        rows.append(row)
+    if bayes and best is not None and control is not None:
+        loss = best.expected_loss.get(control, math.nan)
+        rows.insert(
+            0,
+            {
+                "variant": _variant_label(control, control),
+                "probability best (all arms)": _mc_probability(best.prob_best.get(control)),
+                "expected loss if chosen (% of control)": _small_pct(
+                    loss / abs(control_mean) if control_mean else math.nan
+                ),
+            },
+        )
+    if not rows or all(len(r) == 1 for r in rows):
+        return None
+    return pd.DataFrame(rows).fillna(DASH)
+
+
+def _mc_probability(x: float | None) -> str:
+    """A Monte Carlo share: 0 or 1 of the draws is not a certainty (``< 0.1%``, ``> 99.9%``)."""
+    if x is not None and math.isfinite(x):
+        x = min(max(x, 1e-9), 1 - 1e-9)
+    return fmt.probability(x)
+
+
+def diagnostics_markdown(metric_result: MetricResult, results: Results) -> str:
+    """The caption of :func:`diagnostics_frame`: why these numbers differ from the headline."""
+    bayes = _is_bayes(metric_result)
+    seq = _sequential_kind(metric_result)
+    parts = []
+    if seq is not None:
+        parts.append(
+            "The fixed-horizon lift and p are what a single test at today's sample would "
+            "give: narrower than the always-valid headline, but valid only if the test had "
+            "been read once, at a planned end. They do not decide."
+        )
+    elif bayes:
+        parts.append(
+            "Probability best compares every arm with all the others, not just with control; "
+            "expected loss is what choosing the arm costs if it is in fact worse."
+        )
+    else:
+        parts.append(
+            "The difference is the same test on the metric's own scale; the p before "
+            "adjustment ignores that several primary comparisons were tested."
+            if metric_result.metric.role == "primary"
+            else "The difference is the same test on the metric's own scale."
+        )
+    if any(c.rank is not None for c in metric_result.comparisons):
+        parts.append(
+            "The rank test asks whether a treatment unit tends to have a larger value, not "
+            "whether the mean moved, so its p differs."
+        )
+    if any(c.non_inferiority is not None for c in metric_result.comparisons):
+        parts.append(
+            "The non-inferiority bound is a one-sided fixed-horizon test against the margin."
+        )
+    return "#### Diagnostics\n\n*" + " ".join(parts) + "*\n"
+
+
+def diagnostics_table(metric_result: MetricResult, results: Results) -> Styler | None:
+    frame = diagnostics_frame(metric_result, results)
+    if frame is None:
+        return None
+    return _style(frame, f"liftlab-diag-{metric_result.metric.name}")
 
 
 # ---- the method's extra views ------------------------------------------------------------------
@@ -902,6 +1074,16 @@ def sensitivity_markdown(metric_result: MetricResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def metrics_section(results: Results) -> list[Any]:
+    """The "Metrics" heading and every metric's views, in reading order (:func:`metric_views`)."""
+    from IPython.display import Markdown
+
+    views: list[Any] = [Markdown(section_heading("metrics"))]
+    for m in ordered_metrics(results):
+        views += metric_views(m, results)
+    return views
+
+
 def metric_views(metric_result: MetricResult, results: Results) -> list[Any]:
     """Everything a metric's section shows, in order, as objects IPython displays.
 
@@ -919,7 +1101,7 @@ def metric_views(metric_result: MetricResult, results: Results) -> list[Any]:
     if metric_result.status != "ok":
         views.append(HTML(status_html(metric_result)))
     if metric_result.variants:
-        views.append(metric_table(metric_result))
+        views.append(metric_table(metric_result, results))
     if not metric_result.comparisons:
         return views
     views.append(charts.forest_plot(metric_result))
@@ -935,6 +1117,9 @@ def metric_views(metric_result: MetricResult, results: Results) -> list[Any]:
     boot = charts.bootstrap_chart(metric_result)
     if boot is not None:
         views += [Markdown(bootstrap_markdown(metric_result)), boot]
+    diagnostics = diagnostics_table(metric_result, results)
+    if diagnostics is not None:
+        views += [Markdown(diagnostics_markdown(metric_result, results)), diagnostics]
     if metric_result.sensitivity:
         views.append(Markdown(sensitivity_markdown(metric_result)))
     return views
@@ -1202,4 +1387,41 @@ def conventions_markdown(results: Results) -> str:
         "**Sample-ratio check**: Pearson χ² goodness of fit of the unit counts against the "
         f"planned weights; a mismatch when p < {results.srm.alpha:g}."
     )
-    return "---\n\n#### Conventions\n\n" + "\n".join(f"- {i}" for i in items) + "\n"
+    return section_heading("conventions") + "\n" + "\n".join(f"- {i}" for i in items) + "\n"
+
+
+def glossary_keys(results: Results) -> list[str]:
+    """The glossary terms this report links to (:mod:`liftlab.glossary`)."""
+    a = results.plan.analysis
+    keys = ["status", "lift", "srm", "mde", "fixed-horizon", "percentage-points"]
+    keys += {
+        "frequentist": ["confidence-interval", "p-value", "adjusted-p"],
+        "sequential": [
+            "always-valid-interval",
+            "always-valid-p",
+            "repeated-confidence-interval",
+            "p-value",
+        ],
+        "bayesian": ["credible-interval", "chance-to-beat-control", "expected-loss"],
+    }[a.method]
+    ms = [m.metric for m in results.metrics]
+    comps = [c for m in results.metrics for c in m.comparisons]
+    flags = {
+        "guardrail": any(m.role == "guardrail" for m in ms),
+        "non-inferiority": any(m.margin is not None for m in ms),
+        "cuped": any(m.covariate is not None for m in ms),
+        "cap": any(m.caps or m.sensitivity for m in results.metrics),
+        "bootstrap": any(c.bootstrap is not None for c in comps),
+        "rank-test": any(c.rank is not None for c in comps),
+        "probability-best": any(m.best is not None for m in results.metrics),
+        "expected-loss": any(m.best is not None for m in results.metrics),
+        "shrinkage": results.plan.kind == "creative",
+        "adjusted-p": a.method != "bayesian",
+    }
+    return keys + [k for k, used in flags.items() if used]
+
+
+def glossary_markdown(results: Results) -> str:
+    """The report's glossary: each term it links to, in plain words."""
+    body = glossary.glossary_markdown(glossary_keys(results))
+    return body.replace("## Glossary\n", section_heading("glossary"), 1)

@@ -35,6 +35,7 @@ import altair as alt
 import pandas as pd
 
 from liftlab import theme
+from liftlab.kinds import KIND_ANCHOR
 from liftlab.plan import LandingOptions
 from liftlab.present import (
     CORRECTION_NAMES,
@@ -633,7 +634,7 @@ def views(section: LandingSection, results: Results) -> list[Any]:
         summary.append(_bullet("Repeat purchase", None, lines))
 
     head = (
-        "## Landing page: funnel, segments, novelty\n\n"
+        f"{KIND_ANCHOR}\n\n## Landing page: funnel, segments, novelty\n\n"
         "*Diagnostics on the same units as the metrics above (fixed-horizon tests at "
         f"{_level(alpha)}); the verdict rests on the primary metrics.*\n\n" + "\n".join(summary)
     )

@@ -23,6 +23,7 @@ import altair as alt
 import pandas as pd
 
 from liftlab import theme
+from liftlab.kinds import KIND_ANCHOR
 from liftlab.present import DASH, _caps_text, _interval, _pct, _prob, md_text, p_text
 from liftlab.stats.pricing import (
     Decomposition,
@@ -201,6 +202,8 @@ def summary_markdown(section: PricingSection, results: Results) -> str:
     if section.revenue_caps:
         caps = f" (capped as analysed: {_caps_text(rev, section.revenue_caps)})"
     lines = [
+        KIND_ANCHOR,
+        "",
         "## Pricing",
         "",
         f"*Conversion from {md_text(section.conversion)}, revenue per visitor from "
