@@ -32,6 +32,8 @@ import vl_convert as vlc
 from liftlab import Results, analyze, charts, load_plan, present
 from liftlab import format as fmt
 from liftlab.analysis import Decision, Traffic
+from liftlab.format import Display
+from liftlab.headline import Headline
 from liftlab.report import (
     index_html,
     list_runs,
@@ -501,7 +503,8 @@ def test_index_is_a_sortable_portfolio(project: Path, good_run: dict) -> None:
         "Kind",
         "Last run",
         "Verdict",
-        "Primary metric lift",
+        "Primary metric: change",
+        "Guardrails",
         "SRM",
         "Runs",
     ]
@@ -511,19 +514,27 @@ def test_index_is_a_sortable_portfolio(project: Path, good_run: dict) -> None:
         row = _index_row(index, plan)
         assert f">{html.escape(results['kind'].replace('_', ' '))}<" in row
         primary = next(m for m in results["metrics"] if m["role"] == "primary")
-        assert f'<div class="metric">{primary["name"]}</div>' in row
+        display = Display.from_dict(primary, currency=results["currency"])
+        assert f'<div class="metric">{html.escape(display.label)}</div>' in row
         for c in primary["comparisons"]:
-            lo, hi = c["rel_ci"]
-            lift = f"{c['rel_effect']:+.1%}".replace("-", "−")
-            ci = f"[{lo:+.1%}, {hi:+.1%}]".replace("-", "−")
-            assert f'{c["variant"]} <b>{lift}</b> <span class="ci">{ci}</span>' in row
-            good = (c["rel_effect"] > 0) == (primary["direction"] != "decrease")
-            cls = ("better" if good else "worse") if c["significant"] else None
+            h = Headline.from_dict(c["headline"])
+            change = html.escape(h.effect_text(display))
+            prob = html.escape(f"{h.probability_label} {h.probability_text()}")
+            assert f'{c["variant"]} <b>{change}</b> <span class="ci">{prob}</span>' in row
+            cls = {"better": "better", "worse": "worse"}.get(h.status)
             item = re.search(rf'<div( class="\w+")?>{c["variant"]} <b>', row)
             assert item is not None and item.group(1) == (f' class="{cls}"' if cls else None)
-        best = max(c["rel_effect"] for c in primary["comparisons"])
-        assert f'<td data-sort="{best:.6f}">' in row
-        assert 'badge ok">ok</span> p=' in row  # no sample-ratio mismatch in the demo data
+        best = max(c["headline"]["effect"] for c in primary["comparisons"])
+        assert f'<td class="change" data-sort="{best:.6f}">' in row
+        assert 'badge ok">ok</span> p = ' in row  # no sample-ratio mismatch in the demo data
+        guards = [m for m in results["metrics"] if m["role"] == "guardrail"]
+        if guards:
+            passed = sum(
+                c["headline"]["status"] == "guardrail_passed" for c in guards[0]["comparisons"]
+            )
+            assert f'badge ok">{passed} passed</span>' in row
+        else:
+            assert '<span class="muted">none</span>' in row
     assert "<script src" not in index and "http" not in index.replace("http-equiv", "")
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import math
 import os
 import re
 import signal
@@ -801,6 +802,17 @@ def _href(*parts: str) -> str:
 
 
 @dataclass(frozen=True)
+class HeadlineCell:
+    """One treatment's headline on the first primary metric, as the report prints it."""
+
+    variant: str
+    change: str  # Headline.effect_text
+    probability: str  # e.g. "chance to beat control > 99.9%"
+    status: str  # a key of liftlab.headline.STATUSES
+    sort: float  # the headline effect, for sorting
+
+
+@dataclass(frozen=True)
 class IndexRow:
     """One experiment in the portfolio index, from its runs' results.json and manifest.json."""
 
@@ -811,9 +823,9 @@ class IndexRow:
     last_status: str  # ok / failed / timeout / interrupted
     verdict: str | None
     recommendation: str | None
-    primary: str | None
-    # variant, lift, lo, hi, significant in the good direction, significant in the bad one
-    lifts: list[tuple[str, float, float | None, float | None, bool, bool]]
+    primary: str | None  # the first primary metric's label
+    lifts: list[HeadlineCell]  # its headline per treatment
+    guardrails: dict[str, int]  # guardrail comparisons by status (passed, failed, …)
     srm_p: float | None
     srm_mismatch: bool | None
     good_run: str | None
@@ -829,26 +841,53 @@ def _status_of(run: Path) -> str:
     return str(manifest.get("status") or "failed")
 
 
-def _primary_lifts(
-    data: dict[str, Any],
-) -> tuple[str | None, list[tuple[str, float, float | None, float | None, bool, bool]]]:
-    """The first primary metric's relative lift per treatment, with its interval."""
+def _primary_lifts(data: dict[str, Any]) -> tuple[str | None, list[HeadlineCell]]:
+    """The first primary metric's label and its headline per treatment (older results.json
+    files without a headline show none)."""
+    from liftlab.format import Display
+    from liftlab.headline import Headline
+
     metrics = [m for m in data.get("metrics") or [] if isinstance(m, dict)]
     primary = next((m for m in metrics if m.get("role") == "primary"), None)
     if primary is None:
         return None, []
-    lifts = []
+    display = Display.from_dict(primary, currency=data.get("currency"))
+    cells = []
     for c in primary.get("comparisons") or []:
-        lift = c.get("rel_effect")
-        if lift is None:
+        if not isinstance(c, dict) or not isinstance(c.get("headline"), dict):
             continue
-        ci = c.get("rel_ci") or [None, None]
-        sig = bool(c.get("significant"))
-        good = (float(lift) > 0) == (primary.get("direction") != "decrease")
-        lifts.append(
-            (str(c.get("variant")), float(lift), ci[0], ci[1], sig and good, sig and not good)
+        try:
+            h = Headline.from_dict(c["headline"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        prob = (
+            ""
+            if h.probability_kind == "boundary"
+            else f"{h.probability_label} {h.probability_text()}"
         )
-    return str(primary.get("name")), lifts
+        cells.append(
+            HeadlineCell(
+                variant=str(c.get("variant")),
+                change=h.effect_text(display),
+                probability=prob,
+                status=h.status,
+                sort=h.effect if math.isfinite(h.effect) else float("-inf"),
+            )
+        )
+    return display.label, cells
+
+
+def _guardrails(data: dict[str, Any]) -> dict[str, int]:
+    """Guardrail comparisons counted by headline status."""
+    out: dict[str, int] = {}
+    for m in data.get("metrics") or []:
+        if not isinstance(m, dict) or m.get("role") != "guardrail":
+            continue
+        for c in m.get("comparisons") or []:
+            status = ((c or {}).get("headline") or {}).get("status")
+            if status:
+                out[str(status)] = out.get(str(status), 0) + 1
+    return out
 
 
 def index_rows(reports_dir: Path) -> list[IndexRow]:
@@ -882,6 +921,7 @@ def index_rows(reports_dir: Path) -> list[IndexRow]:
                 recommendation=(decision or {}).get("recommendation"),
                 primary=primary,
                 lifts=lifts,
+                guardrails=_guardrails(data),
                 srm_p=(srm or {}).get("p_value"),
                 srm_mismatch=(srm or {}).get("mismatch"),
                 good_run=good[0].name if good else None,
@@ -900,22 +940,40 @@ def _run_time(name: str) -> str:
     return t.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:+.1%}".replace("-", "−")
-
-
 def _lift_cell(row: IndexRow) -> tuple[str, str]:
-    """The lift cell's HTML and its sort value (the largest lift, or empty)."""
+    """The primary metric's headline per treatment (as in the report's scorecard), and its
+    sort value (the largest headline effect, or empty)."""
     if not row.lifts:
         return '<span class="muted">—</span>', ""
     items = []
-    for variant, lift, lo, hi, better, worse in row.lifts:
-        ci = f' <span class="ci">[{_pct(lo)}, {_pct(hi)}]</span>' if lo is not None else ""
-        cls = ' class="better"' if better else (' class="worse"' if worse else "")
-        items.append(f"<div{cls}>{html.escape(variant)} <b>{_pct(lift)}</b>{ci}</div>")
+    for cell in row.lifts:
+        cls = {"better": ' class="better"', "worse": ' class="worse"'}.get(cell.status, "")
+        prob = (
+            f' <span class="ci">{html.escape(cell.probability)}</span>' if cell.probability else ""
+        )
+        items.append(
+            f"<div{cls}>{html.escape(cell.variant)} <b>{html.escape(cell.change)}</b>{prob}</div>"
+        )
     head = f'<div class="metric">{html.escape(row.primary or "")}</div>'
-    best = max(lift for _, lift, *_ in row.lifts)
-    return head + "".join(items), f"{best:.6f}"
+    best = max(cell.sort for cell in row.lifts)
+    return head + "".join(items), (f"{best:.6f}" if math.isfinite(best) else "")
+
+
+def _guardrail_cell(row: IndexRow) -> tuple[str, str]:
+    """Guardrails: failed ones first (red), then not yet shown safe, then passed."""
+    g = row.guardrails
+    if not g:
+        return '<span class="muted">none</span>', ""
+    parts = []
+    if g.get("guardrail_failed"):
+        parts.append(f'<span class="badge failed">{g["guardrail_failed"]} failed</span>')
+    if g.get("guardrail_unproven"):
+        parts.append(f'<span class="badge warn">{g["guardrail_unproven"]} not yet safe</span>')
+    if g.get("guardrail_passed"):
+        parts.append(f'<span class="badge ok">{g["guardrail_passed"]} passed</span>')
+    if g.get("not_enough_data"):
+        parts.append(f'<span class="muted">{g["not_enough_data"]} not enough data</span>')
+    return " ".join(parts), str(g.get("guardrail_failed", 0))
 
 
 _VERDICT_CLASS = {
@@ -944,6 +1002,8 @@ font-size:.9em;white-space:nowrap}
 .failed{background:#fee4e2;color:#912018}.ok{background:#d1fadf;color:#05603a}
 .muted,.ci{color:#667085}.better b{color:#05603a}.worse b{color:#b42318}.metric{font-size:.85em;color:#667085}
 .runs a{font-family:ui-monospace,monospace;font-size:.85em;margin-right:.5em}
+.change b{white-space:nowrap}.change .ci{display:block;margin-bottom:.3em}
+.srm{white-space:nowrap}.runs summary{color:#667085;cursor:pointer;font-size:.85em}
 .runs a.failed{background:none;color:#b42318}
 a{color:#175cd3}
 """
@@ -991,7 +1051,16 @@ def index_html(reports_dir: Path) -> str:
     ``manifest.json``: aggregates only. Self-contained: inline style and script.
     """
     rows = index_rows(reports_dir)
-    heads = ["Experiment", "Kind", "Last run", "Verdict", "Primary metric lift", "SRM", "Runs"]
+    heads = [
+        "Experiment",
+        "Kind",
+        "Last run",
+        "Verdict",
+        "Primary metric: change",
+        "Guardrails",
+        "SRM",
+        "Runs",
+    ]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -1008,8 +1077,10 @@ def index_html(reports_dir: Path) -> str:
     if failing:
         summary += f", {failing} whose last run failed"
     parts.append(
-        f'<p class="sub">{summary}. Lifts are relative to control with their intervals; '
-        "green: significantly better, red: significantly worse. Click a column to sort.</p>"
+        f'<p class="sub">{summary}. Each change is the headline its report decides by: the '
+        "effect against control with its interval (confidence, always-valid or credible, as "
+        "the plan's method), and its p-value or chance to beat control; green: better, red: "
+        "worse. Click a column to sort.</p>"
     )
     parts.append('<table id="portfolio"><thead><tr>')
     parts += [
@@ -1044,21 +1115,36 @@ def _index_row(row: IndexRow) -> str:
     else:
         verdict = '<span class="badge failed">no successful run</span>'
     lift_html, lift_key = _lift_cell(row)
+    guard_html, guard_key = _guardrail_cell(row)
     if row.srm_p is None:
         srm, srm_key = '<span class="muted">—</span>', ""
     elif row.srm_mismatch:
-        srm, srm_key = f'<span class="badge failed">mismatch p={row.srm_p:.2g}</span>', "0"
+        srm = f'<span class="badge failed">mismatch p {_p_phrase(row.srm_p)}</span>'
+        srm_key = "0"
     else:
-        srm, srm_key = f'<span class="badge ok">ok</span> p={row.srm_p:.2g}', "1"
-    links = " ".join(_run_link(name, href, status) for name, href, status in row.runs)
+        srm, srm_key = f'<span class="badge ok">ok</span> p {_p_phrase(row.srm_p)}', "1"
+    shown = [_run_link(name, href, status) for name, href, status in row.runs]
+    links = " ".join(shown[:3])
+    if len(shown) > 3:
+        links += (
+            f"<details><summary>{len(shown) - 3} older</summary>{' '.join(shown[3:])}</details>"
+        )
     return (
         f'<tr id="exp-{slug}"><td data-sort="{slug}">{name}</td>'
         f"<td>{html.escape(row.kind.replace('_', ' '))}</td>{last}"
         f'<td data-sort="{html.escape(row.verdict or "")}">{verdict}</td>'
-        f'<td data-sort="{lift_key}">{lift_html}</td>'
-        f'<td data-sort="{srm_key}">{srm}</td>'
+        f'<td class="change" data-sort="{lift_key}">{lift_html}</td>'
+        f'<td data-sort="{guard_key}">{guard_html}</td>'
+        f'<td class="srm" data-sort="{srm_key}">{srm}</td>'
         f'<td class="runs" data-sort="{len(row.runs)}">{links}</td></tr>'
     )
+
+
+def _p_phrase(p: float) -> str:
+    from liftlab.format import p_value
+
+    text = p_value(p)
+    return html.escape(text if text.startswith("<") else f"= {text}")
 
 
 def _run_link(name: str, href: str, status: str) -> str:
