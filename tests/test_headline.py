@@ -80,6 +80,13 @@ def test_p_values_and_probabilities() -> None:
     assert fmt.probability(0.973) == "97.3%"
 
 
+def test_p_values_in_a_sentence_never_read_equals_less_than() -> None:
+    assert fmt.p_clause(0.00878) == "p = 0.009"
+    assert fmt.p_clause(4.5e-10) == "p < 0.001"
+    assert fmt.p_clause(0.0412, "adjusted p") == "adjusted p = 0.041"
+    assert fmt.p_clause(None) == f"p = {fmt.DASH}"
+
+
 # ---- the headline by method --------------------------------------------------------------------
 def test_frequentist_headline_is_the_lift_and_the_adjusted_p(tmp_path: Path, units) -> None:
     res = analyze(_load(tmp_path, base_plan(str(units["path"]))))

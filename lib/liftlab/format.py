@@ -192,6 +192,13 @@ def p_value(p: float | None) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def p_clause(p: float | None, name: str = "p") -> str:
+    """A p-value in a sentence, after its ``name``: ``p = 0.009``, ``p < 0.001``,
+    ``adjusted p = 0.041`` (never ``p = < 0.001``)."""
+    text = p_value(p)
+    return f"{name} {text}" if text.startswith("<") else f"{name} = {text}"
+
+
 def probability(x: float | None) -> str:
     """A probability: ``97.3%``; ``> 99.9%`` / ``< 0.1%`` near the ends; ``100%``/``0%`` exact."""
     if not ok(x):

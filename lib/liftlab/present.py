@@ -550,7 +550,7 @@ def _covariate_text(metric: Metric) -> str:
     return md_text(metric.covariate)
 
 
-def _cap_name(metric: Metric, key: str) -> str:
+def cap_name(metric: Metric, key: str) -> str:
     """A cap's column in words (event metrics cap internal columns: the value and the
     pre-period covariate)."""
     if metric.event is not None or _has_events(metric):
@@ -626,7 +626,7 @@ def metric_markdown(metric_result: MetricResult, results: Results) -> str:
         details.append(f"{glossary.term('non-inferiority')} {_margin_text(m)}")
     if metric_result.caps:
         caps = ", ".join(
-            f"{_cap_name(m, col)} at {_num(v)}" for col, v in metric_result.caps.items()
+            f"{cap_name(m, col)} at {_num(v)}" for col, v in metric_result.caps.items()
         )
         details.append(f"{glossary.term('cap', 'capped')}: {caps}")
     lines = [
@@ -1032,7 +1032,7 @@ def _plural(statistic: str) -> str:
 def _caps_text(metric: Metric, caps: dict[str, float]) -> str:
     if not caps:
         return "none"
-    return ", ".join(f"{_cap_name(metric, col)} ≤ {_num(v)}" for col, v in caps.items())
+    return ", ".join(f"{cap_name(metric, col)} ≤ {_num(v)}" for col, v in caps.items())
 
 
 def sensitivity_markdown(metric_result: MetricResult) -> str:
