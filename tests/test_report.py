@@ -43,7 +43,7 @@ from liftlab.report import (
     write_index,
 )
 from tests.conftest import DEMO_PLANS as PLANS
-from tests.conftest import base_plan, console_buffer, write_plan
+from tests.conftest import base_plan, console_buffer, write_plan, write_table
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "analyze.ipynb"
@@ -892,6 +892,68 @@ def test_cap_sensitivity_table_marks_the_cap_used(tmp_path: Path, units: dict[st
     labels = [r.split(" | ")[0] for r in rows if r.split(" | ")[2] == "b"]
     assert labels == ["| no cap", "| p99 (as analysed)", "| p99.9"]
     assert present.sensitivity_markdown(res.metric("conversion")) == ""
+
+
+def test_caps_of_a_zero_inflated_metric_come_from_its_non_zero_values(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    n = 20_000
+    variant = np.where(np.arange(n) % 2 == 0, "control", "b")
+    spend = np.where(rng.random(n) < 0.005, rng.gamma(2.0, 40.0, n), 0.0)  # 99.5% spend 0
+    path = tmp_path / "zero.parquet"
+    write_table(path, {"user_id": np.arange(n), "variant": variant, "spend": spend})
+    raw = {
+        "name": "zero-inflated",
+        "kind": "landing_page",
+        "hypothesis": "b lifts spend",
+        "unit": "user_id",
+        "variants": {"control": {}, "b": {}},
+        "data": {"units": str(path)},
+        "metrics": [
+            {
+                "name": "spend",
+                "type": "mean",
+                "column": "spend",
+                "role": "primary",
+                "cap": {"quantile": 0.99},
+            }
+        ],
+    }
+    res = analyze(load_plan(write_plan(tmp_path / "plan.yaml", raw)))
+    m = res.metric("spend")
+    nonzero = spend[spend != 0]
+    # numpy's default quantile is linear interpolation, as the engine's quantile_cont
+    assert m.caps["spend"] == pytest.approx(float(np.quantile(nonzero, 0.99)), rel=1e-9)
+    assert m.caps["spend"] > 0  # of all units, the p99 would be 0 and cap every buyer
+    p99 = next(r for r in m.sensitivity if r.label == "p99")
+    assert p99.caps["spend"] == pytest.approx(m.caps["spend"])
+    md = present.sensitivity_markdown(m, res)
+    assert "(as analysed)" in md and "0.000 [" not in md
+    # among: all keeps the whole-distribution convention (and caps at 0 here)
+    raw["metrics"][0]["cap"] = {"quantile": 0.99, "among": "all"}
+    res = analyze(load_plan(write_plan(tmp_path / "plan.yaml", raw)))
+    assert res.metric("spend").caps["spend"] == pytest.approx(float(np.quantile(spend, 0.99)))
+
+
+def test_cap_levels_that_cap_nothing_share_a_row(tmp_path: Path) -> None:
+    n = 4_000
+    variant = np.where(np.arange(n) % 2 == 0, "control", "b")
+    # three distinct prices: every quantile cap at or above the top price caps nothing
+    price = np.where(np.arange(n) % 7 == 0, 29.0, np.where(np.arange(n) % 5 == 0, 19.0, 0.0))
+    path = write_table(
+        tmp_path / "prices.parquet", {"user_id": np.arange(n), "variant": variant, "rev": price}
+    )
+    raw = {
+        "name": "flat-caps",
+        "kind": "pricing",
+        "hypothesis": "x",
+        "unit": "user_id",
+        "variants": {"control": {}, "b": {}},
+        "data": {"units": str(path)},
+        "metrics": [{"name": "rev", "type": "mean", "column": "rev", "role": "primary"}],
+    }
+    res = analyze(load_plan(write_plan(tmp_path / "plan.yaml", raw)))
+    md = present.sensitivity_markdown(res.metric("rev"), res)
+    assert "Capping changes nothing here" in md and "| no cap" not in md
 
 
 def test_metric_views_hold_every_view_of_the_method(tmp_path: Path, units: dict[str, Any]) -> None:

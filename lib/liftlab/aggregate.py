@@ -5,7 +5,8 @@ never the rows:
 
 1. a *checks* query over all units: row count, distinct and null unit ids, null variants and
    timestamps, the quantile caps the plan asks for, and the p99 / p99.9 of every mean metric
-   for the capping sensitivity table (all quantiles ``quantile_cont``, pooled over variants);
+   for the capping sensitivity table (all quantiles ``quantile_cont``, pooled over variants,
+   of the non-zero values unless the cap says ``among: all``; see :class:`~liftlab.plan.Cap`);
 2. the *statistics* query, grouped by variant (and by UTC day of ``data.timestamp`` when the
    plan names one): for each metric the count and the sums of ``y``, ``y²``, ``x``, ``x²`` and
    ``x·y`` (``y`` the value or numerator, ``x`` the denominator or covariate) after capping,
@@ -167,6 +168,15 @@ def _yx(m: Metric) -> tuple[str, str | None]:
     return str(m.column), m.covariate
 
 
+def _quantile(col: ir.Column, q: float, among: str) -> ir.FloatingScalar:
+    """The ``q`` quantile of a column pooled over variants: of its non-zero values
+    (``among="nonzero"``, the default, see :class:`liftlab.plan.Cap`) or of all of them."""
+    values = _num(col)
+    if among == "nonzero":
+        values = values.nullif(0.0)
+    return values.quantile(q)
+
+
 def _capped(col: ir.FloatingColumn, cap: float | None) -> ir.FloatingColumn:
     return col if cap is None else col.clip(upper=cap)
 
@@ -220,15 +230,16 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
         checks["null_ts"] = t[lay.timestamp].isnull().sum()
     for i, m in enumerate(plan.metrics):
         y_col, x_col = yx(m)
+        among = m.cap.among if m.cap is not None else "nonzero"
         if m.cap is not None and m.cap.quantile is not None:
             for col in (y_col, x_col):
                 if col is not None:
-                    checks[f"q_{i}_{col}"] = _num(t[col]).quantile(m.cap.quantile)
+                    checks[f"q_{i}_{col}"] = _quantile(t[col], m.cap.quantile, among)
         if m.type == "mean":
             for label, q in SENSITIVITY_LEVELS:
                 for col in (y_col, x_col):
                     if q is not None and col is not None:
-                        checks[f"s_{i}_{label}_{col}"] = _num(t[col]).quantile(q)
+                        checks[f"s_{i}_{label}_{col}"] = _quantile(t[col], q, among)
     row = t.aggregate(**checks).to_pyarrow().to_pylist()[0]
     _check_rows(plan, src, row, lay)
 
@@ -240,10 +251,19 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
         if m.cap is not None:
             for col in cols:
                 value = m.cap.value if m.cap.value is not None else row[f"q_{i}_{col}"]
-                caps.setdefault(m.name, {})[col] = float(value)
+                if value is not None:  # None: every value is 0, nothing to cap
+                    caps.setdefault(m.name, {})[col] = float(value)
         if m.type == "mean":
             sens_caps[m.name] = {
-                label: ({} if q is None else {c: float(row[f"s_{i}_{label}_{c}"]) for c in cols})
+                label: (
+                    {}
+                    if q is None
+                    else {
+                        c: float(row[f"s_{i}_{label}_{c}"])
+                        for c in cols
+                        if row[f"s_{i}_{label}_{c}"] is not None
+                    }
+                )
                 for label, q in SENSITIVITY_LEVELS
             }
 

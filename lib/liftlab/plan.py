@@ -57,15 +57,22 @@ class Variant(_Strict):
 
 
 class Cap(_Strict):
-    """Winsorization of a metric: at a fixed ``value`` or at a ``quantile`` of all units.
+    """Winsorization of a metric: at a fixed ``value`` or at a ``quantile``.
 
     The quantile is computed in the engine over the units of every variant together (so the
     cap does not depend on the treatment), with linear interpolation (``quantile_cont``).
     A covariate is capped by the same rule, at its own quantile.
+
+    ``among`` says which units the quantile is taken over: ``nonzero`` (the default) uses the
+    units whose value is not 0, so that a zero-inflated metric (revenue per visitor, where
+    most visitors buy nothing) is capped at its largest orders and not at 0; ``all`` uses
+    every unit (the convention of tools that winsorise the whole distribution). For a metric
+    with no zeros the two agree. The cap-sensitivity table uses the same convention.
     """
 
     value: float | None = None
     quantile: Annotated[float, Field(gt=0.5, lt=1)] | None = None
+    among: Literal["nonzero", "all"] = "nonzero"
 
     @model_validator(mode="after")
     def _one_of(self) -> Cap:

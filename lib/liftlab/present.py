@@ -36,7 +36,7 @@ from liftlab.scorecard import (
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
-    from liftlab.analysis import Comparison, MetricResult, Results
+    from liftlab.analysis import Comparison, MetricResult, Results, SensitivityRow
     from liftlab.plan import Metric
 
 ROLE_ORDER = ("primary", "guardrail", "secondary")
@@ -1035,43 +1035,79 @@ def _caps_text(metric: Metric, caps: dict[str, float]) -> str:
     return ", ".join(f"{cap_name(metric, col)} ≤ {_num(v)}" for col, v in caps.items())
 
 
-def sensitivity_markdown(metric_result: MetricResult) -> str:
+def sensitivity_markdown(metric_result: MetricResult, results: Results | None = None) -> str:
     """How the effect moves under no cap, a p99 cap and a p99.9 cap (Markdown table).
 
-    The row whose caps match the plan's (the numbers in the table above) is marked.
+    The caps are quantiles of the non-zero values unless the plan's cap says ``among: all``
+    (:class:`liftlab.plan.Cap`). Levels that give a treatment the same caps (a quantile above
+    every value caps nothing) collapse into one row; when every level is the same for every
+    treatment the table is replaced by one line saying that capping changes nothing. The row
+    whose caps are the plan's is marked "as analysed". The rows are fixed-horizon tests: they
+    show whether a few extreme units drive the effect; they do not decide.
     """
     rows = metric_result.sensitivity
     if not rows:
         return ""
     m = metric_result.metric
-    fmt = _abs_fmt(m, *(x for r in rows for x in r.effect.abs_ci))
-    level = _level(rows[0].effect.alpha)
+    display = display_of(results.plan, m.name) if results is not None else fmt.Display(m.name)
     used = metric_result.caps or {}
 
-    def is_used(caps: dict[str, float]) -> bool:
-        return set(caps) == set(used) and all(
-            math.isclose(caps[k], used[k], rel_tol=1e-9) for k in caps
+    def same(a: dict[str, float], b: dict[str, float]) -> bool:
+        return set(a) == set(b) and all(math.isclose(a[k], b[k], rel_tol=1e-12) for k in a)
+
+    def same_effect(a: SensitivityRow, b: SensitivityRow) -> bool:
+        ea, eb = a.effect, b.effect
+        return math.isclose(ea.abs_effect, eb.abs_effect, rel_tol=1e-12, abs_tol=1e-15) and (
+            math.isclose(ea.abs_se, eb.abs_se, rel_tol=1e-12, abs_tol=1e-15)
         )
 
+    groups: list[tuple[list[str], SensitivityRow]] = []
+    for r in rows:
+        match = next(
+            (g for g in groups if g[1].variant == r.variant and same_effect(g[1], r)), None
+        )
+        if match is not None:
+            match[0].append(r.label)
+        else:
+            groups.append(([r.label], r))
+    title = f"#### Cap sensitivity: {md_text(display.label)}"
+    if all(len(labels) == len({r.label for r in rows}) for labels, _ in groups):
+        return (
+            f"{title}\n\n*Capping changes nothing here: no value lies above the pooled 99th "
+            "percentile of the non-zero values by enough to move the effect, so the results "
+            "with no cap, a p99 cap and a p99.9 cap are identical.*\n"
+        )
+    level = _level(rows[0].effect.alpha)
     lines = [
-        f"#### Cap sensitivity: {md_text(m.name)}",
+        title,
         "",
-        "*The fixed-horizon comparison with values capped at the pooled 99th and 99.9th "
-        "percentiles; an effect that only holds without a cap rests on a few extreme units.*",
+        "*Fixed-horizon tests of the same comparison with values capped at the pooled 99th "
+        "and 99.9th percentiles of the non-zero values: an effect that holds only without a "
+        "cap rests on a few extreme units. These rows do not decide; the headline above "
+        "does (it uses the cap marked as analysed"
+        + (", with CUPED" if m.covariate is not None else "")
+        + (", tested by the always-valid method" if _sequential_kind(metric_result) else "")
+        + "). Levels that cap nothing share a row.*",
         "",
-        f"| cap | cap values | variant | Δ absolute{_abs_unit(m)} ({level} CI) | "
-        f"Δ relative ({level} CI) | p |",
+        f"| cap | cap values | variant | lift [{level} CI] | difference [{level} CI] | p |",
         "|---|---|---|---:|---:|---:|",
     ]
-    for r in rows:
+    for labels, r in groups:
         e = r.effect
-        label = md_text(r.label) + (" (as analysed)" if is_used(r.caps) else "")
+        label = " = ".join(md_text(x) for x in labels)
+        if any(same(caps, used) for caps in _caps_of(rows, r.variant, labels)):
+            label += " (as analysed)"
+        lift = fmt.effect_text(display, e.rel_effect, e.rel_ci, "relative")
+        diff = fmt.effect_text(display, e.abs_effect, e.abs_ci, "absolute")
         lines.append(
-            f"| {label} | {_caps_text(m, r.caps)} | {md_text(r.variant)} | "
-            f"{_interval(fmt, e.abs_effect, *e.abs_ci)} | {_rel_interval(e.rel_effect, e.rel_ci)} "
-            f"| {p_text(e.p_value)} |"
+            f"| {label} | {_caps_text(m, r.caps)} | {md_text(r.variant)} | {lift} | {diff} | "
+            f"{p_text(e.p_value)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _caps_of(rows: list[SensitivityRow], variant: str, labels: list[str]) -> list[dict[str, float]]:
+    return [r.caps for r in rows if r.variant == variant and r.label in labels]
 
 
 def metrics_section(results: Results) -> list[Any]:
@@ -1104,7 +1140,8 @@ def metric_views(metric_result: MetricResult, results: Results) -> list[Any]:
         views.append(metric_table(metric_result, results))
     if not metric_result.comparisons:
         return views
-    views.append(charts.forest_plot(metric_result))
+    display = display_of(results.plan, metric_result.metric.name)
+    views.append(charts.forest_plot(metric_result, display))
     seq = charts.sequential_chart(metric_result)
     if seq is not None:
         views += [seq, Markdown(sequential_markdown(metric_result))]
@@ -1121,7 +1158,7 @@ def metric_views(metric_result: MetricResult, results: Results) -> list[Any]:
     if diagnostics is not None:
         views += [Markdown(diagnostics_markdown(metric_result, results)), diagnostics]
     if metric_result.sensitivity:
-        views.append(Markdown(sensitivity_markdown(metric_result)))
+        views.append(Markdown(sensitivity_markdown(metric_result, results)))
     return views
 
 
