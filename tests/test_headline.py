@@ -87,6 +87,13 @@ def test_p_values_in_a_sentence_never_read_equals_less_than() -> None:
     assert fmt.p_clause(None) == f"p = {fmt.DASH}"
 
 
+def test_monte_carlo_chances_are_never_certain() -> None:
+    assert fmt.mc_probability(0.0) == "< 0.1%"
+    assert fmt.mc_probability(1.0) == "> 99.9%"
+    assert fmt.mc_probability(0.52) == "52.0%"
+    assert fmt.mc_probability(None) == fmt.DASH
+
+
 # ---- the headline by method --------------------------------------------------------------------
 def test_frequentist_headline_is_the_lift_and_the_adjusted_p(tmp_path: Path, units) -> None:
     res = analyze(_load(tmp_path, base_plan(str(units["path"]))))

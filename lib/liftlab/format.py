@@ -215,6 +215,16 @@ def probability(x: float | None) -> str:
     return f"{x:.1%}"
 
 
+def mc_probability(x: float | None) -> str:
+    """A probability estimated by Monte Carlo draws (a chance to be best): none or all of
+    the draws is not a certainty, so ``0`` and ``1`` print as ``< 0.1%`` and ``> 99.9%``;
+    otherwise as :func:`probability`."""
+    if ok(x):
+        assert x is not None
+        x = min(max(x, 1e-9), 1 - 1e-9)
+    return probability(x)
+
+
 def level(alpha: float) -> str:
     """The confidence level of ``alpha`` (``0.05`` → ``95%``)."""
     return f"{1 - alpha:.0%}"
