@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from liftlab.format import Display
+from liftlab.format import Display, percent
 from liftlab.headline import Headline
 from tests.conftest import DEMO_PLANS
 
@@ -171,3 +171,59 @@ def test_command_line_shows_the_headline(surfaces: dict[str, dict[str, Any]], pl
         assert f"| {e['change']} |" in md_row
         assert e["probability"] in md_row and e["status"] in md_row
         assert e["change"] in s["table"]
+
+
+@pytest.mark.parametrize("plan", DEMO_PLANS)
+def test_every_in_page_link_has_its_target(surfaces: dict[str, dict[str, Any]], plan: str) -> None:
+    """Scorecard, contents and glossary links all land: no dead in-page anchor."""
+    page = surfaces[plan]["html"]
+    targets = set(re.findall(r'\bid="([^"]+)"', page))
+    links = set(re.findall(r'href="#([^"]+)"', page))
+    assert {"scorecard", "health", "metrics", "glossary", "conventions"} <= links
+    assert any(link.startswith("glossary-") for link in links)
+    assert links <= targets, sorted(links - targets)
+    # the report links back to the portfolio index, which exists two folders up
+    assert 'href="../../index.html"' in page
+
+
+def test_a_plan_without_baseline_or_mde_plans_no_size(project: Path, tmp_path: Path) -> None:
+    """The demo pricing plan with its baselines and MDE removed: no invented planned size."""
+    import yaml
+
+    from liftlab import present
+    from liftlab.analysis import analyze
+    from liftlab.plan import load_plan
+
+    raw = yaml.safe_load((project / "experiments" / "pricing-three-tiers.yaml").read_text())
+    for m in raw["metrics"]:
+        m.pop("baseline", None)
+        m.pop("baseline_sd", None)
+    raw["analysis"].pop("mde")
+    path = project / "experiments" / "pricing-unsized.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    try:
+        res = analyze(load_plan(path))
+    finally:
+        path.unlink()
+    assert res.progress is not None and res.progress.planned_n is None
+    assert res.to_dict()["planned_n_per_variant"] is None
+    box = present.verdict_html(res)
+    assert "No sample size was planned" in box
+    assert "planned units per variant" not in box and "more to go" not in box
+    assert res.decision.recommendation == "keep_running"
+    detect = res.progress.detectable_effect
+    assert detect is not None
+    assert f"can detect a lift of about {percent(detect)}" in res.decision.reason
+
+
+def test_currency_is_shown_in_the_plans_units(surfaces: dict[str, dict[str, Any]]) -> None:
+    """pricing-three-tiers sets currency: EUR; its money metric prints in euros everywhere."""
+    s = surfaces["pricing-three-tiers"]
+    assert s["results"]["currency"] == "EUR"
+    card = _between(s["html"], 'id="scorecard"', "liftlab-contents")
+    rpv = next(e for e in _expected(s["results"]) if e["metric"] == "revenue_per_visitor")
+    assert re.search(r">€\d+\.\d\d</td>", card)
+    assert "€" in s["markdown"] and "€" in s["table"]
+    assert rpv["change"] in s["table"]
+    # prices in the variants table too
+    assert "<td>€19.00</td>" in s["html"] and "<td>€29.00</td>" in s["html"]
