@@ -523,7 +523,8 @@ def _side_text(side: object) -> str:
 def metric_definition(metric: Metric) -> str:
     """What the metric measures per unit, in words (unit-table columns or event aggregates)."""
     m = metric
-    window = f" within {m.window_days:g} days of exposure" if m.event or _has_events(m) else ""
+    days = f"{m.window_days:g} day{'' if m.window_days == 1 else 's'}"
+    window = f" within {days} of exposure" if m.event or _has_events(m) else ""
     if m.type == "ratio":
         return f"Σ {_side_text(m.numerator)} / Σ {_side_text(m.denominator)} per variant{window}"
     if m.event is not None:
@@ -550,12 +551,12 @@ def _covariate_text(metric: Metric) -> str:
     return md_text(metric.covariate)
 
 
-def cap_name(metric: Metric, key: str) -> str:
+def cap_name(metric: Metric, key: str, display: fmt.Display | None = None) -> str:
     """A cap's column in words (event metrics cap internal columns: the value and the
-    pre-period covariate)."""
+    pre-period covariate); the metric's label when its ``display`` is given."""
     if metric.event is not None or _has_events(metric):
         if key.endswith("_y"):
-            return md_text(metric.name)
+            return md_text(display.label if display is not None else metric.name)
         if key.endswith("_x"):
             return "pre-period" if metric.covariate == "pre_period" else md_text(metric.covariate)
     return md_text(key)
@@ -612,7 +613,8 @@ def metric_markdown(metric_result: MetricResult, results: Results) -> str:
     """A metric section's heading (its label, with an anchor the scorecard links to), what is
     measured, and how it is decided, in plain words."""
     m = metric_result.metric
-    label = display_of(results.plan, m.name).label
+    display = display_of(results.plan, m.name)
+    label = display.label
     role = {
         "primary": "primary: decides the test",
         "guardrail": f"{glossary.term('guardrail')}: must not get worse",
@@ -626,7 +628,8 @@ def metric_markdown(metric_result: MetricResult, results: Results) -> str:
         details.append(f"{glossary.term('non-inferiority')} {_margin_text(m)}")
     if metric_result.caps:
         caps = ", ".join(
-            f"{cap_name(m, col)} at {_num(v)}" for col, v in metric_result.caps.items()
+            f"{cap_name(m, col, display)} at {fmt.value(display, v)}"
+            for col, v in metric_result.caps.items()
         )
         details.append(f"{glossary.term('cap', 'capped')}: {caps}")
     lines = [
