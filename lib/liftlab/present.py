@@ -1032,10 +1032,16 @@ def _plural(statistic: str) -> str:
     return statistic + "s" if statistic in ("mean", "median") else statistic
 
 
-def _caps_text(metric: Metric, caps: dict[str, float]) -> str:
+def _caps_text(metric: Metric, caps: dict[str, float], display: fmt.Display | None = None) -> str:
+    """``revenue per visitor ≤ $272.83, pre-period ≤ $256.99`` (in the metric's units when its
+    ``display`` is given), or ``none``."""
     if not caps:
         return "none"
-    return ", ".join(f"{cap_name(metric, col)} ≤ {_num(v)}" for col, v in caps.items())
+
+    def shown(v: float) -> str:
+        return fmt.value(display, v) if display is not None else _num(v)
+
+    return ", ".join(f"{cap_name(metric, col, display)} ≤ {shown(v)}" for col, v in caps.items())
 
 
 def sensitivity_markdown(metric_result: MetricResult, results: Results | None = None) -> str:
@@ -1103,7 +1109,8 @@ def sensitivity_markdown(metric_result: MetricResult, results: Results | None = 
         lift = fmt.effect_text(display, e.rel_effect, e.rel_ci, "relative")
         diff = fmt.effect_text(display, e.abs_effect, e.abs_ci, "absolute")
         lines.append(
-            f"| {label} | {_caps_text(m, r.caps)} | {md_text(r.variant)} | {lift} | {diff} | "
+            f"| {label} | {_caps_text(m, r.caps, display)} | {md_text(r.variant)} | {lift} | "
+            f"{diff} | "
             f"{p_text(e.p_value)} |"
         )
     return "\n".join(lines) + "\n"
