@@ -64,8 +64,10 @@ def run_cli(
 
 def comparisons(plan, results):  # type: ignore[no-untyped-def]
     """(label, role, variant, headline, display, control text, treatment text) per comparison,
-    the arms' values formatted with one number of decimals per metric."""
-    for m in results.metrics:
+    in the scorecard's order (primary, guardrail, secondary), the arms' values formatted with
+    one number of decimals per metric."""
+    roles = ("primary", "guardrail", "secondary")
+    for m in sorted(results.metrics, key=lambda m: roles.index(m.metric.role)):
         display = display_of(plan, m.metric.name)
         arms = {plan.control_name: m.comparisons[0].headline.control_value}
         arms.update({c.variant: c.headline.treatment_value for c in m.comparisons})

@@ -54,7 +54,6 @@ import numpy as np
 
 from liftlab.aggregate import UnitStats, metric_values, unit_statistics
 from liftlab.decision import Decision, decide
-from liftlab.errors import LiftlabError
 from liftlab.headline import Headline, headline_of
 from liftlab.monitor import (
     CumulativeView,
@@ -64,7 +63,7 @@ from liftlab.monitor import (
     group_sequential_view,
 )
 from liftlab.plan import Analysis, Metric, Plan
-from liftlab.progress import Progress, progress_of
+from liftlab.progress import Progress, designed_n, progress_of
 from liftlab.sources import UnitSource, open_units
 from liftlab.stats.bayesian import (
     BayesResult,
@@ -329,7 +328,7 @@ def analyze_statistics(
         }
         for col, by_value in stats.segment_counts.items()
     }
-    planned = planned_sample_size(plan, stats)
+    planned = designed_n(plan, stats)  # the size a sequential monitor is tuned to
     progress = progress_of(plan, stats)
     drafts = [
         _metric_draft(plan, stats, m, planned, (values or {}).get(m.name)) for m in plan.metrics
@@ -641,25 +640,3 @@ def _summary(metric: Metric, m: Moments) -> VariantSummary:
         return VariantSummary(m.n, ratio, var_r * m.n, math.sqrt(var_r) if var_r >= 0 else math.nan)
     se = math.sqrt(m.var_y / m.n) if m.n > 1 else math.nan
     return VariantSummary(m.n, m.mean_y, m.var_y, se)
-
-
-def planned_sample_size(plan: Plan, stats: UnitStats) -> int | None:
-    """Units per variant the plan's design needs (None when it cannot be sized).
-
-    Uses the plan's baselines, or the control arm's observed moments where a metric gives
-    none; a group-sequential plan includes its sample-size inflation.
-    """
-    from liftlab.design import design_plan
-
-    history = {m.name: stats.moments[m.name][plan.control_name] for m in plan.metrics}
-    seq = plan.analysis.sequential
-    sequential = (
-        {"kind": seq.spending, "looks": seq.looks}
-        if plan.analysis.method == "sequential" and seq.kind == "group-sequential"
-        else None
-    )
-    try:
-        design = design_plan(plan, history=history, sequential=sequential)
-    except (LiftlabError, ValueError, ArithmeticError):
-        return None
-    return int(design.n_per_variant)

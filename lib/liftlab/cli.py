@@ -25,7 +25,7 @@ from liftlab import format as fmt
 from liftlab.errors import LiftlabError
 
 if TYPE_CHECKING:
-    from liftlab.analysis import Comparison, Results
+    from liftlab.analysis import Results
     from liftlab.headline import Headline
     from liftlab.progress import Progress
 
@@ -142,18 +142,17 @@ class _Group:
 def _groups(results: Results) -> list[_Group]:
     from liftlab.decision import display_of
     from liftlab.headline import STATUS_TEXT
+    from liftlab.scorecard import arm_texts, ordered
 
     groups = []
-    for m in results.metrics:
+    for m in ordered(results):  # the scorecard's order: primary, guardrail, secondary
         display = display_of(results.plan, m.metric.name)
         if not m.comparisons:
             why = m.reason or "could not be analysed"
             groups.append(_Group(display.label, m.metric.role, [], why))
             continue
-        # All arms of a metric share one number of decimals: distinct values print distinctly.
-        means = {m.comparisons[0].control: _value(m.comparisons[0], control=True)}
-        means.update({c.variant: _value(c, control=False) for c in m.comparisons})
-        shown = fmt.values(display, means)
+        # the scorecard's texts: all arms share one number of decimals
+        shown = arm_texts(results, m)
         rows = []
         for c in m.comparisons:
             h = c.headline
@@ -176,13 +175,6 @@ def _groups(results: Results) -> list[_Group]:
             )
         groups.append(_Group(display.label, m.metric.role, rows, None))
     return groups
-
-
-def _value(c: Comparison, *, control: bool) -> float:
-    h = c.headline
-    if h is not None:
-        return h.control_value if control else h.treatment_value
-    return c.effect.control_mean if control else c.effect.treatment_mean
 
 
 _PROBABILITY_SHORT = {

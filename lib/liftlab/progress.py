@@ -127,7 +127,7 @@ def progress_of(plan: Plan, stats: UnitStats) -> Progress:
     a = plan.analysis
     always_valid = a.method == "sequential" and a.sequential.kind != "group-sequential"
     basis = plan_states_size(plan)
-    sized = _designed_n(plan, stats) if basis is not None else None
+    sized = designed_n(plan, stats) if basis is not None else None
     if plan.design is not None and plan.design.n_per_variant is not None:
         sized = plan.design.n_per_variant
     planned = None if always_valid else sized
@@ -149,8 +149,14 @@ def progress_of(plan: Plan, stats: UnitStats) -> Progress:
     )
 
 
-def _designed_n(plan: Plan, stats: UnitStats) -> int | None:
-    """The design's units per variant (group-sequential: its maximum), or ``None``."""
+def designed_n(plan: Plan, stats: UnitStats) -> int | None:
+    """The design's units per variant (group-sequential: its maximum), or ``None``.
+
+    :func:`liftlab.design.design_plan` with the plan's baselines or, where a metric gives
+    none, the control arm's observed mean and variance. It also tunes sequential monitors
+    (a group-sequential test's information fractions, an asymptotic confidence sequence);
+    whether it counts as a *planned* size is :func:`plan_states_size`'s question.
+    """
     from liftlab.design import design_plan
 
     history = {
