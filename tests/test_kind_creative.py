@@ -322,9 +322,22 @@ def test_views_show_the_summary_table_and_three_charts(event_run):
     assert "**b** leads" in text and "winner's curse" in text
     assert "CTR declines with days since first exposure for **c**" in text
     assert "equal split" in text
-    assert "shrunk lift" in views[1].to_html() and "P(best)" in views[1].to_html()
+    assert "shrunk lift" in views[1].to_html() and "chance best" in views[1].to_html()
+    # the correction in words, the technical name in brackets
+    assert "p-values adjusted for testing 3 challengers at once [Benjamini–Hochberg]" in text
+    assert "= <" not in text and not re.search(r"\de-\d", text)
     volume = views[2].to_html()
     assert "CPA" in volume and "ROAS" in volume and "CTR trend per day" in volume
+    # no currency in this plan: CPA is a plain amount with cents, ROAS a ratio
+    frame = kind.volume_frame(section, res)
+    arm = section.result.arm("b")
+    assert arm.cpa is not None and arm.roas is not None
+    b = frame.set_index("creative").loc["b"]
+    assert b["CPA"].startswith(f"{arm.cpa.estimate:,.2f} [")
+    roas = b["ROAS"].split(" [")[0]  # a ratio with three significant digits, no currency
+    digits = len(roas.partition(".")[2])
+    assert abs(float(roas) - arm.roas.estimate) <= 0.5 * 10**-digits
+    assert len(roas.replace(".", "").lstrip("0")) == 3
     charts = [v for v in views if isinstance(v, alt.TopLevelMixin)]
     assert len(charts) == 3
     lift, budget, fatigue = (_items(vlc.vegalite_to_svg(c.to_dict())) for c in charts)
@@ -350,3 +363,64 @@ def test_demo_tournament_section_and_report(good_run):
     html = (run / "report.html").read_text(encoding="utf-8")
     assert "Creative tournament" in html and "winner" in html
     assert "Next period" in html and "CTR by day since first exposure" in html
+
+
+def test_tiny_ctrs_print_distinctly_and_money_is_in_the_plans_currency(tmp_path):
+    """CTRs of 0.018% and 0.024% would both print 0.02%; CPA is in the plan's currency."""
+    rng = np.random.default_rng(5)
+    ctrs = {"a": 0.000183, "b": 0.000241, "c": 0.000205, "d": 0.000198}
+    spend = {"a": 900.0, "b": 950.0, "c": 880.0, "d": 910.0}
+    n = 40_000
+    variant = np.asarray(list(ctrs))[rng.integers(0, len(ctrs), n)]
+    impressions = 20 + rng.poisson(30, n)
+    clicks = rng.binomial(impressions, np.vectorize(ctrs.get)(variant))
+    converted = ((clicks > 0) & (rng.random(n) < 0.4)).astype(np.int64)
+    units = pd.DataFrame(
+        {
+            "user_id": np.arange(n),
+            "variant": variant,
+            "impressions": impressions,
+            "clicks": clicks,
+            "converted": converted,
+            "revenue": converted * 30.0,
+        }
+    )
+    units.to_parquet(tmp_path / "units.parquet")
+    raw = {
+        "name": "tiny-ads",
+        "kind": "creative",
+        "hypothesis": "b earns the most clicks per impression",
+        "unit": "user_id",
+        "currency": "EUR",
+        "variants": {v: {"spend": s} for v, s in spend.items()},
+        "data": {"units": "units.parquet"},
+        "metrics": [
+            {"name": "ctr", "role": "primary", "type": "ratio", "label": "click-through rate"}
+            | {"numerator": "clicks", "denominator": "impressions"},
+            {"name": "converted", "type": "proportion", "column": "converted"},
+            {"name": "revenue", "type": "mean", "column": "revenue"},
+        ],
+        "creative": {"ctr": "ctr", "conversion": "converted", "revenue": "revenue"},
+    }
+    res = analyze(load_plan(write_plan(tmp_path / "plan.yaml", raw)))
+    section = res.sections["creative"]
+    observed = units.groupby("variant")[["clicks", "impressions"]].sum()
+    rate = (observed.clicks / observed.impressions).to_dict()
+    assert len({f"{100 * x:.2f}%" for x in rate.values()}) < len(rate)  # two decimals collide
+
+    table = kind.creative_frame(section, res).set_index("creative")
+    column = "click-through rate (95% CI)"  # the metric's label names the column
+    shown = {v.split("\u00a0")[0]: table.loc[v, column].split(" [")[0] for v in table.index}
+    assert len(set(shown.values())) == len(ctrs)
+    for v, text in shown.items():
+        assert text == f"{100 * rate[v]:.4f}%"  # three significant digits of 0.0183%
+    summary = kind.summary_markdown(section, res)
+    assert "on **click-through rate**" in summary
+
+    volume = kind.volume_frame(section, res).set_index("creative")
+    conversions = units.groupby("variant").converted.sum()
+    for v in ctrs:
+        cpa = volume.loc["a\u00a0(control)" if v == "a" else v, "CPA"]
+        assert re.fullmatch(r"€[\d,]+\.\d\d \[€[\d,]+\.\d\d,\u00a0€[\d,]+\.\d\d\]", cpa)
+        assert cpa.startswith(f"€{spend[v] / conversions[v]:,.2f} [")
+    assert not any("€" in x for x in volume["ROAS"])  # ROAS is a ratio, not money

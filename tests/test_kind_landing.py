@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,10 @@ import pandas as pd
 import pytest
 
 from liftlab import analyze, load_plan
+from liftlab import format as fmt
 from liftlab.aggregate import unit_statistics
+from liftlab.decision import display_of
+from liftlab.headline import Headline
 from liftlab.jsonsafe import clean
 from liftlab.kinds import landing
 from liftlab.sources import open_units
@@ -256,6 +260,15 @@ def test_unit_table_funnel_columns(tmp_path):
     assert section["novelty"] is None and section["segments"] is None  # no days, no segments
     html = _views_html(res)
     assert "Landing page: funnel, segments, novelty" in html and "gained users at" in html
+    # the signed_up step and the signup metric ask the same question with different tests:
+    # the funnel says so and quotes the metric's headline exactly as the scorecard prints it
+    h = res.metric("signup").comparison("treat").headline
+    assert h is not None
+    display = display_of(plan, "signup")
+    quoted = f"{h.effect_text(display)} ({h.interval_label}; p (adjusted) {h.probability_text()})"
+    assert "Step tests are fixed-horizon diagnostics" in html
+    assert f"the headline of signup above for step signed\\_up: {quoted}" in html
+    assert "= <" not in html  # "adjusted p < 0.001", never "adjusted p = < 0.001"
 
 
 def _views_html(res) -> str:
@@ -341,6 +354,23 @@ def test_segments_equal_segment_analysis_on_pandas_moments(tmp_path):
         got = section["segments"][name]["treat"]
         assert got["test"] == test
         _close(got, _json(ref.to_dict()))
+    # the tables say what Cochran's Q means in words, the test's name in brackets
+    res = analyze(plan)
+    html = _views_html(res)
+    assert "#### conversion: treat vs control by segment" in html
+    for name in metrics:
+        for d in section["segments"][name]["treat"]["dimensions"]:
+            p = d["heterogeneity"]["p_value"]
+            words = (
+                "The effect differs across levels"
+                if p < 0.1
+                else "No evidence that the effect differs across levels"
+            )
+            assert f"{words} of {d['dimension']} (heterogeneity test [Cochran's Q]: " in html
+    assert "Q p =" not in html and "*stratified* (" not in html
+    assert "(stratified)" in html and "(pooled)" in html
+    # a proportion's differences carry their unit, percentage points, on every number
+    assert re.search(r"\| [+-]\d+\.\d+ pp \[[+-]\d+\.\d+ pp,\u00a0[+-]\d+\.\d+ pp\] \|", html)
 
 
 def test_simpsons_paradox_warns_in_results_and_report(tmp_path):
@@ -405,6 +435,7 @@ def test_novelty_detects_a_decaying_effect(tmp_path):
             "metrics": [
                 {
                     "name": "conversion",
+                    "label": "signup conversion",
                     "role": "primary",
                     "type": "proportion",
                     "column": "converted",
@@ -424,7 +455,13 @@ def test_novelty_detects_a_decaying_effect(tmp_path):
     _close(got, _json(ref.to_dict()))
     assert got["verdict"] == "novelty" and got["cut"] == "2026-05-08"
     assert got["early"]["effect"] > got["late"]["effect"] > 0
-    assert "novelty: the effect fades" in _views_html(res)
+    html = _views_html(res)
+    # the metric's label, and differences of a rate in percentage points, each number
+    assert "signup conversion (treat): **novelty: the effect fades" in html
+    d = got["difference"]
+    want = fmt.effect_text(display_of(plan, "conversion"), d["estimate"], d["ci"], "absolute")
+    assert f"difference {want} ({fmt.p_clause(d['p_value'])}, 95% CIs)" in html
+    assert want.count(" pp") == 3
 
 
 def test_a_failing_part_does_not_stop_the_others(tmp_path):
@@ -484,3 +521,15 @@ def test_demo_landing_section(project, good_run):
     html = (run / "report.html").read_text(encoding="utf-8")
     assert "Landing page: funnel, segments, novelty" in html
     assert "gained users at <strong>signup</strong>" in html
+    # the signup step's fixed-horizon p and the signup_rate headline differ, and the funnel
+    # says why, quoting the headline as the scorecard prints it (always-valid, sequential)
+    results = json.loads((run / "results.json").read_text(encoding="utf-8"))
+    metric = next(m for m in results["metrics"] if m["name"] == "signup_rate")
+    h = Headline.from_dict(metric["comparisons"][0]["headline"])
+    display = fmt.Display.from_dict(metric, results["currency"])
+    assert h.probability_kind == "always_valid_p_adjusted"
+    quoted = f"{h.effect_text(display)} ({h.interval_label}; always-valid p (adjusted) "
+    quoted += f"{h.probability_text()})"
+    assert "Step tests are fixed-horizon diagnostics" in html
+    assert f"the headline of signup rate above for step signup: {quoted}" in html
+    assert "= &lt;" not in html.split('id="kind"')[1]

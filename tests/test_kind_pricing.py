@@ -148,9 +148,11 @@ def test_views_show_the_summary_the_table_and_two_charts(tmp_path: Path) -> None
     opt = section.result.optimal_price
     # this curve's revenue still rises at 25: the optimum is the top edge, said plainly
     assert opt.at_edge and opt.price == 25.0
-    assert "Revenue per visitor is highest at a price of 25" in md
-    assert "top edge of the tested range" in md and "nothing outside 10–25 is extrapolated" in md
-    assert "Profit per visitor (unit cost 4)" in md
+    # no currency in this plan: amounts are plain numbers with cents
+    assert "Revenue per visitor is highest at a price of 25.00" in md
+    assert "top edge of the tested range" in md
+    assert "nothing outside 10.00–25.00 is extrapolated" in md
+    assert "Profit per visitor (unit cost 4.00)" in md
     assert "outweighed" in md or "both" in md  # the decomposition, in words
     assert "Price elasticity of conversion" in md and "Cochran–Armitage" in md
     assert len(re.findall(r"^\| p\d", md, flags=re.M)) == len(PRICES)  # a table row per arm
@@ -205,11 +207,62 @@ def test_demo_report_shows_the_pricing_section(good_run: dict[str, Any]) -> None
     assert opt["range"] == [19.0, 29.0] and opt["ci"][0] <= opt["price"] <= opt["ci"][1]
     assert 'id="Pricing"' in text
     assert text.index('id="metric-revenue_per_visitor"') < text.index('id="Pricing"')
-    assert f"Revenue per visitor is highest at a price of {kind._price(opt['price'])}" in text
-    assert "nothing outside 19–29 is extrapolated" in text
+    price = f"€{opt['price']:,.2f}"  # the plan's currency is EUR
+    assert f"Revenue per visitor is highest at a price of {price}" in text
+    assert "nothing outside €19.00–€29.00 is extrapolated" in text
+    # every buyer pays the list price: order value has no interval, and the column says so
+    assert "order value (95% CI)" not in text and "Order value has no interval" in text
+    assert "p = &lt; 0.001" not in text and "p = < 0.001" not in text
     assert "purchase_rate: demand curve" in text
     assert "revenue and profit per visitor by price" in text
     # the fitted slope covers the simulation's true one; the intercept too
     coef, se = section["demand"]["coefficients"], section["demand"]["se"]
     assert abs(coef["price"] - DEMAND_SLOPE) < 1.96 * se["price"]
     assert abs(coef["intercept"] - DEMAND_INTERCEPT) < 1.96 * se["intercept"]
+
+
+def test_money_is_in_the_plans_currency_and_order_value_has_its_interval(tmp_path: Path) -> None:
+    rows = _rows()
+    path = write_table(tmp_path / "units.parquet", {c: rows[c].to_numpy() for c in rows})
+    raw = _raw(path)
+    raw["currency"] = "EUR"
+    raw["metrics"][0]["label"] = "revenue per visitor"
+    results = analyze(load_plan(write_plan(tmp_path / "eur.yaml", raw)))
+    section = results.sections["pricing"]
+    summary = kind.summary_markdown(section, results)
+    table = kind.arms_markdown(section, results)
+    r = section.result
+    # prices, the optimum and the unit cost in euros
+    assert f"at a price of €{r.optimal_price.price:,.2f}**" in summary
+    assert "nothing outside €10.00–€25.00 is extrapolated" in summary
+    assert "(unit cost €4.00)" in summary
+    assert "Metrics: purchase (conversion) and revenue per visitor (revenue)" in summary
+    # p-values read "p < 0.001", never "p = < 0.001" or an exponent
+    assert "= <" not in summary and not re.search(r"\de-\d", summary + table)
+    rows_ = {
+        line.split(" | ")[0].lstrip("| ").split("\u00a0")[0]: line for line in table.splitlines()
+    }
+    head = table.splitlines()[0]
+    # order values vary among buyers here (add-ons, discounts): the column has its interval
+    assert "order value (95% CI)" in head and "Order value has no interval" not in table
+    for a in r.arms:
+        cells = rows_[a.name].strip("| ").split(" | ")
+        assert cells[1] == f"€{a.price:,.2f}"
+        assert a.aov.ci is not None
+        aov = f"€{a.aov.estimate:,.2f} [€{a.aov.ci[0]:,.2f},\u00a0€{a.aov.ci[1]:,.2f}]"
+        assert cells[5] == aov
+        assert cells[6].startswith("€") and cells[7].startswith("€")  # revenue, profit
+    # revenue per visitor prints as many decimals as it takes for the arms to differ
+    shown = [rows_[a.name].strip("| ").split(" | ")[6].split(" [")[0] for a in r.arms]
+    assert len(set(shown)) == len({a.rpv.estimate for a in r.arms})
+
+
+def test_identical_order_values_drop_the_interval_from_the_column_name(tmp_path: Path) -> None:
+    rows = _rows()
+    rows["revenue"] = rows.purchased * rows.variant.map(PRICES)  # every buyer pays the price
+    results = analyze(_plan(tmp_path, rows))
+    table = kind.arms_markdown(results.sections["pricing"], results)
+    head, *_ = table.splitlines()
+    assert "| order value |" in head and "order value (95% CI)" not in head
+    assert "Order value has no interval: every buyer of a variant spent the same amount" in table
+    assert "| 10.00 | " in table  # the price as the order value of p10, without an interval

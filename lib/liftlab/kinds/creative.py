@@ -30,7 +30,7 @@ CTR (normal approximation, user-randomised); the budget is simulated for
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 import altair as alt
@@ -38,9 +38,10 @@ import pandas as pd
 
 from liftlab import format as fmt
 from liftlab import theme
+from liftlab.decision import display_of
 from liftlab.kinds import KIND_ANCHOR
 from liftlab.plan import CreativeOptions, EventAgg
-from liftlab.present import CORRECTION_NAMES, DASH, _pct, _prob, md_text, p_text
+from liftlab.present import CORRECTION_NAMES, md_text
 from liftlab.stats.creative import (
     CreativeArm,
     CreativeResult,
@@ -49,9 +50,6 @@ from liftlab.stats.creative import (
     fit_fatigue,
 )
 from liftlab.stats.multiple import adjust_pvalues
-from liftlab.theme import finite as _finite
-from liftlab.theme import level as _level
-from liftlab.theme import nan_to_none as _nan_to_none
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -252,49 +250,64 @@ def caveats(section: CreativeSection, results: Results) -> list[str]:
 
 
 # ---- text --------------------------------------------------------------------------------------
-def _rate(x: float | None, digits: int = 2) -> str:
-    return DASH if x is None or not math.isfinite(x) else f"{x:.{digits}%}"
+_LIFT = fmt.Display("lift", "percent")
 
 
-def _ci(fmt: Any, est: float, ci: tuple[float, float]) -> str:
-    if not all(math.isfinite(x) for x in ci):
-        return fmt(est)
-    return f"{fmt(est)} [{fmt(ci[0])},\u00a0{fmt(ci[1])}]"
+def rate_display(results: Results, metric: str | None, label: str) -> fmt.Display:
+    """A rate of the tournament (CTR, conversion) in percent, with the metric's label and
+    decimals when it is a metric of the plan."""
+    if metric is None:
+        return fmt.Display(label, "percent")
+    return replace(display_of(results.plan, metric), format="percent", currency=None)
 
 
-def _lift(x: float | None) -> str:
-    return _pct(x, 1, sign=True)
+def _lift(x: float | None, ci: tuple[float, float] | None = None) -> str:
+    """A relative change, with its interval when given: ``+11.8% [+2.8%, +21.6%]``."""
+    return fmt.effect_text(_LIFT, x, ci, "relative")
 
 
-def _money(x: float | None) -> str:
-    return DASH if x is None or not math.isfinite(x) else f"{x:,.2f}"
+def _with_ci(display: fmt.Display, est: float, ci: tuple[float, float], decimals: int) -> str:
+    """A value with its interval, or alone when the interval is undefined."""
+    return fmt.value_interval(display, est, *ci, decimals=decimals)
 
 
 def _names(names: list[str]) -> str:
     return ", ".join(f"**{md_text(n)}**" for n in names)
 
 
-def summary_markdown(section: CreativeSection) -> str:
+def adjustment_text(correction: str, comparisons: int, what: str = "challengers") -> str:
+    """How the p-values were adjusted, in words: ``adjusted for testing 4 challengers at once
+    [Benjamini–Hochberg]``; ``no adjustment needed (one challenger)`` for a single one."""
+    if comparisons <= 1:
+        return f"no adjustment needed (one {what.removesuffix('s')})"
+    if correction == "none":
+        return f"not adjusted for testing {comparisons} {what} at once"
+    name = CORRECTION_NAMES.get(correction, correction)
+    return f"adjusted for testing {comparisons} {what} at once [{name}]"
+
+
+def summary_markdown(section: CreativeSection, results: Results) -> str:
     """The heading and the plain-language findings, in the order a media buyer asks them."""
     r = section.result
-    ctrl, level = md_text(r.control), _level(r.alpha)
+    ctrl, level = md_text(r.control), fmt.level(r.alpha)
+    ctr = rate_display(results, section.ctr_metric, "CTR")
+    ctr_d = fmt.value_decimals(ctr, [x.ctr.estimate for x in r.arms])
     lead = max(r.arms, key=lambda x: x.prob_best)
     ch = [x for x in r.arms if x.lift is not None]
     up = [x.name for x in ch if x.lift and x.lift.significant and x.lift.estimate > 0]
     down = [x.name for x in ch if x.lift and x.lift.significant and x.lift.estimate < 0]
-    corr = CORRECTION_NAMES.get(r.correction, r.correction)
     lines = [
         KIND_ANCHOR,
         "",
         "## Creative tournament",
         "",
-        f"{len(r.arms)} creatives on **{md_text(section.ctr_metric)}** (clicks per impression, "
+        f"{len(r.arms)} creatives on **{md_text(ctr.label)}** (clicks per impression, "
         f"users randomised), against **{ctrl}**; {level} intervals.",
         "",
-        f"- **{md_text(lead.name)}** leads: probability {_prob(lead.prob_best)} of having the "
-        f"highest CTR ({_ci(_rate, lead.ctr.estimate, lead.ctr.ci)}).",
-        f"- {len(up) or 'None'} of {len(ch)} challengers beat {ctrl} on CTR after the {corr} "
-        f"correction (α = {r.alpha:g})"
+        f"- **{md_text(lead.name)}** leads: chance {fmt.mc_probability(lead.prob_best)} of having "
+        f"the highest CTR ({_with_ci(ctr, lead.ctr.estimate, lead.ctr.ci, ctr_d)}).",
+        f"- {len(up) or 'None'} of {len(ch)} challengers beat {ctrl} on CTR, p-values "
+        f"{adjustment_text(r.correction, len(ch))}, α = {r.alpha:g}"
         + (f": {_names(up)}." if up else ".")
         + (f" Significantly worse: {_names(down)}." if down else ""),
     ]
@@ -302,41 +315,44 @@ def summary_markdown(section: CreativeSection) -> str:
     if best is not None and best.lift is not None and best.shrunk_lift is not None:
         s, raw, k = r.shrinkage, best.lift, best.shrunk_lift
         line = (
-            f"- Largest lift: **{md_text(best.name)}**, raw {_ci(_lift, raw.estimate, raw.ci)}, "
-            f"shrunk {_ci(_lift, k.estimate, k.ci)}."
+            f"- Largest lift: **{md_text(best.name)}**, raw {_lift(raw.estimate, raw.ci)}, "
+            f"shrunk {_lift(k.estimate, k.ci)}."
         )
         if s.method == "none":
             line += " With fewer than three challengers the lifts are not shrunk."
         else:
-            moved = 100 * abs(raw.estimate - k.estimate)
+            moved = fmt.number(100 * abs(raw.estimate - k.estimate), 1)
             line += (
                 " The top creative of a tournament got there partly by luck, so its raw lift "
                 "tends to overstate the truth (the winner's curse); the shrunk lift moves each "
                 f"raw lift toward the challengers' mean ({_lift(s.mu)}), the more so the larger "
-                f"its noise against the spread between creatives (τ = {math.sqrt(s.tau2):.1%}). "
-                f"Here it moves {moved:.1f} percentage points."
+                "its noise against the spread between creatives (τ = "
+                f"{fmt.percent(math.sqrt(s.tau2), 1)}). Here it moves {moved} percentage points."
             )
         lines.append(line)
     al = r.allocation
     sim = al.simulation
     split = ", ".join(
-        f"{md_text(n)} {w:.0%}" for n, w in sorted(al.weights.items(), key=lambda kv: -kv[1])
+        f"{md_text(n)} {fmt.percent(w, 0)}"
+        for n, w in sorted(al.weights.items(), key=lambda kv: -kv[1])
     )
     gain = sim.thompson.expected - sim.equal.expected
     rel = gain / sim.equal.expected if sim.equal.expected > 0 else math.nan
     lines.append(
-        f"- Next period's budget (Thompson sampling on CTR, each creative at least "
-        f"{al.floor:.0%}): {split}. Over {sim.n_next:,} impressions that is an expected "
-        f"{sim.thompson.expected:,.0f} clicks against {sim.equal.expected:,.0f} for an equal "
-        f"split: {gain:+,.0f} clicks ({_lift(rel)})."
+        f"- Next period's budget (each creative in proportion to its chance of being best "
+        f"[Thompson sampling on CTR], at least {fmt.percent(al.floor, 0)} each): {split}. Over "
+        f"{fmt.count(sim.n_next)} impressions that is an expected "
+        f"{fmt.count(sim.thompson.expected)} clicks against {fmt.count(sim.equal.expected)} for "
+        f"an equal split: {fmt.number(gain, 0, sign=True)} clicks ({_lift(rel)})."
     )
     flags = section.declining
     if r.fatigue:
         tired = [f for f in r.fatigue if flags[f.creative][1]]
+        adjusted = adjustment_text(r.correction, len(r.fatigue), "creatives")
         if tired:
             what = "; ".join(
-                f"**{md_text(f.creative)}** {_lift(math.exp(f.slope) - 1)} per day (odds ratio, "
-                f"adjusted one-sided p {p_text(flags[f.creative][0])})"
+                f"**{md_text(f.creative)}** {_lift(math.exp(f.slope) - 1)} per day (odds of "
+                f"a click; {fmt.p_clause(flags[f.creative][0], 'one-sided p')} {adjusted})"
                 for f in tired
             )
             lines.append(f"- CTR declines with days since first exposure for {what}.")
@@ -351,55 +367,72 @@ def _label(section: CreativeSection, name: str) -> str:
     return name + ("\u00a0(control)" if name == section.result.control else "")
 
 
-def creative_frame(section: CreativeSection) -> pd.DataFrame:
+def creative_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
     """One row per creative: CTR, lift (raw and shrunk), chance best, next budget share."""
     r = section.result
-    corr = CORRECTION_NAMES.get(r.correction, r.correction)
+    ctr = rate_display(results, section.ctr_metric, "CTR")
+    ctr_d = fmt.value_decimals(ctr, [x.ctr.estimate for x in r.arms])
+    shares = list(r.allocation.weights.values())
+    share_d = fmt.decimals_for([100 * w for w in shares], sig=2, minimum=1)
+    adjusted = CORRECTION_NAMES.get(r.correction, r.correction)
     rows = []
     for x in r.arms:
         lift, shrunk = x.lift, x.shrunk_lift
         rows.append(
             {
                 "creative": _label(section, x.name),
-                f"CTR ({_level(r.alpha)} CI)": _ci(_rate, x.ctr.estimate, x.ctr.ci),
-                "lift vs control": _ci(_lift, lift.estimate, lift.ci) if lift else DASH,
-                f"p ({corr})": p_text(lift.p_value_adjusted) if lift else DASH,
-                "shrunk lift": _ci(_lift, shrunk.estimate, shrunk.ci) if shrunk else DASH,
-                "P(best)": _prob(x.prob_best),
-                "next budget": f"{r.allocation.weights[x.name]:.1%}",
+                f"{ctr.label} ({fmt.level(r.alpha)} CI)": _with_ci(
+                    ctr, x.ctr.estimate, x.ctr.ci, ctr_d
+                ),
+                "lift vs control": _lift(lift.estimate, lift.ci) if lift else fmt.DASH,
+                f"p (adjusted, {adjusted})": fmt.p_value(lift.p_value_adjusted)
+                if lift
+                else fmt.DASH,
+                "shrunk lift": _lift(shrunk.estimate, shrunk.ci) if shrunk else fmt.DASH,
+                "chance best": fmt.mc_probability(x.prob_best),
+                "next budget": fmt.percent(r.allocation.weights[x.name], share_d),
             }
         )
     return pd.DataFrame(rows)
 
 
-def volume_frame(section: CreativeSection) -> pd.DataFrame:
-    """One row per creative: volumes, conversion, CPA/ROAS and the CTR trend per day."""
+def volume_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
+    """One row per creative: volumes, conversion, CPA (in the plan's currency), ROAS and the
+    CTR trend per day."""
     r = section.result
     fits = {f.creative: f for f in r.fatigue or ()}
+    conv = rate_display(results, section.conversion_metric, "conversion")
+    per_click = replace(conv, label="conversions per click")
+    per_impression = replace(conv, label="conversions per impression")
+    cvr = fmt.values(per_click, {x.name: x.cvr.estimate for x in r.arms})
+    cvr_i = fmt.values(per_impression, {x.name: x.cvr_impression.estimate for x in r.arms})
+    cpa = fmt.Display("cost per acquisition", "currency", currency=results.plan.currency)
+    cpa_d = fmt.value_decimals(cpa, [x.cpa.estimate for x in r.arms if x.cpa])
+    roas = fmt.Display("return on ad spend")
+    roas_d = fmt.value_decimals(roas, [x.roas.estimate for x in r.arms if x.roas])
     rows = []
     for x in r.arms:
         row: dict[str, Any] = {
             "creative": _label(section, x.name),
-            "users": f"{x.users:,}",
-            "impressions": f"{x.impressions:,.0f}",
-            "clicks": f"{x.clicks:,.0f}",
+            "users": fmt.count(x.users),
+            "impressions": fmt.count(x.impressions),
+            "clicks": fmt.count(x.clicks),
         }
         if section.conversion_metric:
-            row["conversions"] = f"{x.conversions:,.0f}"
-            row["CVR per click"] = _rate(x.cvr.estimate)
-            row["CVR per impression"] = _rate(x.cvr_impression.estimate, 3)
+            row["conversions"] = fmt.count(x.conversions)
+            row["conversions per click"] = cvr[x.name]
+            row["conversions per impression"] = cvr_i[x.name]
         if any(a.cpa for a in r.arms):
-            row["CPA"] = _ci(_money, x.cpa.estimate, x.cpa.ci) if x.cpa else DASH
+            row["CPA"] = _with_ci(cpa, x.cpa.estimate, x.cpa.ci, cpa_d) if x.cpa else fmt.DASH
         if any(a.roas for a in r.arms):
-            row["ROAS"] = _ci(_money, x.roas.estimate, x.roas.ci) if x.roas else DASH
+            row["ROAS"] = _with_ci(roas, x.roas.estimate, x.roas.ci, roas_d) if x.roas else fmt.DASH
         if fits:
             f = fits.get(x.name)
-            odds = (
-                (math.exp(f.slope) - 1, (math.exp(f.ci[0]) - 1, math.exp(f.ci[1]) - 1))
+            row["CTR trend per day"] = (
+                _lift(math.exp(f.slope) - 1, (math.exp(f.ci[0]) - 1, math.exp(f.ci[1]) - 1))
                 if f
-                else None
+                else fmt.DASH
             )
-            row["CTR trend per day"] = _ci(_lift, *odds) if odds else DASH
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -433,9 +466,9 @@ def lift_frame(section: CreativeSection) -> pd.DataFrame:
                 {
                     "creative": x.name,
                     "estimate": kind,
-                    "lift": _finite(est),
-                    "ci_low": _finite(ci[0]),
-                    "ci_high": _finite(ci[1]),
+                    "lift": theme.finite(est),
+                    "ci_low": theme.finite(ci[0]),
+                    "ci_high": theme.finite(ci[1]),
                 }
             )
     return pd.DataFrame(rows, columns=["creative", "estimate", "lift", "ci_low", "ci_high"])
@@ -486,7 +519,7 @@ def allocation_frame(section: CreativeSection) -> pd.DataFrame:
     al = section.result.allocation
     return pd.DataFrame(
         [
-            {"creative": n, "weight": w, "prob_best": _nan_to_none(al.prob_best.get(n))}
+            {"creative": n, "weight": w, "prob_best": theme.nan_to_none(al.prob_best.get(n))}
             for n, w in al.weights.items()
         ],
         columns=["creative", "weight", "prob_best"],
@@ -607,9 +640,9 @@ def views(section: CreativeSection, results: Results) -> list[Any]:
 
     variants = list(results.plan.variants)
     out: list[Any] = [
-        Markdown(summary_markdown(section)),
-        styled(creative_frame(section), "liftlab-creative"),
-        styled(volume_frame(section), "liftlab-creative-volume"),
+        Markdown(summary_markdown(section, results)),
+        styled(creative_frame(section, results), "liftlab-creative"),
+        styled(volume_frame(section, results), "liftlab-creative-volume"),
     ]
     if not lift_frame(section).empty:
         out.append(lift_chart(section))

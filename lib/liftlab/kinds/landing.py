@@ -34,20 +34,12 @@ from typing import TYPE_CHECKING, Any, cast
 import altair as alt
 import pandas as pd
 
+from liftlab import format as fmt
 from liftlab import theme
+from liftlab.decision import display_of, evidence
 from liftlab.kinds import KIND_ANCHOR
 from liftlab.plan import LandingOptions
-from liftlab.present import (
-    CORRECTION_NAMES,
-    DASH,
-    _abs_fmt,
-    _abs_unit,
-    _interval,
-    _pct,
-    _pp,
-    md_text,
-    p_text,
-)
+from liftlab.present import CORRECTION_NAMES, md_text
 from liftlab.stats.funnel import (
     RepeatCounts,
     funnel_analysis,
@@ -56,8 +48,6 @@ from liftlab.stats.funnel import (
     segment_analysis,
 )
 from liftlab.theme import NOT_SIGNIFICANT, SIGNIFICANT
-from liftlab.theme import finite as _finite
-from liftlab.theme import level as _level
 
 if TYPE_CHECKING:
     from liftlab.aggregate import UnitStats
@@ -222,7 +212,12 @@ def _repeat(plan: Plan, stats: UnitStats, m: Metric) -> dict[str, Any]:
 def _row(label: str, kind: str, est: Any, ci: Any, p: Any = None, **extra: Any) -> dict[str, Any]:
     lo, hi = ci or (None, None)
     values = {"estimate": est, "ci_low": lo, "ci_high": hi, "p_value": p}
-    return {"label": label, "kind": kind, **{k: _finite(v) for k, v in values.items()}, **extra}
+    return {
+        "label": label,
+        "kind": kind,
+        **{k: theme.finite(v) for k, v in values.items()},
+        **extra,
+    }
 
 
 def funnel_frames(f: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -242,7 +237,7 @@ def funnel_frames(f: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
             c["lift"],
             c["ci"],
             c["p_value"],
-            p_value_adjusted=_finite(c["p_value_adjusted"]),
+            p_value_adjusted=theme.finite(c["p_value_adjusted"]),
         )
         for step, comps in [(s["step"], s["comparisons"]) for s in f["by_step"]]
         + [("end to end", f["end_to_end"])]
@@ -386,17 +381,33 @@ def warning_html(title: str, text: str) -> str:
     )
 
 
-def _lift(x: float | None) -> str:
-    return _pct(x, sign=True)
+_LIFT = fmt.Display("lift", "percent")
+_RATE = fmt.Display("step rate", "percent")
 
 
-def _ci(fmt: Callable[[float | None], str], est: float | None, ci: Any) -> str:
+def _lift(x: float | None, ci: Any = None) -> str:
+    """A relative change, with its interval when given: ``+7.8% [+3.5%, +12.2%]``."""
+    return fmt.effect_text(_LIFT, x, tuple(ci) if ci is not None else None, "relative")
+
+
+def _diff(display: fmt.Display, x: float | None, ci: Any) -> str:
+    """A difference in the metric's units with its interval: ``+0.79 pp [+0.36 pp, +1.21 pp]``."""
     lo, hi = ci or (None, None)
-    return _interval(fmt, est, lo, hi)  # type: ignore[arg-type]
+    return fmt.effect_text(display, x, (lo, hi), "absolute")
 
 
-def _mean(metric: Metric, x: float | None) -> str:
-    return _pct(x, 2) if metric.type == "proportion" else _abs_fmt(metric, x)(x).lstrip("+")
+def _rates(f: dict[str, Any], variants: list[dict[str, Any]]) -> dict[str, str]:
+    """One step's rates with their Wilson intervals, one number of decimals for the step:
+    distinct rates print distinctly, and so do an interval's ends and its rate
+    (``100.00% [99.99%, 100.00%]``)."""
+    d = fmt.value_decimals(_RATE, [v["rate"] for v in variants])
+    for v in variants:
+        d = max(d, fmt.value_decimals(_RATE, [v["rate"], *(v["ci"] or ())]))
+    out = {}
+    for v in variants:
+        lo, hi = v["ci"] or (None, None)
+        out[v["variant"]] = fmt.value_interval(_RATE, v["rate"], lo, hi, decimals=d)
+    return out
 
 
 def _funnel_summary(f: dict[str, Any], window: float) -> str:
@@ -409,39 +420,89 @@ def _funnel_summary(f: dict[str, Any], window: float) -> str:
         sig = [(s, c) for s, c in comps if (c["p_value_adjusted"] or 1.0) < alpha]
         moved = "; ".join(
             f"{'gained' if (c['lift'] or 0) > 0 else 'lost'} users at **{md_text(s)}** "
-            f"({_ci(_lift, c['lift'], c['ci'])}, adjusted p = {p_text(c['p_value_adjusted'])})"
+            f"({_lift(c['lift'], c['ci'])}, {fmt.p_clause(c['p_value_adjusted'], 'adjusted p')})"
             for s, c in sig
         )
         still = [md_text(s) for s, c in comps if all(c is not x for _, x in sig)]
         text = f"**{md_text(t)}** " + (moved or "changed no step clearly")
         if sig and still:
             text += f"; no clear change at {', '.join(still)}"
+        ends = fmt.values(_RATE, {"control": e["rate_control"], "treatment": e["rate"]})
         parts.append(
-            f"{text}. End to end: {_pct(e['rate_control'], 2)} → {_pct(e['rate'], 2)} "
-            f"({_ci(_lift, e['lift'], e['ci'])}, adjusted p = {p_text(e['p_value_adjusted'])})."
+            f"{text}. End to end: {ends['control']} → {ends['treatment']} "
+            f"({_lift(e['lift'], e['ci'])}, {fmt.p_clause(e['p_value_adjusted'], 'adjusted p')})."
         )
     big = f["biggest_change"]
     if big is not None:
         parts.append(
-            f"Flagged step (smallest p-value): **{md_text(big['step'])}** "
-            f"({md_text(big['variant'])} {_lift(big['lift'])}, p = {p_text(big['p_value'])})."
+            f"The step that changed most (smallest p-value): **{md_text(big['step'])}** "
+            f"({md_text(big['variant'])} {_lift(big['lift'])}, {fmt.p_clause(big['p_value'])})."
         )
     path = " → ".join(md_text(s) for s in f["steps"])
     return f"- **Funnel** ({path}, within {window:g} days of exposure): " + " ".join(parts)
 
 
-def _funnel_table(f: dict[str, Any]) -> str:
-    level, control = _level(f["alpha"]), f["control"]
+def step_metric(plan: Plan, step: str) -> Metric | None:
+    """The plan's metric that asks whether a unit reached funnel ``step``: a proportion of
+    units with the step's event (``aggregate: any``) or with the step's 0/1 column; a primary
+    one first."""
+    found = [
+        m
+        for m in plan.metrics
+        if m.type == "proportion"
+        and (
+            (m.event == step and m.event_aggregate == "any")
+            or (m.event is None and m.column == step)
+        )
+    ]
+    return min(found, key=lambda m: m.role != "primary", default=None)
+
+
+def headline_note(f: dict[str, Any], results: Results) -> str:
+    """Why a funnel step and the metric of the same event print different p-values: the step
+    tests are fixed-horizon diagnostics; the decision uses the metric's headline, quoted here
+    exactly as the scorecard prints it."""
+    plan = results.plan
+    quoted = []
+    for step in f["steps"]:
+        m = step_metric(plan, step)
+        if m is None:
+            continue
+        mr = next((x for x in results.metrics if x.metric.name == m.name), None)
+        heads = [
+            (c.variant, c.headline)
+            for c in (mr.comparisons if mr is not None else [])
+            if c.headline is not None
+        ]
+        if not heads:
+            continue
+        label = md_text(display_of(plan, m.name).label)
+        many = len(heads) > 1
+        said = "; ".join(
+            (f"{md_text(v)}: " if many else "") + evidence(plan, m.name, h) for v, h in heads
+        )
+        quoted.append(f"the headline of {label} above for step {md_text(step)}: {said}")
+    text = (
+        "Step tests are fixed-horizon diagnostics (one test on all the data, adjusted over "
+        "the steps), so their p-values differ from the metrics' headlines; the decision uses "
+    )
+    if quoted:
+        return f"*{text}{'; and '.join(quoted)}.*"
+    return f"*{text}the headlines of the primary metrics above.*"
+
+
+def _funnel_table(f: dict[str, Any], results: Results) -> str:
+    level, control = fmt.level(f["alpha"]), f["control"]
     big = (f["biggest_change"] or {}).get("step")
+    adjusted = CORRECTION_NAMES.get(f["correction"], md_text(f["correction"]))
     lines = [
         "### Funnel",
         "",
         "*Step rate: the share of units at the previous step that reached this one (the first "
         "step: of all exposed units). Lift: treatment rate / control rate − 1; the first step "
         "and end to end by Welch's test on 0/1 values, later steps by the delta method (their "
-        f"denominator is itself random). Adjusted p: "
-        f"{CORRECTION_NAMES.get(f['correction'], md_text(f['correction']))} over every step "
-        "× treatment.*",
+        "denominator is itself random). Adjusted p: adjusted for testing every step of every "
+        f"treatment at once [{adjusted}].*",
         "",
         f"| step | variant | units | step rate ({level} CI) | lift vs {md_text(control)} "
         f"({level} CI) | p | adjusted p |",
@@ -449,112 +510,154 @@ def _funnel_table(f: dict[str, Any]) -> str:
     ]
 
     def row(step: str, variant: str, users: int, rate: str, c: dict[str, Any] | None) -> str:
-        cells = [DASH] * 3
+        cells = [fmt.DASH] * 3
         if c is not None:
-            cells = [_ci(_lift, c["lift"], c["ci"]), p_text(c["p_value"])]
-            cells.append(p_text(c["p_value_adjusted"]))
-        return f"| {step} | {md_text(variant)} | {users:,} | {rate} | " + " | ".join(cells) + " |"
+            cells = [_lift(c["lift"], c["ci"]), fmt.p_value(c["p_value"])]
+            cells.append(fmt.p_value(c["p_value_adjusted"]))
+        cells = [md_text(variant), fmt.count(users), rate, *cells]
+        return f"| {step} | " + " | ".join(cells) + " |"
 
     for s in f["by_step"]:
         comps = {c["variant"]: c for c in s["comparisons"]}
         name = md_text(s["step"]) + (" ◀ biggest change" if s["step"] == big else "")
+        rates = _rates(f, s["variants"])
         for v in s["variants"]:
-            rate = _ci(lambda x: _pct(x, 2), v["rate"], v["ci"])
-            lines.append(row(name, v["variant"], v["users"], rate, comps.get(v["variant"])))
+            variant = v["variant"]
+            lines.append(row(name, variant, v["users"], rates[variant], comps.get(variant)))
     e2e = {e["variant"]: e for e in f["end_to_end"]}
     control_rate = next(iter(e2e.values()))["rate_control"] if e2e else None
-    for v in f["by_step"][-1]["variants"]:
-        c = e2e.get(v["variant"])
-        rate = _pct(control_rate if c is None else c["rate"], 2)
-        lines.append(row("end to end", v["variant"], v["users"], rate, c))
+    last = f["by_step"][-1]["variants"]
+    ends = fmt.values(
+        _RATE,
+        {
+            v["variant"]: control_rate if v["variant"] not in e2e else e2e[v["variant"]]["rate"]
+            for v in last
+        },
+    )
+    for v in last:
+        lines.append(
+            row("end to end", v["variant"], v["users"], ends[v["variant"]], e2e.get(v["variant"]))
+        )
+    lines += ["", headline_note(f, results)]
     return "\n".join(lines) + "\n"
 
 
-def _segment_table(metric: Metric, treatment: str, seg: dict[str, Any]) -> str:
-    level, control = _level(seg["alpha"]), seg["control"]
-    values = [x for d in seg["dimensions"] for lv in d["levels"] for x in lv["ci"] or ()]
-    fmt, unit = _abs_fmt(metric, *values), _abs_unit(metric)
+def heterogeneity_text(d: dict[str, Any], alpha: float) -> str:
+    """Whether one dimension's levels share the effect, in words, with Cochran's Q test."""
+    p = d["heterogeneity"]["p_value"]
+    test = f"heterogeneity test [Cochran's Q]: {fmt.p_clause(p)}"
+    if p is not None and p < alpha:
+        return f"the effect differs across levels of {md_text(d['dimension'])} ({test})"
+    return (
+        f"no evidence that the effect differs across levels of {md_text(d['dimension'])} ({test})"
+    )
+
+
+def _segment_table(display: fmt.Display, treatment: str, seg: dict[str, Any]) -> str:
+    level, control = fmt.level(seg["alpha"]), seg["control"]
+    rows_of = [
+        (
+            d,
+            [(md_text(lv["level"]), lv) for lv in d["levels"]]
+            + [("*all units* (pooled)", d["pooled"])],
+        )
+        for d in seg["dimensions"]
+    ]
+    # one number of decimals for the table, enough for each row's two means to differ
+    digits = max(
+        fmt.value_decimals(display, [x["control_mean"], x["treatment_mean"]])
+        for _, rows in rows_of
+        for _, x in rows
+    )
     lines = [
-        f"#### {md_text(metric.name)}: {md_text(treatment)} vs {md_text(control)} by segment",
+        f"#### {md_text(display.label)}: {md_text(treatment)} vs {md_text(control)} by segment",
         "",
         f"| segment | level | units ({md_text(control)} / {md_text(treatment)}) | "
-        f"{md_text(control)} | {md_text(treatment)} | effect{unit} ({level} CI) | p | adjusted p |",
+        f"{md_text(control)} | {md_text(treatment)} | difference ({level} CI) | p | adjusted p |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for d in seg["dimensions"]:
+    notes = []
+    for d, rows in rows_of:
         dim = md_text(d["dimension"])
-        rows = [(md_text(lv["level"]), lv) for lv in d["levels"]] + [("*pooled*", d["pooled"])]
         for name, x in rows:
             lines.append(
-                f"| {dim} | {name} | {x['n_control']:,} / {x['n_treatment']:,} | "
-                f"{_mean(metric, x['control_mean'])} | {_mean(metric, x['treatment_mean'])} | "
-                f"{_ci(fmt, x['effect'], x['ci'])} | {p_text(x['p_value'])} | "
-                f"{p_text(x.get('p_value_adjusted'))} |"
+                f"| {dim} | {name} | {fmt.count(x['n_control'])} / {fmt.count(x['n_treatment'])} | "
+                f"{fmt.value(display, x['control_mean'], digits)} | "
+                f"{fmt.value(display, x['treatment_mean'], digits)} | "
+                f"{_diff(display, x['effect'], x['ci'])} | {fmt.p_value(x['p_value'])} | "
+                f"{fmt.p_value(x.get('p_value_adjusted'))} |"
             )
-        st, het = d["stratified"], d["heterogeneity"]
+        st = d["stratified"]
         lines.append(
-            f"| {dim} | *stratified* (Q p = {p_text(het['p_value'])}) | | | | "
-            f"{_ci(fmt, st['effect'], st['ci'])} | {p_text(st['p_value'])} | {DASH} |"
+            f"| {dim} | *levels weighted by their precision* (stratified) | | | | "
+            f"{_diff(display, st['effect'], st['ci'])} | {fmt.p_value(st['p_value'])} | "
+            f"{fmt.DASH} |"
         )
+        notes.append(heterogeneity_text(d, seg["alpha"]))
+    lines += [line for n in notes for line in ("", f"*{n[:1].upper()}{n[1:]}.*")]
     return "\n".join(lines) + "\n"
 
 
-def _segment_summary(metric: Metric, treatment: str, seg: dict[str, Any]) -> str | None:
+def _segment_summary(display: fmt.Display, treatment: str, seg: dict[str, Any]) -> str | None:
     """What stands out for one metric and treatment (``None``: nothing, no paradox)."""
     notes = [
         f"**Simpson's paradox** over {md_text(d['dimension'])} (see the warning)"
         if d["simpson"]
-        else f"the effect differs across levels of {md_text(d['dimension'])} (Cochran's Q "
-        f"p = {p_text(d['heterogeneity']['p_value'])})"
+        else heterogeneity_text(d, seg["alpha"])
         for d in seg["dimensions"]
         if d["simpson"] or d["message"]
     ]
-    return f"{md_text(metric.name)} ({md_text(treatment)}): {', '.join(notes)}" if notes else None
+    name = md_text(display.label)
+    return f"{name} ({md_text(treatment)}): {', '.join(notes)}" if notes else None
 
 
-def _novelty_text(metric: Metric, treatment: str, nov: dict[str, Any], alpha: float) -> str:
-    fmt = _abs_fmt(metric, *(nov[k]["effect"] for k in ("early", "late")))
-    unit, d = _abs_unit(metric), nov["difference"]
+def _novelty_text(display: fmt.Display, treatment: str, nov: dict[str, Any], alpha: float) -> str:
+    d = nov["difference"]
     return (
-        f"{md_text(metric.name)} ({md_text(treatment)}): **{VERDICTS[nov['verdict']]}**; early "
-        f"{_ci(fmt, nov['early']['effect'], nov['early']['ci'])}{unit}, late "
-        f"{_ci(fmt, nov['late']['effect'], nov['late']['ci'])}{unit}, difference "
-        f"{_ci(fmt, d['estimate'], d['ci'])}{unit} (p = {p_text(d['p_value'])}, "
-        f"{_level(alpha)} CIs)"
+        f"{md_text(display.label)} ({md_text(treatment)}): **{VERDICTS[nov['verdict']]}**; "
+        f"early {_diff(display, nov['early']['effect'], nov['early']['ci'])}, late "
+        f"{_diff(display, nov['late']['effect'], nov['late']['ci'])}, difference "
+        f"{_diff(display, d['estimate'], d['ci'])} ({fmt.p_clause(d['p_value'])}, "
+        f"{fmt.level(alpha)} CIs)"
     )
 
 
-def _repeat_text(name: str, r: dict[str, Any], control: str) -> str:
-    rates = ", ".join(f"{md_text(v)} {_pct(x, 2)}" for v, x in r["rate"].items())
+def _repeat_text(display: fmt.Display, r: dict[str, Any], control: str) -> str:
+    shown = fmt.values(display, r["rate"])
+    rates = ", ".join(f"{md_text(v)} {x}" for v, x in shown.items())
     effects = "; ".join(
-        f"{md_text(t)} vs {md_text(control)} {_ci(_lift, e['lift'], e['lift_ci'])} "
-        f"(difference {_ci(_pp, e['difference'], e['difference_ci'])} pp, "
-        f"p = {p_text(e['p_value'])})"
+        f"{md_text(t)} vs {md_text(control)} {_lift(e['lift'], e['lift_ci'])} "
+        f"(difference {_diff(display, e['difference'], e['difference_ci'])}, "
+        f"{fmt.p_clause(e['p_value'])})"
         for t, e in r["effects"].items()
     )
     text = (
-        f"{md_text(name)}: two or more {md_text(r['event'])} events within "
+        f"{md_text(display.label)}: two or more {md_text(r['event'])} events within "
         f"{r['window_days']:g} days of exposure: {rates}; {effects}"
     )
     for t, e in (r["among_buyers"] or {}).items():
         text += (
             f"; among buyers ({md_text(r['buyers_metric'])}) {md_text(t)} "
-            f"{_ci(_lift, e['lift'], e['lift_ci'])} (p = {p_text(e['p_value'])}; conditions on "
+            f"{_lift(e['lift'], e['lift_ci'])} ({fmt.p_clause(e['p_value'])}; conditions on "
             "buying, which the treatment may change)"
         )
     return text
 
 
-def _entries(part: dict[str, Any]) -> tuple[list[str], list[tuple[str, str, dict[str, Any]]]]:
+def _entries(
+    part: dict[str, Any], label: Callable[[str], str]
+) -> tuple[list[str], list[tuple[str, str, dict[str, Any]]]]:
     """A per-metric, per-treatment part: notes on what is unavailable, and the rest."""
     notes, ok = [], []
     for name, per in part.items():
         if is_unavailable(per):
-            notes.append(f"{md_text(name)}: unavailable: {md_text(per['reason'])}")
+            notes.append(f"{md_text(label(name))}: unavailable: {md_text(per['reason'])}")
             continue
         for t, x in per.items():
             if is_unavailable(x):
-                notes.append(f"{md_text(name)} ({md_text(t)}): unavailable: {md_text(x['reason'])}")
+                notes.append(
+                    f"{md_text(label(name))} ({md_text(t)}): unavailable: {md_text(x['reason'])}"
+                )
             else:
                 ok.append((name, t, x))
     return notes, ok
@@ -572,6 +675,11 @@ def views(section: LandingSection, results: Results) -> list[Any]:
 
     plan = results.plan
     metrics = {m.name: m for m in plan.metrics}
+    displays = {m.name: display_of(plan, m.name) for m in plan.metrics}
+
+    def label(name: str) -> str:
+        return displays[name].label if name in displays else name
+
     alpha, control, variants = plan.analysis.alpha, plan.control_name, list(plan.variants)
     window = (plan.landing_page or LandingOptions()).funnel_window_days
     summary: list[str] = []
@@ -584,18 +692,20 @@ def views(section: LandingSection, results: Results) -> list[Any]:
             summary.append(_bullet("Funnel", f, []))
         else:
             summary.append(_funnel_summary(f, window))
-            details += [Markdown(_funnel_table(f)), funnel_chart(f, variants)]
+            details += [Markdown(_funnel_table(f, results)), funnel_chart(f, variants)]
 
     if section.segments is not None:
-        notes, ok = _entries(section.segments)
-        found = {(n, t): _segment_summary(metrics[n], t, seg) for n, t, seg in ok}
+        notes, ok = _entries(section.segments, label)
+        found = {(n, t): _segment_summary(displays[n], t, seg) for n, t, seg in ok}
         lines = notes + [x for x in found.values() if x is not None]
-        if clean := [f"{md_text(n)} ({md_text(t)})" for (n, t), x in found.items() if x is None]:
+        if clean := [
+            f"{md_text(label(n))} ({md_text(t)})" for (n, t), x in found.items() if x is None
+        ]:
             lines.append(
                 f"no Simpson's paradox and a consistent effect across levels for {', '.join(clean)}"
             )
         warnings += [
-            HTML(warning_html(f"{n}, {t}, by {d['dimension']}", d["message"]))
+            HTML(warning_html(f"{label(n)}, {t}, by {d['dimension']}", d["message"]))
             for n, t, seg in ok
             for d in seg["dimensions"]
             if d["simpson"]
@@ -605,13 +715,13 @@ def views(section: LandingSection, results: Results) -> list[Any]:
         details += [Markdown("### Segments")] * bool(ok)
         for n, t, seg in ok:
             details += [
-                Markdown(_segment_table(metrics[n], t, seg)),
+                Markdown(_segment_table(displays[n], t, seg)),
                 segment_chart(metrics[n], t, seg),
             ]
 
     if section.novelty is not None:
-        notes, ok = _entries(section.novelty)
-        lines = notes + [_novelty_text(metrics[n], t, nov, alpha) for n, t, nov in ok]
+        notes, ok = _entries(section.novelty, label)
+        lines = notes + [_novelty_text(displays[n], t, nov, alpha) for n, t, nov in ok]
         cuts = sorted({nov["cut"] for *_, nov in ok})
         when = f" (units first exposed before {', '.join(cuts)} against later ones)" if cuts else ""
         summary.append(_bullet(f"Novelty{when}", None, lines))
@@ -626,16 +736,17 @@ def views(section: LandingSection, results: Results) -> list[Any]:
 
     if section.repeat_purchase is not None:
         lines = [
-            f"{md_text(n)}: unavailable: {md_text(r['reason'])}"
+            f"{md_text(label(n))}: unavailable: {md_text(r['reason'])}"
             if is_unavailable(r)
-            else _repeat_text(n, r, control)
+            else _repeat_text(displays[n], r, control)
             for n, r in section.repeat_purchase.items()
         ]
         summary.append(_bullet("Repeat purchase", None, lines))
 
     head = (
         f"{KIND_ANCHOR}\n\n## Landing page: funnel, segments, novelty\n\n"
-        "*Diagnostics on the same units as the metrics above (fixed-horizon tests at "
-        f"{_level(alpha)}); the verdict rests on the primary metrics.*\n\n" + "\n".join(summary)
+        "*Diagnostics on the same units as the metrics above, each one test on all the data "
+        f"(fixed-horizon) with {fmt.level(alpha)} intervals; the verdict rests on the primary "
+        "metrics' headlines.*\n\n" + "\n".join(summary)
     )
     return [Markdown(head), *warnings, *details]

@@ -16,15 +16,17 @@ without a ``pricing:`` block adds no section.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 import altair as alt
 import pandas as pd
 
+from liftlab import format as fmt
 from liftlab import theme
+from liftlab.decision import display_of
 from liftlab.kinds import KIND_ANCHOR
-from liftlab.present import DASH, _caps_text, _interval, _pct, _prob, md_text, p_text
+from liftlab.present import cap_name, md_text
 from liftlab.stats.pricing import (
     Decomposition,
     Estimate,
@@ -34,7 +36,6 @@ from liftlab.stats.pricing import (
     PricingResult,
     analyze_pricing,
 )
-from liftlab.theme import level as _level
 
 if TYPE_CHECKING:
     from liftlab.aggregate import UnitStats
@@ -117,60 +118,86 @@ def analyze(
 
 
 # ---- text ----------------------------------------------------------------------------------------
-def _money(*values: float | None):  # type: ignore[no-untyped-def]
-    """Fixed decimals giving four significant digits to the largest of ``values``."""
-    finite = [abs(v) for v in values if v is not None and math.isfinite(v) and v != 0]
-    decimals = min(max(3 - math.floor(math.log10(max(finite))), 0), 6) if finite else 2
-
-    def fmt(x: float | None) -> str:
-        return DASH if x is None or not math.isfinite(x) else f"{x:,.{decimals}f}"
-
-    return fmt
+_LIFT = fmt.Display("lift", "percent")
+_ELASTICITY = fmt.Display("elasticity")
 
 
 def _price(x: float) -> str:
+    """A price as a chart label: ``24``, ``27.12`` (the text uses :func:`_money_text`)."""
     return f"{x:,.2f}".rstrip("0").rstrip(".")
 
 
-def _est(fmt, e: Estimate | None) -> str:  # type: ignore[no-untyped-def]
-    """``estimate [lo, hi]`` of an :class:`~liftlab.stats.pricing.Estimate`."""
+def money_display(results: Results, metric: str) -> fmt.Display:
+    """The display of ``metric`` (its label and decimals) in the plan's currency: prices, order
+    value, revenue and profit are amounts of money whatever the metric's own format."""
+    return replace(
+        display_of(results.plan, metric), format="currency", currency=results.plan.currency
+    )
+
+
+def _money_text(x: float | None, currency: str | None) -> str:
+    """A price or amount in the plan's currency with cents: ``€24.00``, ``€27.12``."""
+    return fmt.money(x, currency, 2)
+
+
+def _range(lo: float, hi: float, currency: str | None) -> str:
+    return f"{_money_text(lo, currency)}–{_money_text(hi, currency)}"
+
+
+def _decimals(display: fmt.Display, estimates: list[Estimate | None]) -> int:
+    """One number of decimals for a column (its interval ends too): distinct estimates print
+    distinctly (:func:`liftlab.format.value_decimals`)."""
+    return fmt.value_decimals(display, [e.estimate for e in estimates if e is not None])
+
+
+def _spread(display: fmt.Display, e: Estimate | None, decimals: int) -> bool:
+    """Whether ``e``'s interval shows as one: its ends print differently from the estimate
+    (an interval of no width, or of rounding noise in the sums, is none)."""
+    if e is None or e.ci is None:
+        return False
+    shown = {fmt.value(display, x, decimals) for x in (e.estimate, *e.ci)}
+    return len(shown) > 1
+
+
+def _est(display: fmt.Display, e: Estimate | None, decimals: int) -> str:
+    """``estimate [lo, hi]`` of an :class:`~liftlab.stats.pricing.Estimate` in ``display``."""
     if e is None:
-        return DASH
-    if e.ci is None or e.ci[0] == e.ci[1]:  # no sampling variance: the estimate alone
-        return fmt(e.estimate)
-    return _interval(fmt, e.estimate, *e.ci)
+        return fmt.DASH
+    if not _spread(display, e, decimals):  # no sampling variance: the estimate alone
+        return fmt.value(display, e.estimate, decimals)
+    assert e.ci is not None
+    return fmt.value_interval(display, e.estimate, *e.ci, decimals=decimals)
 
 
 def _lift(x: Lift) -> str:
-    if x.ci is None:
-        return _pct(x.estimate, sign=True)
-    return _interval(lambda v: _pct(v, sign=True), x.estimate, *x.ci)
+    return fmt.effect_text(_LIFT, x.estimate, x.ci, "relative")
 
 
-def _optimum_line(o: OptimalPrice, what: str, level: str, note: str = "") -> str:
+def _optimum_line(
+    o: OptimalPrice, what: str, level: str, money: fmt.Display, note: str = ""
+) -> str:
     """The optimum of ``what`` (revenue or profit) per visitor in words, edge or not."""
     lo, hi = o.price_range
+    cur = money.currency
+    tested = _range(lo, hi, cur)
     text = (
-        f"**{what.capitalize()} per visitor{note} is highest at a price of {_price(o.price)}** "
-        f"({level} CI {_price(o.ci[0])}–{_price(o.ci[1])}, parametric bootstrap of "
-        f"{o.draws:,} draws) within the tested range {_price(lo)}–{_price(hi)}; the fitted curve "
-        f"gives {_money(o.value)(o.value)} per visitor there."
+        f"**{what.capitalize()} per visitor{note} is highest at a price of "
+        f"{_money_text(o.price, cur)}** ({level} CI {_range(o.ci[0], o.ci[1], cur)} from "
+        f"{o.draws:,} simulated refits of the curve [parametric bootstrap]) within the tested "
+        f"range {tested}; the fitted curve gives {fmt.value(money, o.value)} per visitor there."
     )
     if o.at_edge:
         side = "top" if o.price >= (lo + hi) / 2 else "bottom"
         way = "higher" if side == "top" else "lower"
         text += (
             f" ⚠ **The optimum is at the {side} edge of the tested range**: {what} still "
-            f"rises towards {_price(o.price)}, so a {way} "
-            f"price may do better, but it was not tested and nothing outside "
-            f"{_price(lo)}–{_price(hi)} is extrapolated."
+            f"rises towards {_money_text(o.price, cur)}, so a {way} price may do better, but it "
+            f"was not tested and nothing outside {tested} is extrapolated."
         )
     else:
-        text += (
-            f" It lies inside the range; nothing outside {_price(lo)}–{_price(hi)} is extrapolated."
-        )
+        text += f" It lies inside the range; nothing outside {tested} is extrapolated."
         if o.edge_fraction >= 0.05:
-            text += f" {o.edge_fraction:.0%} of the bootstrap draws put it at an edge."
+            text += f" {fmt.percent(o.edge_fraction, 0)} of the refits put it at an edge."
     return text
 
 
@@ -179,7 +206,7 @@ def _driver(d: Decomposition) -> str:
     conv, aov = d.conversion_lift, d.aov_lift
     head = (
         f"{md_text(d.variant)} vs {md_text(d.control)}: revenue per visitor "
-        f"{_lift(d.rpv_lift)} (p = {p_text(d.rpv_lift.p_value)})"
+        f"{_lift(d.rpv_lift)} ({fmt.p_clause(d.rpv_lift.p_value, 'unadjusted p')})"
     )
     if conv.log_ratio is None or aov.log_ratio is None:
         return head + "; the split is undefined without buyers in both arms."
@@ -193,40 +220,52 @@ def _driver(d: Decomposition) -> str:
     return f"{head}: both {way}, mostly {main} ({c_txt}, {a_txt})."
 
 
+def _caps(section: PricingSection, results: Results, money: fmt.Display) -> str:
+    """`` (capped as analysed: revenue_per_visitor ≤ €480.00)`` or nothing."""
+    if not section.revenue_caps:
+        return ""
+    rev = _metric(results, section.revenue)
+    caps = ", ".join(
+        f"{cap_name(rev, col)} ≤ {fmt.value(money, v)}" for col, v in section.revenue_caps.items()
+    )
+    return f" (capped as analysed: {caps})"
+
+
 def summary_markdown(section: PricingSection, results: Results) -> str:
     """The section heading and its findings in plain words (Markdown)."""
     r = section.result
-    level, d = _level(r.alpha), r.demand
-    lo, hi = d.price_range
-    caps, rev = "", _metric(results, section.revenue)
-    if section.revenue_caps:
-        caps = f" (capped as analysed: {_caps_text(rev, section.revenue_caps)})"
+    level, d = fmt.level(r.alpha), r.demand
+    cur = results.plan.currency
+    money = money_display(results, section.revenue)
+    conversion = display_of(results.plan, section.conversion)
     lines = [
         KIND_ANCHOR,
         "",
         "## Pricing",
         "",
-        f"*Conversion from {md_text(section.conversion)}, revenue per visitor from "
-        f"{md_text(section.revenue)}{md_text(caps)}; order value = revenue / buyers. Demand "
-        f"curve: {d.link}-link binomial GLM of conversion on price over {len(d.prices)} prices; "
-        f"the optimal price is searched within the tested range {_price(lo)}–{_price(hi)} "
-        f"only. {level} intervals.*",
+        f"*Metrics: {md_text(conversion.label)} (conversion) and {md_text(money.label)} "
+        f"(revenue){_caps(section, results, money)}; order value = revenue / buyers. Demand curve: conversion as a smooth function of price, fitted to the "
+        f"{len(d.prices)} tested prices ({d.link}-link binomial GLM); the best price is searched "
+        f"within the tested range {_range(*d.price_range, cur)} only. {level} intervals; the "
+        "p-values here are per comparison, not adjusted: the verdict rests on the metrics' "
+        "headlines above.*",
         "",
-        "- " + _optimum_line(r.optimal_price, "revenue", level),
+        "- " + _optimum_line(r.optimal_price, "revenue", level, money),
     ]
     if r.optimal_profit_price is not None:
-        note = f" (unit cost {_price(r.unit_cost or 0.0)})"
-        lines.append("- " + _optimum_line(r.optimal_profit_price, "profit", level, note))
+        note = f" (unit cost {_money_text(r.unit_cost or 0.0, cur)})"
+        lines.append("- " + _optimum_line(r.optimal_profit_price, "profit", level, money, note))
     best = max(r.arms, key=lambda a: a.rpv.estimate)
-    fmt = _money(*(a.rpv.estimate for a in r.arms))
+    digits = _decimals(money, [a.rpv for a in r.arms])
     lines.append(
-        f"- As tested, **{md_text(best.name)}** (price {_price(best.price)}) has the highest "
-        f"observed revenue per visitor, {_est(fmt, best.rpv)} (chance it is the highest: "
-        f"{_prob(r.prob_best_rpv.get(best.name))})."
+        f"- As tested, **{md_text(best.name)}** (price {_money_text(best.price, cur)}) has the "
+        f"highest observed revenue per visitor, {_est(money, best.rpv, digits)} (chance it is "
+        f"the highest: {fmt.mc_probability(r.prob_best_rpv.get(best.name))})."
     )
     lines += [f"- {_driver(x)}" for x in r.decomposition]
     elast = "; ".join(
-        f"{e.estimate:+.2f} [{e.ci[0]:+.2f}, {e.ci[1]:+.2f}] at {_price(e.price)}"
+        f"{fmt.effect_text(_ELASTICITY, e.estimate, e.ci, 'absolute')} at "
+        f"{_money_text(e.price, cur)}"
         for e in r.elasticity
     )
     lines.append(
@@ -235,46 +274,76 @@ def summary_markdown(section: PricingSection, results: Results) -> str:
         "lowers it."
     )
     t = r.trend
-    trend = "falls" if t.z < 0 else "rises"
-    lines.append(
-        f"- Trend test (Cochran–Armitage): z = {t.z:+.2f}, p = {p_text(t.p_value)}: conversion "
-        f"{trend} with price{'' if t.p_value < r.alpha else ' (not significant)'}."
-    )
+    test = f"trend test [Cochran–Armitage]: z = {fmt.number(t.z, 2, sign=True)}, "
+    test += fmt.p_clause(t.p_value)
+    if t.p_value < r.alpha:
+        trend = "falls" if t.z < 0 else "rises"
+        lines.append(f"- Conversion {trend} as the price rises ({test}).")
+    else:
+        lines.append(f"- No clear trend of conversion with price ({test}; not significant).")
     gof = d.gof()
     if gof["df"] > 0:
         p = gof["pearson_p_value"]
-        poor = " (a poor fit: read the curve with care)" if p is not None and p < r.alpha else ""
-        lines.append(
-            f"- Fit of the demand curve: Pearson χ² = {d.pearson_chi2:.2f} on {gof['df']} df, "
-            f"p = {p_text(p)}{poor}."
-        )
+        chi2 = f"Pearson χ² = {fmt.number(d.pearson_chi2, 2)} on {gof['df']} df, "
+        chi2 += fmt.p_clause(p)
+        if p is not None and p < r.alpha:
+            lines.append(
+                f"- The demand curve fits the arms' conversion poorly: read it with care "
+                f"(goodness of fit: {chi2})."
+            )
+        else:
+            lines.append(
+                f"- The demand curve is consistent with the arms' observed conversion "
+                f"(goodness of fit: {chi2})."
+            )
     return "\n".join(lines) + "\n"
 
 
-def arms_markdown(section: PricingSection) -> str:
+def arms_markdown(section: PricingSection, results: Results) -> str:
     """One row per arm: price, visitors, buyers, conversion, order value, revenue and profit
-    per visitor with their intervals, chance of the highest RPV and the elasticity there."""
+    per visitor with their intervals, chance of the highest RPV and the elasticity there.
+
+    Order value has an interval only when it varies among a variant's buyers; when every
+    buyer of every variant paid the same amount the column is named without one and a note
+    says why.
+    """
     r = section.result
-    level = _level(r.alpha)
+    level, cur = fmt.level(r.alpha), results.plan.currency
     elast = {e.price: e for e in r.elasticity}
-    aov_fmt = _money(*(a.aov.estimate for a in r.arms))
-    rpv_fmt = _money(*(a.rpv.estimate for a in r.arms))
+    money = money_display(results, section.revenue)
+    conversion = display_of(results.plan, section.conversion)
+    conv_d = _decimals(conversion, [a.conversion for a in r.arms])
+    aov_d = _decimals(money, [a.aov for a in r.arms])
+    rpv_d = _decimals(money, [a.rpv for a in r.arms])
+    profit_d = _decimals(money, [a.profit for a in r.arms])
     profit = r.unit_cost is not None
+    aov_ci = any(_spread(money, a.aov, aov_d) for a in r.arms)
     head = ["variant", "price", "visitors", "buyers", f"conversion ({level} CI)"]
-    head += [f"order value ({level} CI)", f"revenue / visitor ({level} CI)"]
+    head += [f"order value ({level} CI)" if aov_ci else "order value"]
+    head += [f"revenue / visitor ({level} CI)"]
     head += [f"profit / visitor ({level} CI)"] if profit else []
     head += ["chance highest revenue / visitor", f"elasticity ({level} CI)"]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for a in r.arms:
         e = elast.get(a.price)
         name = md_text(a.name) + ("\u00a0(control)" if a.name == r.control else "")
-        cells = [name, _price(a.price), f"{a.n:,}", f"{a.buyers:,}"]
-        cells += [_est(lambda x: _pct(x, 2), a.conversion), _est(aov_fmt, a.aov)]
-        cells += [_est(rpv_fmt, a.rpv)]
-        cells += [_est(rpv_fmt, a.profit)] if profit else []
-        cells += [_prob(r.prob_best_rpv.get(a.name))]
-        cells += [_interval(lambda x: f"{x:+.2f}", e.estimate, *e.ci) if e is not None else DASH]
+        cells = [name, _money_text(a.price, cur), fmt.count(a.n), fmt.count(a.buyers)]
+        cells += [_est(conversion, a.conversion, conv_d), _est(money, a.aov, aov_d)]
+        cells += [_est(money, a.rpv, rpv_d)]
+        cells += [_est(money, a.profit, profit_d)] if profit else []
+        cells += [fmt.mc_probability(r.prob_best_rpv.get(a.name))]
+        cells += [
+            fmt.effect_text(_ELASTICITY, e.estimate, e.ci, "absolute")
+            if e is not None
+            else fmt.DASH
+        ]
         lines.append("| " + " | ".join(cells) + " |")
+    if not aov_ci:
+        lines += [
+            "",
+            "*Order value has no interval: every buyer of a variant spent the same amount, so "
+            "it does not vary by chance.*",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -438,7 +507,7 @@ def views(section: PricingSection, results: Results) -> list[Any]:
 
     return [
         Markdown(summary_markdown(section, results)),
-        Markdown(arms_markdown(section)),
+        Markdown(arms_markdown(section, results)),
         demand_chart(section, results),
         value_chart(section, results),
     ]
