@@ -213,7 +213,7 @@ def test_demo_report_shows_the_pricing_section(good_run: dict[str, Any]) -> None
     # every buyer pays the list price: order value has no interval, and the column says so
     assert "order value (95% CI)" not in text and "Order value has no interval" in text
     assert "p = &lt; 0.001" not in text and "p = < 0.001" not in text
-    assert "purchase_rate: demand curve" in text
+    assert "purchase rate: demand curve" in text
     assert "revenue and profit per visitor by price" in text
     # the fitted slope covers the simulation's true one; the intercept too
     coef, se = section["demand"]["coefficients"], section["demand"]["se"]

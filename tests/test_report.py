@@ -33,7 +33,7 @@ from liftlab import Results, analyze, charts, load_plan, present
 from liftlab import format as fmt
 from liftlab.analysis import Decision, Traffic
 from liftlab.format import Display
-from liftlab.headline import Headline
+from liftlab.headline import STATUS_TEXT, Headline
 from liftlab.report import (
     index_html,
     list_runs,
@@ -259,9 +259,9 @@ def test_sequential_report_shows_the_always_valid_view(good_run: dict) -> None:
     assert "always-valid" in text
     assert "Always-valid inference" in text
     assert "always-valid p (adjusted)" in text
-    # one cumulative chart per metric, with a band (area) and the estimate (line)
-    for name in ("signup_rate", "bounce_rate", "revenue_per_visitor"):
-        assert f"{name}: cumulative effect by day" in text
+    # one cumulative chart per metric (titled by its label), with a band and the estimate
+    for label in ("signup rate", "bounce rate (1 day)", "revenue per visitor"):
+        assert f"{label}: cumulative effect by day" in text
     marks = _marks(text)
     assert marks["area"] >= 3 and marks["line"] >= 3
     assert "first rejection" in text
@@ -282,8 +282,9 @@ def test_bayesian_report_shows_chances_and_posteriors(good_run: dict) -> None:
     assert "chance to beat control" in text
     assert "probability best" in text
     assert "credible interval" in text
-    assert "ctr: posterior of the effect" in text
-    assert "conversion_rate: posterior of the effect" in text
+    # titled by the metric's label (the plan's, else its name with spaces)
+    assert "click-through rate: posterior of the effect" in text
+    assert "conversion rate: posterior of the effect" in text
     assert "normal approximation" in text  # the Beta-Binomial posterior's caption
     conventions = text[text.index("Conventions") :]
     assert "Beta-Binomial" in conventions and "Gaussian model" in conventions
@@ -296,7 +297,8 @@ def test_pricing_report_shows_the_bootstrap(good_run: dict) -> None:
     assert "Bootstrap: revenue" in text  # the section heading
     assert "BCa interval" in text
     assert "bootstrap distribution" in text  # the histogram's title
-    assert _marks(text)["rect"] >= 2 * 10
+    # each treatment's histogram: one stepped area over its 40 bins
+    assert text.count("resamples in 40 bins") == 2
     conventions = text[text.index("Conventions") :]
     assert "Bootstrap" in conventions and "Efron" in conventions
     assert "Multiple testing" in conventions
@@ -614,22 +616,95 @@ def test_metrics_in_reading_order(results: Results) -> None:
     assert roles == ["primary", "guardrail", "secondary", "secondary"]
 
 
-def test_forest_plot_uses_aggregates_and_falls_back_to_absolute(results: Results) -> None:
-    m = results.metric("signup_rate")
-    data, relative = charts.effects_frame(m)
-    assert relative and len(data) == len(m.comparisons)
+@pytest.mark.parametrize("plan", PLANS)
+def test_forest_plot_shows_each_demo_methods_headline(project: Path, plan: str) -> None:
+    """The effect chart draws the headline: frequentist confidence interval of the lift,
+    sequential always-valid interval of the difference (in pp), Bayesian credible interval;
+    coloured by the headline status in the scorecard's colours."""
+    from liftlab.decision import display_of
+    from liftlab.scorecard import STATUS_COLOURS
+
+    res = analyze(load_plan(project / "experiments" / f"{plan}.yaml"))
+    kind = {"frequentist": "confidence", "sequential": "always-valid", "bayesian": "credible"}
+    expected_kind = kind[res.plan.analysis.method]
+    for m in res.metrics:
+        display = display_of(res.plan, m.metric.name)
+        data, relative = charts.effects_frame(m, display)
+        assert list(data.columns) == charts.EFFECTS_COLUMNS
+        assert list(data["variant"]) == [c.variant for c in m.comparisons]
+        for row, c in zip(data.itertuples(), m.comparisons, strict=True):
+            h = c.headline
+            assert h is not None and h.interval_kind == expected_kind
+            assert row.effect == pytest.approx(h.effect, rel=1e-12)
+            assert (row.ci_low, row.ci_high) == pytest.approx(h.interval, rel=1e-12)
+            assert row.status == h.status and row.headline == h.effect_text(display)
+            assert relative == (h.effect_type == "relative")
+        if res.plan.analysis.method == "sequential":
+            # the always-valid interval, not the (narrower) fixed-horizon one
+            c = m.comparisons[0]
+            assert c.sequential is not None and not relative
+            assert (data.loc[0, "ci_low"], data.loc[0, "ci_high"]) == pytest.approx(c.sequential.ci)
+            assert data.loc[0, "ci_high"] - data.loc[0, "ci_low"] > (
+                c.effect.abs_ci[1] - c.effect.abs_ci[0]
+            )
+        spec = charts.forest_plot(m, display).to_dict()
+        text = json.dumps(spec, ensure_ascii=False)
+        level = f"{1 - res.plan.analysis.alpha:.0%}"
+        assert f"{level} {expected_kind} interval" in text
+        assert f'"{display.label} ({m.metric.role})"' in text
+        # one colour per status shown, the scorecard's
+        scale = spec["layer"][1]["encoding"]["color"]["scale"]
+        shown = [s for s in STATUS_COLOURS if s in set(data["status"])]
+        assert sorted(scale["domain"]) == sorted(STATUS_TEXT[s] for s in shown)
+        for text_, colour in zip(scale["domain"], scale["range"], strict=True):
+            status = next(s for s in shown if STATUS_TEXT[s] == text_)
+            assert colour == STATUS_COLOURS[status][0]
+
+
+def test_forest_plot_axis_names_the_interval(project: Path) -> None:
+    from liftlab.decision import display_of
+
+    res = analyze(load_plan(project / "experiments" / "landing-headline.yaml"))
+    m = res.metric("signup_rate")
+    spec = charts.forest_plot(m, display_of(res.plan, "signup_rate")).to_dict()
+    x = spec["layer"][1]["encoding"]["x"]["axis"]
+    title = x["title"] if isinstance(x["title"], str) else " ".join(x["title"])
+    assert title == "change vs control, percentage points (95% always-valid interval)"
+    assert "* 100" in x["labelExpr"]  # fractions drawn as percentage points
+    svg = _svg(charts.forest_plot(m, display_of(res.plan, "signup_rate")))
+    h = m.comparisons[0].headline
+    assert h is not None and h.status == "better"
+    # the point's accessible description is the headline as the table prints it
+    described = f"benefit: {h.effect_text(display_of(res.plan, 'signup_rate'))}, better"
+    assert described in html.unescape(svg)
+    assert "#1a7f37" in svg  # better: the scorecard's green
+
+
+def test_forest_plot_falls_back_to_absolute_when_scales_differ(results: Results) -> None:
+    m = results.metric("signup_rate")  # sequential: an absolute headline
     c = m.comparisons[0]
-    assert c.effect.rel_ci is not None
-    assert data.loc[0, "ci_low"] == pytest.approx(c.effect.rel_ci[0])
-    spec = charts.forest_plot(m).to_dict()
-    assert "%" in json.dumps(spec)
-    no_rel = dataclasses.replace(c, effect=dataclasses.replace(c.effect, rel_ci=None))
-    absolute = dataclasses.replace(m, comparisons=[no_rel])
-    data, relative = charts.effects_frame(absolute)
-    assert not relative
-    assert data.loc[0, "effect"] == pytest.approx(c.effect.abs_effect)
-    assert data.loc[0, "ci_high"] == pytest.approx(c.effect.abs_ci[1])
-    charts.forest_plot(absolute).to_dict()
+    assert c.headline is not None and c.headline.effect_type == "absolute"
+    # a second treatment whose headline is relative: every row shows the absolute difference
+    other = dataclasses.replace(
+        c,
+        variant="other",
+        headline=dataclasses.replace(
+            c.headline, effect_type="relative", effect=0.05, interval=(0.01, 0.09)
+        ),
+    )
+    mixed = dataclasses.replace(m, comparisons=[c, other])
+    data, relative = charts.effects_frame(mixed)
+    assert not relative and list(data["effect_type"]) == ["absolute", "absolute"]
+    assert (data.loc[0, "ci_low"], data.loc[0, "ci_high"]) == pytest.approx(c.headline.interval)
+    assert data.loc[1, "effect"] == pytest.approx(c.effect.abs_effect)
+    assert (data.loc[1, "ci_low"], data.loc[1, "ci_high"]) == pytest.approx(c.effect.abs_ci)
+    charts.forest_plot(mixed).to_dict()
+    # no headline (the comparison could not be computed): a row with no numbers
+    none = dataclasses.replace(m, comparisons=[dataclasses.replace(c, headline=None)])
+    data, _ = charts.effects_frame(none)
+    assert data.loc[0, "status"] == "not_enough_data"
+    assert data[["effect", "ci_low", "ci_high"]].isna().all(axis=None)
+    charts.forest_plot(none).to_dict()
 
 
 def test_srm_warning_is_visible(results: Results) -> None:
@@ -769,7 +844,12 @@ def test_bootstrap_chart_plots_the_histogram(tmp_path: Path, units: dict[str, An
         assert part["count"].sum() == bs.n_resamples - bs.n_invalid
         assert part["ci_low"].iloc[0] == pytest.approx(bs.ci[0])
     assert len(data) < 200 and not set(data["bin_start"]) & _unit_values(units)
-    assert _marks(_svg(charts.bootstrap_chart(m)))["rect"] == len(data)
+    # one stepped area per treatment outlines its histogram: a path, not a rect per bin
+    svg = _svg(charts.bootstrap_chart(m))
+    assert _marks(svg)["area"] == len(m.comparisons) and _marks(svg)["rect"] == 0
+    for c in m.comparisons:
+        part = data[data["variant"] == c.variant]
+        assert f"{int(part['count'].sum()):,} resamples in {len(part)} bins" in svg
     md = present.bootstrap_markdown(m)
     assert "BCa interval from 500 Poisson resamples" in md
     assert md.count("\n| b |") + md.count("\n| c |") == 2

@@ -77,3 +77,25 @@ def test_variant_colours_follow_the_plan_order() -> None:
     assert theme.level(0.05) == "95%" and theme.level(0.1) == "90%"
     assert theme.nan_to_none(float("nan")) is None and theme.nan_to_none(2) == 2.0
     assert pd.isna(theme.finite(None)) and pd.isna(theme.finite(float("inf")))
+
+
+def test_configure_draws_light_axes() -> None:
+    chart = alt.Chart(pd.DataFrame({"x": [0.0, 1.0]})).mark_point().encode(x="x:Q")
+    config = theme.configure(chart).to_dict()["config"]
+    # the grid marks the values: no tick marks; about one x label per 80 px
+    assert config["axis"]["ticks"] is False
+    assert config["axisX"]["tickCount"] == 7 == round(theme.WIDTH / 80)
+
+
+def test_metric_label_is_the_plans_label_else_the_name_with_spaces() -> None:
+    from liftlab.plan import Metric
+
+    plain = Metric.model_validate(
+        {"name": "signup_rate", "role": "primary", "type": "proportion", "column": "signed_up"}
+    )
+    labelled = plain.model_copy(update={"label": "sign-ups"})
+    assert theme.metric_label(plain) == "signup rate"
+    assert theme.metric_label(labelled) == "sign-ups"
+    assert (
+        theme.metric_title(labelled, "posterior", "sub").to_dict()["text"] == "sign-ups: posterior"
+    )

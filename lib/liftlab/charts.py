@@ -21,6 +21,7 @@ that returns exactly the table it plots.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from statistics import NormalDist
@@ -30,15 +31,17 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from liftlab import format as fmt
 from liftlab import theme
-from liftlab.theme import NOT_SIGNIFICANT, SIGNIFICANT
+from liftlab.headline import INTERVAL_TEXT, STATUS_TEXT, STATUSES, Headline
 
 if TYPE_CHECKING:
     from liftlab.analysis import MetricResult, Traffic
     from liftlab.monitor import CumulativeView, SequentialView
+    from liftlab.plan import Metric
     from liftlab.stats.srm import SRMResult
 
-POSTERIOR_POINTS = 161
+POSTERIOR_POINTS = 60
 # the shared look (sizes, font, colours, wrapped titles): liftlab.theme
 _WIDTH = theme.WIDTH
 _SMALL_HEIGHT = theme.SMALL_HEIGHT
@@ -50,6 +53,7 @@ _variant_colours = theme.variant_colours
 _level = theme.level
 _title = theme.metric_title
 _BAND_HEIGHT = _SMALL_HEIGHT + 30  # a cumulative effect by day
+OTHER = theme.OTHER_COLOUR
 
 
 def _treatment_colour(metric_result: MetricResult) -> alt.Color:
@@ -66,126 +70,198 @@ def _treatment_colour(metric_result: MetricResult) -> alt.Color:
 
 
 # ---- forest plot -------------------------------------------------------------------------------
-def effects_frame(metric_result: MetricResult) -> tuple[pd.DataFrame, bool]:
-    """One row per comparison (the forest plot's data) and whether the effects are relative.
+EFFECTS_COLUMNS = [
+    "variant",
+    "control",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "effect_type",
+    "interval_kind",
+    "level",
+    "probability",
+    "probability_kind",
+    "status",
+    "status_text",
+    "headline",
+]
 
-    Relative effects (``mean_t / mean_c − 1``) are used when every comparison has a relative
-    interval; otherwise (e.g. a control mean of zero, or an unbounded Fieller interval) the
-    absolute difference ``mean_t − mean_c`` is shown for all of them, so the axis stays shared.
-    Under the Bayesian method the effect and interval are the posterior mean and credible
-    interval (:attr:`~liftlab.stats.bayesian.BayesResult`); otherwise the frequentist ones.
+
+def display_of_metric(metric: Metric, currency: str | None = None) -> fmt.Display:
+    """The :class:`~liftlab.format.Display` of ``metric`` from its own fields (``label``,
+    ``format``, ``decimals``) and the plan's ``currency``, as
+    :func:`liftlab.decision.display_of` builds it from the plan."""
+    chosen = metric.format or fmt.default_format(metric.type)
+    return fmt.Display(
+        label=metric.label or fmt.label_of(metric.name),
+        format=chosen,
+        decimals=metric.decimals,
+        currency=currency if chosen == "currency" else None,
+    )
+
+
+def effects_frame(
+    metric_result: MetricResult, display: fmt.Display | None = None
+) -> tuple[pd.DataFrame, bool]:
+    """One row per comparison: its headline (the forest plot's data), and whether the effects
+    are relative.
+
+    The effect and interval are the comparison's :class:`~liftlab.headline.Headline`, the
+    numbers the verdict, scorecard and metric table show: the relative lift with its
+    confidence interval (frequentist), the absolute difference with its always-valid or
+    repeated confidence interval (sequential), the posterior mean with its credible interval
+    (Bayesian). ``effect``, ``ci_low`` and ``ci_high`` are on the headline's scale: a fraction
+    for a relative effect, metric units for an absolute one (a fraction for a percentage,
+    shown in percentage points). Should the headlines of one metric not share a scale (a
+    relative interval undefined for some treatments only), every row shows the absolute
+    difference with its fixed-horizon interval of the same kind and level, so the axis stays
+    shared. Columns: :data:`EFFECTS_COLUMNS`; ``status`` is the headline's status
+    (:data:`liftlab.headline.STATUSES`), ``status_text`` its words, ``headline`` the effect
+    and interval as every surface prints them (``display``: the metric's units; by default
+    from the metric's fields).
     """
+    m = metric_result.metric
+    display = display or display_of_metric(m)
     comps = metric_result.comparisons
-    bayes = bool(comps) and all(c.bayes is not None for c in comps)
-    if bayes:
-        relative = all(all(math.isfinite(x) for x in c.bayes.rel_ci) for c in comps if c.bayes)
-    else:
-        relative = bool(comps) and all(c.effect.rel_ci is not None for c in comps)
+    types = {c.headline.effect_type for c in comps if c.headline is not None}
+    relative = types == {"relative"}
     rows = []
     for c in comps:
-        e = c.effect
-        if c.bayes is not None and bayes:
-            b = c.bayes
-            effect = b.rel_effect if relative else b.abs_effect
-            lo, hi = b.rel_ci if relative else b.abs_ci
-        else:
-            effect = e.rel_effect if relative else e.abs_effect
-            lo, hi = e.rel_ci if relative and e.rel_ci is not None else e.abs_ci
+        h = c.headline
+        if h is None:
+            h = Headline(
+                effect=math.nan,
+                effect_type="relative" if relative else "absolute",
+                interval=(math.nan, math.nan),
+                interval_kind="confidence",
+                level=1 - c.effect.alpha,
+                probability=None,
+                probability_kind="p_value",
+                status="not_enough_data",
+                control_value=math.nan,
+                treatment_value=math.nan,
+            )
+        elif len(types) > 1 and h.effect_type == "relative":
+            e = c.effect
+            h = dataclasses.replace(
+                h, effect_type="absolute", effect=e.abs_effect, interval=_pair(e.abs_ci)
+            )
         rows.append(
             {
                 "variant": c.variant,
                 "control": c.control,
-                "effect": _nan_to_none(effect),
-                "ci_low": _nan_to_none(lo),
-                "ci_high": _nan_to_none(hi),
-                "p_value": _nan_to_none(e.p_value),
-                "p_value_adjusted": _nan_to_none(c.p_value_adjusted),
-                "prob_beat_control": _nan_to_none(c.prob_beat_control),
-                "significance": SIGNIFICANT if c.significant else NOT_SIGNIFICANT,
+                "effect": _nan_to_none(h.effect),
+                "ci_low": _nan_to_none(h.interval[0]),
+                "ci_high": _nan_to_none(h.interval[1]),
+                "effect_type": h.effect_type,
+                "interval_kind": h.interval_kind,
+                "level": h.level,
+                "probability": _nan_to_none(h.probability),
+                "probability_kind": h.probability_kind,
+                "status": h.status,
+                "status_text": h.status_text,
+                "headline": h.effect_text(display),
             }
         )
-    columns = [
-        "variant",
-        "control",
-        "effect",
-        "ci_low",
-        "ci_high",
-        "p_value",
-        "p_value_adjusted",
-        "prob_beat_control",
-        "significance",
-    ]
-    return pd.DataFrame(rows, columns=columns), relative
+    return pd.DataFrame(rows, columns=EFFECTS_COLUMNS), relative
 
 
-def forest_plot(metric_result: MetricResult) -> alt.LayerChart:
-    """Each treatment's effect against control with its interval.
+def _pair(ci: tuple[float, float] | None) -> tuple[float, float]:
+    return (math.nan, math.nan) if ci is None else (float(ci[0]), float(ci[1]))
 
-    A point per treatment and a rule spanning its ``1 − alpha`` interval, coloured by whether
-    the comparison is significant (after the plan's correction for primary metrics; by the
-    ship threshold under the Bayesian method), and a dashed rule at zero. The x axis is the
-    relative effect as a percentage, or the absolute difference when a relative interval is
-    undefined (see :func:`effects_frame`).
+
+def _effect_axis(display: fmt.Display, relative: bool, title: str | list[str] | None) -> alt.Axis:
+    """An axis of effects on the headline scale: signed percentages for a relative effect,
+    percentage points for a difference of percentages, signed numbers otherwise."""
+    if relative:
+        return alt.Axis(format="+.1~%", title=title)
+    if display.is_percent:
+        return alt.Axis(title=title, labelExpr="format(datum.value * 100, '+.2~f')")
+    return alt.Axis(title=title, format="+~g")
+
+
+def forest_plot(metric_result: MetricResult, display: fmt.Display | None = None) -> alt.LayerChart:
+    """Each treatment's headline effect against control with its headline interval.
+
+    A point per treatment at its headline effect and a rule spanning its headline interval
+    (:func:`effects_frame`), so the chart shows the numbers the verdict and the metric table
+    decide by: the confidence interval (frequentist), the always-valid or repeated confidence
+    interval (sequential; an absolute difference, in percentage points for a percentage) or
+    the credible interval (Bayesian). Each is coloured by its headline status, in the
+    scorecard's colours (:data:`liftlab.scorecard.STATUS_COLOURS`); a dashed rule marks 0.
+    The axis title and subtitle name the interval in words. ``display``: the metric's label
+    and units (default: from the metric's own fields, no currency).
     """
+    from liftlab.scorecard import STATUS_COLOURS
+
     m = metric_result.metric
-    data, relative = effects_frame(metric_result)
+    display = display or display_of_metric(m)
+    data, relative = effects_frame(metric_result, display)
     comps = metric_result.comparisons
-    alpha = comps[0].effect.alpha if comps else 0.05
-    level = _level(alpha)
-    bayes = bool(comps) and all(c.bayes is not None for c in comps)
-    sequential = any(c.sequential is not None for c in comps)
-    interval = "credible interval" if bayes else "confidence interval"
-    short = "CrI" if bayes else "CI"
-    what = "relative effect" if relative else "absolute difference"
-    fmt = "+.1%" if relative else "+.4~g"
-    axis = alt.Axis(
-        format="+.1~%" if relative else "~g", title=f"{what} vs control ({level} {short})"
-    )
     control = comps[0].control if comps else "control"
-    subtitle = f"{what} of each variant vs {control}, {level} {interval}"
-    if bayes:
-        subtitle = (
-            f"posterior mean {subtitle}; coloured when the chance to beat control passes the "
-            "threshold"
-        )
-    elif sequential:
-        subtitle += " (fixed-horizon; the decision uses the always-valid interval)"
-    base = alt.Chart(data).encode(
-        y=alt.Y("variant:N", title=None, sort=list(data["variant"])),
-        color=alt.Color(
-            "significance:N",
-            scale=theme.SIGNIFICANCE_COLOURS,
-            title=None,
-            legend=alt.Legend(
-                orient="bottom",
-                labelExpr=(
-                    "datum.label == 'significant' ? 'decisive' : 'not decisive'"
-                    if bayes
-                    else alt.Undefined
-                ),
-            ),
+    kinds = list(dict.fromkeys(data["interval_kind"]))
+    level = float(data["level"].iloc[0]) if len(data) else 0.95
+    kind = INTERVAL_TEXT.get(kinds[0], kinds[0]) if len(kinds) == 1 else "interval"
+    interval = f"{level:.0%} {kind}"
+    if relative:
+        what, axis_text = "relative change", f"relative change vs {control}"
+    elif display.is_percent:
+        what = "change in percentage points"
+        axis_text = f"change vs {control}, percentage points"
+    elif display.format == "currency" and display.currency:
+        what = f"change in {display.currency}"
+        axis_text = f"change vs {control}, {display.currency}"
+    else:
+        what, axis_text = "change", f"change vs {control}"
+    axis = _effect_axis(display, relative, theme.axis_title(f"{axis_text} ({interval})", _WIDTH))
+    estimate = "posterior mean" if kinds == ["credible"] else "estimate"
+    subtitle = f"each variant's {what} vs {control}: {estimate} and {interval}"
+    if kinds == ["always-valid"]:
+        subtitle += " (valid at every look)"
+    subtitle += ", as the decision reads it; colour: status"
+    statuses = [s for s in STATUSES if s in set(data["status"])]
+    colour = alt.Color(
+        "status_text:N",
+        scale=alt.Scale(
+            domain=[STATUS_TEXT[s] for s in statuses],
+            range=[STATUS_COLOURS.get(s, (OTHER, ""))[0] for s in statuses],
         ),
-        tooltip=[
-            alt.Tooltip("variant:N"),
-            alt.Tooltip("effect:Q", title=what, format=fmt),
-            alt.Tooltip("ci_low:Q", title=f"{level} {short} low", format=fmt),
-            alt.Tooltip("ci_high:Q", title=f"{level} {short} high", format=fmt),
-            alt.Tooltip("p_value:Q", title="p-value", format=".3g"),
-            alt.Tooltip("p_value_adjusted:Q", title="adjusted p-value", format=".3g"),
-            alt.Tooltip("significance:N"),
-        ],
+        title=None,
+        legend=alt.Legend(orient="bottom"),
     )
+    base = (
+        alt.Chart(data)
+        .encode(
+            y=alt.Y("variant:N", title=None, sort=list(data["variant"])),
+            color=colour,
+            description=alt.Description("description:N"),
+            tooltip=[
+                alt.Tooltip("variant:N"),
+                alt.Tooltip("headline:N", title=f"change ({interval})"),
+                alt.Tooltip("status_text:N", title="status"),
+            ],
+        )
+        .transform_calculate(
+            description="datum.variant + ': ' + datum.headline + ', ' + datum.status_text"
+        )
+    )
+    # a little room at the ends, so an interval or 0 never lies on the frame
+    x_scale = alt.Scale(padding=10)
     rule = base.mark_rule(strokeWidth=3).encode(
-        x=alt.X("ci_low:Q", axis=axis), x2=alt.X2("ci_high:Q")
+        x=alt.X("ci_low:Q", axis=axis, scale=x_scale), x2=alt.X2("ci_high:Q")
     )
-    point = base.mark_point(filled=True, size=90, opacity=1).encode(x=alt.X("effect:Q", axis=axis))
+    point = base.mark_point(filled=True, size=90, opacity=1).encode(
+        x=alt.X("effect:Q", axis=axis, scale=x_scale)
+    )
     zero = (
         alt.Chart(pd.DataFrame({"zero": [0.0]}))
-        .mark_rule(color="#444", strokeDash=[4, 4])
-        .encode(x=alt.X("zero:Q", axis=axis))
+        .mark_rule(color=OTHER, strokeDash=[4, 4])
+        .encode(x=alt.X("zero:Q", axis=axis, scale=x_scale), description=alt.value("no change"))
     )
     chart = alt.layer(zero, rule, point).properties(
-        width=_WIDTH, height=alt.Step(34), title=theme.title(f"{m.name} ({m.role})", subtitle)
+        width=_WIDTH,
+        height=alt.Step(34),
+        title=theme.title(f"{display.label} ({m.role})", subtitle),
     )
     return cast("alt.LayerChart", theme.configure(chart))
 
@@ -267,9 +343,7 @@ def traffic_chart(traffic: Traffic) -> alt.LayerChart | None:
             alt.Tooltip("units:Q", format=","),
         ],
     )
-    chart = alt.layer(
-        base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=30)
-    ).properties(
+    chart = base.mark_line(strokeWidth=2).properties(
         width=_WIDTH,
         height=_SMALL_HEIGHT,
         title=theme.title(
@@ -433,9 +507,7 @@ def _band_layers(
         alt.Tooltip("ci_high:Q", format="+.4~g"),
         alt.Tooltip("p_value:Q", title=p_title, format=".3g"),
     ]
-    line = base.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(filled=True, size=24)).encode(
-        y=alt.Y("estimate:Q", axis=y_axis), tooltip=tooltip
-    )
+    line = base.mark_line(strokeWidth=2).encode(y=alt.Y("estimate:Q", axis=y_axis), tooltip=tooltip)
     zero = (
         alt.Chart(pd.DataFrame({"zero": [0.0]}))
         .mark_rule(color="#444", strokeDash=[4, 4])
@@ -717,22 +789,30 @@ def bootstrap_chart(metric_result: MetricResult) -> alt.VConcatChart | None:
     panels = []
     for i, c in enumerate(boots):
         part = data[data["variant"] == c.variant]
-        base = alt.Chart(part)
         colour = _colour_of(c.variant, list(metric_result.variants))
-        bars = base.mark_rect(color=colour, opacity=0.75, stroke="white", strokeWidth=0.5).encode(
-            x=alt.X(
-                "bin_start:Q",
-                axis=axis(f"{what} vs {c.control}" if i == len(boots) - 1 else None),
-                scale=x_scale,
-            ),
-            x2="bin_end:Q",
-            y=alt.Y("count:Q", title="resamples"),
-            y2=alt.datum(0),
-            tooltip=[
-                alt.Tooltip("bin_start:Q", format="+.4~g"),
-                alt.Tooltip("bin_end:Q", format="+.4~g"),
-                alt.Tooltip("count:Q", format=","),
-            ],
+        # the histogram as one stepped area (an outline of the bars): one path, not a rect
+        # per bin
+        steps = pd.DataFrame(
+            {
+                "x": [*part["bin_start"], float(part["bin_end"].iloc[-1])],
+                "count": [*part["count"], int(part["count"].iloc[-1])],
+            }
+        )
+        bars = (
+            alt.Chart(steps)
+            .mark_area(color=colour, opacity=0.75, interpolate="step-after")
+            .encode(
+                x=alt.X(
+                    "x:Q",
+                    axis=axis(f"{what} vs {c.control}" if i == len(boots) - 1 else None),
+                    scale=x_scale,
+                ),
+                y=alt.Y("count:Q", title="resamples"),
+                description=alt.value(
+                    f"bootstrap distribution of {c.variant} − {c.control}, "
+                    f"{int(part['count'].sum()):,} resamples in {len(part)} bins"
+                ),
+            )
         )
         marks = pd.DataFrame(
             [

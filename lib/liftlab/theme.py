@@ -129,9 +129,15 @@ def axis_title(text: str | None, length: float) -> str | list[str] | None:
     return lines if len(lines) > 1 else text
 
 
+def metric_label(metric: Metric) -> str:
+    """The metric's name for readers: its ``label``, else its name with spaces (as
+    :func:`liftlab.decision.display_of` and every other surface name it)."""
+    return metric.label or metric.name.replace("_", " ")
+
+
 def metric_title(metric: Metric, what: str, subtitle: str) -> alt.TitleParams:
-    """``"<metric>: <what>"`` over ``subtitle``, wrapped to :data:`WIDTH`."""
-    return title(f"{metric.name}: {what}", subtitle)
+    """``"<metric label>: <what>"`` over ``subtitle``, wrapped to :data:`WIDTH`."""
+    return title(f"{metric_label(metric)}: {what}", subtitle)
 
 
 def abs_axis(metric: Metric, text: str | None, *, length: float = WIDTH) -> alt.Axis:
@@ -164,7 +170,11 @@ def configure(chart: Chart) -> Chart:
             labelSeparation=LABEL_SEPARATION,
             labelOverlap=True,
             titlePadding=6,
+            ticks=False,  # the grid marks the values; tick marks would only add lines
+            labelPadding=4,
         ),
+        # about one tick per 80 px: every label drawn, none hidden in the SVG for overlapping
+        axisX=alt.AxisConfig(tickCount=7),
         legend=alt.LegendConfig(labelLimit=LEGEND_LABEL_LIMIT, labelFontSize=LABEL_SIZE),
     )
 

@@ -347,7 +347,7 @@ def segment_chart(metric: Metric, treatment: str, seg: dict[str, Any]) -> alt.La
         theme.abs_axis(metric, f"{treatment} − {seg['control']} ({level} CI)"),
         _SEGMENT_COLOURS,
         theme.title(
-            f"{metric.name}: effect by segment ({treatment})",
+            f"{theme.metric_label(metric)}: effect by segment ({treatment})",
             "each level, all units pooled, and the inverse-variance stratified estimate",
         ),
     )
@@ -362,7 +362,7 @@ def novelty_chart(
         theme.abs_axis(metric, f"effect vs control ({theme.level(alpha)} CI)"),
         _COHORT_COLOURS,
         theme.title(
-            f"{metric.name}: novelty",
+            f"{theme.metric_label(metric)}: novelty",
             f"effect among units first exposed before {cut} (early) and from {cut} "
             "(late), and the difference",
         ),
