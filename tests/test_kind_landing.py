@@ -369,8 +369,12 @@ def test_segments_equal_segment_analysis_on_pandas_moments(tmp_path):
             assert f"{words} of {d['dimension']} (heterogeneity test [Cochran's Q]: " in html
     assert "Q p =" not in html and "*stratified* (" not in html
     assert "(stratified)" in html and "(pooled)" in html
-    # a proportion's differences carry their unit, percentage points, on every number
-    assert re.search(r"\| [+-]\d+\.\d+ pp \[[+-]\d+\.\d+ pp,\u00a0[+-]\d+\.\d+ pp\] \|", html)
+    # a proportion's differences carry their unit, percentage points, on every number, and
+    # wrap only before the interval's bracket
+    nb = "\u00a0"
+    assert re.search(
+        rf"\| [+-]\d+\.\d+{nb}pp \[[+-]\d+\.\d+{nb}pp,{nb}[+-]\d+\.\d+{nb}pp\] \|", html
+    )
 
 
 def test_simpsons_paradox_warns_in_results_and_report(tmp_path):

@@ -92,6 +92,13 @@ def kind_caveats(results: Results) -> list[str]:
     return out
 
 
+def unbroken(text: str) -> str:
+    """A table cell's number that does not wrap inside itself: every space becomes a
+    no-break space except the one before an interval's bracket (``+0.82 pp`` and ``< 0.001``
+    stay whole; ``+0.82 pp [+0.13 pp, +1.51 pp]`` may wrap only before its ``[``)."""
+    return "\u00a0".join(text.split(" ")).replace("\u00a0[", " [")
+
+
 def unavailable_html(title: str, reason: str) -> str:
     """The warning box shown in place of a section (or part) that could not be computed."""
     return (

@@ -39,7 +39,7 @@ import pandas as pd
 from liftlab import format as fmt
 from liftlab import theme
 from liftlab.decision import display_of
-from liftlab.kinds import KIND_ANCHOR
+from liftlab.kinds import KIND_ANCHOR, unbroken
 from liftlab.plan import CreativeOptions, EventAgg
 from liftlab.present import CORRECTION_NAMES, md_text
 from liftlab.stats.creative import (
@@ -302,7 +302,9 @@ def summary_markdown(section: CreativeSection, results: Results) -> str:
         "## Creative tournament",
         "",
         f"{len(r.arms)} creatives on **{md_text(ctr.label)}** (clicks per impression, "
-        f"users randomised), against **{ctrl}**; {level} intervals.",
+        f"users randomised), against **{ctrl}**; {level} intervals. These are the "
+        "tournament's own tests (frequentist lifts, p-values adjusted across the creatives); "
+        "the verdict rests on the metrics' headlines above.",
         "",
         f"- **{md_text(lead.name)}** leads: chance {fmt.mc_probability(lead.prob_best)} of having "
         f"the highest CTR ({_with_ci(ctr, lead.ctr.estimate, lead.ctr.ci, ctr_d)}).",
@@ -393,7 +395,7 @@ def creative_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
                 "next budget": fmt.percent(r.allocation.weights[x.name], share_d),
             }
         )
-    return pd.DataFrame(rows)
+    return _unbroken(pd.DataFrame(rows))
 
 
 def volume_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
@@ -434,7 +436,14 @@ def volume_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
                 else fmt.DASH
             )
         rows.append(row)
-    return pd.DataFrame(rows)
+    return _unbroken(pd.DataFrame(rows))
+
+
+def _unbroken(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every number cell kept whole on its line (:func:`liftlab.kinds.unbroken`)."""
+    numbers = [c for c in frame.columns if c != "creative"]
+    frame[numbers] = frame[numbers].map(unbroken)
+    return frame
 
 
 def styled(frame: pd.DataFrame, uuid: str) -> Styler:

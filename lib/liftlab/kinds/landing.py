@@ -37,7 +37,7 @@ import pandas as pd
 from liftlab import format as fmt
 from liftlab import theme
 from liftlab.decision import display_of, evidence
-from liftlab.kinds import KIND_ANCHOR
+from liftlab.kinds import KIND_ANCHOR, unbroken
 from liftlab.plan import LandingOptions
 from liftlab.present import CORRECTION_NAMES, md_text
 from liftlab.stats.funnel import (
@@ -514,7 +514,7 @@ def _funnel_table(f: dict[str, Any], results: Results) -> str:
         if c is not None:
             cells = [_lift(c["lift"], c["ci"]), fmt.p_value(c["p_value"])]
             cells.append(fmt.p_value(c["p_value_adjusted"]))
-        cells = [md_text(variant), fmt.count(users), rate, *cells]
+        cells = [md_text(variant), fmt.count(users), *map(unbroken, [rate, *cells])]
         return f"| {step} | " + " | ".join(cells) + " |"
 
     for s in f["by_step"]:
@@ -580,18 +580,21 @@ def _segment_table(display: fmt.Display, treatment: str, seg: dict[str, Any]) ->
     for d, rows in rows_of:
         dim = md_text(d["dimension"])
         for name, x in rows:
-            lines.append(
-                f"| {dim} | {name} | {fmt.count(x['n_control'])} / {fmt.count(x['n_treatment'])} | "
-                f"{fmt.value(display, x['control_mean'], digits)} | "
-                f"{fmt.value(display, x['treatment_mean'], digits)} | "
-                f"{_diff(display, x['effect'], x['ci'])} | {fmt.p_value(x['p_value'])} | "
-                f"{fmt.p_value(x.get('p_value_adjusted'))} |"
-            )
+            cells = [
+                f"{fmt.count(x['n_control'])} / {fmt.count(x['n_treatment'])}",
+                fmt.value(display, x["control_mean"], digits),
+                fmt.value(display, x["treatment_mean"], digits),
+                _diff(display, x["effect"], x["ci"]),
+                fmt.p_value(x["p_value"]),
+                fmt.p_value(x.get("p_value_adjusted")),
+            ]
+            lines.append(f"| {dim} | {name} | " + " | ".join(map(unbroken, cells)) + " |")
         st = d["stratified"]
+        cells = [_diff(display, st["effect"], st["ci"]), fmt.p_value(st["p_value"]), fmt.DASH]
         lines.append(
             f"| {dim} | *levels weighted by their precision* (stratified) | | | | "
-            f"{_diff(display, st['effect'], st['ci'])} | {fmt.p_value(st['p_value'])} | "
-            f"{fmt.DASH} |"
+            + " | ".join(map(unbroken, cells))
+            + " |"
         )
         notes.append(heterogeneity_text(d, seg["alpha"]))
     lines += [line for n in notes for line in ("", f"*{n[:1].upper()}{n[1:]}.*")]

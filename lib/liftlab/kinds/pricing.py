@@ -25,7 +25,7 @@ import pandas as pd
 from liftlab import format as fmt
 from liftlab import theme
 from liftlab.decision import display_of
-from liftlab.kinds import KIND_ANCHOR
+from liftlab.kinds import KIND_ANCHOR, unbroken
 from liftlab.present import cap_name, md_text
 from liftlab.stats.pricing import (
     Decomposition,
@@ -337,7 +337,7 @@ def arms_markdown(section: PricingSection, results: Results) -> str:
             if e is not None
             else fmt.DASH
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join([name, *map(unbroken, cells[1:])]) + " |")
     if not aov_ci:
         lines += [
             "",
