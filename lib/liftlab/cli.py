@@ -253,6 +253,10 @@ def _legend(results: Results, rows: list[_Row]) -> list[str]:
     intervals = " or ".join(dict.fromkeys(h.interval_label for h in hs))
     control = results.plan.control_name
     lines = [f"change: {types} (control: {control}); in brackets its {intervals}."]
+    observed = "control, treatment: observed means (as in the report's scorecard)"
+    if any(m.metric.covariate is not None for m in results.metrics):
+        observed += "; a CUPED metric's change is adjusted, its means are not"
+    lines.append(observed + ".")
     kinds = {h.probability_kind for h in hs}
     a = results.plan.analysis
     if kinds & set(_UNADJUSTED):

@@ -8,7 +8,8 @@ in the HTML report, the portfolio index and the terminal. Conventions:
   ISO 4217 code), ``count`` (whole numbers with thousands separators) or ``number``.
   Differences of percentages are in percentage points (``+0.79 pp``); differences of
   currency values carry the currency (``+€0.12``).
-- **Enough digits.** Values are shown with at least three significant digits, and a set of
+- **Enough digits.** Values are shown with at least three significant digits (money: whole
+  cents, and two significant digits below one unit: ``€0.85``, ``€0.012``), and a set of
   values shown side by side (the arms of one metric) gets as many decimals as it takes for two
   different values never to print alike (``0.0183%`` and ``0.0241%``, not ``0.02%`` twice).
   An effect and its interval share one number of decimals: two significant digits of the
@@ -240,8 +241,8 @@ def value_decimals(display: Display, values: Iterable[float | None]) -> int:
         return 0 if all(float(v).is_integer() for v in vals) else decimals_for(vals, minimum=1)  # type: ignore[arg-type]
     if display.format == "percent":
         return decimals_for([100 * v for v in vals], minimum=1)  # type: ignore[operator]
-    if display.format == "currency":
-        return decimals_for(vals, minimum=2)
+    if display.format == "currency":  # cents, and two significant digits below one unit
+        return decimals_for(vals, sig=2, minimum=2)
     return decimals_for(vals, minimum=0)
 
 

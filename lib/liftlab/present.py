@@ -123,17 +123,6 @@ def _pp(x: float | None) -> str:
     return _signed(f"{100 * x:+.2f}")
 
 
-def _prob(x: float | None) -> str:
-    """A probability for reading: one decimal, never a bare 0% or 100%."""
-    if x is None or not math.isfinite(x):
-        return DASH
-    if x > 0.999:
-        return "> 99.9%"
-    if x < 0.001:
-        return "< 0.1%"
-    return f"{x:.1%}"
-
-
 def _small_pct(x: float | None) -> str:
     """A small non-negative share (an expected loss relative to control)."""
     if x is None or not math.isfinite(x):
@@ -245,18 +234,20 @@ def title_markdown(results: Results, index_href: str | None = None) -> str:
 # ---- verdict -----------------------------------------------------------------------------------
 def progress_text(results: Results) -> str:
     """The sample-size line of the verdict, honest about what was planned (see
-    :mod:`liftlab.progress`): against the planned size with days to go, the always-valid
-    test's lack of an end, or, with no planned size, the effect the sample can detect."""
+    :mod:`liftlab.progress`): where the sample stands against the planned size, or that an
+    always-valid test has no planned end, or that no size was planned. Days to go and what
+    the sample can detect are in the verdict's reason when they matter (keep running)."""
     p = results.progress
     if p is None:
         return f"{results.total_units:,} units so far."
+    keep = results.decision.recommendation == "keep_running"
     plan = results.plan
     first = plan.primary_metrics[0] if plan.primary_metrics else None
     detect = (
         f" With {p.smallest:,} units per variant it can detect a lift of about "
         f"{fmt.percent(p.detectable_effect)} on "
         f"{display_of(plan, first.name).label} ({plan.analysis.power:.0%} power)."
-        if p.detectable_effect is not None and first is not None
+        if p.detectable_effect is not None and first is not None and not keep
         else ""
     )
     if p.always_valid:
@@ -275,14 +266,10 @@ def progress_text(results: Results) -> str:
             f"was planned: the plan gives no baseline and MDE, or design.n_per_variant.{detect}"
         )
     share = math.floor(100 * p.smallest / p.planned_n)  # never "100%" before it is reached
-    if p.reached:
-        state = "planned size reached"
-    else:
-        days = p.days_text()
-        state = f"{p.to_go:,} more per variant to go" + (f", {days}" if days else "")
+    state = "; planned size reached" if p.reached else ""
     return (
         f"{p.smallest:,} of {p.planned_n:,} planned units per variant "
-        f"({share}%, smallest variant; planned for {p.basis}); {state}."
+        f"({share}%, smallest variant; planned for {p.basis}){state}."
     )
 
 
@@ -537,7 +524,7 @@ def metric_definition(metric: Metric) -> str:
             return f"share of units with a {event} event{window}"
         return f"mean of the summed {event} values per unit{window}"
     if m.type == "proportion":
-        return f"share of units with {md_text(m.column)}"
+        return f"share of units whose {md_text(m.column)} is 1"
     return f"mean of {md_text(m.column)} per unit"
 
 
@@ -605,7 +592,8 @@ def _decided_by(metric_result: MetricResult, results: Results) -> str:
             f"{SEQUENTIAL_NAMES.get(seq_kind, seq_kind)} on the {test})"
         )
     if m.role == "primary":
-        return f"decided by a two-sided test, {glossary.term('adjusted-p', 'p')} {adjust} ({test})"
+        p = glossary.term("adjusted-p", "p-value") if n_family > 1 else glossary.term("p-value")
+        return f"decided by a two-sided test: its {p}, {adjust} ({test})"
     return f"a two-sided test at α = {a.alpha:g}, {glossary.term('p-value', 'p')} not adjusted ({test})"
 
 
@@ -824,7 +812,9 @@ def diagnostics_frame(metric_result: MetricResult, results: Results) -> pd.DataF
                 row["p before adjustment"] = p_text(e.p_value)
         else:
             if best is not None:
-                row["probability best (all arms)"] = _mc_probability(best.prob_best.get(c.variant))
+                row["probability best (all arms)"] = fmt.mc_probability(
+                    best.prob_best.get(c.variant)
+                )
                 loss = best.expected_loss.get(c.variant, math.nan)
                 row["expected loss if chosen (% of control)"] = _small_pct(
                     loss / abs(control_mean) if control_mean else math.nan
@@ -847,7 +837,7 @@ def diagnostics_frame(metric_result: MetricResult, results: Results) -> pd.DataF
             0,
             {
                 "variant": _variant_label(control, control),
-                "probability best (all arms)": _mc_probability(best.prob_best.get(control)),
+                "probability best (all arms)": fmt.mc_probability(best.prob_best.get(control)),
                 "expected loss if chosen (% of control)": _small_pct(
                     loss / abs(control_mean) if control_mean else math.nan
                 ),
@@ -856,13 +846,6 @@ def diagnostics_frame(metric_result: MetricResult, results: Results) -> pd.DataF
     if not rows or all(len(r) == 1 for r in rows):
         return None
     return pd.DataFrame(rows).fillna(DASH)
-
-
-def _mc_probability(x: float | None) -> str:
-    """A Monte Carlo share: 0 or 1 of the draws is not a certainty (``< 0.1%``, ``> 99.9%``)."""
-    if x is not None and math.isfinite(x):
-        x = min(max(x, 1e-9), 1 - 1e-9)
-    return fmt.probability(x)
 
 
 def diagnostics_markdown(metric_result: MetricResult, results: Results) -> str:
