@@ -381,18 +381,19 @@ def section_heading(anchor: str, title: str | None = None) -> str:
 def srm_markdown(results: Results) -> str:
     """The sample-ratio health check: counts, observed and planned shares, and a warning."""
     srm = results.srm
-    test = f"Pearson χ² = {srm.statistic:.3g}, df = {srm.df}, p = {p_text(srm.p_value)}"
+    test = f"Pearson χ² = {srm.statistic:.3g}, df = {srm.df}, {fmt.p_clause(srm.p_value)}"
     lines = [section_heading("health"), "### Sample ratio", ""]
     if srm.mismatch:
         lines += [
-            f"> ⚠ **Sample-ratio mismatch** ({test} < α = {srm.alpha:g}). The traffic split "
+            f"> ⚠ **{glossary.term('srm', 'Sample-ratio mismatch')}** ({test} < α = "
+            f"{srm.alpha:g}). The traffic split "
             "differs from the plan: assignment or logging is broken, and none of the effects "
             "below can be trusted until the cause is found and fixed.",
         ]
     else:
         lines += [
-            f"✓ The traffic split matches the plan ({test}; a mismatch is flagged when "
-            f"p < {srm.alpha:g}).",
+            f"✓ The traffic split matches the plan ({test}; a "
+            f"{glossary.term('srm')} is flagged when p < {srm.alpha:g}).",
         ]
     lines += ["", "| variant | units | observed share | planned share |", "|---|---:|---:|---:|"]
     shares = srm.observed_shares
@@ -855,7 +856,8 @@ def diagnostics_markdown(metric_result: MetricResult, results: Results) -> str:
     parts = []
     if seq is not None:
         parts.append(
-            "The fixed-horizon lift and p are what a single test at today's sample would "
+            f"The {glossary.term('fixed-horizon')} lift and p are what a single test at today's "
+            "sample would "
             "give: narrower than the always-valid headline, but valid only if the test had "
             "been read once, at a planned end. They do not decide."
         )
@@ -1443,8 +1445,8 @@ def glossary_keys(results: Results) -> list[str]:
         "cap": any(m.caps or m.sensitivity for m in results.metrics),
         "bootstrap": any(c.bootstrap is not None for c in comps),
         "rank-test": any(c.rank is not None for c in comps),
-        "probability-best": any(m.best is not None for m in results.metrics),
-        "expected-loss": any(m.best is not None for m in results.metrics),
+        "probability-best": any(m.best is not None and _is_bayes(m) for m in results.metrics),
+        "expected-loss": a.method == "bayesian",
         "shrinkage": results.plan.kind == "creative",
         "adjusted-p": a.method != "bayesian",
     }
