@@ -140,40 +140,35 @@ class _Group:
 
 
 def _groups(results: Results) -> list[_Group]:
+    """The scorecard's rows (liftlab.scorecard), grouped by metric in its order; a metric
+    that could not be analysed keeps its reason."""
     from liftlab.decision import display_of
-    from liftlab.headline import STATUS_TEXT
-    from liftlab.scorecard import arm_texts, ordered
+    from liftlab.scorecard import ordered, scorecard_rows
 
-    groups = []
-    for m in ordered(results):  # the scorecard's order: primary, guardrail, secondary
-        display = display_of(results.plan, m.metric.name)
-        if not m.comparisons:
-            why = m.reason or "could not be analysed"
-            groups.append(_Group(display.label, m.metric.role, [], why))
-            continue
-        # the scorecard's texts: all arms share one number of decimals
-        shown = arm_texts(results, m)
-        rows = []
-        for c in m.comparisons:
-            h = c.headline
-            status = h.status if h is not None else "not_enough_data"
-            rows.append(
-                _Row(
-                    metric=m.metric.name,
-                    label=display.label,
-                    role=m.metric.role,
-                    control=c.control,
-                    variant=c.variant,
-                    control_text=shown[c.control],
-                    treatment_text=shown[c.variant],
-                    change=h.effect_text(display) if h is not None else fmt.DASH,
-                    probability=h.probability_text() if h is not None else fmt.DASH,
-                    status=status,
-                    status_text=STATUS_TEXT.get(status, status),
-                    headline=h,
-                )
+    by_metric: dict[str, list[_Row]] = {}
+    for r in scorecard_rows(results):
+        by_metric.setdefault(r.metric, []).append(
+            _Row(
+                metric=r.metric,
+                label=r.label,
+                role=r.role,
+                control=results.plan.control_name,
+                variant=r.variant,
+                control_text=r.control,
+                treatment_text=r.treatment,
+                change=r.change,
+                probability=r.probability,
+                status=r.headline.status,
+                status_text=r.status,
+                headline=r.headline,
             )
-        groups.append(_Group(display.label, m.metric.role, rows, None))
+        )
+    groups = []
+    for m in ordered(results):
+        label = display_of(results.plan, m.metric.name).label
+        rows = by_metric.get(m.metric.name, [])
+        why = None if rows else (m.reason or "could not be analysed")
+        groups.append(_Group(label, m.metric.role, rows, why))
     return groups
 
 
