@@ -255,6 +255,10 @@ def test_money_is_in_the_plans_currency_and_order_value_has_its_interval(tmp_pat
     # revenue per visitor prints as many decimals as it takes for the arms to differ
     shown = [rows_[a.name].strip("| ").split(" | ")[6].split(" [")[0] for a in r.arms]
     assert len(set(shown)) == len({a.rpv.estimate for a in r.arms})
+    # the charts' money axes name the currency
+    demand = json.dumps(kind.demand_chart(section, results).to_dict())
+    value = json.dumps(kind.value_chart(section, results).to_dict())
+    assert '"title": "price (EUR)"' in demand and '"title": "per visitor (EUR)"' in value
 
 
 def test_identical_order_values_drop_the_interval_from_the_column_name(tmp_path: Path) -> None:

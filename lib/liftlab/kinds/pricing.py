@@ -403,6 +403,12 @@ def optimum_frame(section: PricingSection) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _money_title(what: str, results: Results) -> str:
+    """An axis title with the plan's currency: ``price (EUR)``; plain without one."""
+    currency = results.plan.currency
+    return f"{what} ({currency})" if currency else what
+
+
 def _price_scale(section: PricingSection) -> alt.Scale:
     lo, hi = section.result.demand.price_range
     pad = 0.06 * (hi - lo) if hi > lo else 1.0
@@ -422,7 +428,7 @@ def _tips(level: str, fmt: str, value: str, *first: str) -> list[alt.Tooltip]:
 def demand_chart(section: PricingSection, results: Results) -> alt.LayerChart:
     """Fitted conversion against price with its band, and each arm's conversion with its CI."""
     r, level = section.result, theme.level(section.result.alpha)
-    x = alt.X("price:Q", title="price", scale=_price_scale(section))
+    x = alt.X("price:Q", title=_money_title("price", results), scale=_price_scale(section))
     y = alt.Axis(format=".1%", title="conversion")
     curve = alt.Chart(demand_frame(section)).encode(x=x)
     band = curve.mark_area(opacity=0.18, color=_FIT_COLOUR).encode(
@@ -458,8 +464,8 @@ def value_chart(section: PricingSection, results: Results) -> alt.LayerChart:
     values with their CIs, and each optimum as a dashed rule over its shaded bootstrap CI."""
     r, level = section.result, theme.level(section.result.alpha)
     scale = _price_scale(section)
-    x = alt.X("price:Q", title="price", scale=scale)
-    y = alt.Axis(title="per visitor", format="~g")
+    x = alt.X("price:Q", title=_money_title("price", results), scale=scale)
+    y = alt.Axis(title=_money_title("per visitor", results), format="~g")
     legend = alt.Legend(orient="right", symbolOpacity=1)
     colour = alt.Color("series:N", scale=_SERIES_COLOURS, title=None, legend=legend)
     curve = alt.Chart(value_frame(section)).encode(x=x, color=colour)
