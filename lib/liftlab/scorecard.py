@@ -136,13 +136,22 @@ def scorecard_html(results: Results) -> str:
         f"<th>{prob}</th><th>{glossary.term('status')}</th></tr>"
     )
     body = []
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.metric] = counts.get(r.metric, 0) + 1
+    seen: set[str] = set()
     for r in rows:
         colour, background = STATUS_COLOURS.get(r.headline.status, ("#444", "#f0f0f0"))
         role = glossary.term("guardrail") if r.role == "guardrail" else ROLE_TEXT[r.role]
+        # a metric's label and role once, spanning its treatments' rows
+        lead = ""
+        if r.metric not in seen:
+            seen.add(r.metric)
+            span = f' rowspan="{counts[r.metric]}"' if counts[r.metric] > 1 else ""
+            link = f'<a href="#{metric_anchor(r.metric)}">{html.escape(r.label)}</a>'
+            lead = f'<td class="ll-left"{span}>{link}</td><td class="ll-left"{span}>{role}</td>'
         body.append(
-            "<tr>"
-            f'<td class="ll-left"><a href="#{metric_anchor(r.metric)}">{html.escape(r.label)}</a></td>'
-            f'<td class="ll-left">{role}</td>'
+            f'<tr data-metric="{html.escape(r.metric)}">{lead}'
             f'<td class="ll-left">{html.escape(r.variant)}</td>'
             f"<td>{html.escape(r.control)}</td><td>{html.escape(r.treatment)}</td>"
             f'<td class="ll-change" style="white-space: nowrap;">{html.escape(r.change)}</td>'
