@@ -2,22 +2,59 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# The process's umask, read once: a temporary file is created private (0600) and then given
+# the mode an ordinary new file would have.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def atomic_write(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``.<name>.tmp`` next to ``path``, then rename it over ``path``.
+    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``.
 
-    The rename is atomic on one filesystem: a crash leaves the old file or the new one,
-    never a half-written file (an orphaned ``.tmp`` at worst).
+    The rename is atomic on one filesystem: a reader sees the old file or the new one, never
+    a half-written file. Each writer gets a temporary name of its own
+    (``.<name>.<random>.tmp``), so writers in several threads or processes never trip over
+    each other's file (the last rename wins); a write that fails (disk full, no permission)
+    removes its temporary file and raises the ``OSError``.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    data = text.encode("utf-8")
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, 0o666 & ~_UMASK)
+        finally:
+            os.close(fd)
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
     return path
+
+
+@contextlib.contextmanager
+def locked(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_file`` (created, and kept, as needed)."""
+    import fcntl
+
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def read_json_object(path: Path) -> dict[str, Any] | None:

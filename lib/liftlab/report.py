@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from liftlab.errors import LiftlabError
-from liftlab.files import atomic_write, read_json_object
+from liftlab.files import atomic_write, locked, read_json_object
 from liftlab.plan import load_plan
 
 if TYPE_CHECKING:
@@ -1155,10 +1155,16 @@ def _run_link(name: str, href: str, status: str) -> str:
 
 
 def write_index(reports_dir: Path) -> Path:
-    """Write ``reports_dir/index.html`` atomically (temporary file, then rename)."""
+    """Write ``reports_dir/index.html`` atomically (temporary file, then rename).
+
+    The index is read and written under an exclusive lock on ``reports_dir/.index.lock``, so
+    that two batches finishing at once (schedulers run ``liftlab report`` side by side) write
+    one after the other, the later one listing the runs of both.
+    """
     reports_dir.mkdir(parents=True, exist_ok=True)
     path = reports_dir / "index.html"
-    atomic_write(path, index_html(reports_dir))
+    with locked(reports_dir / ".index.lock"):
+        atomic_write(path, index_html(reports_dir))
     return path
 
 

@@ -1,0 +1,135 @@
+"""Faults during report runs: signals, a full or read-only disk, concurrent index writers.
+
+Each fault test checks the promises the README makes for them: an earlier good run's files
+are byte for byte as they were, ``latest`` still points at it, nothing temporary is left
+behind (no ``.tmp-`` folder, no ``.<run>.log`` or ``.<run>.outcome.json``, no temporary
+file), no process of the run is left running, and the command ends with one line per fault
+and the documented exit status.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from liftlab.files import atomic_write
+from liftlab.report import update_latest, write_index
+
+PLAN = "landing-headline"
+LIFTLAB = Path(sys.executable).with_name("liftlab")
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _good_run(reports: Path, slug: str = PLAN) -> Path:
+    """An earlier good run of ``slug`` with ``latest`` pointing at it."""
+    good = reports / slug / "20200101T000000Z"
+    good.mkdir(parents=True)
+    (good / "results.json").write_text(
+        '{"decision": {"recommendation": "ship", "variant": "benefit"}}\n', encoding="utf-8"
+    )
+    (good / "report.html").write_text("<html><body>good</body></html>\n", encoding="utf-8")
+    update_latest(reports / slug)
+    return good
+
+
+def _leftovers(reports: Path) -> list[str]:
+    """Anything temporary under ``reports`` (the index lock file is kept on purpose)."""
+    found = []
+    for p in reports.rglob("*"):
+        name = p.name
+        if name == ".index.lock":
+            continue
+        if name.startswith((".tmp-", ".latest-")) or name.endswith((".log", ".outcome.json")):
+            if p.parent.name.endswith("-failed") and name == "run.log":
+                continue
+            found.append(str(p))
+        elif name.startswith(".") or name.endswith(".tmp"):
+            found.append(str(p))
+    return found
+
+
+# ---- concurrent index writers ------------------------------------------------------------------
+def _write_index_many(reports: str, n: int) -> int:
+    failures = 0
+    for _ in range(n):
+        try:
+            write_index(Path(reports))
+        except OSError:
+            failures += 1
+    return failures
+
+
+def test_concurrent_index_writers_never_fail(tmp_path: Path) -> None:
+    """8 processes × 50 index writes on one reports folder: no writer fails, no temporary
+    file is left, and the index is whole (two schedulers' ``liftlab report`` at once)."""
+    reports = tmp_path / "reports"
+    _good_run(reports)
+    _good_run(reports, "pricing-three-tiers")
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(8) as pool:
+        failures = pool.starmap(_write_index_many, [(str(reports), 50)] * 8)
+    assert sum(failures) == 0
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert index.rstrip().endswith("</html>")
+    assert 'id="exp-landing-headline"' in index and 'id="exp-pricing-three-tiers"' in index
+    assert _leftovers(reports) == []
+
+
+def test_atomic_write_temporary_names_are_unique_per_writer(tmp_path: Path) -> None:
+    """Threads of one process writing the same file at once: none fails, none leaves a
+    temporary file, the file holds one writer's text whole."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    target = tmp_path / "index.html"
+    texts = [f"writer {i}\n" * 2000 for i in range(8)]
+
+    def write(text: str) -> None:
+        for _ in range(50):
+            atomic_write(target, text)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write, texts))
+    assert target.read_text(encoding="utf-8") in texts
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
+
+
+def test_atomic_write_removes_its_temporary_file_when_the_write_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "index.html"
+    target.write_text("old\n", encoding="utf-8")
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OSError) as info:
+        atomic_write(target, "new\n")
+    assert info.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
+
+
+def test_atomic_write_keeps_files_readable_like_any_other(tmp_path: Path) -> None:
+    """A temporary file is created private (0600); the written file gets the usual mode."""
+    umask = os.umask(0o022)
+    try:
+        path = atomic_write(tmp_path / "index.html", "x\n")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
