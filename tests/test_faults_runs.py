@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import multiprocessing
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from liftlab.files import atomic_write
@@ -133,3 +138,105 @@ def test_atomic_write_keeps_files_readable_like_any_other(tmp_path: Path) -> Non
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+# ---- signals -----------------------------------------------------------------------------------
+def _default_sigint() -> None:
+    # a shell's background job starts with SIGINT ignored; the command should see it as a
+    # terminal's Ctrl-C does
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _signalled_batch(project: Path, reports: Path, sig: int) -> dict[str, object]:
+    """Start ``liftlab report`` on a demo plan, wait until its worker's kernel runs, send
+    ``sig`` to the command (as a terminal's Ctrl-C, a CI cancel or a scheduler does) and
+    return its exit status, output and the processes it had started."""
+    proc = subprocess.Popen(
+        [str(LIFTLAB), "report", f"experiments/{PLAN}.yaml", "--reports", str(reports)],
+        cwd=project,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        tree: list[psutil.Process] = []
+        while time.monotonic() < deadline:
+            started = list((reports / PLAN).glob(".tmp-*"))
+            tree = psutil.Process(proc.pid).children(recursive=True)
+            kernel = [p for p in tree if "ipykernel" in " ".join(_cmdline(p))]
+            if started and kernel:
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        else:
+            pytest.fail("the worker's kernel never started")
+        [tmp] = started
+        time.sleep(1.0)  # the notebook is running
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    _, alive = psutil.wait_procs(tree, timeout=15)
+    return {
+        "code": proc.returncode,
+        "out": out,
+        "err": err,
+        "run_id": tmp.name.removeprefix(".tmp-"),
+        "alive": [(p.pid, _cmdline(p)) for p in alive],
+    }
+
+
+def _cmdline(p: psutil.Process) -> list[str]:
+    try:
+        return p.cmdline()
+    except psutil.Error:
+        return []
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C")]
+)
+def test_a_signal_stops_the_batch_and_keeps_its_run_as_interrupted(
+    project: Path, tmp_path: Path, sig: int, code: int, name: str
+) -> None:
+    """SIGTERM (CI cancel, scheduler) ends a batch as Ctrl-C does: the worker and its kernel
+    are stopped, the run is kept as ``<run-id>-failed`` with status interrupted, nothing
+    temporary is left, the index is rebuilt; exit 128 + the signal's number."""
+    reports = tmp_path / "reports"
+    good = _good_run(reports)
+    before = _digest(good)
+    result = _signalled_batch(project, reports, sig)
+    assert result["code"] == code, result["err"]
+    assert result["alive"] == []
+    run_id = result["run_id"]
+    failed = reports / PLAN / f"{run_id}-failed"
+    assert failed.is_dir(), sorted(p.name for p in (reports / PLAN).iterdir())
+    manifest = json.loads((failed / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "interrupted"
+    assert name in manifest["error"]
+    assert (failed / "run.log").is_file()
+    assert not (reports / PLAN / run_id).exists()
+    assert _leftovers(reports) == []
+    assert _digest(good) == before
+    assert os.readlink(reports / PLAN / "latest") == good.name
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert f"{run_id}-failed (interrupted)" in index
+    # one line says what happened, and no traceback
+    assert "Traceback" not in str(result["err"])
+    assert f"report interrupted: stopped by {name}" in str(result["err"])
+    assert str(result["out"]).splitlines()[-1].startswith(f"{PLAN}: interrupted in ")
+    # no process with the run's id is left (the worker's command line carries it)
+    for p in psutil.process_iter():
+        assert run_id not in " ".join(_cmdline(p)), p
+
+
+def test_readme_states_the_exit_status_of_an_interrupted_batch() -> None:
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert "Ctrl-C or SIGTERM" in text
+    assert "exit status 130 after Ctrl-C and 143 after SIGTERM" in text

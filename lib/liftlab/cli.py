@@ -708,23 +708,31 @@ def report(
     Exits 1 when any plan failed (its executed notebook is kept in <run-id>-failed/ and
     marked in reports/index.html); earlier good runs are never touched. On a terminal a
     progress bar shows; otherwise (a pipe, a log file) stdout gets one line as each plan
-    starts and one as it ends, with its status, time and report.
+    starts and one as it ends, with its status, time and report. Ctrl-C or SIGTERM stop the
+    batch's runs, keep them as interrupted in <run-id>-failed/ and exit 130 or 143.
     """
-    from liftlab.report import run_reports
+    import signal
+
+    from liftlab.report import Terminated, run_reports
 
     if data is not None and len(plans) > 1:
         raise LiftlabError(
             "--data applies to one plan; give a single plan", source="liftlab report"
         )
-    outcomes = run_reports(
-        plans,
-        data=data,
-        reports_dir=reports_dir,
-        console=err,
-        jobs=jobs,
-        timeout=timeout,
-        lines=None if sys.stdout.isatty() else out,
-    )
+    try:
+        outcomes = run_reports(
+            plans,
+            data=data,
+            reports_dir=reports_dir,
+            console=err,
+            jobs=jobs,
+            timeout=timeout,
+            lines=None if sys.stdout.isatty() else out,
+        )
+    except Terminated:
+        raise typer.Exit(128 + signal.SIGTERM) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(128 + signal.SIGINT) from None
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
 

@@ -22,6 +22,7 @@ same under papermill (cwd = project root) and in JupyterLab (cwd = ``notebooks/`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
@@ -188,6 +189,42 @@ class RunOutcome:
     seconds: float = 0.0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI cancel, a scheduler) while a batch runs; it ends the batch as Ctrl-C does:
+    workers stopped, their runs kept as interrupted, the index rebuilt."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While the batch runs, SIGTERM raises :class:`Terminated` (once: a second SIGTERM
+    during the clean-up is ignored); the previous handler is restored afterwards. Only the
+    main thread can handle signals; elsewhere nothing changes."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped_by(exc: BaseException) -> str:
+    """Why a batch stopped its runs, for their manifests and messages."""
+    if isinstance(exc, Terminated):
+        return "stopped by SIGTERM"
+    if isinstance(exc, KeyboardInterrupt):
+        return "stopped by Ctrl-C"
+    return f"the batch stopped: {_error_line(exc)}"
+
+
 @dataclass
 class _Job:
     """One plan's run while a batch executes it in a worker process."""
@@ -265,15 +302,16 @@ def run_reports(
             console.print(message, markup=False)
             continue
         queue.append((i, plan, Path(path), root))
-    try:
-        for i, outcome in _run_queue(
-            queue, data_abs, console, max(1, jobs), timeout or None, lines
-        ):
-            outcomes[i] = outcome
-    finally:
-        for root in roots:
-            if root.is_dir():
-                console.print(f"index: {write_index(root)}", markup=False)
+    with _sigterm_interrupts():
+        try:
+            for i, outcome in _run_queue(
+                queue, data_abs, console, max(1, jobs), timeout or None, lines
+            ):
+                outcomes[i] = outcome
+        finally:
+            for root in roots:
+                if root.is_dir():
+                    console.print(f"index: {write_index(root)}", markup=False)
     ordered = [outcomes[i] for i in sorted(outcomes)]
     if len(ordered) > 1:
         console.print(summary_table(ordered))
@@ -326,11 +364,16 @@ def _run_queue(
                     if lines is not None:
                         _line(lines, _end_line(outcome))
                     yield i, outcome
-        except BaseException:
+        except BaseException as exc:
+            # Ctrl-C, SIGTERM or an error: stop every worker (all at once), keep their runs
+            reason = _stopped_by(exc)
+            _stop(*(job.process for job in running.values() if job.process is not None))
             for job in running.values():
-                assert job.process is not None
-                _stop(job.process)
-                outcome = _finish(job, "interrupted", "the batch was interrupted")
+                if job.outcome_file.is_file():  # it finished before it was stopped
+                    outcome = _collect(job)
+                else:
+                    outcome = _finish(job, "interrupted", reason)
+                console.print(outcome.message, markup=False)
                 if lines is not None:
                     _line(lines, _end_line(outcome))
             raise
@@ -386,18 +429,24 @@ def _start(plan: Plan, plan_path: Path, reports_dir: Path, data: Path | None) ->
     return job
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the worker's process group, then SIGKILL it after a grace period."""
+def _stop(*processes: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the workers' process groups, then SIGKILL those still running after a grace
+    period (one grace period for all of them)."""
     for sig, wait in ((signal.SIGTERM, _GRACE), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            process.wait(wait)
+        running = [p for p in processes if p.poll() is None]
+        for process in running:
+            try:
+                os.killpg(process.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + wait
+        for process in running:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        if all(p.poll() is not None for p in processes):
             return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _collect(job: _Job) -> RunOutcome:
@@ -441,6 +490,7 @@ def _finish(job: _Job, status: str, reason: str) -> RunOutcome:
         job.tmp.rename(failed)
     elif final.is_dir():  # it finished just as it was stopped
         folder = final
+        update_latest(job.slug_dir)
     _keep_log(job, folder)
     seconds = (dt.datetime.now(dt.UTC) - job.started).total_seconds()
     message = f"{job.plan.source}: report {status}: {reason} (kept in {folder})"
