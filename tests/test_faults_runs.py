@@ -240,3 +240,188 @@ def test_readme_states_the_exit_status_of_an_interrupted_batch() -> None:
     text = " ".join(README.read_text(encoding="utf-8").split())
     assert "Ctrl-C or SIGTERM" in text
     assert "exit status 130 after Ctrl-C and 143 after SIGTERM" in text
+
+
+# ---- a full or read-only disk ------------------------------------------------------------------
+# Loaded by every Python process of a batch (the command, its workers, their kernels) through
+# PYTHONPATH: under FAULT_DIR, "full" lets files be created but every write fail with ENOSPC
+# (a disk with inodes but no blocks left); "read-only" refuses to create, change or remove
+# anything with EROFS.
+_SITECUSTOMIZE = """
+import errno, io, builtins, os
+
+_MODE = os.environ.get("LIFTLAB_TEST_FAULT")
+_ROOT = os.environ.get("LIFTLAB_TEST_FAULT_DIR")
+
+if _MODE and _ROOT:
+    _CODE = errno.ENOSPC if _MODE == "full" else errno.EROFS
+    _io_open, _os_open, _os_write = io.open, os.open, os.write
+    _WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+    def _path(file):
+        if isinstance(file, int):
+            try:
+                return os.readlink(f"/proc/self/fd/{file}")
+            except OSError:
+                return ""
+        return os.path.abspath(os.fsdecode(file))
+
+    def _hit(file):
+        path = _path(file)
+        return path == _ROOT or path.startswith(_ROOT + os.sep)
+
+    def _fail(file):
+        raise OSError(_CODE, os.strerror(_CODE), _path(file))
+
+    class _Full:
+        def __init__(self, f, file):
+            self._f, self._file = f, file
+        def write(self, data):
+            _fail(self._file)
+        def writelines(self, lines):
+            _fail(self._file)
+        def __enter__(self):
+            return self
+        def __exit__(self, *exc):
+            self._f.close()
+        def __getattr__(self, name):
+            return getattr(self._f, name)
+
+    def _open(file, mode="r", *args, **kwargs):
+        writing = any(c in mode for c in "wax+")
+        if writing and _hit(file):
+            if _MODE != "full":
+                _fail(file)
+            return _Full(_io_open(file, mode, *args, **kwargs), file)
+        return _io_open(file, mode, *args, **kwargs)
+
+    def _osopen(file, flags, *args, **kwargs):
+        if _MODE != "full" and flags & _WRITING and _hit(file):
+            _fail(file)
+        return _os_open(file, flags, *args, **kwargs)
+
+    def _oswrite(fd, data):
+        if _MODE == "full" and _hit(fd):
+            _fail(fd)
+        return _os_write(fd, data)
+
+    def _refuse(real):
+        def call(*args, **kwargs):
+            if any(isinstance(a, (str, bytes, os.PathLike)) and _hit(a) for a in args[:2]):
+                _fail(args[0])
+            return real(*args, **kwargs)
+        return call
+
+    io.open = builtins.open = _open
+    os.open, os.write = _osopen, _oswrite
+    if _MODE != "full":
+        for _name in ("mkdir", "rename", "replace", "unlink", "rmdir", "symlink"):
+            setattr(os, _name, _refuse(getattr(os, _name)))
+"""
+
+
+def _faulty_batch(project: Path, tmp_path: Path, reports: Path, mode: str) -> dict[str, object]:
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(_SITECUSTOMIZE, encoding="utf-8")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]),
+        "LIFTLAB_TEST_FAULT": mode,
+        "LIFTLAB_TEST_FAULT_DIR": str(reports.resolve()),
+    }
+    proc = subprocess.Popen(
+        [str(LIFTLAB), "report", f"experiments/{PLAN}.yaml", "--reports", str(reports)],
+        cwd=project,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    tree: list[psutil.Process] = []
+    while proc.poll() is None:  # the processes it starts, to check none is left behind
+        try:
+            tree += psutil.Process(proc.pid).children(recursive=True)
+        except psutil.Error:
+            break
+        time.sleep(0.2)
+    out, err = proc.communicate(timeout=600)
+    _, alive = psutil.wait_procs(tree, timeout=15)
+    return {"code": proc.returncode, "out": out, "err": err, "alive": alive}
+
+
+def test_a_full_disk_fails_the_run_in_one_line_and_leaves_nothing_behind(
+    project: Path, tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    good = _good_run(reports)
+    before = _digest(good)
+    index_before = (
+        (reports / "index.html").read_bytes() if (reports / "index.html").exists() else None
+    )
+    result = _faulty_batch(project, tmp_path, reports, "full")
+    err = str(result["err"])
+    assert result["code"] == 1, err
+    assert "Traceback" not in err and "Error:" not in err.replace("OSError", ""), err
+    problems = [ln for ln in err.splitlines() if "No space left on device" in ln]
+    # the run, and the index it could not rewrite, each say so in one line naming the path
+    assert 1 <= len(problems) <= 2, err
+    assert all(str(reports) in ln for ln in problems), err
+    assert any("index.html" in ln for ln in problems), err
+    assert result["alive"] == []
+    # the run is kept as failed (not as a .tmp- folder), nothing temporary is left
+    runs = sorted(p.name for p in (reports / PLAN).iterdir())
+    [failed] = [r for r in runs if r.endswith("-failed")]
+    assert runs == sorted(["20200101T000000Z", failed, "latest"]), runs
+    assert _leftovers(reports) == []
+    assert _digest(good) == before
+    assert os.readlink(reports / PLAN / "latest") == good.name
+    if index_before is not None:
+        assert (reports / "index.html").read_bytes() == index_before
+
+
+def test_a_read_only_reports_folder_fails_in_one_line(project: Path, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    good = _good_run(reports)
+    write_index(reports)
+    before = _digest(reports)
+    result = _faulty_batch(project, tmp_path, reports, "read-only")
+    err = str(result["err"])
+    assert result["code"] == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert str(reports / PLAN) in lines[0] and "Read-only file system" in lines[0], err
+    assert result["alive"] == []
+    assert _digest(reports) == before
+    assert _leftovers(reports) == []
+    assert os.readlink(reports / PLAN / "latest") == good.name
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to a read-only folder")
+def test_a_folder_without_write_permission_fails_in_one_line(project: Path, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    good = _good_run(reports)
+    write_index(reports)
+    before = _digest(reports)
+    for folder in (reports, reports / PLAN):
+        folder.chmod(0o555)
+    try:
+        proc = subprocess.run(
+            [str(LIFTLAB), "report", f"experiments/{PLAN}.yaml", "--reports", str(reports)],
+            cwd=project,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        for folder in (reports, reports / PLAN):
+            folder.chmod(0o755)
+    assert proc.returncode == 1, proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert str(reports / PLAN) in line and "Permission denied" in line
+    assert _digest(reports) == before
+    assert _leftovers(reports) == []
+    assert os.readlink(reports / PLAN / "latest") == good.name

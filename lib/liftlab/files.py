@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -10,10 +11,35 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from liftlab.errors import LiftlabError
+
 # The process's umask, read once: a temporary file is created private (0600) and then given
 # the mode an ordinary new file would have.
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
+
+
+class StorageError(LiftlabError):
+    """A file or folder could not be written (disk full, read-only, no permission).
+
+    One line naming the path, the cause and what to do; the command exits 1 (a fault, not
+    a mistake in the user's input)."""
+
+    exit_code = 1
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, path: str | Path | None = None) -> StorageError:
+        """``<path>: cannot write: <cause>; <what to do>`` for ``exc``, naming ``path`` (by
+        default the file ``exc`` names)."""
+        where = str(path if path is not None else exc.filename or "")
+        cause = exc.strerror or str(exc) or type(exc).__name__
+        if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+            fix = "free space on its disk and run again"
+        elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            fix = "make it writable or give --reports another folder"
+        else:
+            fix = "check the folder and run again"
+        return cls(f"cannot write: {cause}; {fix}", source=where or None)
 
 
 def atomic_write(path: str | Path, text: str) -> Path:

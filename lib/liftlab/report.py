@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from liftlab.errors import LiftlabError
-from liftlab.files import atomic_write, locked, read_json_object
+from liftlab.files import StorageError, atomic_write, locked, read_json_object
 from liftlab.plan import load_plan
 
 if TYPE_CHECKING:
@@ -169,6 +169,7 @@ def load_results(plan_path: str | Path, data_path: str | Path | None = None) -> 
 
 # ---- running reports ---------------------------------------------------------------------------
 DEFAULT_TIMEOUT = 1800.0  # seconds per run; 0 or None: no limit
+_NO_OUTCOME = 3  # a worker's exit status when it could not write its outcome file
 _GRACE = 10.0  # seconds between SIGTERM and SIGKILL for a run over its time
 
 
@@ -302,20 +303,40 @@ def run_reports(
             console.print(message, markup=False)
             continue
         queue.append((i, plan, Path(path), root))
+    failure: BaseException | None = None
     with _sigterm_interrupts():
         try:
             for i, outcome in _run_queue(
                 queue, data_abs, console, max(1, jobs), timeout or None, lines
             ):
                 outcomes[i] = outcome
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
             for root in roots:
                 if root.is_dir():
-                    console.print(f"index: {write_index(root)}", markup=False)
+                    _index_line(root, console, failure)
     ordered = [outcomes[i] for i in sorted(outcomes)]
     if len(ordered) > 1:
         console.print(summary_table(ordered))
     return ordered
+
+
+def _index_line(root: Path, console: Console, failure: BaseException | None) -> None:
+    """Rebuild ``root/index.html`` and say where it is. When it cannot be written, raise a
+    one-line :class:`StorageError`, or, while the batch is already stopping for another
+    reason, print that line (once: not when the reason is the same kind of fault)."""
+    try:
+        path = write_index(root)
+    except OSError as exc:
+        error = StorageError.from_os_error(exc, root / "index.html")
+        if failure is None:
+            raise error from None
+        if not isinstance(failure, StorageError):
+            console.print(str(error), markup=False)
+        return
+    console.print(f"index: {path}", markup=False)
 
 
 def _run_queue(
@@ -396,8 +417,25 @@ def _end_line(outcome: RunOutcome) -> str:
 
 
 def _start(plan: Plan, plan_path: Path, reports_dir: Path, data: Path | None) -> _Job:
+    """Start a worker on ``plan``; a run folder that cannot be made (disk full, read-only)
+    raises a one-line :class:`StorageError` and leaves nothing behind."""
     slug_dir = reports_dir / plan.name
-    run_id, tmp = _new_run_folder(slug_dir)
+    try:
+        run_id, tmp = _new_run_folder(slug_dir)
+    except OSError as exc:
+        raise StorageError.from_os_error(exc, slug_dir) from None
+    try:
+        return _spawn(plan, plan_path, slug_dir, run_id, tmp, data)
+    except OSError as exc:
+        (slug_dir / f".{run_id}.log").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.rmdir()
+        raise StorageError.from_os_error(exc, slug_dir) from None
+
+
+def _spawn(
+    plan: Plan, plan_path: Path, slug_dir: Path, run_id: str, tmp: Path, data: Path | None
+) -> _Job:
     job = _Job(
         plan=plan,
         plan_path=plan_path.resolve(),
@@ -456,6 +494,8 @@ def _collect(job: _Job) -> RunOutcome:
     except (OSError, ValueError):
         code = job.process.returncode if job.process is not None else None
         tail = _log_tail(job.log)
+        if code == _NO_OUTCOME and tail:  # the worker's own message: say it as it is
+            return _finish(job, "failed", tail.removeprefix(": "), said=True)
         return _finish(job, "failed", f"the worker exited with status {code}{tail}")
     job.outcome_file.unlink(missing_ok=True)
     folder = Path(data["folder"])
@@ -475,8 +515,11 @@ def _collect(job: _Job) -> RunOutcome:
     )
 
 
-def _finish(job: _Job, status: str, reason: str) -> RunOutcome:
-    """Mark a run the worker could not finish (killed, crashed) as failed, in place."""
+def _finish(job: _Job, status: str, reason: str, *, said: bool = False) -> RunOutcome:
+    """Mark a run the worker could not finish (killed, crashed) as failed, in place.
+
+    The manifest is completed when the disk lets it; the folder is renamed either way (a
+    rename needs no space). ``said``: ``reason`` is already the whole message."""
     from liftlab.provenance import finish_manifest
 
     job.outcome_file.unlink(missing_ok=True)
@@ -484,16 +527,20 @@ def _finish(job: _Job, status: str, reason: str) -> RunOutcome:
     failed = job.slug_dir / f"{job.run_id}-failed"
     folder = failed
     if job.tmp.is_dir():
-        finish_manifest(
-            job.tmp, run_id=job.run_id, started_at=job.started, status=status, error=reason
-        )
-        job.tmp.rename(failed)
+        with contextlib.suppress(OSError):  # disk full: the folder's name still says it
+            finish_manifest(
+                job.tmp, run_id=job.run_id, started_at=job.started, status=status, error=reason
+            )
+        try:
+            job.tmp.rename(failed)
+        except OSError as exc:
+            raise StorageError.from_os_error(exc, job.slug_dir) from None
     elif final.is_dir():  # it finished just as it was stopped
         folder = final
         update_latest(job.slug_dir)
     _keep_log(job, folder)
     seconds = (dt.datetime.now(dt.UTC) - job.started).total_seconds()
-    message = f"{job.plan.source}: report {status}: {reason} (kept in {folder})"
+    message = reason if said else f"{job.plan.source}: report {status}: {reason} (kept in {folder})"
     return RunOutcome(job.plan.name, folder, False, message, status=status, seconds=seconds)
 
 
@@ -567,8 +614,9 @@ def execute_run(
                 write_html(executed, tmp / "report.html", title=f"{plan.name}: failed run")
             except Exception:  # the executed notebook is kept either way
                 pass
-        reason = _error_line(exc)
-        finish_manifest(tmp, run_id=run_id, started_at=started, status="failed", error=reason)
+        reason = _error_line(exc).replace(str(tmp), str(failed))
+        with contextlib.suppress(OSError):  # disk full: the folder's name still says it
+            finish_manifest(tmp, run_id=run_id, started_at=started, status="failed", error=reason)
         tmp.rename(failed)
         return RunOutcome(
             plan.name,
@@ -629,7 +677,11 @@ def _worker(argv: list[str]) -> int:
         "verdict": outcome.verdict,
         "seconds": outcome.seconds,
     }
-    atomic_write(Path(spec["outcome_file"]), json.dumps(record))
+    try:
+        atomic_write(Path(spec["outcome_file"]), json.dumps(record))
+    except OSError:  # disk full: the run's log (its last line) tells the batch instead
+        print(outcome.message, file=sys.stderr, flush=True)
+        return _NO_OUTCOME
     return 0
 
 
@@ -677,9 +729,14 @@ def update_latest(slug_dir: Path) -> Path | None:
     if link.exists() and not link.is_symlink():
         return None  # a real file or folder someone put there: leave it alone
     tmp = slug_dir / f".latest-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(good[0].name, target_is_directory=True)
-    tmp.replace(link)
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(good[0].name, target_is_directory=True)
+        tmp.replace(link)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise StorageError.from_os_error(exc, link) from None
     return good[0]
 
 
@@ -739,6 +796,8 @@ def _error_line(exc: BaseException) -> str:
         cell = getattr(exc, "exec_count", None)
         where = f" in cell [{cell}]" if cell is not None else ""
         return f"{_first_line(text)}{where}"
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
     return _first_line(f"{type(exc).__name__}: {exc}")
 
 
