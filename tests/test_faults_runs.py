@@ -147,12 +147,19 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _signalled_batch(project: Path, reports: Path, sig: int) -> dict[str, object]:
+def _signalled_batch(
+    project: Path, reports: Path, sig: int, plans: tuple[str, ...] = (PLAN,)
+) -> dict[str, object]:
     """Start ``liftlab report`` on a demo plan, wait until its worker's kernel runs, send
     ``sig`` to the command (as a terminal's Ctrl-C, a CI cancel or a scheduler does) and
     return its exit status, output and the processes it had started."""
     proc = subprocess.Popen(
-        [str(LIFTLAB), "report", f"experiments/{PLAN}.yaml", "--reports", str(reports)],
+        [
+            str(LIFTLAB),
+            "report",
+            *(f"experiments/{p}.yaml" for p in plans),
+            *("--reports", str(reports), "--jobs", str(len(plans))),
+        ],
         cwd=project,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -164,16 +171,15 @@ def _signalled_batch(project: Path, reports: Path, sig: int) -> dict[str, object
         deadline = time.monotonic() + 120
         tree: list[psutil.Process] = []
         while time.monotonic() < deadline:
-            started = list((reports / PLAN).glob(".tmp-*"))
+            started = sorted(reports.glob("*/.tmp-*"))
             tree = psutil.Process(proc.pid).children(recursive=True)
             kernel = [p for p in tree if "ipykernel" in " ".join(_cmdline(p))]
-            if started and kernel:
+            if len(started) == len(plans) and len(kernel) == len(plans):
                 break
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.2)
         else:
             pytest.fail("the worker's kernel never started")
-        [tmp] = started
         time.sleep(1.0)  # the notebook is running
         tree = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(sig)
@@ -187,7 +193,8 @@ def _signalled_batch(project: Path, reports: Path, sig: int) -> dict[str, object
         "code": proc.returncode,
         "out": out,
         "err": err,
-        "run_id": tmp.name.removeprefix(".tmp-"),
+        "run_id": started[0].name.removeprefix(".tmp-"),
+        "runs": {t.parent.name: t.name.removeprefix(".tmp-") for t in started},
         "alive": [(p.pid, _cmdline(p)) for p in alive],
     }
 
@@ -246,7 +253,8 @@ def test_readme_states_the_exit_status_of_an_interrupted_batch() -> None:
 # Loaded by every Python process of a batch (the command, its workers, their kernels) through
 # PYTHONPATH: under FAULT_DIR, "full" lets files be created but every write fail with ENOSPC
 # (a disk with inodes but no blocks left); "read-only" refuses to create, change or remove
-# anything with EROFS.
+# anything with EROFS, "denied" with EACCES (a folder without write permission, which root
+# could write all the same).
 _SITECUSTOMIZE = """
 import errno, io, builtins, os
 
@@ -254,7 +262,7 @@ _MODE = os.environ.get("LIFTLAB_TEST_FAULT")
 _ROOT = os.environ.get("LIFTLAB_TEST_FAULT_DIR")
 
 if _MODE and _ROOT:
-    _CODE = errno.ENOSPC if _MODE == "full" else errno.EROFS
+    _CODE = {"full": errno.ENOSPC, "denied": errno.EACCES}.get(_MODE, errno.EROFS)
     _io_open, _os_open, _os_write = io.open, os.open, os.write
     _WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
@@ -381,17 +389,25 @@ def test_a_full_disk_fails_the_run_in_one_line_and_leaves_nothing_behind(
         assert (reports / "index.html").read_bytes() == index_before
 
 
-def test_a_read_only_reports_folder_fails_in_one_line(project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("mode", "cause"), [("read-only", "Read-only file system"), ("denied", "Permission denied")]
+)
+def test_a_read_only_reports_folder_fails_in_one_line(
+    project: Path, tmp_path: Path, mode: str, cause: str
+) -> None:
     reports = tmp_path / "reports"
     good = _good_run(reports)
     write_index(reports)
     before = _digest(reports)
-    result = _faulty_batch(project, tmp_path, reports, "read-only")
+    result = _faulty_batch(project, tmp_path, reports, mode)
     err = str(result["err"])
     assert result["code"] == 1, err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert str(reports / PLAN) in lines[0] and "Read-only file system" in lines[0], err
+    assert lines[0] == (
+        f"{reports / PLAN}: cannot write: {cause}; make it writable or give --reports another "
+        "folder"
+    )
     assert result["alive"] == []
     assert _digest(reports) == before
     assert _leftovers(reports) == []
@@ -425,3 +441,26 @@ def test_a_folder_without_write_permission_fails_in_one_line(project: Path, tmp_
     assert _digest(reports) == before
     assert _leftovers(reports) == []
     assert os.readlink(reports / PLAN / "latest") == good.name
+
+
+def test_sigterm_stops_every_running_worker_at_once(project: Path, tmp_path: Path) -> None:
+    """Two plans running side by side (``--jobs 2``): SIGTERM stops both workers and their
+    kernels, and keeps both runs as interrupted."""
+    reports = tmp_path / "reports"
+    plans = (PLAN, "pricing-three-tiers")
+    good = _good_run(reports)
+    before = _digest(good)
+    start = time.monotonic()
+    result = _signalled_batch(project, reports, signal.SIGTERM, plans)
+    assert result["code"] == 143, result["err"]
+    assert result["alive"] == []
+    runs = result["runs"]
+    assert isinstance(runs, dict) and sorted(runs) == sorted(plans)
+    for slug, run_id in runs.items():
+        manifest = reports / slug / f"{run_id}-failed" / "manifest.json"
+        assert json.loads(manifest.read_text(encoding="utf-8"))["status"] == "interrupted"
+    assert str(result["err"]).count("report interrupted: stopped by SIGTERM") == 2
+    assert _leftovers(reports) == []
+    assert _digest(good) == before
+    assert os.readlink(reports / PLAN / "latest") == good.name
+    assert time.monotonic() - start < 120
