@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from liftlab.files import atomic_write
-from liftlab.report import update_latest, write_index
+from liftlab.report import list_runs, update_latest, write_index
 
 PLAN = "landing-headline"
 LIFTLAB = Path(sys.executable).with_name("liftlab")
@@ -464,3 +464,33 @@ def test_sigterm_stops_every_running_worker_at_once(project: Path, tmp_path: Pat
     assert _digest(good) == before
     assert os.readlink(reports / PLAN / "latest") == good.name
     assert time.monotonic() - start < 120
+
+
+def test_two_batches_on_one_reports_folder_both_land(project: Path, tmp_path: Path) -> None:
+    """Two ``liftlab report`` commands at once on one plan and one reports folder (two
+    schedulers): both runs are kept under their own ids, ``latest`` points at the newer,
+    the index lists both, nothing temporary is left."""
+    reports = tmp_path / "reports"
+    good = _good_run(reports)
+    before = _digest(good)
+    command = [str(LIFTLAB), "report", f"experiments/{PLAN}.yaml", "--reports", str(reports)]
+    procs = [
+        subprocess.Popen(
+            command,
+            cwd=project,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    runs = list_runs(reports / PLAN)
+    assert len(runs) == 3 and not any(r.name.endswith("-failed") for r in runs)
+    assert os.readlink(reports / PLAN / "latest") == runs[0].name
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert all(f">{r.name}</a>" in index for r in runs), index
+    assert _leftovers(reports) == []
+    assert _digest(good) == before
