@@ -718,6 +718,11 @@ def load_plan(path: str | Path, *, root: str | Path | None = None) -> Plan:
         raw_bytes = path.read_bytes()
     except FileNotFoundError:
         raise PlanError("file not found; check the path", source=source) from None
+    except IsADirectoryError:
+        raise PlanError(
+            "is a directory, not a plan; give a plan file such as experiments/<slug>.yaml",
+            source=source,
+        ) from None
     except OSError as exc:
         raise PlanError(f"cannot read the file ({exc.strerror})", source=source) from None
     try:
@@ -743,7 +748,11 @@ def parse_plan(raw: dict[str, Any], *, source: str = "<plan>") -> Plan:
     try:
         return Plan.model_validate(raw, context={"precomputed": precomputed})
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # A misspelt key shows up twice: as an unknown key and as the required one it was
+        # meant to be; the unknown key (with its "did you mean") is the one that helps.
+        unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+        err = unknown[0] if unknown and any(e["type"] == "missing" for e in errors) else errors[0]
         raise PlanError(_describe(err, raw), source=source) from None
 
 
