@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ROOT, write_plan
+from tests.conftest import ROOT, base_plan, write_plan
 
 LIFTLAB = Path(sys.executable).parent / "liftlab"
 BOX = ("╭", "│", "╰", "Traceback", "Usage:")
@@ -57,6 +57,66 @@ def save(proj: Path, plan: dict[str, Any], name: str = "x") -> Path:
     return write_plan(proj / "experiments" / f"{name}.yaml", plan)
 
 
+# ---- item 4: events, columns and tables that are not in the data ------------------------------
+def test_event_typo_is_an_error(proj):
+    plan = demo(proj, "landing-headline")
+    plan["metrics"][0]["event"] = "signpu"
+    path = save(proj, plan)
+    line = one_line(run("analyze", str(path)), "metrics[0].event 'signpu'", "landing_events")
+    assert line.startswith(f"{path}: ")
+    assert "does not occur" in line and "(did you mean 'signup'?)" in line
+
+
+def test_ratio_side_event_typo_is_an_error(proj):
+    plan = demo(proj, "creative-tournament")
+    ratio = next(i for i, m in enumerate(plan["metrics"]) if m.get("type") == "ratio")
+    plan["metrics"][ratio]["numerator"]["event"] = "clikc"
+    path = save(proj, plan)
+    one_line(
+        run("analyze", str(path)),
+        str(path),
+        f"metrics[{ratio}].numerator.event 'clikc'",
+        "(did you mean 'click'?)",
+    )
+
+
+def test_funnel_step_typo_is_an_error(proj):
+    plan = demo(proj, "landing-headline")
+    plan["funnel"] = ["landing_view", "signup", "activte"]
+    path = save(proj, plan)
+    one_line(run("analyze", str(path)), str(path), "'activte'", "(did you mean 'activate'?)")
+
+
+def test_missing_event_table_is_an_error(proj):
+    plan = demo(proj, "landing-headline")
+    plan["data"]["events"] = "landing_evnts"
+    path = save(proj, plan)
+    one_line(run("analyze", str(path)), str(path), "data.events", "landing_evnts", "did you mean")
+
+
+def test_missing_event_column_is_an_error(proj):
+    plan = demo(proj, "landing-headline")
+    plan["data"]["columns"] = {"ts": "tstamp"}
+    path = save(proj, plan)
+    one_line(run("analyze", str(path)), str(path), "data.events", "'tstamp'")
+
+
+def test_missing_metric_column_is_an_error(tmp_path, units):
+    plan = base_plan(str(units["path"]))
+    plan["metrics"][1]["column"] = "revnue"
+    path = write_plan(tmp_path / "plan.yaml", plan)
+    one_line(run("analyze", str(path)), str(path), "'revnue'", "(did you mean 'revenue'?)")
+
+
+# ---- item 10: tracebacks for files that are not what they should be ---------------------------
+def test_engine_file_that_is_not_duckdb(proj):
+    (proj / "notduck.duckdb").write_text("this is not a database\n" * 20)
+    plan = demo(proj, "landing-headline")
+    plan["data"]["engine"] = "duckdb://notduck.duckdb"
+    path = save(proj, plan)
+    one_line(run("analyze", str(path)), str(path), "data.engine", "notduck.duckdb", "DuckDB")
+
+
 # ---- item 11: messages that mislead -------------------------------------------------------------
 def test_misspelt_top_level_key(proj):
     text = (proj / "experiments" / "landing-headline.yaml").read_text()
@@ -73,6 +133,45 @@ def test_misspelt_nested_key(proj):
         text.replace("    window_days: 7\n    baseline", "    windw_days: 7\n    baseline")
     )
     one_line(run("validate", str(path)), str(path), "metrics[0]", "'windw_days'", "window_days")
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"", "is empty"),
+        (b"\x00\x01\x02\xff\xfe binary \x00\x00" * 50, "not a CSV"),
+        (b"user_id,variant,converted,revenue,pre_revenue,clicks,impressions\n", "no rows"),
+    ],
+    ids=["empty", "binary", "header-only"],
+)
+def test_bad_csv_data(tmp_path, units, content, needle):
+    path = write_plan(tmp_path / "plan.yaml", base_plan(str(units["path"])))
+    csv = tmp_path / "bad.csv"
+    csv.write_bytes(content)
+    line = one_line(run("analyze", str(path), "--data", str(csv)), str(csv), needle)
+    assert "column" not in line and "timestamp" not in line
+
+
+def test_header_only_csv_in_plan(tmp_path):
+    csv = tmp_path / "units.csv"
+    csv.write_text("user_id,variant,converted,revenue,pre_revenue,clicks,impressions,ts\n")
+    path = write_plan(tmp_path / "plan.yaml", {**base_plan(str(csv))})
+    one_line(run("analyze", str(path)), str(path), "data.units", "no rows")
+
+
+def test_directory_as_data(tmp_path, units):
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    path = write_plan(tmp_path / "plan.yaml", base_plan(str(units["path"])))
+    one_line(run("analyze", str(path), "--data", str(folder)), str(folder), "is a directory")
+
+
+def test_directory_as_data_in_plan(tmp_path):
+    folder = tmp_path / "units.parquet"
+    folder.mkdir()
+    path = write_plan(tmp_path / "plan.yaml", base_plan(str(folder)))
+    line = one_line(run("analyze", str(path)), str(path), "data.units", "is a directory")
+    assert "not found" not in line
 
 
 @pytest.mark.parametrize("command", ["validate", "analyze", "design"])

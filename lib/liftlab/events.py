@@ -79,6 +79,41 @@ def _check_types(plan: Plan, table: ir.Table, label: str, field: str, ts_col: st
         )
 
 
+def _wanted_events(plan: Plan) -> list[tuple[str, str]]:
+    """Each event name the plan reads, with the field that names it."""
+    wanted: list[tuple[str, str]] = []
+    for i, m in enumerate(plan.metrics):
+        if m.type == "ratio":
+            for side in ("numerator", "denominator"):
+                spec = getattr(m, side)
+                if isinstance(spec, EventAgg):
+                    wanted.append((f"metrics[{i}].{side}.event", spec.event))
+        elif m.event is not None:
+            wanted.append((f"metrics[{i}].event", m.event))
+    funnel = plan.landing_page.funnel if plan.landing_page is not None else []
+    wanted += [(f"landing_page.funnel[{k}]", step) for k, step in enumerate(funnel)]
+    return wanted
+
+
+def _check_events(plan: Plan, events: ir.Table, label: str, event_col: str) -> None:
+    """Every event the plan names occurs in the event table (one ``SELECT DISTINCT``): a
+    misspelt event would otherwise be analysed as a metric that is zero for everyone."""
+    wanted = _wanted_events(plan)
+    if not wanted:
+        return
+    names = events.select(e_=events[event_col].cast("string")).distinct().limit(100_000)
+    present = {str(v) for v in names.to_pyarrow().column("e_").to_pylist() if v is not None}
+    for field, name in wanted:
+        if name not in present:
+            shown = sorted(present)
+            listed = ", ".join(shown[:12]) + (", ..." if len(shown) > 12 else "")
+            raise DataError(
+                f"{field} '{name}' does not occur in {label}{did_you_mean(name, present)}; "
+                f"events there: {listed or 'none'}",
+                source=plan.source,
+            )
+
+
 def open_events(plan: Plan) -> UnitSource:
     """Open the exposure and event tables and derive the unit-level table (lazily)."""
     con = connect(plan)
@@ -99,6 +134,7 @@ def open_events(plan: Plan) -> UnitSource:
     )
     _check_types(plan, exposures, d.exposures, "data.exposures", col["exposed_at"])
     _check_types(plan, events, d.events, "data.events", col["ts"])
+    _check_events(plan, events, d.events, col["event"])
 
     e = exposures.select(
         unit=exposures[col["unit"]].cast("string"),

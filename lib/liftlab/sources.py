@@ -223,7 +223,15 @@ def connect(plan: Plan) -> Any:
                 source=plan.source,
                 field="data.engine",
             )
-        return duckdb_connect(path, read_only=True)
+        try:
+            return duckdb_connect(path, read_only=True)
+        except Exception as exc:  # not a DuckDB database, a newer format, a locked file
+            raise DataError(
+                f"'{path}' is not a DuckDB database it can open ({_first_line(exc)[:160]}); "
+                "point data.engine at a .duckdb file (e.g. duckdb://data/shop.duckdb)",
+                source=plan.source,
+                field="data.engine",
+            ) from None
     try:
         return _serial_postgres(ibis.connect(url))
     except Exception as exc:  # the driver's own message, without credentials
@@ -255,6 +263,14 @@ def read_files(
     """Read CSV/Parquet file(s) at ``path`` (a glob allowed) into the DuckDB connection."""
     where = plan.source if field_name else None
     files = tuple(sorted(Path(p) for p in glob.glob(str(path)))) if _is_glob(spec) else (path,)
+    folder = next((f for f in files if f.is_dir()), None)
+    if folder is not None:
+        raise DataError(
+            f"'{folder}' is a directory; give a .csv or .parquet file, or a glob of them "
+            f"such as '{Path(spec) / '*.parquet'}'",
+            source=where,
+            field=field_name,
+        )
     if not files or not all(f.is_file() for f in files):
         hint = " or run `liftlab simulate` for the demo data" if "data" in Path(spec).parts else ""
         raise DataError(f"'{spec}' not found; check the path{hint}", source=where, field=field_name)
@@ -264,7 +280,11 @@ def read_files(
         if lower.endswith((".parquet", ".pq")):
             return con.read_parquet(names), files
         if lower.endswith((".csv", ".csv.gz")):
+            for f in files:
+                _check_csv(f, spec, where, field_name)
             return con.read_csv(names), files
+    except DataError:
+        raise
     except Exception as exc:  # the engine's own reader error, e.g. a corrupt file
         raise DataError(
             f"cannot read '{spec}' ({_first_line(exc)}); check the file",
@@ -276,6 +296,42 @@ def read_files(
         source=where,
         field=field_name,
     )
+
+
+def _check_csv(path: Path, spec: str, where: str | None, field_name: str | None) -> None:
+    """A CSV file's first bytes: refuse an empty file, a binary one and a header without rows
+    (the reader would otherwise guess types and complain about a column instead)."""
+    import gzip
+
+    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.read(64 * 1024)
+    except OSError as exc:
+        raise DataError(
+            f"cannot read '{path}' ({exc}); check the file", source=where, field=field_name
+        ) from None
+    name = str(path) if str(path) != spec else spec
+    if not head.strip():
+        raise DataError(
+            f"'{name}' is empty; give a CSV with a header row and one row per unit",
+            source=where,
+            field=field_name,
+        )
+    if b"\x00" in head:
+        raise DataError(
+            f"'{name}' is not a CSV (it holds binary data); give a text CSV, or a .parquet "
+            "file named .parquet",
+            source=where,
+            field=field_name,
+        )
+    rows = [line for line in head.splitlines() if line.strip()]
+    if len(rows) == 1 and len(head) < 64 * 1024:
+        raise DataError(
+            f"'{name}' has a header but no rows; give a CSV with one row per unit",
+            source=where,
+            field=field_name,
+        )
 
 
 def open_table(con: Any, plan: Plan, spec: str, field_name: str) -> tuple[Table, tuple[Path, ...]]:
