@@ -494,3 +494,47 @@ def test_two_batches_on_one_reports_folder_both_land(project: Path, tmp_path: Pa
     assert all(f">{r.name}</a>" in index for r in runs), index
     assert _leftovers(reports) == []
     assert _digest(good) == before
+
+
+def test_a_run_over_its_time_leaves_no_process_and_no_temporary_file(
+    project: Path, tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    good = _good_run(reports)
+    before = _digest(good)
+    proc = subprocess.Popen(
+        [
+            str(LIFTLAB),
+            "report",
+            f"experiments/{PLAN}.yaml",
+            "--reports",
+            str(reports),
+            "--timeout",
+            "3",
+        ],
+        cwd=project,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    tree: list[psutil.Process] = []
+    while proc.poll() is None:
+        try:
+            tree += psutil.Process(proc.pid).children(recursive=True)
+        except psutil.Error:
+            break
+        time.sleep(0.2)
+    _, err = proc.communicate(timeout=600)
+    _, alive = psutil.wait_procs(tree, timeout=15)
+    assert proc.returncode == 1, err
+    assert alive == []
+    assert "Traceback" not in err
+    [line] = [ln for ln in err.splitlines() if "report timeout" in ln]
+    assert "stopped after 3 s" in line
+    [failed] = [r for r in list_runs(reports / PLAN) if r.name.endswith("-failed")]
+    manifest = json.loads((failed / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "timeout"
+    assert _leftovers(reports) == []
+    assert _digest(good) == before
+    assert os.readlink(reports / PLAN / "latest") == good.name
