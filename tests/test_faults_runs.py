@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from liftlab.files import atomic_write
+from liftlab.files import StorageError, atomic_write
 from liftlab.report import list_runs, update_latest, write_index
 
 PLAN = "landing-headline"
@@ -538,3 +538,28 @@ def test_a_run_over_its_time_leaves_no_process_and_no_temporary_file(
     assert _leftovers(reports) == []
     assert _digest(good) == before
     assert os.readlink(reports / PLAN / "latest") == good.name
+
+
+def test_latest_that_cannot_be_moved_stays_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newer good run whose ``latest`` link cannot be written (disk full): one line
+    naming the link, ``latest`` left on the run it pointed at, no ``.latest-*`` left."""
+    reports = tmp_path / "reports"
+    good = _good_run(reports)
+    (reports / PLAN / "20210101T000000Z").mkdir()
+
+    def full(self: Path, target: str, target_is_directory: bool = False) -> None:
+        os.close(os.open(self, os.O_CREAT | os.O_WRONLY))  # created, then the disk is full
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    monkeypatch.setattr(Path, "symlink_to", full)
+    with pytest.raises(StorageError) as info:
+        update_latest(reports / PLAN)
+    assert str(info.value) == (
+        f"{reports / PLAN / 'latest'}: cannot write: No space left on device; free space on "
+        "its disk and run again"
+    )
+    assert info.value.exit_code == 1
+    assert os.readlink(reports / PLAN / "latest") == good.name
+    assert _leftovers(reports) == []
