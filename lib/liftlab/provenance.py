@@ -6,8 +6,8 @@ in the report's footer (:func:`footer_markdown`):
 - ``plan``: the plan file (relative to the project root) and the SHA-256 of its bytes;
 - ``data``: the data source, its fingerprint (the SHA-256 that ``results.json`` carries as
   ``data_sha256``) and what the fingerprint covers: each data file's path, size and SHA-256,
-  or, for engine tables, their row counts and latest timestamps; the engine URL with any
-  password removed;
+  or, for engine tables, their row counts and latest timestamps; the engine URL with its
+  password and any secret query parameter (``?password=``, ``token=``, ...) hidden;
 - ``notebook``: the analysis notebook and its SHA-256;
 - ``liftlab``: version, and the git commit of the checkout it runs from (``dirty`` when it
   has uncommitted changes; absent when liftlab is not run from a git checkout);
@@ -251,35 +251,44 @@ def finish_manifest(
 
 
 def footer_markdown(manifest: dict[str, Any]) -> str:
-    """The report's provenance footer: the manifest in a few plain lines."""
+    """The report's provenance footer: the manifest in a few plain lines.
+
+    Every value is escaped (file names and run ids are shown as HTML ``<code>`` around
+    escaped text): a plan saved as ``x-`<img ...>`.yaml`` shows its name and runs nothing.
+    """
     plan = manifest.get("plan") or {}
     data = manifest.get("data") or {}
     own = manifest.get("liftlab") or {}
     lines = [
-        f"- **Plan**: `{plan.get('path') or '<plan>'}`, sha256 `{_short(plan.get('sha256'))}`",
+        f"- **Plan**: {_code(plan.get('path') or '<plan>')}, "
+        f"sha256 {_code(_short(plan.get('sha256')))}",
         f"- **Data**: {_md(data.get('source'))} on {_md(data.get('engine'))}, "
-        f"fingerprint `{_short(data.get('fingerprint'))}`{_data_detail(data)}",
+        f"fingerprint {_code(_short(data.get('fingerprint')))}{_data_detail(data)}",
     ]
     commit = own.get("git_commit")
-    code = f"liftlab {own.get('version')}"
+    code = f"liftlab {_md(own.get('version'))}"
     if commit:
-        code += f", git `{commit[:12]}`" + (
+        code += f", git {_code(str(commit)[:12])}" + (
             " with uncommitted changes" if own.get("git_dirty") else ""
         )
     notebook = manifest.get("notebook")
     if notebook:
-        code += f"; notebook `{notebook['path']}` sha256 `{_short(notebook['sha256'])}`"
+        code += (
+            f"; notebook {_code(notebook.get('path'))} "
+            f"sha256 {_code(_short(notebook.get('sha256')))}"
+        )
     lines.append(f"- **Code**: {code}")
     project = manifest.get("project")
     if project:
         dirty = " with uncommitted changes" if project.get("dirty") else ""
-        lines.append(f"- **Project**: git `{project['commit'][:12]}`{dirty}")
+        lines.append(f"- **Project**: git {_code(str(project.get('commit'))[:12])}{dirty}")
     packages = ", ".join(f"{k} {v}" for k, v in (manifest.get("packages") or {}).items())
-    lines.append(f"- **Packages**: {packages}")
+    lines.append(f"- **Packages**: {_md(packages)}")
     params = ", ".join(f"{k}={v!r}" for k, v in (manifest.get("parameters") or {}).items())
     lines.append(f"- **Parameters**: {_md(params)}")
     run = manifest.get("run_id")
-    when = f"- **Run**: {f'`{run}`, ' if run else ''}started {manifest.get('started_at')}, "
+    started = _md(manifest.get("started_at"))
+    when = f"- **Run**: {f'{_code(run)}, ' if run else ''}started {started}, "
     when += f"analysis took {manifest.get('duration_seconds', 0):.1f} s"
     lines.append(when)
     return "#### Provenance\n\n" + "\n".join(lines) + "\n\nThe same facts are in `manifest.json`.\n"
@@ -293,6 +302,12 @@ def _md(text: object) -> str:
     from liftlab.present import md_text
 
     return md_text(text)
+
+
+def _code(text: object) -> str:
+    """Text in code style, safe whatever it holds: an HTML ``<code>`` element around the
+    escaped text (a Markdown code span cannot hold a backtick from a file name safely)."""
+    return f"<code>{_md(text)}</code>"
 
 
 def _data_detail(data: dict[str, Any]) -> str:

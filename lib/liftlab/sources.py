@@ -27,6 +27,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,8 +208,8 @@ def connect(plan: Plan) -> Any:
             raise
         except Exception as exc:  # no Java, an unreachable master, ...
             raise DataError(
-                f"cannot start Spark for {redact(url)} ({_first_line(exc)}); check that Java "
-                "is installed (JAVA_HOME) and the master is reachable",
+                f"cannot start Spark for {redact(url)} ({scrub(_first_line(exc), url)}); "
+                "check that Java is installed (JAVA_HOME) and the master is reachable",
                 source=plan.source,
                 field="data.engine",
             ) from None
@@ -236,20 +237,65 @@ def connect(plan: Plan) -> Any:
         return _serial_postgres(ibis.connect(url))
     except Exception as exc:  # the driver's own message, without credentials
         raise DataError(
-            f"cannot connect to {redact(url)} ({_first_line(exc)}); check the URL and the "
-            "credentials in the environment",
+            f"cannot connect to {redact(url)} ({scrub(_first_line(exc), url)}); check the URL "
+            "and the credentials in the environment",
             source=plan.source,
             field="data.engine",
         ) from None
 
 
+# Query parameters of an engine URL whose values are secrets (compared case-insensitively).
+SECRET_PARAMETERS = frozenset(
+    {
+        "password",
+        "sslpassword",
+        "passwd",
+        "pwd",
+        "token",
+        "access_token",
+        "secret",
+        "key",
+        "api_key",
+        "apikey",
+        "auth",
+        "sas",
+        "signature",
+    }
+)
+_SECRET_PARAMETER = re.compile(
+    r"([?&;](?:" + "|".join(sorted(SECRET_PARAMETERS, key=len, reverse=True)) + r")=)[^&;#]*",
+    re.IGNORECASE,
+)
+
+
 def redact(url: str) -> str:
-    """The URL without any password (``user:secret@`` becomes ``user@``)."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
-    return url
+    """The URL without any secret: ``user:secret@`` becomes ``user@`` and the value of a
+    query parameter that carries one (``password``, ``token``, ``api_key``, ...; see
+    :data:`SECRET_PARAMETERS`) becomes ``***``.
+
+    What it returns is the only form of an engine URL that messages, manifests, reports and
+    logs show.
+    """
+    if "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    cut = min((i for i in (rest.find(c) for c in "?;#") if i >= 0), default=len(rest))
+    where, query = rest[:cut], rest[cut:]
+    if "@" in where:  # user:secret@host (the secret may hold '@', ':' or '/')
+        creds, host = where.rsplit("@", 1)
+        where = f"{creds.split(':', 1)[0]}@{host}"
+    return f"{scheme}://{where}" + _SECRET_PARAMETER.sub(r"\1***", query)
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (a driver's message about ``url``) without any secret ``url`` holds."""
+    secrets = [m.group(0).split("=", 1)[1] for m in _SECRET_PARAMETER.finditer(url)]
+    rest = url.split("://", 1)[-1].split("?", 1)[0]
+    if "@" in rest and ":" in rest.rsplit("@", 1)[0]:
+        secrets.append(rest.rsplit("@", 1)[0].split(":", 1)[1])
+    for secret in sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text.replace(url, redact(url))
 
 
 def _first_line(exc: BaseException) -> str:
