@@ -119,20 +119,21 @@ def test_design_bad_input_exit_2():
     assert "Traceback" not in proc.stderr
 
 
-def test_report_exits_1_when_a_plan_fails_and_keeps_the_index(tmp_path):
-    """A bad plan in a batch: one line naming the file, exit 1, the other plans' index kept."""
+def test_report_refuses_invalid_plans_before_running(tmp_path):
+    """Bad plans in a batch: one line for each naming the file, exit 2, nothing run, the
+    reports folder untouched."""
     plan_path = write_plan(tmp_path / "experiments" / "bad.yaml", {"name": "bad"})
     reports = tmp_path / "reports"
     (reports / "old" / "20260101T000000Z").mkdir(parents=True)
     proc = run("report", str(plan_path), str(tmp_path / "missing.yaml"), "--reports", str(reports))
-    assert proc.returncode == 1
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert any(ln.startswith(f"{plan_path}: ") for ln in lines)
-    assert any(ln.startswith(f"{tmp_path / 'missing.yaml'}: file not found") for ln in lines)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{plan_path}: ")
+    assert lines[1].startswith(f"{tmp_path / 'missing.yaml'}: file not found")
     assert "Traceback" not in proc.stderr
-    assert "invalid" in proc.stderr  # the summary table
     assert (reports / "old" / "20260101T000000Z").is_dir()
-    assert "old" in (reports / "index.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in reports.iterdir()) == ["old"]
 
 
 def test_report_rejects_a_bad_jobs_value(tmp_path):

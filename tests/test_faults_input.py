@@ -4,6 +4,7 @@ argument and the fix, and exit status 2 (issue 11, items 4, 10, 11 and 12)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,47 @@ def test_engine_file_that_is_not_duckdb(proj):
     one_line(run("analyze", str(path)), str(path), "data.engine", "notduck.duckdb", "DuckDB")
 
 
+def test_reports_path_that_is_a_file(proj):
+    (proj / "reports.txt").write_text("x")
+    path = proj / "experiments" / "landing-headline.yaml"
+    one_line(
+        run("report", str(path), "--reports", str(proj / "reports.txt")),
+        "liftlab report",
+        "--reports",
+        "reports.txt",
+        "is a file",
+    )
+
+
+def test_reports_default_folder_that_is_a_file(proj):
+    (proj / "reports").write_text("x")
+    path = proj / "experiments" / "landing-headline.yaml"
+    one_line(run("report", str(path)), "liftlab report", str(proj / "reports"), "is a file")
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"not json at all", b'{"cells": 3}', b"\x00\x01\x02binary", b"[1, 2]"]
+)
+def test_html_on_a_file_that_is_not_a_notebook(tmp_path, content):
+    nb = tmp_path / "x.ipynb"
+    nb.write_bytes(content)
+    one_line(run("html", str(nb)), str(nb), "notebook")
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_html_on_a_directory(tmp_path):
+    folder = tmp_path / "nb.ipynb"
+    folder.mkdir()
+    one_line(run("html", str(folder)), str(folder), "is a directory")
+
+
+def test_simulate_out_naming_a_file(tmp_path):
+    target = tmp_path / "data.txt"
+    target.write_text("keep me")
+    one_line(run("simulate", "--out", str(target)), "--out", str(target), "folder")
+    assert target.read_text() == "keep me"
+
+
 # ---- item 11: messages that mislead -------------------------------------------------------------
 def test_misspelt_top_level_key(proj):
     text = (proj / "experiments" / "landing-headline.yaml").read_text()
@@ -174,7 +216,90 @@ def test_directory_as_data_in_plan(tmp_path):
     assert "not found" not in line
 
 
+@pytest.mark.parametrize("n", ["0", "-5"])
+def test_design_n_per_variant_not_positive(n):
+    line = one_line(
+        run("design", "--baseline", "0.1", "--n-per-variant", n),
+        "liftlab design",
+        "--n-per-variant",
+    )
+    assert "None" not in line and f"(got {n})" in line
+
+
 @pytest.mark.parametrize("command", ["validate", "analyze", "design"])
 def test_directory_as_plan(tmp_path, command):
     line = one_line(run(command, str(tmp_path)), str(tmp_path), "is a directory")
     assert ".yaml" in line  # says what to give
+
+
+# ---- item 12: usage errors are one line too -------------------------------------------------------
+USAGE_CASES = [
+    (
+        ["report", "--jobs", "0", "experiments/landing-headline.yaml"],
+        "liftlab report: --jobs",
+        "(got 0)",
+    ),
+    (
+        ["report", "--timeout", "soon", "experiments/landing-headline.yaml"],
+        "liftlab report: --timeout",
+        "'soon'",
+    ),
+    (
+        ["report", "--timeout", "-1", "experiments/landing-headline.yaml"],
+        "liftlab report: --timeout",
+        "(got -1)",
+    ),
+    (["analyze"], "liftlab analyze: ", "plan"),
+    (["validate"], "liftlab validate: ", "plan"),
+    (["report"], "liftlab report: ", "plan"),
+    (["html"], "liftlab html: ", ".ipynb"),
+    (
+        ["analyse", "experiments/landing-headline.yaml"],
+        "liftlab: no command 'analyse'",
+        "(did you mean 'analyze'?)",
+    ),
+    (["reprot"], "liftlab: no command 'reprot'", "(did you mean 'report'?)"),
+    (["design", "--baseline", "abc"], "liftlab design: --baseline", "'abc'"),
+    (["design", "--type", "rate", "--baseline", "0.1"], "liftlab design: --type", "'rate'"),
+    (
+        ["analyze", "experiments/landing-headline.yaml", "--format", "xml"],
+        "liftlab analyze: --format",
+        "'xml'",
+    ),
+    (
+        ["analyze", "experiments/landing-headline.yaml", "--fromat", "csv"],
+        "liftlab analyze: no option '--fromat'",
+        "(did you mean '--format'?)",
+    ),
+    (["design", "--arms"], "liftlab design: --arms", "value"),
+    (["simulate", "--seed", "x"], "liftlab simulate: --seed", "'x'"),
+    (["analyze", "a.yaml", "b.yaml"], "liftlab analyze: ", "'b.yaml'"),
+]
+
+
+@pytest.mark.parametrize(("args", "start", "needle"), USAGE_CASES, ids=lambda v: None)
+def test_usage_errors_are_one_line(args, start, needle):
+    line = one_line(run(*args), needle)
+    assert line.startswith(start), line
+    assert not re.search(r"\s{3,}", line), line
+
+
+def test_help_still_works():
+    proc = run("--help")
+    assert proc.returncode == 0 and "analyze" in proc.stdout
+    proc = run("report", "--help")
+    assert proc.returncode == 0 and "--jobs" in proc.stdout
+
+
+def test_invalid_plans_under_report_exit_2_before_running(proj):
+    bad1 = proj / "experiments" / "bad1.yaml"
+    bad1.write_text("name: bad1\n")
+    bad2 = proj / "experiments" / "bad2.yaml"
+    bad2.write_text("- not a mapping\n")
+    good = proj / "experiments" / "landing-headline.yaml"
+    proc = run("report", str(good), str(bad1), str(bad2))
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2, proc.stderr
+    assert lines[0].startswith(str(bad1)) and lines[1].startswith(str(bad2))
+    assert not (proj / "reports").exists()  # nothing ran

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -22,9 +23,11 @@ from rich.table import Table
 from rich.text import Text
 
 from liftlab import format as fmt
-from liftlab.errors import LiftlabError
+from liftlab.errors import LiftlabError, did_you_mean
 
 if TYPE_CHECKING:
+    from typer._click import exceptions as click
+
     from liftlab.analysis import Results
     from liftlab.headline import Headline
     from liftlab.progress import Progress
@@ -611,7 +614,8 @@ def design(
         Literal["two-sided", "one-sided"], typer.Option(help="Test sidedness.")
     ] = "two-sided",
     n_per_variant: Annotated[
-        int | None, typer.Option(help="Instead of a sample size, give the MDE reachable with n.")
+        int | None,
+        typer.Option(min=1, help="Instead of a sample size, give the MDE reachable with n."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -719,6 +723,7 @@ def report(
         raise LiftlabError(
             "--data applies to one plan; give a single plan", source="liftlab report"
         )
+    _check_plans_and_folders(plans, reports_dir)
     try:
         outcomes = run_reports(
             plans,
@@ -737,6 +742,36 @@ def report(
         raise typer.Exit(1)
 
 
+def _check_plans_and_folders(plans: list[Path], reports_dir: Path | None) -> None:
+    """Before anything runs: every plan valid (each bad one on its own line, exit 2) and
+    every reports folder usable (not a file, nor under one)."""
+    from liftlab.plan import load_plan
+
+    loaded, bad = [], 0
+    for path in plans:
+        try:
+            loaded.append(load_plan(path))
+        except LiftlabError as exc:
+            err.print(str(exc), markup=False)
+            bad += 1
+    if bad:
+        raise typer.Exit(2)
+    for plan in loaded:
+        target = reports_dir if reports_dir is not None else plan.root / "reports"
+        blocker = next((p for p in (target, *target.parents) if p.exists()), None)
+        if blocker is None or blocker.is_dir():
+            continue
+        if reports_dir is None:
+            what, fix = f"the reports folder '{target}'", "move the file or give --reports <folder>"
+        else:
+            what, fix = f"--reports '{target}'", "give --reports a folder"
+        if blocker == target:
+            where = " is a file, not a folder"
+        else:
+            where = f" lies under '{blocker}', which is a file"
+        raise LiftlabError(f"{what}{where}; {fix}", source="liftlab report")
+
+
 @app.command()
 def html(
     notebook: Annotated[Path, typer.Argument(help="An executed report notebook (.ipynb).")],
@@ -747,11 +782,29 @@ def html(
     """Export an executed notebook (e.g. run by hand with papermill) as an offline HTML report."""
     from liftlab.report import write_html
 
+    if notebook.is_dir():
+        raise LiftlabError("is a directory; give an executed .ipynb file", source=str(notebook))
     if not notebook.is_file():
         raise LiftlabError("file not found; give an executed .ipynb", source=str(notebook))
+    _check_notebook(notebook)
     target = out_path or notebook.with_suffix(".html")
     write_html(notebook, target)
     out.print(str(target), markup=False)
+
+
+def _check_notebook(path: Path) -> None:
+    """Refuse a file that is not a Jupyter notebook, in one line, before exporting it."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # not JSON, not UTF-8, not a notebook's schema
+        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise LiftlabError(
+            f"not a Jupyter notebook ({first}); give an executed .ipynb, e.g. a run's report.ipynb",
+            source=str(path),
+        ) from None
 
 
 @app.command()
@@ -791,6 +844,11 @@ def simulate(
 
     from liftlab.simulate import simulate as make
 
+    if out_dir.exists() and not out_dir.is_dir():
+        raise LiftlabError(
+            f"--out '{out_dir}' is a file, not a folder; give a folder for the demo data",
+            source="liftlab simulate",
+        )
     start = time.perf_counter()
     truths = make(out_dir, seed=seed, events_scale=scale)
     out.print(
@@ -799,13 +857,121 @@ def simulate(
     )
 
 
-def main() -> None:
-    """Console-script entry point: one line and exit 2 on a user mistake."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: one line and exit 2 on a user mistake, a usage error
+    (a bad option value, a missing argument, an unknown command or option) included."""
+    # Typer carries its own copy of click; its exceptions are the ones raised.
+    from typer._click import exceptions as click
+
     try:
-        app()
+        code = app(args=argv, prog_name="liftlab", standalone_mode=False)
     except LiftlabError as exc:
         err.print(str(exc), markup=False)
         sys.exit(exc.exit_code)
+    except click.NoArgsIsHelpError:  # bare ``liftlab``: the help (already shown), as before
+        sys.exit(2)
+    except click.UsageError as exc:
+        err.print(_usage_line(exc, sys.argv[1:] if argv is None else argv), markup=False)
+        sys.exit(2)
+    except click.ClickException as exc:
+        err.print(f"liftlab: {exc.format_message()}", markup=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("Aborted!", markup=False)
+        sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+# What to give for each command's arguments when one is missing: (what, an example).
+_ARGUMENT_HINT = {
+    "plan_path": ("a plan file", "experiments/<slug>.yaml"),
+    "plans": ("one or more plan files", "experiments/<slug>.yaml"),
+    "notebook": ("an executed report notebook (.ipynb)", "reports/<slug>/<run>/report.ipynb"),
+    "pages": ("one or more HTML reports", "reports/index.html"),
+}
+
+
+def _given(args: list[str], opts: list[str]) -> str | None:
+    """The value given on the command line for an option (its last occurrence)."""
+    found = None
+    for i, arg in enumerate(args):
+        for opt in opts:
+            if arg == opt and i + 1 < len(args):
+                found = args[i + 1]
+            elif opt.startswith("--") and arg.startswith(opt + "="):
+                found = arg[len(opt) + 1 :]
+    return found
+
+
+def _reason(message: str) -> str:
+    """A click/typer complaint as the end of one sentence: ``must be at least 1``."""
+    text = message.split("\n")[0].strip().rstrip(".")
+    text = text.removeprefix("Value error, ")
+    text = re.sub(r"^Input should be ", "must be ", text)
+    text = text.replace("greater than or equal to", "at least")
+    text = text.replace("less than or equal to", "at most")
+    text = re.sub(r", unable to parse string as an? (\w+)$", "", text)
+    text = re.sub(r"^'[^']*' is not one of ", "must be one of ", text)
+    return text[:1].lower() + text[1:]
+
+
+def _usage_line(exc: click.UsageError, args: list[str]) -> str:
+    """One line for a usage error: ``liftlab <command>: <what is wrong and the fix>``."""
+    from typer._click import exceptions as click
+
+    ctx = exc.ctx
+    where = ctx.command_path if ctx is not None else "liftlab"
+    names = {c.name or getattr(c.callback, "__name__", "") for c in app.registered_commands}
+    if where == "liftlab" and args and args[0] in names:
+        where = f"liftlab {args[0]}"  # a parser error without the command's context
+    help_hint = f"see {where} --help"
+    message = exc.format_message().split("\n")[0].strip()
+    if isinstance(exc, click.NoSuchOption):
+        hint = did_you_mean(exc.option_name, exc.possibilities or [])
+        if not hint and ctx is not None:
+            opts = [o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts)]
+            hint = did_you_mean(exc.option_name, [o for o in opts if o.startswith("-")])
+        return f"{where}: no option '{exc.option_name}'{hint}; {help_hint}"
+    unknown = re.match(r"No such command '(.+?)'", message)
+    if unknown:
+        name = unknown.group(1)
+        commands = sorted(getattr(ctx.command, "commands", {})) if ctx is not None else []
+        return (
+            f"{where}: no command '{name}'{did_you_mean(name, commands)}; "
+            f"commands: {', '.join(commands)}"
+        )
+    param = getattr(exc, "param", None)
+    if isinstance(exc, click.MissingParameter) and param is not None:
+        if param.param_type_name == "argument":
+            what, example = _ARGUMENT_HINT.get(str(param.name), (str(param.name), "..."))
+            return f"{where}: missing {what}; give it, e.g. {where} {example}"
+        return f"{where}: {param.opts[-1]} is required; {help_hint}"
+    if isinstance(exc, click.BadParameter) and param is not None:
+        opts = [o for o in param.opts if o.startswith("--")] or list(param.opts)
+        name = opts[0] if opts else str(param.name)
+        value = _given(args, list(param.opts))
+        reason = _reason(re.sub(r"^Invalid value for [^:]*: ", "", message))
+        got = ""
+        if value is not None:
+            got = f" (got {value})" if _is_number(value) else f" (got '{value}')"
+        return f"{where}: {name} {reason}{got}"
+    extra = re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.+)\)", message)
+    if extra:
+        return f"{where}: unexpected extra argument '{extra.group(1)}'; {help_hint}"
+    needs = re.match(r"Option '([^']+)' requires an argument", message)
+    if needs:
+        return f"{where}: {needs.group(1)} needs a value; {help_hint}"
+    text = message.rstrip(".")
+    return f"{where}: {text[:1].lower()}{text[1:]}; {help_hint}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 if __name__ == "__main__":
