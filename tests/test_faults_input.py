@@ -159,6 +159,18 @@ def test_simulate_out_naming_a_file(tmp_path):
     assert target.read_text() == "keep me"
 
 
+def test_simulate_out_under_a_file(tmp_path):
+    blocker = tmp_path / "data.txt"
+    blocker.write_text("keep me")
+    target = blocker / "demo"
+    one_line(run("simulate", "--out", str(target)), "liftlab simulate", str(target), "--out")
+    assert blocker.read_text() == "keep me"
+
+
+def test_check_on_a_directory(tmp_path):
+    one_line(run("check", str(tmp_path)), str(tmp_path), "is a directory", "index.html")
+
+
 # ---- item 11: messages that mislead -------------------------------------------------------------
 def test_misspelt_top_level_key(proj):
     text = (proj / "experiments" / "landing-headline.yaml").read_text()

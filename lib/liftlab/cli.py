@@ -815,6 +815,12 @@ def check(
     no request off the machine. Exits 1 when a page fails."""
     from liftlab.browser import check_pages
 
+    for page_path in pages:
+        if page_path.is_dir():
+            hint = page_path / "index.html"
+            raise LiftlabError(
+                f"is a directory; give an HTML report, e.g. {hint}", source=str(page_path)
+            )
     failed = 0
     for page in check_pages(pages):
         problems = page.problems()
@@ -850,7 +856,14 @@ def simulate(
             source="liftlab simulate",
         )
     start = time.perf_counter()
-    truths = make(out_dir, seed=seed, events_scale=scale)
+    try:
+        truths = make(out_dir, seed=seed, events_scale=scale)
+    except OSError as exc:  # a parent that is a file, no permission, a full disk
+        raise LiftlabError(
+            f"cannot write the demo data to '{out_dir}' ({exc.strerror or exc}); "
+            "give --out a folder you can write to",
+            source="liftlab simulate",
+        ) from None
     out.print(
         f"wrote {', '.join(f'{k}.parquet' for k in truths)}, shop.duckdb (event tables) and "
         f"truth.json to {out_dir}/ in {time.perf_counter() - start:.1f} s"
