@@ -118,6 +118,15 @@ def test_engine_file_that_is_not_duckdb(proj):
     one_line(run("analyze", str(path)), str(path), "data.engine", "notduck.duckdb", "DuckDB")
 
 
+def test_engine_path_that_is_a_directory(proj):
+    (proj / "dir.duckdb").mkdir()
+    plan = demo(proj, "landing-headline")
+    plan["data"]["engine"] = "duckdb://dir.duckdb"
+    path = save(proj, plan)
+    line = one_line(run("analyze", str(path)), str(path), "data.engine", "is a directory")
+    assert "not found" not in line and ".duckdb" in line
+
+
 def test_reports_path_that_is_a_file(proj):
     (proj / "reports.txt").write_text("x")
     path = proj / "experiments" / "landing-headline.yaml"

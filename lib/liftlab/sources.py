@@ -218,6 +218,13 @@ def connect(plan: Plan) -> Any:
         if rest in ("", ":memory:"):
             return duckdb_connect()
         path = Path(rest) if rest.startswith("/") else plan.root / rest
+        if path.is_dir():
+            raise DataError(
+                f"'{path}' is a directory; point data.engine at a DuckDB file "
+                "(e.g. duckdb://data/shop.duckdb)",
+                source=plan.source,
+                field="data.engine",
+            )
         if not path.is_file():
             raise DataError(
                 f"DuckDB file '{path}' not found; check the path or run `liftlab simulate`",
