@@ -12,17 +12,21 @@ from __future__ import annotations
 import html.parser
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from typer.testing import CliRunner
 
 from liftlab.cli import app
-from liftlab.errors import DataError
-from liftlab.plan import load_plan
+from liftlab.errors import DataError, LiftlabError, PlanError
+from liftlab.plan import load_plan, parse_plan
 from liftlab.provenance import build_manifest, footer_markdown
 from liftlab.sources import connect, redact
 
@@ -208,3 +212,269 @@ def test_manifest_and_footer_hide_a_password_in_the_query(tmp_path: Path) -> Non
     assert SECRET not in repr(manifest)
     assert manifest["data"]["engine"].endswith("?password=***&sslmode=disable")
     assert SECRET not in footer_markdown(manifest)
+
+
+# ---- 3. YAML alias bombs ---------------------------------------------------------------------
+def _bomb(levels: int) -> str:
+    """The demo plan whose ``kind:`` is a list of ``levels`` nested aliases (9**levels)."""
+    items = ['&a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels + 1):
+        items.append(f"&a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
+    demo = DEMO.read_text(encoding="utf-8").replace("kind: landing_page\n", "")
+    return demo + f"kind: [{', '.join(items)}]\n"
+
+
+@pytest.mark.parametrize("levels", [3, 6, 9])
+def test_alias_bomb_is_refused_quickly_in_one_line(tmp_path: Path, levels: int) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(_bomb(levels), encoding="utf-8")
+    start = time.perf_counter()
+    done = _validate(path)
+    took = time.perf_counter() - start
+    assert took < 2, took
+    assert done.exit_code == 2
+    line = _one_line(done.output)
+    assert len(line) < 300 + len(str(path)), line
+    assert line.startswith(f"{path}: ")
+    assert "alias" in line
+
+
+def test_an_alias_loop_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text("name: &a [1, *a]\n", encoding="utf-8")
+    done = _validate(path)
+    assert done.exit_code == 2
+    assert "alias" in _one_line(done.output)
+
+
+def test_deep_nesting_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("name: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    done = _validate(path)
+    assert done.exit_code == 2, done.output
+    assert "nested" in _one_line(done.output)
+
+
+def test_a_few_ordinary_aliases_still_work(tmp_path: Path) -> None:
+    text = DEMO.read_text(encoding="utf-8")
+    text = text.replace("  control: {weight: 0.5,", "  control: {weight: &half 0.5,")
+    text = text.replace("  benefit: {weight: 0.5,", "  benefit: {weight: *half,")
+    path = tmp_path / "experiments" / "aliases.yaml"
+    path.parent.mkdir()
+    path.write_text(text, encoding="utf-8")
+    assert load_plan(path).variants["benefit"].weight == 0.5
+
+
+def test_a_long_value_is_cut_in_the_message(tmp_path: Path) -> None:
+    text = DEMO.read_text(encoding="utf-8").replace("kind: landing_page", "kind: " + "z" * 5000)
+    path = tmp_path / "long.yaml"
+    path.write_text(text, encoding="utf-8")
+    done = _validate(path)
+    assert done.exit_code == 2
+    line = _one_line(done.output)
+    assert line.startswith(f"{path}: kind: '") and "…" in line
+    assert len(line) < 300 + len(str(path)), line
+
+
+def test_a_value_with_a_newline_stays_on_one_line(tmp_path: Path) -> None:
+    text = DEMO.read_text(encoding="utf-8").replace("kind: landing_page", 'kind: "a\\nb"')
+    path = tmp_path / "newline.yaml"
+    path.write_text(text, encoding="utf-8")
+    done = _validate(path)
+    assert done.exit_code == 2
+    assert "kind: " in _one_line(done.output)
+
+
+# ---- 5. duplicate keys -----------------------------------------------------------------------
+def _line_of(text: str, start: str, nth: int = 0) -> int:
+    found = [i + 1 for i, line in enumerate(text.splitlines()) if line.startswith(start)]
+    return found[nth]
+
+
+def test_duplicate_top_level_key_names_both_lines(tmp_path: Path) -> None:
+    text = DEMO.read_text(encoding="utf-8") + "analysis:\n  alpha: 0.1\n"
+    path = tmp_path / "dup.yaml"
+    path.write_text(text, encoding="utf-8")
+    first, second = _line_of(text, "analysis:"), _line_of(text, "analysis:", 1)
+    done = _validate(path)
+    assert done.exit_code == 2
+    assert _one_line(done.output) == (
+        f"{path}: duplicate key 'analysis' (lines {first} and {second}); keep one"
+    )
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    assert caught.value.source == str(path)
+
+
+def test_duplicate_variant_names_the_field_and_both_lines(tmp_path: Path) -> None:
+    text = DEMO.read_text(encoding="utf-8")
+    text = text.replace(
+        "  benefit: {weight: 0.5, description: Benefit-led headline}\n",
+        "  benefit: {weight: 0.5, description: Benefit-led headline}\n"
+        "  benefit: {weight: 0.5, description: Another}\n",
+    )
+    path = tmp_path / "dup.yaml"
+    path.write_text(text, encoding="utf-8")
+    first, second = _line_of(text, "  benefit:"), _line_of(text, "  benefit:", 1)
+    done = _validate(path)
+    assert done.exit_code == 2
+    assert _one_line(done.output) == (
+        f"{path}: variants: duplicate key 'benefit' (lines {first} and {second}); keep one"
+    )
+
+
+def test_duplicate_key_deep_in_a_list(tmp_path: Path) -> None:
+    text = DEMO.read_text(encoding="utf-8").replace(
+        "    event: signup\n", "    event: signup\n    event: signpu\n"
+    )
+    path = tmp_path / "dup.yaml"
+    path.write_text(text, encoding="utf-8")
+    done = _validate(path)
+    assert done.exit_code == 2
+    first, second = _line_of(text, "    event: signup"), _line_of(text, "    event: signpu")
+    assert _one_line(done.output) == (
+        f"{path}: metrics[0]: duplicate key 'event' (lines {first} and {second}); keep one"
+    )
+
+
+def test_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    text = DEMO.read_text(encoding="utf-8").replace(
+        "  control: {weight: 0.5, description: Feature-led headline}\n"
+        "  benefit: {weight: 0.5, description: Benefit-led headline}\n",
+        "  control: &arm {weight: 0.5, description: Feature-led headline}\n"
+        "  benefit: {<<: *arm, description: Benefit-led headline}\n",
+    )
+    path = tmp_path / "experiments" / "merge.yaml"
+    path.parent.mkdir()
+    path.write_text(text, encoding="utf-8")
+    plan = load_plan(path)
+    assert plan.variants["benefit"].description == "Benefit-led headline"
+
+
+# ---- property: random plan text never raises anything but the one-line error ----------------
+DEMO_LINES = [p.read_text(encoding="utf-8").splitlines() for p in ROOT.glob("experiments/*.yaml")]
+_SCRATCH = Path(tempfile.mkdtemp(prefix="liftlab-faults-"))
+_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "~",
+            "null",
+            "[]",
+            "{}",
+            "-1",
+            "0",
+            "1e309",
+            ".nan",
+            "yes",
+            "'x'",
+            "&a 1",
+            "*a",
+            "!!binary aGk=",
+            "[1, [2, {a: b}]]",
+            "{weight: 2}",
+            "|\n  x",
+            '"\\u0000"',
+            "2026-13-45",
+            '"a\\nb"',
+            "z" * 300,
+            "*b",
+            "{<<: [1]}",
+            "!!int 0x",
+            "!!python/object:os.system x",
+        ]
+    ),
+    st.text(max_size=20),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+)
+
+
+@st.composite
+def _mutated_demo(draw: st.DrawFn) -> str:
+    lines = list(draw(st.sampled_from(DEMO_LINES)))
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(lines) - 1))
+        action = draw(st.sampled_from(["delete", "duplicate", "value", "indent", "insert"]))
+        if action == "delete":
+            del lines[i]
+        elif action == "duplicate":
+            lines.insert(i, lines[i])
+        elif action == "value":
+            key, sep, _ = lines[i].partition(":")
+            lines[i] = f"{key}: {draw(_VALUES)}" if sep else str(draw(_VALUES))
+        elif action == "indent":
+            lines[i] = " " * draw(st.integers(0, 6)) + lines[i].lstrip()
+        else:
+            lines.insert(i, draw(st.text(max_size=30)))
+        if not lines:
+            break
+    return "\n".join(lines) + "\n"
+
+
+_YAMLISH = st.text(
+    alphabet=st.sampled_from([*"ab:-[]{},&*!|>'\"#\n \t01.%@`~", "\\", "\u00e9", "\x00"]),
+    max_size=80,
+)
+
+
+def _check_one_plan(text: str) -> None:
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".yaml", dir=_SCRATCH, delete=False, encoding="utf-8", errors="replace"
+    ) as fh:
+        fh.write(text)
+    path = Path(fh.name)
+    try:
+        load_plan(path)
+    except LiftlabError as exc:
+        message = str(exc)
+        assert "\n" not in message and "\r" not in message, message
+        assert message.startswith(f"{path}: "), message
+        assert len(message) < 400 + len(str(path)), message
+    finally:
+        path.unlink()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_mutated_demo())
+def test_mutated_demo_plans_fail_only_with_one_line(text: str) -> None:
+    _check_one_plan(text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(_YAMLISH, st.text(max_size=60)))
+def test_random_plan_text_fails_only_with_one_line(text: str) -> None:
+    _check_one_plan(text)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.dictionaries(
+        st.sampled_from(["name", "kind", "variants", "data", "metrics", "analysis", "x", "1"]),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+            ),
+            max_leaves=10,
+        ),
+    )
+)
+def test_parse_plan_on_random_mappings_fails_only_with_one_line(raw: dict[str, Any]) -> None:
+    try:
+        parse_plan(raw, source="random.yaml")
+    except LiftlabError as exc:
+        assert "\n" not in str(exc), str(exc)
+        assert str(exc).startswith("random.yaml: ")
+
+
+@pytest.mark.parametrize("value", ["2026-13-45", "!!int 0x", "!!float abc"])
+def test_a_value_yaml_cannot_read_is_one_line(tmp_path: Path, value: str) -> None:
+    text = DEMO.read_text(encoding="utf-8").replace("owner: growth-web", f"owner: {value}")
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    done = _validate(path)
+    assert done.exit_code == 2
+    line = _one_line(done.output)
+    assert line.startswith(f"{path}: line {_line_of(text, 'owner:')}: "), line

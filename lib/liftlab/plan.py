@@ -710,6 +710,143 @@ def project_root(plan_path: Path) -> Path:
     return folder
 
 
+# Bounds on a plan's YAML: a plan has a few hundred values, nested a few levels deep. Beyond
+# these the file is refused before it is built (an alias bomb would otherwise expand to
+# billions of values in validation and in the error message).
+MAX_YAML_VALUES = 10_000
+MAX_YAML_DEPTH = 40
+MAX_QUOTED = 80  # characters of a value quoted in an error message
+
+
+class _Refused(yaml.YAMLError):
+    """A plan's YAML that is refused: ``text`` is the message, ``field`` where it is."""
+
+    def __init__(self, text: str, field: str | None = None) -> None:
+        super().__init__(text)
+        self.text, self.field = text, field
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+class _PlanLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing what a plan never needs: a duplicate key in a mapping,
+    aliases that expand to more than :data:`MAX_YAML_VALUES` values or refer to themselves,
+    and nesting deeper than :data:`MAX_YAML_DEPTH`."""
+
+    def __init__(self, stream: bytes) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._node: yaml.Node | None = None
+        self._fields: dict[int, str] = {}  # id of each mapping node -> its field path
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _Refused(
+                    f"line {mark.line + 1}: values nested more than {MAX_YAML_DEPTH} levels "
+                    "deep; a plan needs a few levels, fix the brackets or indentation"
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        self._node = node  # the value being read, for a message when it cannot be
+        return super().construct_object(node, deep=deep)
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        self._measure(node)
+        return self.construct_document(node)
+
+    def _measure(self, root: yaml.Node) -> None:
+        """Count the values ``root`` expands to (aliases included) and record each mapping's
+        field path; refuse a loop of aliases and an expansion beyond the bound."""
+        sizes: dict[int, int] = {}
+        open_nodes: set[int] = set()
+
+        def size(node: yaml.Node, field: str) -> int:
+            key = id(node)
+            if key in sizes:
+                return sizes[key]
+            if key in open_nodes:
+                raise _Refused(
+                    f"line {_line(node)}: a YAML alias (*name) refers to the value that holds "
+                    "it; write the value out",
+                    field or None,
+                )
+            open_nodes.add(key)
+            total = 1
+            if isinstance(node, yaml.MappingNode):
+                self._fields.setdefault(key, field)
+                for key_node, value_node in node.value:
+                    name = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+                    inner = f"{field}.{name}" if field else str(name)
+                    total += size(key_node, field) + size(value_node, inner)
+            elif isinstance(node, yaml.SequenceNode):
+                for i, item in enumerate(node.value):
+                    total += size(item, f"{field}[{i}]")
+            open_nodes.discard(key)
+            if total > MAX_YAML_VALUES:
+                raise _Refused(
+                    f"line {_line(node)}: YAML aliases (*name) expand to more than "
+                    f"{MAX_YAML_VALUES:,} values; write the plan without nested aliases",
+                    field or None,
+                )
+            sizes[key] = total
+            return total
+
+        size(root, "")
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:
+                continue  # an unhashable key: the safe loader reports it
+            if first is not None:
+                raise _Refused(
+                    f"duplicate key '{_quote(key)}' (lines {first} and {_line(key_node)}); "
+                    "keep one",
+                    self._fields.get(id(node)) or None,
+                )
+            seen[key] = _line(key_node)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+def _quote(value: object) -> str:
+    """A value as an error message quotes it: on one line, at most :data:`MAX_QUOTED` long."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 1] + "…"
+
+
+class _Quoted:
+    """A value (not a string) as a message shows it: its repr, cut by :func:`_quote`."""
+
+    def __init__(self, value: object) -> None:
+        self.text = _quote(repr(value))
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+def _quoted(value: object) -> object:
+    return _quote(value) if isinstance(value, str) else _Quoted(value)
+
+
 def load_plan(path: str | Path, *, root: str | Path | None = None) -> Plan:
     """Read and validate a plan file; raise :class:`PlanError` with a one-line message."""
     path = Path(path)
@@ -726,11 +863,13 @@ def load_plan(path: str | Path, *, root: str | Path | None = None) -> Plan:
     except OSError as exc:
         raise PlanError(f"cannot read the file ({exc.strerror})", source=source) from None
     try:
-        raw = yaml.safe_load(raw_bytes)
+        raw = _load_yaml(raw_bytes)
+    except _Refused as exc:
+        raise PlanError(exc.text, source=source, field=exc.field) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
+        problem = _quote(getattr(exc, "problem", None) or "invalid YAML")
         raise PlanError(
             f"{where}YAML syntax error ({problem}); fix the YAML", source=source
         ) from None
@@ -739,6 +878,26 @@ def load_plan(path: str | Path, *, root: str | Path | None = None) -> Plan:
     plan = parse_plan(raw, source=source)
     base = Path(root) if root is not None else project_root(path)
     return plan.with_source(path, base, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _load_yaml(raw_bytes: bytes) -> Any:
+    """The plan's YAML as Python values, by :class:`_PlanLoader`."""
+    loader = _PlanLoader(raw_bytes)
+    try:
+        return loader.get_single_data()
+    except RecursionError:
+        raise _Refused(
+            f"values nested too deep; a plan needs a few levels (at most {MAX_YAML_DEPTH})"
+        ) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date 2026-13-45
+        node = loader._node
+        where = f"line {_line(node)}: " if node is not None else ""
+        value = f" '{_quote(node.value)}'" if isinstance(node, yaml.ScalarNode) else ""
+        raise _Refused(
+            f"{where}cannot read the value{value} ({_quote(str(exc))}); fix it or quote it"
+        ) from None
+    finally:
+        loader.dispose()
 
 
 def parse_plan(raw: dict[str, Any], *, source: str = "<plan>") -> Plan:
@@ -753,7 +912,9 @@ def parse_plan(raw: dict[str, Any], *, source: str = "<plan>") -> Plan:
         # meant to be; the unknown key (with its "did you mean") is the one that helps.
         unknown = [e for e in errors if e["type"] == "extra_forbidden"]
         err = unknown[0] if unknown and any(e["type"] == "missing" for e in errors) else errors[0]
-        raise PlanError(_describe(err, raw), source=source) from None
+        if "input" in err:  # quoted in the message: one line, cut to MAX_QUOTED characters
+            err = {**err, "input": _quoted(err["input"])}
+        raise PlanError(" ".join(_describe(err, raw).split()), source=source) from None
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
