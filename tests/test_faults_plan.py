@@ -478,3 +478,50 @@ def test_a_value_yaml_cannot_read_is_one_line(tmp_path: Path, value: str) -> Non
     assert done.exit_code == 2
     line = _one_line(done.output)
     assert line.startswith(f"{path}: line {_line_of(text, 'owner:')}: "), line
+
+
+class _Hostile(html.parser.HTMLParser):
+    """Tags or attributes that carry the hostile marker (each would be live in a browser)."""
+
+    def __init__(self, marker: str) -> None:
+        super().__init__()
+        self.marker, self.live = marker, []  # type: list[str]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if self.marker in name or (name.startswith("on") and self.marker in (value or "")):
+                self.live.append(f"<{tag} {name}={value!r}>")
+        if tag in ("img", "script", "iframe") and any(self.marker in (v or "") for _, v in attrs):
+            self.live.append(f"<{tag} {attrs!r}>")
+
+
+def test_hostile_plan_text_and_file_name_stay_inert_in_the_report(
+    project: Path, tmp_path: Path
+) -> None:
+    """A whole report run on a plan whose file name and free text carry HTML: report.html and
+    index.html show the text and run nothing (footer, title, variants, charts, index)."""
+    from liftlab.report import run_reports
+
+    attack = "`<img src=x onerror=alert(9)>`<script>alert(9)</script>"
+    text = (project / "experiments" / "landing-headline.yaml").read_text(encoding="utf-8")
+    for old, new in [
+        ("owner: growth-web", f"owner: '{attack}'"),
+        ("description: Feature-led headline", f"description: '{attack}'"),
+    ]:
+        assert old in text
+        text = text.replace(old, new)
+    text = text.replace("hypothesis: >-\n", f"hypothesis: >-\n  {attack}\n")
+    plan = project / "experiments" / f"x-{attack.replace('/', '')}.yaml"
+    plan.write_text(text, encoding="utf-8")
+    try:
+        outcomes = run_reports([plan], reports_dir=tmp_path, console=None, jobs=1)
+    finally:
+        plan.unlink()
+    assert all(o.ok for o in outcomes), outcomes
+    pages = [tmp_path / "landing-headline" / "latest" / "report.html", tmp_path / "index.html"]
+    for page in pages:
+        found = _Hostile("alert(9)")
+        found.feed(page.read_text(encoding="utf-8"))
+        assert found.live == [], (page, found.live)
+    report = pages[0].read_text(encoding="utf-8")
+    assert "&lt;img src=x onerror=alert(9)&gt;" in report  # shown, as text
