@@ -153,6 +153,7 @@ def test_title_and_variants_escape_plan_text() -> None:
         ("postgresql://u@h/db?password=a@b&x=1", "postgresql://u@h/db?password=***&x=1"),
         ("postgresql://h/db?password=", "postgresql://h/db?password=***"),
         ("postgresql://u@h/db;password=x", "postgresql://u@h/db;password=***"),
+        ("pyspark://k8s://https://u:pw@h:443?token=t", "pyspark://k8s://https://u@h:443?token=***"),
         ("duckdb://data/shop.duckdb", "duckdb://data/shop.duckdb"),
         ("duckdb://:memory:", "duckdb://:memory:"),
         ("postgresql://u@h/db?sslmode=require", "postgresql://u@h/db?sslmode=require"),
@@ -525,3 +526,19 @@ def test_hostile_plan_text_and_file_name_stay_inert_in_the_report(
         assert found.live == [], (page, found.live)
     report = pages[0].read_text(encoding="utf-8")
     assert "&lt;img src=x onerror=alert(9)&gt;" in report  # shown, as text
+
+
+def test_spark_master_clash_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The message about a second Spark master shows both masters without their secrets."""
+    from pyspark.sql import SparkSession
+
+    from liftlab import sources
+
+    running = f"k8s://https://u:{SECRET}@h:443?token={SECRET}"
+    active = SimpleNamespace(sparkContext=SimpleNamespace(master=running))
+    monkeypatch.setattr(SparkSession, "getActiveSession", staticmethod(lambda: active))
+    with pytest.raises(DataError) as caught:
+        sources.spark_session(f"spark://h:7077?token={SECRET}")
+    message = _one_line(str(caught.value))
+    assert SECRET not in message
+    assert "token=***" in message and "data.engine" in message

@@ -136,8 +136,8 @@ def spark_session(master: str = "local[2]") -> Any:
     active = SparkSession.getActiveSession()
     if active is not None and active.sparkContext.master != master:
         raise DataError(
-            f"this process already runs Spark on '{active.sparkContext.master}'; "
-            f"one process can use one Spark master, not also '{master}'",
+            f"this process already runs Spark on '{redact(active.sparkContext.master)}'; "
+            f"one process can use one Spark master, not also '{redact(master)}'",
             field="data.engine",
         )
     builder = SparkSession.builder.master(master).appName("liftlab")
@@ -288,6 +288,8 @@ def redact(url: str) -> str:
     scheme, rest = url.split("://", 1)
     cut = min((i for i in (rest.find(c) for c in "?;#") if i >= 0), default=len(rest))
     where, query = rest[:cut], rest[cut:]
+    if "://" in where:  # a URL inside a URL: pyspark://k8s://https://user:secret@host
+        return f"{scheme}://{redact(rest)}"
     if "@" in where:  # user:secret@host (the secret may hold '@', ':' or '/')
         creds, host = where.rsplit("@", 1)
         where = f"{creds.split(':', 1)[0]}@{host}"
