@@ -136,7 +136,7 @@ def spark_session(master: str = "local[2]") -> Any:
     active = SparkSession.getActiveSession()
     if active is not None and active.sparkContext.master != master:
         raise DataError(
-            f"this process already runs Spark on '{redact(active.sparkContext.master)}'; "
+            f"this process already runs Spark on '{redact(str(active.sparkContext.master))}'; "
             f"one process can use one Spark master, not also '{redact(master)}'",
             field="data.engine",
         )
