@@ -295,6 +295,15 @@ USAGE_CASES = [
     (["design", "--arms"], "liftlab design: --arms", "value"),
     (["simulate", "--seed", "x"], "liftlab simulate: --seed", "'x'"),
     (["analyze", "a.yaml", "b.yaml"], "liftlab analyze: ", "'b.yaml'"),
+    (["--bogus"], "liftlab: no option '--bogus'", "--help"),
+    (
+        ["design", "--mde-type", "rel"],
+        "liftlab design: --mde-type",
+        "(got 'rel') (did you mean 'relative'?)",
+    ),
+    (["report", "x.yaml", "--jobs"], "liftlab report: --jobs", "needs a value"),
+    (["design", "--arms", "2.5"], "liftlab design: --arms", "(got 2.5)"),
+    (["check"], "liftlab check: ", "reports/index.html"),
 ]
 
 

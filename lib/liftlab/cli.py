@@ -968,6 +968,11 @@ def _usage_line(exc: click.UsageError, args: list[str]) -> str:
         got = ""
         if value is not None:
             got = f" (got {value})" if _is_number(value) else f" (got '{value}')"
+            if reason.startswith("must be one of"):
+                choices = re.findall(r"'([^']*)'", reason)
+                starts = [c for c in choices if c.startswith(value)]  # 'rel' for 'relative'
+                one = f" (did you mean '{starts[0]}'?)" if len(starts) == 1 else ""
+                got += one or did_you_mean(value, choices)
         return f"{where}: {name} {reason}{got}"
     extra = re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.+)\)", message)
     if extra:
