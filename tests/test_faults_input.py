@@ -109,6 +109,25 @@ def test_missing_metric_column_is_an_error(tmp_path, units):
     one_line(run("analyze", str(path)), str(path), "'revnue'", "(did you mean 'revenue'?)")
 
 
+def test_precomputed_metric_typo_suggests_the_name_in_the_file(tmp_path):
+    csv = tmp_path / "stats.csv"
+    csv.write_text(
+        "metric,variant,n,sum_y,sum_y2\n"
+        + "".join(f"conversoin,{v},100,10,10\n" for v in ("control", "b", "c"))
+    )
+    plan = base_plan("x.parquet")
+    plan["data"] = {"statistics": "stats.csv"}
+    plan["metrics"] = [{"name": "conversion", "role": "primary", "type": "proportion"}]
+    path = write_plan(tmp_path / "plan.yaml", plan)
+    one_line(
+        run("analyze", str(path)),
+        str(path),
+        "data.statistics",
+        "'conversion'",
+        "(did you mean 'conversoin'?)",
+    )
+
+
 # ---- item 10: tracebacks for files that are not what they should be ---------------------------
 def test_engine_file_that_is_not_duckdb(proj):
     (proj / "notduck.duckdb").write_text("this is not a database\n" * 20)

@@ -82,8 +82,10 @@ def read_statistics(plan: Plan) -> tuple[UnitStats, UnitSource]:
         sums[key] = sums[key] + mom
     missing = [m for m in metrics if not any(k[0] == m for k in sums)]
     if missing:
+        in_file = sorted({str(r["metric"]) for r in rows} - set(metrics))
         raise DataError(
-            f"{spec} has no rows for metric '{missing[0]}'; add them or remove the metric",
+            f"{spec} has no rows for metric '{missing[0]}'{did_you_mean(missing[0], in_file)}; "
+            "add them, rename the metric or remove it",
             source=plan.source,
             field="data.statistics",
         )
