@@ -542,3 +542,26 @@ def test_spark_master_clash_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> No
     message = _one_line(str(caught.value))
     assert SECRET not in message
     assert "token=***" in message and "data.engine" in message
+
+
+@pytest.mark.parametrize(
+    ("plan", "line"),
+    [
+        ("landing-headline", "    covariate: pre_period"),
+        ("pricing-three-tiers", "  conversion:"),
+        ("creative-tournament", "  ctr:"),
+    ],
+)
+def test_a_long_name_quoted_by_a_cross_field_check_is_cut(
+    tmp_path: Path, plan: str, line: str
+) -> None:
+    text = (ROOT / "experiments" / f"{plan}.yaml").read_text(encoding="utf-8")
+    old = next(x for x in text.splitlines() if x.startswith(line))
+    text = text.replace(old, old.split(":")[0] + ": " + "z" * 3000, 1)
+    path = tmp_path / "long.yaml"
+    path.write_text(text, encoding="utf-8")
+    done = _validate(path)
+    assert done.exit_code == 2
+    message = _one_line(done.output)
+    assert "z" * 80 not in message and "…" in message, message
+    assert len(message) < 300 + len(str(path)), message

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -843,6 +844,9 @@ class _Quoted:
     __str__ = __repr__
 
 
+_LONG_QUOTE = re.compile("'([^']{" + str(MAX_QUOTED + 1) + ",})'")  # a long quoted value
+
+
 def _quoted(value: object) -> object:
     return _quote(value) if isinstance(value, str) else _Quoted(value)
 
@@ -914,7 +918,9 @@ def parse_plan(raw: dict[str, Any], *, source: str = "<plan>") -> Plan:
         err = unknown[0] if unknown and any(e["type"] == "missing" for e in errors) else errors[0]
         if "input" in err:  # quoted in the message: one line, cut to MAX_QUOTED characters
             err = {**err, "input": _quoted(err["input"])}
-        raise PlanError(" ".join(_describe(err, raw).split()), source=source) from None
+        text = " ".join(_describe(err, raw).split())
+        text = _LONG_QUOTE.sub(lambda m: f"'{_quote(m.group(1))}'", text)
+        raise PlanError(text, source=source) from None
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
