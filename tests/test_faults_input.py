@@ -180,6 +180,17 @@ def test_html_on_a_directory(tmp_path):
     one_line(run("html", str(folder)), str(folder), "is a directory")
 
 
+@pytest.mark.parametrize("where", ["missing-folder", "a-folder"])
+def test_html_out_that_cannot_be_written(tmp_path, where):
+    import nbformat
+
+    nb = tmp_path / "ok.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), nb)
+    target = tmp_path / "no" / "such" / "x.html" if where == "missing-folder" else tmp_path
+    one_line(run("html", str(nb), "--out", str(target)), "liftlab html", "--out", str(target))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.ipynb"]
+
+
 def test_simulate_out_naming_a_file(tmp_path):
     target = tmp_path / "data.txt"
     target.write_text("keep me")

@@ -788,7 +788,23 @@ def html(
         raise LiftlabError("file not found; give an executed .ipynb", source=str(notebook))
     _check_notebook(notebook)
     target = out_path or notebook.with_suffix(".html")
-    write_html(notebook, target)
+    if target.is_dir():
+        raise LiftlabError(
+            f"--out '{target}' is a directory; give an .html file, e.g. {target / 'report.html'}",
+            source="liftlab html",
+        )
+    if not target.parent.is_dir():
+        raise LiftlabError(
+            f"--out '{target}': the folder '{target.parent}' does not exist; create it first",
+            source="liftlab html",
+        )
+    try:
+        write_html(notebook, target)
+    except OSError as exc:  # no permission, a full disk
+        raise LiftlabError(
+            f"--out '{target}' cannot be written ({exc.strerror or exc}); give another path",
+            source="liftlab html",
+        ) from None
     out.print(str(target), markup=False)
 
 
