@@ -565,3 +565,29 @@ def test_a_long_name_quoted_by_a_cross_field_check_is_cut(
     message = _one_line(done.output)
     assert "z" * 80 not in message and "…" in message, message
     assert len(message) < 300 + len(str(path)), message
+
+
+def test_a_report_run_on_a_secret_url_keeps_the_secret_out_of_every_file(
+    project: Path, tmp_path: Path
+) -> None:
+    """The failed run's manifest, log, notebook and HTML, the index and the console output."""
+    import io
+
+    from rich.console import Console
+
+    from liftlab.report import run_reports
+
+    text = (project / "experiments" / "landing-headline.yaml").read_text(encoding="utf-8")
+    plan = project / "experiments" / "pg-secret.yaml"
+    plan.write_text(text.replace("duckdb://data/shop.duckdb", URL_WITH_SECRET), encoding="utf-8")
+    buf = io.StringIO()
+    try:
+        outcomes = run_reports([plan], reports_dir=tmp_path, console=Console(file=buf), jobs=1)
+    finally:
+        plan.unlink()
+    assert not any(o.ok for o in outcomes)
+    assert SECRET not in buf.getvalue() and SECRET not in repr(outcomes)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert files  # the failed run is kept, with its manifest and log
+    assert [p for p in files if SECRET.encode() in p.read_bytes()] == []
+    assert any(b"password=***" in p.read_bytes() for p in files)
