@@ -150,6 +150,8 @@ def test_title_and_variants_escape_plan_text() -> None:
             "&sas=***&signature=***",
         ),
         ("postgresql://u:p@ss@h/db", "postgresql://u@h/db"),  # '@' inside the password
+        ("postgresql://u:pa?ss@h/db", "postgresql://u@h/db"),  # '?' inside the password
+        ("postgresql://u:p#s/s@h:5432/db?sslmode=1", "postgresql://u@h:5432/db?sslmode=1"),
         ("postgresql://u@h/db?password=a@b&x=1", "postgresql://u@h/db?password=***&x=1"),
         ("postgresql://h/db?password=", "postgresql://h/db?password=***"),
         ("postgresql://u@h/db;password=x", "postgresql://u@h/db;password=***"),
@@ -591,3 +593,20 @@ def test_a_report_run_on_a_secret_url_keeps_the_secret_out_of_every_file(
     assert files  # the failed run is kept, with its manifest and log
     assert [p for p in files if SECRET.encode() in p.read_bytes()] == []
     assert any(b"password=***" in p.read_bytes() for p in files)
+
+
+_SECRET_TEXT = st.text(alphabet=st.sampled_from([*"abcXYZ019@:/?#=!$%+"]), max_size=12).map(
+    lambda s: f"Zq{s}Qz"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SECRET_TEXT, _SECRET_TEXT.filter(lambda s: not set(s) & set("&;#")))
+def test_redact_never_shows_a_password_or_a_secret_parameter(pw: str, value: str) -> None:
+    for url in (
+        f"postgresql://user:{pw}@db.example.com:5432/shop",
+        f"postgresql://user@db.example.com/shop?sslmode=require&password={value}",
+        f"trino://user:{pw}@host/cat?Access_Token={value}&x=1",
+    ):
+        shown = redact(url)
+        assert pw not in shown and value not in shown, (url, shown)

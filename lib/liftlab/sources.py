@@ -274,6 +274,9 @@ _SECRET_PARAMETER = re.compile(
     re.IGNORECASE,
 )
 
+# The '@' that ends a URL's user:password (the last one followed by a host name).
+_USERINFO_END = re.compile(r"@(?=[\w.\-\[\]:%]*(?:[/?#;]|$))")
+
 
 def redact(url: str) -> str:
     """The URL without any secret: ``user:secret@`` becomes ``user@`` and the value of a
@@ -286,6 +289,9 @@ def redact(url: str) -> str:
     if "://" not in url:
         return url
     scheme, rest = url.split("://", 1)
+    ends = [m.start() for m in _USERINFO_END.finditer(rest)]
+    if ends and ":" in rest[: ends[-1]] and "://" not in rest[: ends[-1]]:
+        rest = rest[: rest.index(":")] + rest[ends[-1] :]  # user:se?c#r/et@ -> user@
     cut = min((i for i in (rest.find(c) for c in "?;#") if i >= 0), default=len(rest))
     where, query = rest[:cut], rest[cut:]
     if "://" in where:  # a URL inside a URL: pyspark://k8s://https://user:secret@host
