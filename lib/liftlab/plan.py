@@ -795,9 +795,13 @@ class _PlanLoader(yaml.SafeLoader):
                     total += size(item, f"{field}[{i}]")
             open_nodes.discard(key)
             if total > MAX_YAML_VALUES:
+                shared = total > len(sizes) + len(open_nodes) + 1  # aliases repeat values
                 raise _Refused(
                     f"line {_line(node)}: YAML aliases (*name) expand to more than "
-                    f"{MAX_YAML_VALUES:,} values; write the plan without nested aliases",
+                    f"{MAX_YAML_VALUES:,} values; write the plan without nested aliases"
+                    if shared
+                    else f"line {_line(node)}: more than {MAX_YAML_VALUES:,} values; a plan "
+                    "has a few hundred, check that the file is a plan",
                     field or None,
                 )
             sizes[key] = total
