@@ -14,7 +14,7 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.cells import cell_len
@@ -886,11 +886,21 @@ def simulate(
     )
 
 
+def _click_exceptions() -> Any:
+    """Click's exception classes as typer raises them: recent typer carries its own copy of
+    click (``typer._click``); older releases use the click package."""
+    import importlib
+
+    try:
+        return importlib.import_module("typer._click.exceptions")
+    except ImportError:  # typer before its bundled click
+        return importlib.import_module("click.exceptions")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one line and exit 2 on a user mistake, a usage error
     (a bad option value, a missing argument, an unknown command or option) included."""
-    # Typer carries its own copy of click; its exceptions are the ones raised.
-    from typer._click import exceptions as click
+    click = _click_exceptions()
 
     try:
         code = app(args=argv, prog_name="liftlab", standalone_mode=False)
@@ -947,7 +957,7 @@ def _reason(message: str) -> str:
 
 def _usage_line(exc: click.UsageError, args: list[str]) -> str:
     """One line for a usage error: ``liftlab <command>: <what is wrong and the fix>``."""
-    from typer._click import exceptions as click
+    click = _click_exceptions()
 
     ctx = exc.ctx
     where = ctx.command_path if ctx is not None else "liftlab"
