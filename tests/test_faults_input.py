@@ -40,10 +40,11 @@ def one_line(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
 
 
 @pytest.fixture
-def proj(tmp_path: Path) -> Path:
-    """A project folder: experiments/ with the demo plans, data/ pointing at the demo data."""
+def proj(tmp_path: Path, project: Path) -> Path:
+    """A project folder: experiments/ with the demo plans, data/ pointing at the demo data
+    simulated for the session (a fresh clone has no data/ of its own)."""
     (tmp_path / "experiments").mkdir()
-    (tmp_path / "data").symlink_to(ROOT / "data")
+    (tmp_path / "data").symlink_to(project / "data")
     for p in (ROOT / "experiments").glob("*.yaml"):
         (tmp_path / "experiments" / p.name).write_text(p.read_text())
     return tmp_path

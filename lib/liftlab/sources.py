@@ -278,6 +278,11 @@ _SECRET_PARAMETER = re.compile(
 _USERINFO_END = re.compile(r"@(?=[\w.\-\[\]:%]*(?:[/?#;]|$))")
 
 
+# What starts a URL inside a URL: a scheme (letters, digits, + . -) and "://", so that a
+# password holding "://" is not taken for one.
+_NESTED_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
 def redact(url: str) -> str:
     """The URL without any secret: ``user:secret@`` becomes ``user@`` and the value of a
     query parameter that carries one (``password``, ``token``, ``api_key``, ...; see
@@ -289,13 +294,13 @@ def redact(url: str) -> str:
     if "://" not in url:
         return url
     scheme, rest = url.split("://", 1)
+    if _NESTED_URL.match(rest):  # a URL inside a URL: pyspark://k8s://https://user:secret@host
+        return f"{scheme}://{redact(rest)}"
     ends = [m.start() for m in _USERINFO_END.finditer(rest)]
-    if ends and ":" in rest[: ends[-1]] and "://" not in rest[: ends[-1]]:
-        rest = rest[: rest.index(":")] + rest[ends[-1] :]  # user:se?c#r/et@ -> user@
+    if ends and ":" in rest[: ends[-1]]:
+        rest = rest[: rest.index(":")] + rest[ends[-1] :]  # user:se?c#r/e://t@ -> user@
     cut = min((i for i in (rest.find(c) for c in "?;#") if i >= 0), default=len(rest))
     where, query = rest[:cut], rest[cut:]
-    if "://" in where:  # a URL inside a URL: pyspark://k8s://https://user:secret@host
-        return f"{scheme}://{redact(rest)}"
     if "@" in where:  # user:secret@host (the secret may hold '@', ':' or '/')
         creds, host = where.rsplit("@", 1)
         where = f"{creds.split(':', 1)[0]}@{host}"
