@@ -89,7 +89,7 @@ def decide(plan: Plan, srm: SRMResult, metrics: list[MetricResult], progress: Pr
         planned = ", ".join(f"{k} {fmt.percent(v)}" for k, v in srm.expected_weights.items())
         return Decision(
             "investigate",
-            f"Sample ratio mismatch (χ² p {_p_phrase(srm.p_value)}): observed {shares} against "
+            f"Sample ratio mismatch (χ² {fmt.p_clause(srm.p_value)}): observed {shares} against "
             f"planned {planned}. Assignment or logging is broken; no effect can be trusted.",
         )
     primary = [m for m in metrics if m.metric.role == "primary" and m.status != "error"]
@@ -251,8 +251,3 @@ def _progress_sentence(plan: Plan, p: Progress) -> str:
         return f"No sample size was planned; {detect}."
     days = p.days_text()
     return f"{p.to_go:,} more units per variant to go" + (f": {days}." if days else ".")
-
-
-def _p_phrase(p: float) -> str:
-    text = fmt.p_value(p)
-    return text if text.startswith("<") else f"= {text}"

@@ -75,8 +75,6 @@ SEQUENTIAL_STATUS = {
     "reject": "rejected",
 }
 SPENDING_NAMES = {"obrien-fleming": "O'Brien–Fleming-type", "pocock": "Pocock-type"}
-YES_BETTER = "yes,\u00a0better"
-YES_WORSE = "yes,\u00a0worse"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 DASH = "—"
 
@@ -160,17 +158,6 @@ def _abs_fmt(metric: Metric, *values: float | None):  # type: ignore[no-untyped-
 
 def _abs_unit(metric: Metric) -> str:
     return " pp" if metric.type == "proportion" else ""
-
-
-def _interval(fmt, estimate: float, lo: float, hi: float) -> str:  # type: ignore[no-untyped-def]
-    """``estimate [lo, hi]``; the bracket never breaks across lines (no-break space)."""
-    return f"{fmt(estimate)} [{fmt(lo)},\u00a0{fmt(hi)}]"
-
-
-def _rel_interval(estimate: float, ci: tuple[float, float] | None) -> str:
-    if ci is None:
-        return _pct(estimate, sign=True) + " [undefined]"
-    return _interval(lambda x: _pct(x, sign=True), estimate, *ci)
 
 
 def _variant_label(name: str, control: str | None) -> str:
@@ -486,16 +473,6 @@ def _sequential_kind(metric_result: MetricResult) -> str | None:
     return next((c.sequential.kind for c in metric_result.comparisons if c.sequential), None)
 
 
-def outcome(metric_result: MetricResult, comparison: Comparison) -> str:
-    """``yes, better``, ``yes, worse`` (significant or decisive, by the metric's good
-    direction and the plan's method) or ``no``."""
-    if comparison.better:
-        return YES_BETTER
-    if comparison.worse:
-        return YES_WORSE
-    return "no"
-
-
 def _side_text(side: object) -> str:
     """One side of a ratio: a column name, or ``count of click`` for an event aggregate."""
     event = getattr(side, "event", None)
@@ -795,7 +772,9 @@ def diagnostics_frame(metric_result: MetricResult, results: Results) -> pd.DataF
         e = c.effect
         row: dict[str, Any] = {"variant": c.variant}
         if seq is not None:
-            row[f"fixed-horizon lift [{level} CI]"] = _rel_interval(e.rel_effect, e.rel_ci)
+            row[f"fixed-horizon lift [{level} CI]"] = fmt.effect_text(
+                display, e.rel_effect, e.rel_ci, "relative"
+            )
             row["fixed-horizon p"] = p_text(e.p_value)
             look = c.sequential.looks[-1] if c.sequential and c.sequential.looks else None
             if seq == "group-sequential":

@@ -1228,10 +1228,10 @@ def _index_row(row: IndexRow) -> str:
     if row.srm_p is None:
         srm, srm_key = '<span class="muted">—</span>', ""
     elif row.srm_mismatch:
-        srm = f'<span class="badge failed">mismatch p {_p_phrase(row.srm_p)}</span>'
+        srm = f'<span class="badge failed">mismatch {_p_clause(row.srm_p)}</span>'
         srm_key = "0"
     else:
-        srm, srm_key = f'<span class="badge ok">ok</span> p {_p_phrase(row.srm_p)}', "1"
+        srm, srm_key = f'<span class="badge ok">ok</span> {_p_clause(row.srm_p)}', "1"
     shown = [_run_link(name, href, status) for name, href, status in row.runs]
     links = " ".join(shown[:3])
     if len(shown) > 3:
@@ -1249,11 +1249,10 @@ def _index_row(row: IndexRow) -> str:
     )
 
 
-def _p_phrase(p: float) -> str:
-    from liftlab.format import p_value
+def _p_clause(p: float) -> str:
+    from liftlab.format import p_clause
 
-    text = p_value(p)
-    return html.escape(text if text.startswith("<") else f"= {text}")
+    return html.escape(p_clause(p))
 
 
 def _run_link(name: str, href: str, status: str) -> str:
