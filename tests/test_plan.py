@@ -168,3 +168,44 @@ def test_equal_weights_when_omitted_and_explicit_control():
 def test_project_root(tmp_path):
     assert project_root(tmp_path / "experiments" / "a.yaml") == tmp_path.resolve()
     assert project_root(tmp_path / "elsewhere" / "a.yaml") == (tmp_path / "elsewhere").resolve()
+
+
+def test_with_changes_a_copy_and_revalidates():
+    plan = load_plan(ROOT / "experiments" / "landing-headline.yaml")
+    bayes = plan.with_(method="bayesian", alpha=0.1, daily_units=1234)
+    assert (bayes.analysis.method, bayes.analysis.alpha) == ("bayesian", 0.1)
+    assert bayes.design is not None and bayes.design.daily_units == 1234
+    # untouched settings carry over; the original is unchanged
+    assert bayes.analysis.correction == plan.analysis.correction == "holm"
+    assert plan.analysis.method == "sequential"
+    # a copy is not the file on disk, but its relative paths still resolve
+    assert bayes.sha256 is None and plan.sha256 is not None
+    assert bayes.resolve("data/x") == plan.resolve("data/x")
+    nested = plan.with_(analysis={"bayesian": {"ship_threshold": 0.9}})
+    assert nested.analysis.bayesian.ship_threshold == 0.9
+    assert nested.analysis.method == "sequential"  # merged, not replaced
+
+
+def test_with_metrics_and_primary():
+    plan = load_plan(ROOT / "experiments" / "landing-headline.yaml")
+    two = plan.with_(metrics=["revenue_per_visitor", "signup_rate"], primary="revenue_per_visitor")
+    assert [(m.name, m.role) for m in two.metrics] == [
+        ("revenue_per_visitor", "primary"),
+        ("signup_rate", "secondary"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"alpah": 0.1}, "'alpah' is not a plan setting (did you mean 'alpha'?)"),
+        ({"alpha": 0.7}, "analysis.alpha: input should be less than 0.5"),
+        ({"metrics": ["signup"]}, "'signup', which is not a metric of the plan"),
+        ({"primary": "nope"}, "'nope', which is not a metric of the plan"),
+    ],
+)
+def test_with_rejects_bad_changes(changes, expected):
+    plan = load_plan(ROOT / "experiments" / "landing-headline.yaml")
+    with pytest.raises(PlanError, match="landing-headline.yaml") as err:
+        plan.with_(**changes)
+    assert expected in str(err.value)

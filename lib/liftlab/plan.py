@@ -696,6 +696,85 @@ class Plan(_Strict):
         p = Path(path).expanduser()
         return p if p.is_absolute() else self._root / p
 
+    def with_(
+        self,
+        *,
+        metrics: list[str] | None = None,
+        primary: str | list[str] | None = None,
+        **changes: Any,
+    ) -> Plan:
+        """A copy of this plan with some settings changed, validated like a plan file.
+
+        For trying another method, correction or metric without editing the YAML::
+
+            plan.with_(method="bayesian")
+            plan.with_(correction="none", alpha=0.1)
+            plan.with_(primary="revenue_per_visitor")      # the decision metric
+            plan.with_(metrics=["signup_rate", "bounce_rate"])
+            plan.with_(analysis={"bayesian": {"ship_threshold": 0.9}})
+
+        - a field of ``analysis:`` (``alpha``, ``power``, ``mde``, ``mde_type``,
+          ``correction``, ``method``, ``srm_alpha``, ``relative_interval``, ``sample_size``)
+          or of ``design:`` (``daily_units``, ``n_per_variant``) can be given by its name;
+        - any top-level field by its name (``analysis=``, ``data=``, ``variants=``...): a
+          mapping is merged into the plan's (recursively), anything else replaces it;
+        - ``metrics``: keep only these metrics, in this order;
+        - ``primary``: these metrics become the primary ones; the plan's other primary
+          metrics become secondary.
+
+        The copy keeps the plan's path and project root (relative paths still resolve) but
+        not its file's SHA-256: it is no longer the plan on disk, and ``sha256`` is ``None``.
+        Raises :class:`PlanError` naming the field, as :func:`parse_plan` does.
+        """
+        raw = self.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        analysis_keys = set(Analysis.model_fields)
+        design_keys = set(DesignSpec.model_fields)
+        for key, value in changes.items():
+            if key in Plan.model_fields:
+                old = raw.get(key)
+                raw[key] = (
+                    _merged(old, value)
+                    if isinstance(old, dict) and isinstance(value, dict)
+                    else value
+                )
+            elif key in analysis_keys:
+                raw.setdefault("analysis", {})[key] = value
+            elif key in design_keys:
+                raw["design"] = {**(raw.get("design") or {}), key: value}
+            else:
+                known = sorted({*Plan.model_fields, *analysis_keys, *design_keys})
+                raise PlanError(
+                    f"with_: '{key}' is not a plan setting{did_you_mean(key, known)}",
+                    source=self.source,
+                )
+        by_name = {m["name"]: m for m in raw["metrics"]}
+        if metrics is not None:
+            for name in metrics:
+                if name not in by_name:
+                    raise PlanError(
+                        f"with_: metrics names '{name}', which is not a metric of the plan"
+                        f"{did_you_mean(name, by_name)}",
+                        source=self.source,
+                    )
+            raw["metrics"] = [by_name[n] for n in metrics]
+        if primary is not None:
+            chosen = [primary] if isinstance(primary, str) else list(primary)
+            present = {m["name"] for m in raw["metrics"]}
+            for name in chosen:
+                if name not in present:
+                    raise PlanError(
+                        f"with_: primary names '{name}', which is not a metric of the plan"
+                        f"{did_you_mean(name, present)}",
+                        source=self.source,
+                    )
+            for m in raw["metrics"]:
+                if m["name"] in chosen:
+                    m["role"] = "primary"
+                elif m.get("role") == "primary":
+                    m["role"] = "secondary"
+        plan = parse_plan(raw, source=self.source)
+        return plan.with_source(self._path, self._root, None)
+
     def with_source(self, path: Path | None, root: Path, sha256: str | None = None) -> Plan:
         """Attach where the plan came from (used by :func:`load_plan`)."""
         self._path, self._root, self._sha256 = path, root, sha256
@@ -1005,3 +1084,14 @@ def _find_model(ann: Any) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
+
+
+def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` updated with ``new``, nested mappings merged rather than replaced."""
+    out = dict(old)
+    for key, value in new.items():
+        prev = out.get(key)
+        out[key] = (
+            _merged(prev, value) if isinstance(prev, dict) and isinstance(value, dict) else value
+        )
+    return out
