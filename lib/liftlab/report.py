@@ -600,7 +600,7 @@ def execute_run(
             kernel_name="python3",
             cwd=str(plan.root),
             progress_bar=False,
-            **_kernel_options(),
+            **kernel_options(),
         )
         if not results_json.is_file():
             raise RuntimeError(f"{NOTEBOOK} ran but wrote no results.json")
@@ -754,7 +754,7 @@ def find_notebook(plan: Plan) -> Path | None:
     return None
 
 
-def _kernel_options() -> dict[str, Any]:
+def kernel_options() -> dict[str, Any]:
     """Encrypt kernel traffic (CurveZMQ) when pyzmq supports it.
 
     Besides being safer on shared machines, this keeps ipykernel from printing its
