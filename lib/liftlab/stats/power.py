@@ -106,10 +106,19 @@ Turnbull, 2000, *Group Sequential Methods with Applications to Clinical Trials*,
 2.3 and 2.4: about 1.02 for five O'Brien–Fleming looks, 1.2 for Pocock's). The same factor
 multiplies the t-test and pooled designs, a normal-theory approximation for them.
 :func:`power_at` gives the chance of crossing the upper boundary at some look for the drift of
-the fixed design with the same units, so it inverts :func:`sample_size`. Always-valid designs
-(mixture SPRT, confidence sequences) have no fixed-n formula: their sample size depends on
-when the data happen to cross the boundary. liftlab uses the group-sequential inflation (with
-the number of looks you expect to take) as a planning guide for them.
+the fixed design with the same units, so it inverts :func:`sample_size`.
+
+Always-valid and Bayesian designs are sized by :mod:`liftlab.stats.method_power`, in the same
+terms (per-unit variances, absolute effect, per-comparison α, shares):
+:func:`~liftlab.stats.method_power.msprt_size` gives the units by which the mSPRT (or the
+asymptotic confidence sequence) has rejected with probability ``power``, in closed form for a
+single final look and by a seeded simulation for a schedule of looks (daily looks: one per
+planned day), with its ratio to this module's fixed-horizon size;
+:func:`~liftlab.stats.method_power.bayesian_size` the units at which the chance to beat
+control reaches ``ship_threshold`` (or the expected loss falls below a threshold) with
+probability ``power``; :func:`~liftlab.stats.method_power.group_sequential_size` adds to the
+inflation factor above the expected size under the MDE and under no effect, and the chance of
+stopping at each look.
 
 Several treatments: every treatment is compared with control, each at the same effect. The
 family has ``comparisons`` members (default ``arms − 1``; :func:`liftlab.design.design_plan`
