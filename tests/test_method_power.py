@@ -162,6 +162,28 @@ def test_schedule_size_matches_always_valid_with_daily_looks() -> None:
     _within(hits / reps, 0.8, math.sqrt(0.8 * 0.2 / reps), k=3.5)
 
 
+def test_daily_size_matches_always_valid_with_one_look_a_day() -> None:
+    sd, delta, daily = 1.0, 0.2, 40.0
+    r = msprt_size(sd**2, sd**2, delta, daily_units=daily)
+    assert r.looks is not None and r.n_schedule == r.looks * daily == r.total
+    days = r.looks
+    rng = np.random.default_rng(13)
+    reps, first_days = 1500, []
+    t = tuple(k / days for k in range(1, days + 1))
+    for _ in range(reps):
+        res = always_valid(_normal_looks(rng, days * daily, t, delta, sd), tau=delta)
+        first = res.first_rejection
+        ok = first is not None and res.looks[first - 1].estimate > 0
+        first_days.append(first if ok else days + 1)
+    by_day = np.asarray(first_days)
+    se = math.sqrt(0.8 * 0.2 / reps)
+    assert np.mean(by_day <= days) >= 0.8 - 3.5 * se  # enough by the last day
+    assert np.mean(by_day <= days - 1) <= 0.8 + 3.5 * se  # not yet a day earlier
+    eq = msprt_size(sd**2, sd**2, delta, looks=days)
+    assert eq.n_schedule is not None and eq.n_schedule_se is not None
+    assert abs(eq.n_schedule - r.total) <= daily + 4 * eq.n_schedule_se
+
+
 def test_looks_only_add_rejections() -> None:
     r1 = msprt_size(VAR_C, VAR_T, DELTA, looks=1)
     assert r1.n_schedule is not None and r1.n_schedule_se is not None
@@ -247,6 +269,9 @@ def test_simulation_is_seeded_and_fast() -> None:
         ({"planned_n": 100.0}, "asymptotic-cs"),
         ({"method": "asymptotic-cs", "tau": 0.1}, "tau is the mSPRT"),
         ({"paths": 10}, "paths 10"),
+        ({"daily_units": 0.0}, "daily_units 0.0"),
+        ({"daily_units": 100.0, "looks": 5}, "not several"),
+        ({"daily_units": 1.0}, "more than 400 days"),
     ],
 )
 def test_msprt_bad_input(kwargs: dict, words: str) -> None:

@@ -74,6 +74,14 @@ not a detection; under the MDE it is rarer than ``α``). Two sizes:
     simulated power to reach ``power``. Its Monte Carlo standard error is
     ``sqrt(power·(1−power)/paths)`` divided by the slope of the simulated power in ``N``
     (a central difference over ``N·e^{±0.1}``). At most ``MAX_LOOKS`` looks.
+(c) *Daily looks at a given traffic* (``daily_units``: units of all arms a day, as in
+    :func:`liftlab.stats.power.sample_size`): a look after every ``daily_units`` units, the
+    analysis's schedule. The looks sit at fixed numbers of units whatever the length of the
+    test, so each path's first crossing is found in one pass over the days and the answer is
+    a whole number of days: the first day by which a share ``power`` of the paths has
+    crossed (``looks`` = those days, ``n_schedule`` = days × ``daily_units``; the same
+    common random numbers, the standard error by a central difference over ±10% of the
+    days). At most ``MAX_LOOKS`` days.
 
 ``total`` is ``n_schedule`` when a schedule is given and ``n_final_look`` otherwise;
 ``price_of_peeking = total / N_fixed``, with ``N_fixed = (z_{1−α/2} + z_{power})²·v/δ²`` the
@@ -220,7 +228,9 @@ class AlwaysValidSize:
             (``None`` for ``msprt``).
         n_fixed: the two-sided fixed-horizon ``N`` of the same comparison.
         n_final_look: the closed-form ``N`` rejecting at the final look alone (conservative).
-        looks, information_fractions: the look schedule (``None`` without one).
+        looks, information_fractions: the look schedule (``None`` without one); with
+            ``daily_units`` ``looks`` is the number of days and ``n_schedule`` their units.
+        daily_units: units (all arms) between two looks, when the schedule is daily.
         n_schedule, n_schedule_se: the simulated ``N`` under the schedule and its Monte Carlo
             standard error (``None`` without a schedule).
         power_final_look: the closed-form final-look power at ``total``.
@@ -240,6 +250,7 @@ class AlwaysValidSize:
     n_final_look: float
     looks: int | None
     information_fractions: tuple[float, ...] | None
+    daily_units: float | None
     n_schedule: float | None
     n_schedule_se: float | None
     power_final_look: float
@@ -367,6 +378,7 @@ def msprt_size(
     tau: float | None = None,
     looks: int | None = None,
     information_fractions: Sequence[float] | None = None,
+    daily_units: float | None = None,
     method: AlwaysValidKind = "msprt",
     planned_n: float | None = None,
     tune_alpha: float | None = None,
@@ -382,8 +394,10 @@ def msprt_size(
         power: the chance of rejecting on ``delta``'s side by the last look.
         w_c, w_t: the two arms' shares of all units.
         tau: the mSPRT's mixing sd in the metric's units (default ``|delta|``).
-        looks: equally spaced looks (daily looks: the planned days); or
-            ``information_fractions`` ending at 1. Neither: the final look only.
+        looks: equally spaced looks (e.g. one per planned day); or
+            ``information_fractions`` ending at 1; or ``daily_units``: a look after every
+            ``daily_units`` units (all arms), as the analysis looks once a day. None of
+            them: the final look only.
         method: ``msprt`` or ``asymptotic-cs``.
         planned_n: ``asymptotic-cs``: the planned units per arm it is tuned to.
         tune_alpha: ``asymptotic-cs``: the α its ``ρ`` is tuned at (default ``alpha``).
@@ -399,20 +413,22 @@ def msprt_size(
     d = abs(float(delta))
     n_fixed = (_z(1 - alpha / 2) + _z(power)) ** 2 * v / d**2
     tau_used, rho2, planned = _mixing(method, d, tau, planned_n, tune_alpha, alpha, n_fixed * w_c)
-    # r = kappa · N at the final look
-    kappa = tau_used**2 / v if rho2 is None else rho2 * (w_c + w_t)
-
-    def final_power(big_n: float) -> float:
-        theta = d * math.sqrt(big_n / v)
-        return float(special.ndtr(theta - _bound(kappa * big_n, alpha)))
-
+    # r = kappa · N at a look after N units
+    edge = _Edge(d, v, tau_used**2 / v if rho2 is None else rho2 * (w_c + w_t), alpha)
     lo = (_z(1 - alpha) + _z(power)) ** 2 * v / d**2
-    n_final = _solve_log(lambda n: final_power(n) - power, lo)
+    n_final = _solve_log(lambda n: edge.final_power(n) - power, lo)
     t = _schedule(looks, information_fractions)
-    n_sched = se = None
-    if t is not None:
-        n_sched, se = _simulated_size(t, d, v, kappa, alpha, power, lo, n_final, paths, seed)
+    n_sched = se = days = None
+    if daily_units is not None:
+        if t is not None:
+            raise ValueError("give looks, information_fractions or daily_units, not several")
+        _positive("daily_units", daily_units)
+        days, se = _daily_size(float(daily_units), edge, power, n_final, paths, seed)
+        n_sched = days * float(daily_units)
+    elif t is not None:
+        n_sched, se = _simulated_size(t, edge, power, lo, n_final, paths, seed)
     total = n_final if n_sched is None else n_sched
+    simulated = n_sched is not None
     return AlwaysValidSize(
         method=method,
         alpha=alpha,
@@ -423,13 +439,14 @@ def msprt_size(
         planned_n=planned,
         n_fixed=n_fixed,
         n_final_look=n_final,
-        looks=None if t is None else len(t),
+        looks=days if t is None else len(t),
         information_fractions=t,
+        daily_units=None if daily_units is None else float(daily_units),
         n_schedule=n_sched,
         n_schedule_se=se,
-        power_final_look=final_power(total),
-        paths=None if t is None else paths,
-        seed=None if t is None else seed,
+        power_final_look=edge.final_power(total),
+        paths=paths if simulated else None,
+        seed=seed if simulated else None,
         total=total,
         price_of_peeking=total / n_fixed,
     )
@@ -469,6 +486,25 @@ def _bound(r: npt.ArrayLike, alpha: float) -> Any:
     return np.sqrt((1 + r) / r * (np.log1p(r) - 2 * math.log(alpha)))
 
 
+@dataclass(frozen=True, slots=True)
+class _Edge:
+    """The boundary on δ's side after ``N`` units: ``Z ≥ c(κN)``, ``E[Z] = |δ|·sqrt(N/v)``."""
+
+    d: float
+    v: float
+    kappa: float
+    alpha: float
+
+    def margin(self, big_n: npt.ArrayLike) -> Any:
+        """How far the noise ``Z − E[Z]`` must reach: ``c(κN) − |δ|·sqrt(N/v)``."""
+        n = np.asarray(big_n, dtype=float)
+        return _bound(self.kappa * n, self.alpha) - self.d * np.sqrt(n / self.v)
+
+    def final_power(self, big_n: float) -> float:
+        """``Φ(|δ|·sqrt(N/v) − c(κN))``: rejection at ``N`` by the final look alone."""
+        return float(special.ndtr(-self.margin(big_n)))
+
+
 @functools.lru_cache(maxsize=8)
 def _brownian(t: tuple[float, ...], paths: int, seed: int) -> npt.NDArray[np.float32]:
     """``B(t_k)/sqrt(t_k)`` on ``paths`` seeded standard Brownian paths (read-only)."""
@@ -481,24 +517,14 @@ def _brownian(t: tuple[float, ...], paths: int, seed: int) -> npt.NDArray[np.flo
 
 
 def _simulated_size(
-    t: tuple[float, ...],
-    d: float,
-    v: float,
-    kappa: float,
-    alpha: float,
-    power: float,
-    lo: float,
-    hi: float,
-    paths: int,
-    seed: int,
+    t: tuple[float, ...], edge: _Edge, power: float, lo: float, hi: float, paths: int, seed: int
 ) -> tuple[float, float]:
-    """``N`` where the simulated power under the schedule reaches ``power``, and its SE."""
+    """``N`` where the simulated power under the schedule ``t`` reaches ``power``, and its SE."""
     u = _brownian(t, paths, seed)
     tk = np.asarray(t)
 
     def sim_power(big_n: float) -> float:
-        edge = _bound(kappa * big_n * tk, alpha) - d * np.sqrt(big_n * tk / v)
-        return float(np.mean((u >= edge.astype(np.float32)).any(axis=1)))
+        return float(np.mean((u >= edge.margin(big_n * tk).astype(np.float32)).any(axis=1)))
 
     lo *= 0.5
     while sim_power(hi) < power:
@@ -508,11 +534,37 @@ def _simulated_size(
     while hi / lo - 1 > _BISECT_RTOL:
         mid = math.sqrt(lo * hi)
         lo, hi = (mid, hi) if sim_power(mid) < power else (lo, mid)
-    n = hi
     e = math.exp(_SLOPE_STEP)
-    slope = (sim_power(n * e) - sim_power(n / e)) / (n * (e - 1 / e))
-    se_p = math.sqrt(power * (1 - power) / paths)
-    return n, (se_p / slope if slope > 0 else math.inf)
+    slope = (sim_power(hi * e) - sim_power(hi / e)) / (hi * (e - 1 / e))
+    return hi, _power_se(power, paths) / slope if slope > 0 else math.inf
+
+
+def _daily_size(
+    daily: float, edge: _Edge, power: float, n_final: float, paths: int, seed: int
+) -> tuple[int, float]:
+    """Whole days of looks (every ``daily`` units) by which the simulated power reaches
+    ``power``, and the SE of ``N``. A path's first crossing does not depend on later days, so
+    one pass over the days gives the power at every length."""
+    k_max = min(math.ceil(1.2 * n_final / daily) + 1, MAX_LOOKS)
+    days = np.arange(1, k_max + 1, dtype=float)
+    u = _brownian(tuple(days), paths, seed)
+    crossed = u >= edge.margin(days * daily).astype(np.float32)
+    first = np.where(crossed.any(axis=1), crossed.argmax(axis=1), k_max)
+    share = np.cumsum(np.bincount(first, minlength=k_max + 1)[:k_max]) / paths
+    k = int(np.searchsorted(share, power))  # share[k] ≥ power: k + 1 days
+    if k >= k_max:
+        raise ValueError(
+            f"at {daily:g} units a day the test needs more than {MAX_LOOKS} days of looks; "
+            "give looks (equally spaced) instead of daily_units"
+        )
+    h = max(1, round(_SLOPE_STEP * (k + 1)))
+    a, b = max(k - h, 0), min(k + h, k_max - 1)
+    slope = (share[b] - share[a]) / ((b - a) * daily) if b > a else 0.0
+    return k + 1, _power_se(power, paths) / slope if slope > 0 else math.inf
+
+
+def _power_se(power: float, paths: int) -> float:
+    return math.sqrt(power * (1 - power) / paths)
 
 
 # ===== Bayesian ==================================================================================
