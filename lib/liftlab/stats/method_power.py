@@ -408,8 +408,6 @@ def msprt_size(
     _probability("power", power)
     if not (math.isfinite(delta) and delta != 0):
         raise ValueError(f"delta {delta} must be a non-zero effect")
-    if isinstance(paths, bool) or not isinstance(paths, int) or paths < 1_000:
-        raise ValueError(f"paths {paths!r} must be a whole number of at least 1000")
     d = abs(float(delta))
     n_fixed = (_z(1 - alpha / 2) + _z(power)) ** 2 * v / d**2
     tau_used, rho2, planned = _mixing(method, d, tau, planned_n, tune_alpha, alpha, n_fixed * w_c)
@@ -418,15 +416,7 @@ def msprt_size(
     lo = (_z(1 - alpha) + _z(power)) ** 2 * v / d**2
     n_final = _solve_log(lambda n: edge.final_power(n) - power, lo)
     t = _schedule(looks, information_fractions)
-    n_sched = se = days = None
-    if daily_units is not None:
-        if t is not None:
-            raise ValueError("give looks, information_fractions or daily_units, not several")
-        _positive("daily_units", daily_units)
-        days, se = _daily_size(float(daily_units), edge, power, n_final, paths, seed)
-        n_sched = days * float(daily_units)
-    elif t is not None:
-        n_sched, se = _simulated_size(t, edge, power, lo, n_final, paths, seed)
+    n_sched, se, days = _schedule_size(t, daily_units, edge, power, lo, n_final, paths, seed)
     total = n_final if n_sched is None else n_sched
     simulated = n_sched is not None
     return AlwaysValidSize(
@@ -514,6 +504,31 @@ def _brownian(t: tuple[float, ...], paths: int, seed: int) -> npt.NDArray[np.flo
     b /= np.sqrt(np.asarray(t, dtype=np.float32))
     b.setflags(write=False)
     return b
+
+
+def _schedule_size(
+    t: tuple[float, ...] | None,
+    daily_units: float | None,
+    edge: _Edge,
+    power: float,
+    lo: float,
+    n_final: float,
+    paths: int,
+    seed: int,
+) -> tuple[float | None, float | None, int | None]:
+    """``(n_schedule, its SE, days)`` under the look schedule; ``None`` for the final look."""
+    if isinstance(paths, bool) or not isinstance(paths, int) or paths < 1_000:
+        raise ValueError(f"paths {paths!r} must be a whole number of at least 1000")
+    if t is None and daily_units is None:
+        return None, None, None
+    if daily_units is None:
+        assert t is not None
+        return (*_simulated_size(t, edge, power, lo, n_final, paths, seed), None)
+    if t is not None:
+        raise ValueError("give looks, information_fractions or daily_units, not several")
+    _positive("daily_units", daily_units)
+    days, se = _daily_size(float(daily_units), edge, power, n_final, paths, seed)
+    return days * float(daily_units), se, days
 
 
 def _simulated_size(
@@ -617,14 +632,7 @@ def bayesian_size(
     """
     _unit_variance(var_c, var_t, w_c, w_t)
     _probability("power", power)
-    if direction not in ("increase", "decrease"):
-        raise ValueError(f"direction {direction!r} is not known; use increase or decrease")
-    sign = 1.0 if direction == "increase" else -1.0
-    if not (math.isfinite(delta) and sign * delta > 0):
-        raise ValueError(
-            f"delta {delta} must be a non-zero effect in the good direction "
-            f"({'positive' if sign > 0 else 'negative'} for direction={direction!r})"
-        )
+    sign = _good_sign(delta, direction)
     posterior, prior_text, scale = _bayes_model(
         var_c,
         var_t,
@@ -645,15 +653,12 @@ def bayesian_size(
         p = posterior(big_n)
         return float(special.ndtr((p.a + p.b * p.mean - required(p.sigma)) / (p.b * p.sd))) - power
 
-    floor = 2 / min(w_c, w_t)
-    if prior_sd is not None and model == "gaussian":
-        mu0 = sign * prior_mean
-        if mu0 >= required(float(prior_sd)):
-            raise ValueError(
-                f"the prior N({prior_mean:g}, {prior_sd:g}²) alone meets the ship rule: "
-                "no data are needed; use a wider prior_sd or a prior_mean nearer 0"
-            )
-    big_n = _first_root(shortfall, floor)
+    if prior_sd is not None and sign * prior_mean >= required(float(prior_sd)):
+        raise ValueError(
+            f"the prior N({prior_mean:g}, {prior_sd:g}²) alone meets the ship rule: "
+            "no data are needed; use a wider prior_sd or a prior_mean nearer 0"
+        )
+    big_n = _first_root(shortfall, 2 / min(w_c, w_t))
     p = posterior(big_n)
     return BayesianSize(
         model=model,
@@ -670,6 +675,19 @@ def bayesian_size(
         posterior_sd=p.sigma,
         ship_estimate=(required(p.sigma) - p.a) / p.b,
     )
+
+
+def _good_sign(delta: float, direction: str) -> float:
+    """``+1`` for ``increase``, ``−1`` for ``decrease``, after checking ``delta`` points that way."""
+    if direction not in ("increase", "decrease"):
+        raise ValueError(f"direction {direction!r} is not known; use increase or decrease")
+    sign = 1.0 if direction == "increase" else -1.0
+    if not (math.isfinite(delta) and sign * delta > 0):
+        raise ValueError(
+            f"delta {delta} must be a non-zero effect in the good direction "
+            f"({'positive' if sign > 0 else 'negative'} for direction={direction!r})"
+        )
+    return sign
 
 
 def _bayes_model(
