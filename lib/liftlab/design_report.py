@@ -56,8 +56,21 @@ PLAN_SETTINGS = {
     "daily_units": "daily_units",
     "n_per_variant": "n_per_variant",
 }
-# every parameter of notebooks/design.ipynb besides plan_path
-PARAMETERS = (*PLAN_SETTINGS, "baseline", "sd", "history")
+# every parameter of notebooks/design.ipynb besides plan_path, in its order
+PARAMETERS = (
+    "mde",
+    "mde_type",
+    "alpha",
+    "power",
+    "correction",
+    "convention",
+    "method",
+    "daily_units",
+    "baseline",
+    "sd",
+    "n_per_variant",
+    "history",
+)
 _ANALYSIS_DEFAULTS = "liftlab's default"
 _BOX = (  # the report's verdict box (liftlab.present.verdict_html), in a neutral blue
     '<div class="liftlab-verdict liftlab-design" style="border-left: 8px solid #175cd3; '

@@ -1,0 +1,155 @@
+"""The design report: notebooks/design.ipynb under papermill, exported to reports/<plan>/design.html.
+
+Each page is the demo plan of the session's throwaway project (tests/conftest.py: simulated
+data) designed with a few of the notebook's parameters; the numbers on the page are checked
+against :func:`liftlab.design.design_plan` of the same overrides computed here, and the
+fixed-horizon size against the textbook formula for two proportions (computed with scipy).
+The pages must open offline in headless Chromium with every chart drawn and legible.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scipy.stats import norm
+
+from liftlab.browser import WIDE_FONT_CSS, check_pages, find_chromium
+from liftlab.design import design_plan
+from liftlab.design_report import PARAMETERS, PLAN_SETTINGS, write_design_report
+from liftlab.errors import LiftlabError
+from liftlab.plan import load_plan
+from liftlab.report import PACKAGE_PROJECT_ROOT
+
+NOTEBOOK = PACKAGE_PROJECT_ROOT / "notebooks" / "design.ipynb"
+FREQUENTIST = {"mde": 0.05, "method": "frequentist", "daily_units": 2000}
+BAYESIAN = {"mde": 0.05, "method": "bayesian", "alpha": 0.1}
+
+
+def _plan_path(project: Path) -> Path:
+    return project / "experiments" / "landing-headline.yaml"
+
+
+def _expected(project: Path, params: dict[str, Any]) -> Any:
+    plan = load_plan(_plan_path(project))
+    settings = {PLAN_SETTINGS[k]: v for k, v in params.items() if k in PLAN_SETTINGS}
+    return design_plan(plan.with_(**settings))
+
+
+def _text(page: str) -> str:
+    """The page's words, tags dropped and whitespace collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+@pytest.fixture(scope="module")
+def pages(project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two design reports of the landing demo: fixed horizon and Bayesian overrides."""
+    out = {}
+    for name, params in (("frequentist", FREQUENTIST), ("bayesian", BAYESIAN)):
+        reports = tmp_path_factory.mktemp(f"design-{name}")
+        out[name] = write_design_report(_plan_path(project), params, reports)
+    return out
+
+
+def test_the_page_lands_in_the_plans_reports_folder(pages: dict[str, Path]) -> None:
+    for page in pages.values():
+        assert page.name == "design.html"
+        assert page.parent.name == "landing-headline"
+        assert [p.name for p in page.parent.iterdir()] == ["design.html"]  # no temporary left
+
+
+def test_fixed_horizon_numbers_match_the_design_and_the_textbook_formula(
+    project: Path, pages: dict[str, Path]
+) -> None:
+    page = _text(pages["frequentist"].read_text(encoding="utf-8"))
+    expected = _expected(project, FREQUENTIST)
+    # two proportions, unpooled normal approximation, equal shares, one comparison
+    p1 = 0.10  # the plan's signup_rate baseline
+    p2 = p1 * 1.05
+    z = norm.ppf(1 - 0.05 / 2) + norm.ppf(0.8)
+    n = math.ceil(z**2 * (p1 * (1 - p1) + p2 * (1 - p2)) / (p2 - p1) ** 2)
+    assert abs(expected.n_per_variant - n) <= 1
+    assert f"{expected.n_per_variant:,} units per variant" in page
+    assert f"{expected.total:,}" in page
+    days = math.ceil(2 * expected.n_per_variant / 2000)
+    assert f"{math.ceil(days / 7)} weeks" in page
+    # the reader's units: the baseline and target rates in percent, the change in pp
+    assert "10.0%" in page and "10.5%" in page
+    assert "+0.50 pp" in page
+
+
+def test_bayesian_numbers_match_the_design(project: Path, pages: dict[str, Path]) -> None:
+    page = _text(pages["bayesian"].read_text(encoding="utf-8"))
+    expected = _expected(project, BAYESIAN)
+    assert f"{expected.n_per_variant:,} units per variant" in page
+    assert f"{expected.total:,}" in page
+    # each override is shown as the notebook's parameter, the rest as the plan's
+    assert "parameter mde" in page and "parameter method" in page
+    assert "plan, analysis.power" in page
+
+
+def test_the_answer_comes_before_the_evidence(pages: dict[str, Path]) -> None:
+    page = pages["frequentist"].read_text(encoding="utf-8")
+    order = [
+        page.find("<h1"),
+        page.find("liftlab-design"),
+        page.find("Each primary metric"),
+        page.find("<svg"),
+        page.find("Where the inputs came from"),
+        page.find("Conventions"),
+        page.find("Provenance"),
+    ]
+    assert -1 not in order and order == sorted(order)
+
+
+def test_pages_are_self_contained_and_draw_offline(pages: dict[str, Path]) -> None:
+    for path in pages.values():
+        page = path.read_text(encoding="utf-8")
+        assert "<script src=" not in page
+        assert "<svg" in page
+        assert "cdn.jsdelivr" not in page and "Error loading script" not in page
+    if find_chromium() is None:
+        pytest.skip("Chromium not found; install it with `apt-get install chromium`")
+    checks = check_pages(list(pages.values()), css=WIDE_FONT_CSS)
+    for check in checks:
+        assert check.ok, check.problems()
+        assert len(check.charts) >= 1 and all(c.drawn for c in check.charts)
+
+
+def test_a_failing_run_leaves_the_earlier_page_untouched(project: Path, tmp_path: Path) -> None:
+    good = write_design_report(_plan_path(project), {}, tmp_path)
+    before = good.read_bytes()
+    # a proportion's baseline above 1 passes the plan's checks and fails in the notebook
+    with pytest.raises(LiftlabError) as failed:
+        write_design_report(_plan_path(project), {"baseline": 1.5}, tmp_path)
+    message = str(failed.value)
+    assert "\n" not in message
+    assert "landing-headline.yaml" in message and "design report failed" in message
+    assert good.read_bytes() == before
+    assert [p.name for p in good.parent.iterdir()] == ["design.html"]
+
+
+def test_a_bad_parameter_is_one_line_before_any_kernel(project: Path, tmp_path: Path) -> None:
+    with pytest.raises(LiftlabError, match=r"'mdee' is not a parameter .*did you mean 'mde'"):
+        write_design_report(_plan_path(project), {"mdee": 0.05}, tmp_path)
+    with pytest.raises(LiftlabError, match=r"alpha"):
+        write_design_report(_plan_path(project), {"alpha": 0.9}, tmp_path)
+    assert not (tmp_path / "landing-headline" / "design.html").exists()
+
+
+def test_the_notebook_has_a_typed_parameter_for_every_input_and_no_outputs() -> None:
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    cells = [c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert len(cells) == 1
+    lines = "".join(cells[0]["source"]).splitlines()
+    names = [line.split("=")[0].strip() for line in lines]
+    assert names == ["plan_path", *PARAMETERS]
+    for line in lines[1:]:
+        assert re.fullmatch(r"\w+ = None  # type: \w+\|None  \S.*", line), line
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code)
+    assert all("hide-input" in c["metadata"].get("tags", []) for c in code)
