@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from liftlab import analyze, load_plan
 from tests.conftest import ROOT, base_plan, write_plan
 
@@ -67,49 +65,6 @@ def test_validate_reports_every_plan(tmp_path):
     assert proc.returncode == 2
     assert proc.stdout.startswith(f"ok: {good}")
     assert proc.stderr.strip() == f"{tmp_path / 'missing.yaml'}: file not found; check the path"
-
-
-# Per-variant sizes for 20% → 25%, α 0.05 two-sided, power 0.8: unpooled (z_a + z_b)²·Σp(1−p)/δ²
-# = 1090.99, R's power.prop.test = 1093.74, statsmodels NormalIndPower on Cohen's h = 1091.90;
-# tests/test_power.py computes each of these references at test time.
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        (["--baseline", "0.2", "--mde", "0.05", "--mde-type", "absolute"], 1091),
-        (
-            [
-                "--baseline",
-                "0.2",
-                "--mde",
-                "0.05",
-                "--mde-type",
-                "absolute",
-                "--convention",
-                "pooled",
-            ],
-            1094,
-        ),
-        (
-            [
-                "--baseline",
-                "0.2",
-                "--mde",
-                "0.05",
-                "--mde-type",
-                "absolute",
-                "--convention",
-                "arcsine",
-            ],
-            1092,
-        ),
-    ],
-)
-def test_design_command(args, expected):
-    proc = run("design", *args, "--json")
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
-    assert out["n_control"] == out["n_treatment"] == expected
-    assert out["total"] == 2 * expected
 
 
 def test_design_bad_input_exit_2():

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from typer._click import exceptions as click
 
     from liftlab.analysis import Results
+    from liftlab.design import PlanDesign, Reach
     from liftlab.headline import Headline
+    from liftlab.plan import Plan
     from liftlab.progress import Progress
 
 app = typer.Typer(
@@ -586,110 +588,415 @@ def design(
         Path | None, typer.Argument(help="Plan whose primary metrics to size (optional).")
     ] = None,
     metric_type: Annotated[
-        Literal["proportion", "mean", "ratio"],
-        typer.Option("--type", help="Metric type (without a plan); mean and ratio need --sd."),
-    ] = "proportion",
+        Literal["proportion", "mean", "ratio"] | None,
+        typer.Option("--type", help="Metric type, without a plan (mean and ratio need --sd)."),
+    ] = None,
     baseline: Annotated[
         float | None, typer.Option(help="Control rate or mean (overrides the plan's).")
     ] = None,
-    sd: Annotated[float | None, typer.Option(help="Unit-level standard deviation (means).")] = None,
-    mde: Annotated[float, typer.Option(help="Minimum detectable effect.")] = 0.05,
+    sd: Annotated[
+        float | None, typer.Option(help="Unit-level standard deviation (mean and ratio).")
+    ] = None,
+    mde: Annotated[
+        float | None, typer.Option(help="Minimum detectable effect (default: the plan's, 0.05).")
+    ] = None,
     mde_type: Annotated[
-        Literal["relative", "absolute"], typer.Option(help="How --mde is expressed.")
-    ] = "relative",
-    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
-    power: Annotated[float, typer.Option(help="Target power.")] = 0.8,
-    arms: Annotated[int, typer.Option(help="Number of variants, control included.")] = 2,
+        Literal["relative", "absolute"] | None, typer.Option(help="How --mde is expressed.")
+    ] = None,
+    alpha: Annotated[float | None, typer.Option(help="Significance level (0.05).")] = None,
+    power: Annotated[float | None, typer.Option(help="Target power (0.8).")] = None,
+    arms: Annotated[
+        int | None, typer.Option(help="Number of variants, control included, without a plan.")
+    ] = None,
     convention: Annotated[
-        Literal["unpooled", "pooled", "arcsine"], typer.Option(help="Sample-size formula.")
-    ] = "unpooled",
+        Literal["unpooled", "pooled", "arcsine"] | None,
+        typer.Option(help="Sample-size formula of the fixed-horizon test."),
+    ] = None,
     correction: Annotated[
-        Literal["none", "bonferroni", "holm", "hochberg", "bh", "by"],
+        Literal["none", "bonferroni", "holm", "hochberg", "bh", "by"] | None,
         typer.Option(help="Multiple-testing correction (sized as Bonferroni)."),
-    ] = "none",
+    ] = None,
+    method: Annotated[
+        Literal["frequentist", "sequential", "bayesian"] | None,
+        typer.Option(help="Size for this analysis method instead of the plan's."),
+    ] = None,
     daily_units: Annotated[
         float | None, typer.Option(help="Units entering the test per day (all arms).")
     ] = None,
     alternative: Annotated[
-        Literal["two-sided", "one-sided"], typer.Option(help="Test sidedness.")
-    ] = "two-sided",
+        Literal["two-sided", "one-sided"] | None,
+        typer.Option(help="Test sidedness, without a plan (a plan's analysis is two-sided)."),
+    ] = None,
+    history: Annotated[
+        str | None,
+        typer.Option(help="Pre-period table to take baselines, sds and CUPED from (a plan's)."),
+    ] = None,
+    weeks: Annotated[
+        float | None,
+        typer.Option(help="Instead of a sample size, the MDE reachable in N weeks of traffic."),
+    ] = None,
     n_per_variant: Annotated[
         int | None,
-        typer.Option(min=1, help="Instead of a sample size, give the MDE reachable with n."),
+        typer.Option(min=1, help="Instead of a sample size, the MDE reachable with n per variant."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="Write reports/<plan>/design.html (with a plan).")
+    ] = False,
+    reports_dir: Annotated[
+        Path | None, typer.Option("--reports", help="Reports folder for --report.")
+    ] = None,
 ) -> None:
-    """Sample size per variant, total and duration; or the MDE reachable with --n-per-variant."""
+    """Units per variant, total and duration by the plan's method, the answer first; or the
+    MDE reachable with --n-per-variant or in --weeks."""
     import json
 
-    from liftlab.stats import power as pw
+    from liftlab.design import design_plan
 
+    flags = _DesignFlags(
+        metric_type, baseline, sd, mde, mde_type, alpha, power, arms, convention, correction,
+        method, daily_units, alternative, history, weeks, n_per_variant,
+    )  # fmt: skip
+    _check_design_flags(flags, plan_path, report)
+    if plan_path is not None:
+        plan, hist, sources = _design_plan_and_history(plan_path, flags)
+    else:
+        plan, hist, sources = _flag_plan(flags), None, _flag_sources(flags)
     try:
-        if plan_path is not None:
-            from liftlab.design import design_plan
-            from liftlab.plan import load_plan
-
-            result = design_plan(
-                load_plan(plan_path), daily_units=daily_units, baseline=baseline, sd=sd
-            ).to_dict()
-        elif n_per_variant is not None:
-            value = pw.mde(
-                metric_type=metric_type,
-                baseline=_need(baseline, "--baseline"),
-                n_per_variant=n_per_variant,
-                sd=sd,
-                alpha=alpha,
-                power=power,
-                alternative=alternative,
-                arms=arms,
-                convention=convention,
-                correction=correction,
-                mde_type=mde_type,
-            )
-            result = {"n_per_variant": n_per_variant, "mde": value, "mde_type": mde_type}
-        else:
-            result = pw.sample_size(
-                metric_type=metric_type,
-                baseline=_need(baseline, "--baseline"),
-                mde=mde,
-                mde_type=mde_type,
-                sd=sd,
-                alpha=alpha,
-                power=power,
-                alternative=alternative,
-                arms=arms,
-                convention=convention,
-                correction=correction,
-                daily_units=daily_units,
-            ).to_dict()
-    except ValueError as exc:
-        raise LiftlabError(f"{exc}", source="liftlab design") from None
-    if as_json:
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
-        return
-    table = Table("quantity", "value")
-    for key, value in _flatten(result):
-        table.add_row(key, f"{value:,.6g}" if isinstance(value, float) else str(value))
-    out.print(table)
-
-
-def _need(value: float | None, flag: str) -> float:
-    if value is None:
-        raise LiftlabError(
-            f"{flag} is required without a plan; give e.g. {flag} 0.1", source="liftlab design"
+        result = design_plan(
+            plan,
+            daily_units=daily_units,
+            baseline=baseline,
+            sd=sd,
+            history=hist,
+            alternative=alternative or "two-sided",
+            sources=sources,
+            history_first=history is not None,
         )
-    return value
+    except LiftlabError as exc:
+        if plan_path is not None:
+            raise
+        raise _as_flag_error(exc, _SETTING_FLAGS, plan_made=True) from None
+    reach = None
+    if weeks is not None or n_per_variant is not None:
+        try:
+            reach = result.reach(n_per_variant=n_per_variant, weeks=weeks)
+        except LiftlabError as exc:
+            flag = "--weeks" if weeks is not None else "--n-per-variant"
+            raise LiftlabError(f"{flag}: {exc.detail}", source="liftlab design") from None
+    page = None
+    if report:
+        assert plan_path is not None
+        page = _design_report(plan_path, flags, reports_dir)
+    if as_json:
+        data = reach.to_dict() if reach is not None else result.to_dict()
+        if page is not None:
+            data["report"] = str(page)
+        sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+        return
+    _print_reach(reach) if reach is not None else _print_design(result)
+    if page is not None:
+        out.print(f"Design report: {page}", markup=False, highlight=False)
 
 
-def _flatten(d: dict, prefix: str = ""):  # type: ignore[no-untyped-def,type-arg]
-    for k, v in d.items():
-        if isinstance(v, dict):
-            yield from _flatten(v, f"{prefix}{k}.")
-        elif isinstance(v, list) and v and isinstance(v[0], dict):
-            for i, item in enumerate(v):
-                yield from _flatten(item, f"{prefix}{k}[{i}].")
+@dataclass(frozen=True)
+class _DesignFlags:
+    """The options of ``liftlab design``; ``None`` where not given."""
+
+    metric_type: str | None
+    baseline: float | None
+    sd: float | None
+    mde: float | None
+    mde_type: str | None
+    alpha: float | None
+    power: float | None
+    arms: int | None
+    convention: str | None
+    correction: str | None
+    method: str | None
+    daily_units: float | None
+    alternative: str | None
+    history: str | None
+    weeks: float | None
+    n_per_variant: int | None
+
+
+# plan setting (Plan.with_) → the option that overrides it
+_SETTING_FLAGS = {
+    "mde": "--mde",
+    "mde_type": "--mde-type",
+    "alpha": "--alpha",
+    "power": "--power",
+    "correction": "--correction",
+    "sample_size": "--convention",
+    "method": "--method",
+}
+_SETTING_ATTRS = {"sample_size": "convention"}
+# a plan field named in an error → the option that set it (plans built from options)
+_FIELD_FLAGS = {
+    "analysis.alpha": "--alpha",
+    "analysis.power": "--power",
+    "analysis.mde": "--mde",
+    "design.daily_units": "--daily-units",
+    "design": "--daily-units",
+    "metrics[0].baseline": "--baseline",
+    "metrics[0].baseline_sd": "--sd",
+}
+
+
+def _design_error(text: str) -> LiftlabError:
+    return LiftlabError(text, source="liftlab design")
+
+
+def _check_design_flags(f: _DesignFlags, plan_path: Path | None, report: bool) -> None:
+    """Refuse options that would change nothing, in one line each (exit 2)."""
+    if f.weeks is not None and f.n_per_variant is not None:
+        raise _design_error("give --weeks or --n-per-variant, not both")
+    if f.weeks is not None and not (math.isfinite(f.weeks) and f.weeks > 0):
+        raise _design_error(f"--weeks must be a positive number of weeks (got {f.weeks:g})")
+    for name, value in (("--daily-units", f.daily_units), ("--sd", f.sd)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise _design_error(f"{name} must be positive (got {value:g})")
+    reach = "--weeks" if f.weeks is not None else "--n-per-variant"
+    if (f.weeks is not None or f.n_per_variant is not None) and f.mde is not None:
+        raise _design_error(f"--mde: {reach} asks for the MDE it reaches; drop --mde")
+    if (f.weeks is not None or f.n_per_variant is not None) and f.mde_type is not None:
+        raise _design_error(
+            f"--mde-type: {reach} gives the MDE both relative and absolute; drop --mde-type"
+        )
+    if plan_path is None:
+        if f.history is not None:
+            raise _design_error("--history needs a plan (its metrics name the columns to read)")
+        if report:
+            raise _design_error("--report needs a plan; give experiments/<slug>.yaml")
+        return
+    if f.metric_type is not None:
+        raise _design_error(
+            "--type: the plan's metrics set the metric types; drop --type or edit metrics"
+        )
+    if f.alternative == "one-sided":
+        raise _design_error(
+            "--alternative: the plan's analysis is two-sided, so is its design; drop --alternative"
+        )
+
+
+def _design_plan_and_history(plan_path: Path, f: _DesignFlags) -> tuple[Plan, Any, dict[str, str]]:
+    """The plan with the options applied through ``Plan.with_``, its history, and the
+    options as sources."""
+    from liftlab.errors import PlanError
+    from liftlab.plan import load_plan
+
+    plan = load_plan(plan_path)
+    if f.arms is not None:
+        raise _design_error(
+            f"--arms: the plan's variants set the arms ({len(plan.variants)}); drop --arms or "
+            "edit variants"
+        )
+    changes = {
+        k: getattr(f, _SETTING_ATTRS.get(k, k))
+        for k in _SETTING_FLAGS
+        if getattr(f, _SETTING_ATTRS.get(k, k)) is not None
+    }
+    try:
+        plan = plan.with_(**changes) if changes else plan
+    except PlanError as exc:
+        raise _as_flag_error(exc, _SETTING_FLAGS) from None
+    _check_method_flags(plan, f)
+    sources = {k: _SETTING_FLAGS[k] for k in changes}
+    given = {"baseline": f.baseline, "sd": f.sd, "daily_units": f.daily_units}
+    sources |= {k: f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None}
+    history = None
+    if f.history is not None:
+        from liftlab.history import read_history
+
+        history = read_history(plan, f.history)
+    return plan, history, sources
+
+
+def _check_method_flags(plan: Plan, f: _DesignFlags) -> None:
+    """Options the plan's method does not use are refused, naming what it uses instead."""
+    from liftlab.design import method_of
+
+    method = method_of(plan)
+    family = len(plan.primary_metrics) * len(plan.treatments)
+    if method == "bayesian":
+        for flag, value in (("--alpha", f.alpha), ("--correction", f.correction)):
+            if value is not None:
+                raise _design_error(
+                    f"{flag}: the Bayesian analysis ships on the chance to beat control "
+                    f"(analysis.bayesian.ship_threshold = {plan.analysis.bayesian.ship_threshold:g})"
+                    f", uncorrected; drop {flag} or use --method frequentist"
+                )
+    elif f.correction is not None and family == 1:
+        raise _design_error(
+            "--correction: the plan makes one comparison (one primary metric, one treatment), "
+            "nothing to correct; drop --correction"
+        )
+    if f.convention is not None and method not in ("frequentist", "group-sequential"):
+        raise _design_error(
+            f"--convention: the {method} design uses the analysis's unpooled variances; drop "
+            "--convention or use --method frequentist"
+        )
+
+
+def _as_flag_error(
+    exc: LiftlabError, flags: dict[str, str], *, plan_made: bool = False
+) -> LiftlabError:
+    """A plan error about a field an option set, as one line naming the option; every error
+    of a plan made from the options speaks of the command, not of a plan."""
+    field, detail = exc.field or "", exc.detail
+    if not field:  # a validation message: "analysis.alpha: input should be less than 0.5"
+        head, sep, rest = detail.partition(": ")
+        if sep and " " not in head:
+            field, detail = head, rest
+    flag = flags.get(field.removeprefix("analysis.")) or _FIELD_FLAGS.get(field)
+    if flag is None:
+        return _design_error(exc.detail) if plan_made else exc
+    reason = _reason(re.sub(r"^[Ii]nput should be ", "must be ", detail))
+    return _design_error(f"{flag} {reason}")
+
+
+def _flag_plan(f: _DesignFlags) -> Plan:
+    """A plan of one primary metric built from the options, for a design without a plan."""
+    from liftlab.errors import PlanError
+    from liftlab.plan import parse_plan
+
+    kind = f.metric_type or "proportion"
+    if f.baseline is None:
+        raise _design_error("--baseline is required without a plan; give e.g. --baseline 0.1")
+    if kind != "proportion" and f.sd is None:
+        raise _design_error(f"--sd is required for a {kind} metric; give e.g. --sd 4.7")
+    arms = 2 if f.arms is None else f.arms
+    if arms < 2:
+        raise _design_error(f"--arms must be at least 2, control included (got {arms})")
+    if f.correction is not None and arms == 2:
+        raise _design_error(
+            "--correction: two arms make one comparison, nothing to correct; drop --correction "
+            "or give --arms"
+        )
+    names = (
+        ["control", "treatment"]
+        if arms == 2
+        else ["control"] + [f"treatment_{i}" for i in range(1, arms)]
+    )
+    metric: dict[str, Any] = {"name": kind, "role": "primary", "type": kind}
+    if kind == "ratio":
+        metric |= {"numerator": "y", "denominator": "x"}
+    else:
+        metric["column"] = "y"
+    analysis = {
+        "alpha": 0.05 if f.alpha is None else f.alpha,
+        "power": 0.8 if f.power is None else f.power,
+        "mde": 0.05 if f.mde is None else f.mde,
+        "mde_type": f.mde_type or "relative",
+        "correction": f.correction or "none",
+        "sample_size": f.convention or "unpooled",
+        "method": f.method or "frequentist",
+    }
+    raw = {
+        "name": "design",
+        "kind": "landing_page",
+        "hypothesis": "sized from the command line",
+        "variants": {n: {} for n in names},
+        "data": {"units": "none.parquet"},
+        "metrics": [metric],
+        "analysis": analysis,
+    }
+    try:
+        return parse_plan(raw, source="liftlab design")
+    except PlanError as exc:
+        raise _as_flag_error(exc, _SETTING_FLAGS, plan_made=True) from None
+
+
+def _flag_sources(f: _DesignFlags) -> dict[str, str]:
+    """Where each setting of a plan built from the options came from."""
+    sources = {}
+    for key, flag in _SETTING_FLAGS.items():
+        given = getattr(f, _SETTING_ATTRS.get(key, key)) is not None
+        sources[key] = flag if given else f"default ({flag})"
+    sources |= {"baseline": "--baseline", "sd": "--sd"}
+    return sources | ({} if f.daily_units is None else {"daily_units": "--daily-units"})
+
+
+def _design_report(plan_path: Path, f: _DesignFlags, reports_dir: Path | None) -> Path:
+    """``reports/<plan>/design.html`` by :func:`liftlab.design_report.write_design_report`."""
+    from liftlab.design_report import write_design_report
+
+    params = {
+        "mde": f.mde,
+        "mde_type": f.mde_type,
+        "alpha": f.alpha,
+        "power": f.power,
+        "correction": f.correction,
+        "convention": f.convention,
+        "method": f.method,
+        "daily_units": f.daily_units,
+        "baseline": f.baseline,
+        "sd": f.sd,
+        "history": f.history,
+    }
+    return write_design_report(plan_path, params, reports_dir)
+
+
+def _grid(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> Table:
+    """A compact table: text columns fold, number columns stay whole, right-aligned."""
+    from rich import box
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+    for j, name in enumerate(header):
+        if j >= numeric_from:
+            table.add_column(Text(name), justify="right", overflow="fold")
         else:
-            yield f"{prefix}{k}", v
+            table.add_column(Text(name), overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(c) for c in row))
+    return table
+
+
+def _print_design(d: PlanDesign) -> None:
+    """The answer first, then the metric table, the trade-off, the inputs and warnings."""
+    say = out.print
+    say(Text(d.sentence(), style="bold"))
+    if d.method_text():
+        say(Text(d.method_text()))
+    say()
+    labels = [d.labels.get(n, n) for n in d.metrics]
+    rows = [[name, *values] for name, values in d.table_text()]
+    say(_grid(["", *labels], [[r[0], *r[1:]] for r in rows], numeric_from=1))
+    say()
+    if d.daily_units is None:
+        say(Text("Trade-off: give --daily-units (or design.daily_units) for the MDE by week."))
+    else:
+        say(Text("The smallest change detectable by weeks of traffic (relative):"))
+        trade = d.tradeoff()
+        table_rows = []
+        for w in sorted({r["weeks"] for r in trade}):
+            at = [r for r in trade if r["weeks"] == w]
+            table_rows.append(
+                [
+                    f"{w:g}",
+                    fmt.count(at[0]["n_per_variant"]),
+                    *(fmt.percent(r["rel_mde"], 1, sign=True) for r in at),
+                ]
+            )
+        say(_grid(["weeks", f"{d.nouns(2)} per variant", *labels], table_rows, numeric_from=0))
+    say()
+    say(_grid(["input", "value", "from"], [list(r) for r in d.inputs_text()], numeric_from=9))
+    for w in d.warnings:
+        say(Text(f"! {w}"))
+
+
+def _print_reach(r: Reach) -> None:
+    """The reachable MDE in one sentence, then one column per primary metric."""
+    out.print(Text(r.sentence(), style="bold"))
+    out.print()
+    labels = [row["label"] for row in r.rows]
+    out.print(_grid(["", *labels], [[k, *v] for k, v in r.table_text()]))
+    out.print(
+        _grid(["input", "value", "from"], [list(x) for x in r.design.inputs_text()], numeric_from=9)
+    )
+    for w in r.design.warnings:
+        out.print(Text(f"! {w}"))
 
 
 @app.command()
