@@ -24,6 +24,9 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import optimize
 from scipy import stats as sps
 
 from liftlab.stats.bayesian import NormalPrior, beta_binomial_effect, gaussian_effect
@@ -34,7 +37,7 @@ from liftlab.stats.method_power import (
 )
 from liftlab.stats.moments import Moments
 from liftlab.stats.power import sample_size
-from liftlab.stats.sequential import always_valid, robbins_rho2
+from liftlab.stats.sequential import always_valid, msprt_log_lr, robbins_rho2
 
 P_C, DELTA = 0.1, 0.01
 VAR_C, VAR_T = P_C * (1 - P_C), (P_C + DELTA) * (1 - P_C - DELTA)
@@ -162,6 +165,39 @@ def test_schedule_size_matches_always_valid_with_daily_looks() -> None:
     _within(hits / reps, 0.8, math.sqrt(0.8 * 0.2 / reps), k=3.5)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    var_c=st.floats(0.01, 100.0),
+    var_t=st.floats(0.01, 100.0),
+    delta=st.floats(0.01, 10.0),
+    w_c=st.floats(0.1, 0.6),
+    alpha=st.sampled_from([0.001, 0.01, 0.05, 0.1]),
+    power=st.floats(0.5, 0.99),
+    tau_ratio=st.floats(0.1, 10.0),
+)
+def test_final_look_size_solves_the_likelihood_ratio_bound(
+    var_c: float,
+    var_t: float,
+    delta: float,
+    w_c: float,
+    alpha: float,
+    power: float,
+    tau_ratio: float,
+) -> None:
+    """At ``n_final_look`` the estimate at which ``log Λ = −log α`` (the real ``msprt_log_lr``,
+    solved here by Brent) is reached with probability ``power``."""
+    w_t = 1 - w_c
+    tau = tau_ratio * delta
+    r = msprt_size(var_c, var_t, delta, alpha=alpha, power=power, w_c=w_c, w_t=w_t, tau=tau)
+    v_n = (var_c / w_c + var_t / w_t) / r.n_final_look
+    edge = optimize.brentq(
+        lambda x: float(msprt_log_lr(x, v_n, tau)) + math.log(alpha), 0.0, 100 * math.sqrt(v_n)
+    )
+    assert sps.norm.sf(edge, loc=delta, scale=math.sqrt(v_n)) == pytest.approx(power, abs=1e-7)
+    one_sided = (sps.norm.ppf(1 - alpha) + sps.norm.ppf(power)) ** 2 * v_n * r.n_final_look
+    assert r.n_final_look >= one_sided / delta**2  # never below the one-sided fixed test
+
+
 def test_daily_size_matches_always_valid_with_one_look_a_day() -> None:
     sd, delta, daily = 1.0, 0.2, 40.0
     r = msprt_size(sd**2, sd**2, delta, daily_units=daily)
@@ -234,11 +270,14 @@ def test_asymptotic_cs_is_the_msprt_with_its_mixing_ratio() -> None:
 
 def test_asymptotic_cs_final_look_matches_always_valid() -> None:
     sd, delta, planned = 1.0, 0.2, 300
-    r = msprt_size(sd**2, sd**2, delta, method="asymptotic-cs", planned_n=planned)
+    third = 1 / 3  # three arms: the pair compared holds two thirds of all units
+    r = msprt_size(
+        sd**2, sd**2, delta, method="asymptotic-cs", planned_n=planned, w_c=third, w_t=third
+    )
     rng = np.random.default_rng(5)
     reps, hits = 1500, 0
     for _ in range(reps):
-        looks = _normal_looks(rng, r.n_final_look, (1.0,), delta, sd)
+        looks = _normal_looks(rng, 2 * third * r.n_final_look, (1.0,), delta, sd)
         res = always_valid(looks, method="asymptotic-cs", planned_n=2 * planned)
         hits += res.rejected and res.estimate > 0
     _within(hits / reps, 0.8, math.sqrt(0.8 * 0.2 / reps), k=3.5)
@@ -300,28 +339,63 @@ def test_flat_prior_is_the_one_sided_fixed_test(threshold: float) -> None:
     assert r.n_control == pytest.approx(0.4 * r.total)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    var_c=st.floats(1e-4, 1e4),
+    var_t=st.floats(1e-4, 1e4),
+    delta=st.floats(1e-3, 1e3),
+    w_c=st.floats(0.05, 0.6),
+    threshold=st.floats(0.51, 0.999),
+    power=st.floats(0.05, 0.99),
+)
+def test_flat_prior_closed_form(
+    var_c: float, var_t: float, delta: float, w_c: float, threshold: float, power: float
+) -> None:
+    """``N = (z_t + z_power)²·(var_c/w_c + var_t/w_t)/δ²`` wherever that is above the floor."""
+    w_t = 1 - w_c
+    expected = (
+        (sps.norm.ppf(threshold) + sps.norm.ppf(power)) ** 2
+        * (var_c / w_c + var_t / w_t)
+        / delta**2
+    )
+    r = bayesian_size(var_c, var_t, delta, w_c=w_c, w_t=w_t, ship_threshold=threshold, power=power)
+    floor = 2 / min(w_c, w_t)
+    if sps.norm.ppf(threshold) + sps.norm.ppf(power) > 0 and expected > floor:
+        assert r.total == pytest.approx(expected, rel=1e-8)
+    else:
+        assert r.total == pytest.approx(floor)
+
+
 def _share_shipped(decide, reps: int) -> float:  # type: ignore[no-untyped-def]
     return sum(bool(decide()) for _ in range(reps)) / reps
 
 
 @pytest.mark.parametrize(
-    ("effect", "prior", "criterion", "loss"),
+    ("effect", "prior", "criterion", "loss", "delta", "sd_c", "sd_t"),
     [
-        ("absolute", NormalPrior(0.0, 0.5), "prob_beat", None),
-        ("relative", NormalPrior(0.0, 0.05), "prob_beat", None),
-        ("relative", None, "expected_loss", 0.02),
-        ("absolute", NormalPrior(0.1, 0.3), "expected_loss", 0.01),
+        ("absolute", NormalPrior(0.0, 0.5), "prob_beat", None, 0.4, 3.0, 3.5),
+        ("relative", NormalPrior(0.0, 0.2), "prob_beat", None, 2.5, 15.0, 18.0),
+        ("relative", None, "expected_loss", 0.3, 2.5, 15.0, 18.0),
+        ("absolute", NormalPrior(0.1, 0.3), "expected_loss", 0.01, 0.4, 3.0, 3.5),
     ],
 )
 def test_gaussian_size_ships_with_the_power_under_gaussian_effect(
-    effect: str, prior: NormalPrior | None, criterion: str, loss: float | None
+    effect: str,
+    prior: NormalPrior | None,
+    criterion: str,
+    loss: float | None,
+    delta: float,
+    sd_c: float,
+    sd_t: float,
 ) -> None:
-    m_c, sd_c, sd_t, delta = 10.0, 3.0, 3.5, 0.4
+    m_c, w_c, w_t = 10.0, 0.4, 0.6
     r = bayesian_size(
         sd_c**2,
         sd_t**2,
         delta,
         power=0.8,
+        w_c=w_c,
+        w_t=w_t,
         effect=effect,  # type: ignore[arg-type]
         control_mean=m_c,
         prior_mean=prior.mean if prior else 0.0,
@@ -329,17 +403,17 @@ def test_gaussian_size_ships_with_the_power_under_gaussian_effect(
         criterion=criterion,  # type: ignore[arg-type]
         loss_threshold=loss,
     )
-    n = r.total / 2
+    n_c, n_t = r.total * w_c, r.total * w_t
     rng = np.random.default_rng(3)
 
     def ships() -> bool:
-        mc = rng.normal(m_c, sd_c / math.sqrt(n))
-        mt = rng.normal(m_c + delta, sd_t / math.sqrt(n))
+        mc = rng.normal(m_c, sd_c / math.sqrt(n_c))
+        mt = rng.normal(m_c + delta, sd_t / math.sqrt(n_t))
         res = gaussian_effect(
             control_mean=mc,
             treatment_mean=mt,
-            var_control_mean=sd_c**2 / n,
-            var_treatment_mean=sd_t**2 / n,
+            var_control_mean=sd_c**2 / n_c,
+            var_treatment_mean=sd_t**2 / n_t,
             prior=prior,
             effect=effect,
         )
@@ -352,21 +426,32 @@ def test_gaussian_size_ships_with_the_power_under_gaussian_effect(
     _within(_share_shipped(ships, reps), 0.8, math.sqrt(0.8 * 0.2 / reps), k=3.5)
 
 
-@pytest.mark.parametrize("prior", [(1.0, 1.0), (20.0, 180.0)])
+@pytest.mark.parametrize(
+    ("prior", "w_c", "w_t"), [((1.0, 1.0), 0.5, 0.5), ((20.0, 180.0), 0.25, 0.75)]
+)
 def test_beta_binomial_size_ships_with_the_power_under_beta_binomial_effect(
-    prior: tuple[float, float],
+    prior: tuple[float, float], w_c: float, w_t: float
 ) -> None:
     p_c, delta = 0.1, 0.03
     var_t = (p_c + delta) * (1 - p_c - delta)
     r = bayesian_size(
-        p_c * (1 - p_c), var_t, delta, model="beta-binomial", control_mean=p_c, beta_prior=prior
+        p_c * (1 - p_c),
+        var_t,
+        delta,
+        model="beta-binomial",
+        control_mean=p_c,
+        beta_prior=prior,
+        w_c=w_c,
+        w_t=w_t,
     )
-    n = round(r.total / 2)
+    n_c, n_t = round(r.total * w_c), round(r.total * w_t)
     rng = np.random.default_rng(17)
 
     def ships() -> bool:
-        s_c, s_t = rng.binomial(n, p_c), rng.binomial(n, p_c + delta)
-        res = beta_binomial_effect(Moments(n, s_c, s_c), Moments(n, s_t, s_t), prior=prior, draws=1)
+        s_c, s_t = rng.binomial(n_c, p_c), rng.binomial(n_t, p_c + delta)
+        res = beta_binomial_effect(
+            Moments(n_c, s_c, s_c), Moments(n_t, s_t, s_t), prior=prior, draws=1
+        )
         return res.prob_beat_control >= 0.95
 
     reps = 1500
@@ -387,7 +472,7 @@ def test_direction_decrease_mirrors_increase() -> None:
     up = bayesian_size(4.0, 4.0, 0.3, prior_mean=0.05, prior_sd=0.2)
     down = bayesian_size(4.0, 4.0, -0.3, prior_mean=-0.05, prior_sd=0.2, direction="decrease")
     assert down.total == pytest.approx(up.total, rel=1e-12)
-    assert down.ship_estimate == pytest.approx(up.ship_estimate, rel=1e-12)
+    assert down.posterior_sd == pytest.approx(up.posterior_sd, rel=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -275,9 +275,7 @@ class BayesianSize:
         prior: the prior, in words.
         delta, power: the true absolute effect and the chance of shipping under it.
         total, n_control, n_treatment: ``N`` and the two arms' units (unrounded).
-        posterior_sd: ``σ`` at ``total`` on the modelled scale.
-        ship_estimate: the smallest estimate ``D`` (modelled scale, good direction positive)
-            that ships at ``total``.
+        posterior_sd: ``σ`` at ``total`` on the modelled scale, at the true means.
     """
 
     model: str
@@ -292,7 +290,6 @@ class BayesianSize:
     n_control: float
     n_treatment: float
     posterior_sd: float
-    ship_estimate: float
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types."""
@@ -584,14 +581,30 @@ def _power_se(power: float, paths: int) -> float:
 
 # ===== Bayesian ==================================================================================
 @dataclass(frozen=True, slots=True)
-class _Posterior:
-    """At one ``N``: ``μ = a + b·D``, ``D ~ N(mean, sd²)``, posterior sd ``sigma``."""
+class _Stage:
+    """At one ``N``: the two statistics the analysis sees, ``x ~ N(x0, diag(sd²))`` (control
+    first), and ``posterior(x) = (μ, σ)`` on the modelled scale, good direction positive."""
 
-    a: float
-    b: float
-    mean: float
-    sd: float
-    sigma: float
+    x0: tuple[float, float]
+    sd: tuple[float, float]
+    posterior: Callable[[float, float], tuple[float, float]]
+
+
+def _ship_power(stage: _Stage, required: Callable[[float], float]) -> float:
+    """``Φ(G(x0)/sd_G)`` for the ship margin ``G(x) = μ(x) − m(σ(x))``, linearised at ``x0``
+    (central differences of ``10⁻⁴`` sd; exact when ``G`` is linear)."""
+
+    def margin(x: tuple[float, float]) -> float:
+        mu, sigma = stage.posterior(*x)
+        return mu - required(sigma)
+
+    var = 0.0
+    for i in (0, 1):
+        h = 1e-4 * stage.sd[i]
+        up = tuple(x + h * (j == i) for j, x in enumerate(stage.x0))
+        down = tuple(x - h * (j == i) for j, x in enumerate(stage.x0))
+        var += ((margin(up) - margin(down)) / 2 / h * stage.sd[i]) ** 2  # type: ignore[arg-type]
+    return float(special.ndtr(margin(stage.x0) / math.sqrt(var)))
 
 
 def bayesian_size(
@@ -633,7 +646,7 @@ def bayesian_size(
     _unit_variance(var_c, var_t, w_c, w_t)
     _probability("power", power)
     sign = _good_sign(delta, direction)
-    posterior, prior_text, scale = _bayes_model(
+    stage, prior_text, scale = _bayes_model(
         var_c,
         var_t,
         delta,
@@ -650,8 +663,7 @@ def bayesian_size(
     required, threshold = _ship_rule(criterion, ship_threshold, loss_threshold, scale)
 
     def shortfall(big_n: float) -> float:
-        p = posterior(big_n)
-        return float(special.ndtr((p.a + p.b * p.mean - required(p.sigma)) / (p.b * p.sd))) - power
+        return _ship_power(stage(big_n), required) - power
 
     if prior_sd is not None and sign * prior_mean >= required(float(prior_sd)):
         raise ValueError(
@@ -659,7 +671,7 @@ def bayesian_size(
             "no data are needed; use a wider prior_sd or a prior_mean nearer 0"
         )
     big_n = _first_root(shortfall, 2 / min(w_c, w_t))
-    p = posterior(big_n)
+    at_n = stage(big_n)
     return BayesianSize(
         model=model,
         criterion=criterion,
@@ -672,8 +684,7 @@ def bayesian_size(
         total=big_n,
         n_control=big_n * w_c,
         n_treatment=big_n * w_t,
-        posterior_sd=p.sigma,
-        ship_estimate=(required(p.sigma) - p.a) / p.b,
+        posterior_sd=at_n.posterior(*at_n.x0)[1],
     )
 
 
@@ -703,8 +714,8 @@ def _bayes_model(
     prior_mean: float,
     prior_sd: float | None,
     beta_prior: tuple[float, float],
-) -> tuple[Callable[[float], _Posterior], str, float]:
-    """``N ↦ _Posterior``, the prior in words, and the scale (``m_c`` relative, else 1)."""
+) -> tuple[Callable[[float], _Stage], str, float]:
+    """``N ↦ _Stage``, the prior in words, and the scale (``m_c`` relative, else 1)."""
     if model == "gaussian":
         if effect not in ("absolute", "relative"):
             raise ValueError(f"effect {effect!r} is not known; use absolute or relative")
@@ -739,15 +750,9 @@ def _gaussian(
     m_c: float,
     prior_mean: float,
     prior_sd: float | None,
-) -> tuple[Callable[[float], _Posterior], str, float]:
-    """The Gaussian model on the absolute or the relative (delta-method) effect."""
-    if effect == "relative":
-        m_t = m_c + delta
-        unit_v = (var_t / w_t) / m_c**2 + m_t**2 * (var_c / w_c) / m_c**4
-        mean = sign * delta / m_c
-    else:
-        unit_v = var_c / w_c + var_t / w_t
-        mean = sign * delta
+) -> tuple[Callable[[float], _Stage], str, float]:
+    """The Gaussian model on the absolute or the relative (delta-method) effect: ``x`` are the
+    arms' means; the relative variance is taken at the observed means, as the analysis does."""
     if not math.isfinite(prior_mean):
         raise ValueError(f"prior_mean {prior_mean} must be a finite number")
     if prior_sd is None:
@@ -757,14 +762,20 @@ def _gaussian(
         text = f"Normal(mean={prior_mean:g}, sd={prior_sd:g}) on the {effect} effect"
     mu0 = sign * prior_mean
 
-    def at(big_n: float) -> _Posterior:
-        var = unit_v / big_n
-        if prior_sd is None:
-            return _Posterior(0.0, 1.0, mean, math.sqrt(var), math.sqrt(var))
-        post_var = 1 / (1 / var + 1 / prior_sd**2)
-        return _Posterior(
-            post_var * mu0 / prior_sd**2, post_var / var, mean, math.sqrt(var), math.sqrt(post_var)
-        )
+    def at(big_n: float) -> _Stage:
+        v_c, v_t = var_c / (big_n * w_c), var_t / (big_n * w_t)
+
+        def posterior(mc: float, mt: float) -> tuple[float, float]:
+            if effect == "relative":
+                est, var = mt / mc - 1, v_t / mc**2 + mt**2 * v_c / mc**4
+            else:
+                est, var = mt - mc, v_c + v_t
+            if prior_sd is None:
+                return sign * est, math.sqrt(var)
+            post_var = 1 / (1 / var + 1 / prior_sd**2)
+            return post_var * (sign * est / var + mu0 / prior_sd**2), math.sqrt(post_var)
+
+        return _Stage((m_c, m_c + delta), (math.sqrt(v_c), math.sqrt(v_t)), posterior)
 
     return at, text, m_c
 
@@ -778,8 +789,8 @@ def _beta(
     w_t: float,
     control_mean: float | None,
     beta_prior: tuple[float, float],
-) -> Callable[[float], _Posterior]:
-    """The normal approximation of the Beta-Binomial model (module docstring)."""
+) -> Callable[[float], _Stage]:
+    """The normal approximation of the Beta-Binomial model: ``x`` are the observed rates."""
     if control_mean is None or not 0 < control_mean < 1:
         raise ValueError(
             f"beta-binomial needs control_mean, the control rate in (0, 1), got {control_mean}"
@@ -796,17 +807,17 @@ def _beta(
     a, b = (float(x) for x in beta_prior)
     if not all(math.isfinite(x) and x > 0 for x in (a, b)):
         raise ValueError(f"beta_prior {beta_prior} must be two positive numbers")
-    big_a = a + b
 
-    def at(big_n: float) -> _Posterior:
-        arms = ((p_t, big_n * w_t, 1.0), (p_c, big_n * w_c, -1.0))
-        means = [(a + n * p) / (big_a + n) for p, n, _ in arms]
-        mean = sum(s * m for (_, _, s), m in zip(arms, means, strict=True))
-        sd2 = sum(n * p * (1 - p) / (big_a + n) ** 2 for p, n, _ in arms)
-        sigma2 = sum(
-            m * (1 - m) / (big_a + n + 1) for (_, n, _), m in zip(arms, means, strict=True)
-        )
-        return _Posterior(0.0, 1.0, sign * mean, math.sqrt(sd2), math.sqrt(sigma2))
+    def at(big_n: float) -> _Stage:
+        n_c, n_t = big_n * w_c, big_n * w_t
+
+        def posterior(r_c: float, r_t: float) -> tuple[float, float]:
+            m_c, m_t = (a + n_c * r_c) / (a + b + n_c), (a + n_t * r_t) / (a + b + n_t)
+            var = m_c * (1 - m_c) / (a + b + n_c + 1) + m_t * (1 - m_t) / (a + b + n_t + 1)
+            return sign * (m_t - m_c), math.sqrt(var)
+
+        sd = (math.sqrt(p_c * (1 - p_c) / n_c), math.sqrt(p_t * (1 - p_t) / n_t))
+        return _Stage((p_c, p_t), sd, posterior)
 
     return at
 
