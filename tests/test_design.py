@@ -516,3 +516,20 @@ def test_report_gets_the_options(monkeypatch, capsys, tmp_path) -> None:
     assert seen["params"]["mde"] == 0.05 and seen["params"]["alpha"] is None
     assert set(seen["params"]) <= set(dr.PARAMETERS)
     assert seen["reports_dir"] == tmp_path
+
+
+def test_power_curve_reaches_the_target_at_the_designed_size(tmp_path) -> None:
+    """For every method the curve's power at the designed units is the plan's power (the
+    fixed design exactly; the always-valid and Bayesian curves at their sizing points)."""
+    for analysis in (
+        {},
+        {"method": "sequential", "sequential": {"kind": "group-sequential", "looks": 3}},
+        {"method": "sequential", "sequential": {"kind": "msprt"}},
+        {"method": "bayesian"},
+    ):
+        d = design_plan(method_plan(tmp_path, **analysis))
+        n = d.n_per_variant
+        at = {r["metric"]: r["power"] for r in d.power_curve([n])}
+        assert at["signup_rate"] == pytest.approx(0.8, abs=2e-3)
+        curve = [r["power"] for r in d.power_curve() if r["metric"] == "signup_rate"]
+        assert curve == sorted(curve) and 0 <= curve[0] < 0.8 < curve[-1] <= 1

@@ -652,16 +652,22 @@ class PlanDesign:
             grid = np.linspace(0, 2 * need, CURVE_POINTS + 1)[1:]
             n_values = sorted({*(math.ceil(float(x)) for x in grid), need})
         w_c = self.weights[self.control]
-        return [
-            {
-                "metric": name,
-                "n_per_variant": n,
-                "total": round(n / w_c),
-                "power": _power_at(self.method, self.cases.get(name), ss, n),
-            }
-            for name, ss in self.metrics.items()
-            for n in n_values
-        ]
+        rows = []
+        for name, ss in self.metrics.items():
+            case = self.cases.get(name)
+            curve = None
+            if self.method not in ("frequentist", "group-sequential") and case is not None:
+                curve = _method_curve(case, ss.abs_mde)
+            rows += [
+                {
+                    "metric": name,
+                    "n_per_variant": n,
+                    "total": round(n / w_c),
+                    "power": ss.power_at(n) if curve is None else _read_curve(*curve, n / w_c),
+                }
+                for n in n_values
+            ]
+        return rows
 
     def chart(self) -> alt.LayerChart:
         """:func:`power_curve_chart` of :meth:`power_curve` with this design's targets."""
@@ -861,6 +867,27 @@ def design_plan(
     names = (plan.control_name, *plan.treatments)
     weights = plan.weights
     comparisons = len(primary) * len(plan.treatments)
+    template = _Case(
+        name="",
+        metric_type="proportion",
+        baseline=0.0,
+        sd=None,
+        rho=None,
+        sign=1.0,
+        alpha=a.alpha,
+        power=a.power,
+        alternative=alternative,
+        names=names,
+        weights=tuple(weights[n] for n in names),
+        correction="none" if method == "bayesian" else a.correction,
+        comparisons=comparisons,
+        convention=a.sample_size,
+        daily_units=daily_units,
+        test=test,
+        method=method,
+        plan=plan,
+        gs=None if sequential is None else dict(sequential),
+    )
     sizes: dict[str, SampleSize] = {}
     details: dict[str, dict[str, Any]] = {}
     metric_sources: dict[str, dict[str, str]] = {}
@@ -869,34 +896,10 @@ def design_plan(
     for i, metric in primary:
         past = moments.get(metric.name)
         p1, s, where = _baseline(plan, i, metric, baseline, sd, past, src, describe, history_first)
-        sign = 1.0 if metric.direction == "increase" else -1.0
-        delta = sign * (a.mde * p1 if a.mde_type == "relative" else a.mde)
-        case = _Case(
-            name=metric.name,
-            metric_type=metric.type,
-            baseline=p1,
-            sd=s,
-            rho=_cuped_rho(metric, past, a.sample_size, notes),
-            sign=sign,
-            alpha=a.alpha,
-            power=a.power,
-            alternative=alternative,
-            names=names,
-            weights=tuple(weights[n] for n in names),
-            correction="none" if method == "bayesian" else a.correction,
-            comparisons=comparisons,
-            convention=a.sample_size,
-            daily_units=daily_units,
-            test=test,
-            method=method,
-            plan=plan,
-            mde_delta=delta,
-            covariate=metric.covariate is not None,
-            gs=None if sequential is None else dict(sequential),
-        )
-        sizes[metric.name], details[metric.name] = _size_metric(plan, i, case, delta, sequential)
-        if where.get("cuped") is None and case.rho is not None:
-            where["cuped"] = describe(metric.name, "cuped_rho")
+        case = _metric_case(template, metric, p1, s, _cuped_rho(metric, past, a.sample_size, notes))
+        sizes[metric.name], details[metric.name] = _size_metric(plan, i, case)
+        if case.rho is not None:
+            where["cuped_rho"] = describe(metric.name, "cuped_rho")
         metric_sources[metric.name], cases[metric.name] = where, case
     guardrails = [m.name for m in plan.metrics if m.role == "guardrail"]
     if guardrails:
@@ -935,10 +938,29 @@ def design_plan(
     )
 
 
-def _size_metric(
-    plan: Plan, i: int, case: _Case, delta: float, sequential: Mapping[str, Any] | None
-) -> tuple[SampleSize, dict[str, Any]]:
+def _metric_case(
+    template: _Case, metric: Metric, baseline: float, sd: float | None, rho: float | None
+) -> _Case:
+    """The plan's settings (``template``) with one primary metric's values: its baseline,
+    sd, CUPED ``ρ``, direction and the plan's MDE in absolute units."""
+    a = template.plan.analysis
+    sign = 1.0 if metric.direction == "increase" else -1.0
+    return replace(
+        template,
+        name=metric.name,
+        metric_type=metric.type,
+        baseline=baseline,
+        sd=sd,
+        rho=rho,
+        sign=sign,
+        mde_delta=sign * (a.mde * baseline if a.mde_type == "relative" else a.mde),
+        covariate=metric.covariate is not None,
+    )
+
+
+def _size_metric(plan: Plan, i: int, case: _Case) -> tuple[SampleSize, dict[str, Any]]:
     """The metric's :class:`SampleSize` by the method, and the method's details."""
+    delta = case.mde_delta
     try:
         size = _SIZERS[case.method](case, delta, case.power)
         seq = _gs_spec(case) if case.method == "group-sequential" else None
@@ -1348,28 +1370,34 @@ def _mde_at(case: _Case, total: float) -> float | None:
     return case.sign * math.exp(float(root))
 
 
-def _power_at(method: str, case: _Case | None, ss: SampleSize, n_per_variant: float) -> float:
-    """Power of the method's test with ``n_per_variant`` units in control at the design's
-    effect: exact for the fixed-horizon and group-sequential designs, otherwise the power at
-    which the method needs exactly those units (root in the power by ``brentq``)."""
-    if method in ("frequentist", "group-sequential") or case is None:
-        return ss.power_at(n_per_variant)
-    total = n_per_variant / ss.weights[case.names[0]]
-    sizer = _SIZERS[method]
-    delta = ss.abs_mde
-
-    def excess(p: float) -> float:
-        return sizer(case, delta, p).total_exact - total
-
-    lo, hi = 1e-4, 1 - 1e-6
-    try:
-        if excess(lo) >= 0:
-            return 0.0
-        if excess(hi) <= 0:
-            return 1.0
-        return float(optimize.brentq(excess, lo, hi, xtol=1e-6))
-    except (ValueError, ArithmeticError):
+def _read_curve(totals: list[float], powers: list[float], total: float) -> float:
+    if not totals:
         return math.nan
+    return float(np.interp(total, totals, powers))
+
+
+CURVE_POWERS = (0.02, *np.round(np.arange(0.05, 0.951, 0.05), 2).tolist(), 0.975, 0.99)
+
+
+def _method_curve(case: _Case, delta: float) -> tuple[list[float], list[float]]:
+    """``(N, power)`` pairs of a method without a power formula: the ``N`` the method needs
+    for each power of :data:`CURVE_POWERS` (one sizing each), increasing in ``N``."""
+    sizer = _SIZERS[case.method]
+    points = []
+    for p in CURVE_POWERS:
+        try:
+            points.append((sizer(case, delta, float(p)).total_exact, float(p)))
+        except ValueError:  # a power below what the method can size (its level)
+            continue
+    points.sort()
+    totals, powers = [0.0], [0.0]
+    for n, p in points:  # sizes in whole days repeat: the most power a size reaches
+        if n == totals[-1]:
+            powers[-1] = max(powers[-1], p)
+        elif p > powers[-1]:
+            totals.append(n)
+            powers.append(p)
+    return (totals, powers) if len(totals) > 1 else ([], [])
 
 
 def power_curve_chart(
