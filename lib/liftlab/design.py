@@ -96,8 +96,8 @@ METHODS = ("frequentist", "group-sequential", "msprt", "asymptotic-cs", "bayesia
 METHOD_WORDS = {
     "frequentist": "fixed-horizon test",
     "group-sequential": "group-sequential test",
-    "msprt": "always-valid test (mSPRT), looked at daily",
-    "asymptotic-cs": "always-valid test (asymptotic confidence sequence), looked at daily",
+    "msprt": "always-valid test (mSPRT), daily looks",
+    "asymptotic-cs": "always-valid test (confidence sequence), daily looks",
     "bayesian": "Bayesian test",
 }
 _HYPOTHESIS_LIFT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
@@ -526,7 +526,7 @@ class PlanDesign:
         disp = [self.displays.get(n, fmt.Display(n)) for n in names]
         src = [self.sources.get(n, {}) for n in names]
         rows.append(("baseline", [fmt.value(d, s.baseline) for d, s in zip(disp, ss, strict=True)]))
-        rows.append(("baseline from", [x.get("baseline", "") for x in src]))
+        rows.append(("baseline from", [_short_source(x.get("baseline")) for x in src]))
         if any(s.sd is not None for s in ss):
             rows.append(
                 (
@@ -537,7 +537,7 @@ class PlanDesign:
                     ],
                 )
             )
-            rows.append(("sd from", [x.get("sd", fmt.DASH) for x in src]))
+            rows.append(("sd from", [_short_source(x.get("sd")) for x in src]))
         if any(s.cuped_rho is not None for s in ss):
             rows.append(("CUPED ρ", [fmt.number(s.cuped_rho, 2) for s in ss]))
         rows.append(("MDE, relative", [fmt.percent(s.rel_mde, 1, sign=True) for s in ss]))
@@ -561,8 +561,19 @@ class PlanDesign:
         return rows
 
     def inputs_text(self) -> list[tuple[str, str, str]]:
-        """``(input, value, source)`` rows for reading."""
-        return [(i.name, i.value, i.source) for i in self.inputs]
+        """``(input, value, source)`` rows for reading: the settings, then each primary
+        metric's baseline, sd and CUPED ``ρ`` with where they came from in full."""
+        rows = [(i.name, i.value, i.source) for i in self.inputs]
+        for name, ss in self.metrics.items():
+            label = self.labels.get(name, name)
+            disp = self.displays.get(name, fmt.Display(label))
+            src = self.sources.get(name, {})
+            rows.append((f"{label}: baseline", fmt.value(disp, ss.baseline), src["baseline"]))
+            if ss.sd is not None and "sd" in src:
+                rows.append((f"{label}: sd", fmt.value(disp, ss.sd), src["sd"]))
+            if ss.cuped_rho is not None and "cuped_rho" in src:
+                rows.append((f"{label}: CUPED ρ", fmt.number(ss.cuped_rho, 2), src["cuped_rho"]))
+        return rows
 
     def to_frame(self) -> pd.DataFrame:
         """:meth:`table` as a pandas DataFrame indexed by metric."""
@@ -1029,10 +1040,11 @@ def _history(plan: Plan, history: Any) -> tuple[dict[str, Moments], Callable[[st
 
     def describe(name: str, quantity: str) -> str:
         said = words.get(name, {}).get(quantity) if isinstance(words, Mapping) else None
+        if said:  # the history's own words name its table and units
+            return f"history: {said}"
         n = units if units is not None else checked[name].n
         where = f"{label}, " if label else ""
-        text = f"history ({where}{fmt.count(n)} {unit_noun(plan.unit, n)})"
-        return f"{text}: {said}" if said else text
+        return f"history ({where}{fmt.count(n)} {unit_noun(plan.unit, n)})"
 
     return checked, describe
 
@@ -1087,14 +1099,10 @@ def _inputs(
         rows = [DesignInput("method", how, "sequential= argument")]
     else:
         rows = [DesignInput("method", METHOD_WORDS[method], src("method", "analysis.method"))]
-    if method in ("msprt", "asymptotic-cs", "group-sequential") and sequential is None:
+    if method == "group-sequential" and sequential is None:
         seq = a.sequential
-        kind = seq.kind + (
-            f", {seq.spending} spending, {seq.looks} looks"
-            if seq.kind == "group-sequential"
-            else ""
-        )
-        rows.append(DesignInput("sequential", kind, src("", "analysis.sequential.kind")))
+        kind = f"{seq.spending} spending, {seq.looks} looks"
+        rows.append(DesignInput("sequential", kind, src("", "analysis.sequential.spending")))
     mde = (
         fmt.percent(a.mde, _exact_decimals(100 * a.mde), sign=True) + " relative"
         if a.mde_type == "relative"
@@ -1289,6 +1297,13 @@ def unit_noun(unit: str, n: float = 2) -> str:
     if n == 1 or word.endswith("s"):
         return word
     return word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+
+
+def _short_source(source: str | None) -> str:
+    """``plan``, ``history`` or the flag: a source without its details."""
+    if source is None:
+        return fmt.DASH
+    return re.split(r"[ :(]", source, maxsplit=1)[0]
 
 
 def _exact_decimals(x: float) -> int:
