@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scipy.optimize import brentq
 from scipy.stats import norm
 
 from liftlab.browser import WIDE_FONT_CSS, check_pages, find_chromium
@@ -27,7 +28,7 @@ from liftlab.report import PACKAGE_PROJECT_ROOT
 
 NOTEBOOK = PACKAGE_PROJECT_ROOT / "notebooks" / "design.ipynb"
 FREQUENTIST = {"mde": 0.05, "method": "frequentist", "daily_units": 2000}
-BAYESIAN = {"mde": 0.05, "method": "bayesian", "alpha": 0.1}
+BAYESIAN = {"mde": 0.05, "method": "bayesian", "power": 0.9}
 
 
 def _plan_path(project: Path) -> Path:
@@ -73,23 +74,41 @@ def test_fixed_horizon_numbers_match_the_design_and_the_textbook_formula(
     z = norm.ppf(1 - 0.05 / 2) + norm.ppf(0.8)
     n = math.ceil(z**2 * (p1 * (1 - p1) + p2 * (1 - p2)) / (p2 - p1) ** 2)
     assert abs(expected.n_per_variant - n) <= 1
-    assert f"{expected.n_per_variant:,} units per variant" in page
+    assert f"{expected.n_per_variant:,} {expected.nouns(2)} per variant" in page
     assert f"{expected.total:,}" in page
     days = math.ceil(2 * expected.n_per_variant / 2000)
     assert f"{math.ceil(days / 7)} weeks" in page
-    # the reader's units: the baseline and target rates in percent, the change in pp
-    assert "10.0%" in page and "10.5%" in page
-    assert "+0.50 pp" in page
+    # the reader's units: the baseline rate in percent, the change relative and in pp
+    assert "10.0%" in page and "+5.0%" in page and "+0.50 pp" in page
+
+
+def test_the_tradeoff_matches_the_formula_solved_for_the_change(pages: dict[str, Path]) -> None:
+    """Four weeks at 2,000 a day: 28,000 per variant; the change the unpooled two-proportion
+    test detects there solves z²·(p1q1 + p2q2) / δ² = n for δ (scipy's brentq)."""
+    page = _text(pages["frequentist"].read_text(encoding="utf-8"))
+    found = re.search(r"\b4 28 28,000 \+(\d+\.\d)% \(\+(\d\.\d+) pp\)", page)
+    assert found, page
+    p1, n = 0.10, 28_000
+    z = norm.ppf(1 - 0.05 / 2) + norm.ppf(0.8)
+
+    def excess(delta: float) -> float:
+        p2 = p1 + delta
+        return z**2 * (p1 * (1 - p1) + p2 * (1 - p2)) / delta**2 - n
+
+    delta = brentq(excess, 1e-6, 0.5)
+    assert float(found[1]) == pytest.approx(100 * delta / p1, abs=0.051)
+    assert float(found[2]) == pytest.approx(100 * delta, abs=0.0051)
 
 
 def test_bayesian_numbers_match_the_design(project: Path, pages: dict[str, Path]) -> None:
     page = _text(pages["bayesian"].read_text(encoding="utf-8"))
     expected = _expected(project, BAYESIAN)
-    assert f"{expected.n_per_variant:,} units per variant" in page
+    assert f"{expected.n_per_variant:,} {expected.nouns(2)} per variant" in page
     assert f"{expected.total:,}" in page
     # each override is shown as the notebook's parameter, the rest as the plan's
     assert "parameter mde" in page and "parameter method" in page
-    assert "plan, analysis.power" in page
+    assert "plan (analysis.alpha)" not in page  # the Bayesian design has no alpha
+    assert "parameter power" in page
 
 
 def test_the_answer_comes_before_the_evidence(pages: dict[str, Path]) -> None:
@@ -99,6 +118,7 @@ def test_the_answer_comes_before_the_evidence(pages: dict[str, Path]) -> None:
         page.find("liftlab-design"),
         page.find("Each primary metric"),
         page.find("<svg"),
+        page.find("smallest detectable change"),
         page.find("Where the inputs came from"),
         page.find("Conventions"),
         page.find("Provenance"),

@@ -8,40 +8,40 @@ written to a temporary file and renamed over the old one, so a failed run leaves
 ``design.html`` as it was.
 
 The notebook is one call into this module per section, in the order a reader wants them:
-:func:`design_from_parameters` (the plan with the notebook's overrides, and its design by
+:func:`design_from_parameters` (the plan with the notebook's overrides, designed by
 :func:`liftlab.design.design_plan`), :func:`title_markdown`, the answer first
 (:func:`answer_html`), :func:`warnings_html`, the per-metric table (:func:`metrics_html`), the
-charts, where each input came from (:func:`sources_markdown`), the conventions
+power curve, the trade-off between weeks and the detectable change (:func:`tradeoff_views`),
+where each input came from (:func:`inputs_html`), the conventions
 (:func:`conventions_markdown`) and the provenance footer (:func:`footer_markdown`).
 
-Every notebook parameter left at ``None`` means "the plan's": :data:`PLAN_SETTINGS` maps the
+Every notebook parameter left at ``None`` means "the plan's". :data:`PLAN_SETTINGS` maps the
 others onto :meth:`liftlab.plan.Plan.with_` (``convention`` is ``analysis.sample_size``);
-``baseline`` and ``sd`` go to :func:`~liftlab.design.design_plan`, and ``history`` (a table
-path or name) is read with :func:`liftlab.history.read_history`.
+``baseline`` and ``sd`` go to :func:`~liftlab.design.design_plan`, ``history`` (a table path or
+name) is read with :func:`liftlab.history.read_history` and wins over the plan's baselines (as
+``liftlab design --history``), and ``n_per_variant`` (else the plan's
+``design.n_per_variant``) adds the change that many units detect
+(:meth:`~liftlab.design.PlanDesign.reach`). The design names each parameter given as the
+source of its value (``parameter mde``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from liftlab import __version__
 from liftlab import format as fmt
-from liftlab.decision import display_of
-from liftlab.design import PlanDesign, design_plan
+from liftlab.design import METHOD_WORDS, PlanDesign, Reach, design_plan
 from liftlab.errors import LiftlabError, did_you_mean
 from liftlab.files import StorageError, atomic_write
 from liftlab.plan import Plan, load_plan
 from liftlab.present import CORRECTION_NAMES, md_text
 from liftlab.report import PACKAGE_PROJECT_ROOT, export_html, kernel_options, project_path
-
-if TYPE_CHECKING:
-    from liftlab.stats.power import SampleSize
 
 NOTEBOOK = Path("notebooks") / "design.ipynb"
 # notebook parameter → the plan setting it overrides through Plan.with_
@@ -71,9 +71,16 @@ PARAMETERS = (
     "n_per_variant",
     "history",
 )
-_ANALYSIS_DEFAULTS = "liftlab's default"
-_BOX = (  # the report's verdict box (liftlab.present.verdict_html), in a neutral blue
-    '<div class="liftlab-verdict liftlab-design" style="border-left: 8px solid #175cd3; '
+FORMULAS = {
+    "unpooled": "the normal approximation with each arm's own variance (unpooled), the "
+    "formula that matches the Welch test of the analysis",
+    "pooled": "the classic two-proportion formula (variance pooled under the null)",
+    "arcsine": "Cohen's h, the arcsine-transformed difference of proportions",
+}
+_ACCENT = "#175cd3"  # the report's link blue: a design is neither a go nor a stop
+# the report's verdict box (liftlab.present.verdict_html), in that blue
+_BOX = (
+    f'<div class="liftlab-verdict liftlab-design" style="border-left: 8px solid {_ACCENT}; '
     "background: #eff8ff; color: #1b1b1b; padding: 14px 20px; margin: 8px 0 16px 0; "
     'border-radius: 4px;">'
 )
@@ -88,6 +95,8 @@ class DesignRun:
         original: the plan as its file says (its path and SHA-256 are the report's).
         design: :func:`~liftlab.design.design_plan` of ``plan``.
         given: the notebook parameters that were not ``None``, by name.
+        reach: the change ``n_per_variant`` units detect (the parameter, else the plan's
+            ``design.n_per_variant``), or ``None``.
         started_at: when the design was made (UTC).
     """
 
@@ -95,6 +104,7 @@ class DesignRun:
     original: Plan
     design: PlanDesign
     given: dict[str, Any] = field(default_factory=dict)
+    reach: Reach | None = None
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -123,24 +133,35 @@ def design_from_parameters(plan_path: str | Path, **parameters: Any) -> DesignRu
     original = load_plan(project_path(plan_path))
     plan = plan_with_parameters(original, parameters)
     given = {k: v for k, v in parameters.items() if v is not None}
+    sources = {
+        PLAN_SETTINGS.get(k, k): f"parameter {k}"
+        for k in given
+        if k not in ("history", "n_per_variant")
+    }
     history = None
-    if given.get("history") is not None:
+    if "history" in given:
         from liftlab.history import read_history
 
         history = read_history(plan, given["history"])
-    design = design_plan(plan, baseline=given.get("baseline"), sd=given.get("sd"), history=history)
-    return DesignRun(plan=plan, original=original, design=design, given=given)
+    design = design_plan(
+        plan,
+        baseline=given.get("baseline"),
+        sd=given.get("sd"),
+        history=history,
+        sources=sources,
+        history_first=history is not None,
+    )
+    n = plan.design.n_per_variant if plan.design is not None else None
+    reach = design.reach(n_per_variant=n) if n is not None else None
+    return DesignRun(plan=plan, original=original, design=design, given=given, reach=reach)
 
 
 # ---- sections ----------------------------------------------------------------------------------
 def title_markdown(run: DesignRun) -> str:
     """The plan's name, what the page is, and the hypothesis."""
     plan = run.plan
-    shares = ", ".join(
-        f"{md_text(k)} {fmt.percent(w, 0 if (100 * w).is_integer() else 1)}"
-        for k, w in plan.weights.items()
-    )
-    facts = [f"{plan.kind.replace('_', ' ')} test", f"{plan.analysis.method} analysis", shares]
+    shares = ", ".join(f"{md_text(k)} {fmt.percent(w, 1)}" for k, w in plan.weights.items())
+    facts = [f"{plan.kind.replace('_', ' ')} test", METHOD_WORDS[run.design.method], shares]
     if plan.owner:
         facts.append(f"owner: {md_text(plan.owner)}")
     return (
@@ -151,242 +172,206 @@ def title_markdown(run: DesignRun) -> str:
 
 
 def headline(design: PlanDesign) -> str:
-    """The answer in a few words: ``12,400 units per variant · 4 weeks``."""
+    """The answer in a few words: ``14,749 users per variant · 2 weeks``."""
     sizes = design.per_variant
+    noun = design.nouns(2)
     if len(set(sizes.values())) == 1:
-        text = f"{design.n_per_variant:,} units per variant"
+        text = f"{fmt.count(design.n_per_variant)} {noun} per variant"
     else:
-        text = " · ".join(f"{k} {v:,}" for k, v in sizes.items()) + " units"
+        text = f"{noun} " + ", ".join(f"{k} {fmt.count(v)}" for k, v in sizes.items())
+    if design.method == "group-sequential":
+        text = "at most " + text
     if design.weeks is not None:
         text += f" · {design.weeks} {'week' if design.weeks == 1 else 'weeks'}"
-    return text
+    return text[:1].upper() + text[1:]
 
 
 def answer_html(run: DesignRun) -> str:
-    """The answer first: units per variant and weeks, then the design in one sentence, in the
-    report's verdict box."""
+    """The answer first, in the report's verdict box: units per variant and weeks, the
+    design's sentence, what its method adds, and what the fixed size detects (if any)."""
+    d = run.design
+    body = html.escape(" ".join(t for t in (d.sentence(), d.method_text()) if t))
+    if run.reach is not None:
+        body += f'<div style="margin-top: 8px;">{html.escape(run.reach.sentence())}</div>'
     return (
         f"{_BOX}"
         '<div style="font-size: 0.85em; letter-spacing: 0.08em; text-transform: uppercase; '
         'color: #555;">Design</div>'
-        '<div style="font-size: 1.9em; font-weight: 700; color: #175cd3; margin: 2px 0 6px 0;">'
-        f"{html.escape(headline(run.design))}</div>"
-        f'<div style="font-size: 1.1em; line-height: 1.45;">{_sentence_html(run.design)}</div>'
+        f'<div style="font-size: 1.9em; font-weight: 700; color: {_ACCENT}; '
+        f'margin: 2px 0 6px 0;">{html.escape(headline(d))}</div>'
+        f'<div style="font-size: 1.1em; line-height: 1.45;">{body}</div>'
         "</div>"
     )
 
 
-def _sentence_html(design: PlanDesign) -> str:
-    """The design's one-sentence summary as HTML (its Markdown bold and code as tags)."""
-    text = html.escape(design.summary_markdown(), quote=False)
-    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-
-
 def warnings_html(run: DesignRun) -> str:
-    """What the design assumed or could not do, one line each (empty when nothing)."""
-    notes = list(run.design.notes)
-    if not notes:
+    """What a reader must know before trusting the number, one line each (empty if none)."""
+    if not run.design.warnings:
         return ""
-    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in run.design.warnings)
     return (
         '<div class="liftlab-status liftlab-flagged" style="border-left: 5px solid #9a6700; '
         "background: #fff8e1; color: #1b1b1b; padding: 8px 14px; margin: 6px 0 10px 0; "
-        'border-radius: 3px;"><b style="color: #9a6700;">⚠ Read before you plan:</b>'
+        'border-radius: 3px;"><b style="color: #9a6700;">⚠ Before you plan on it:</b>'
         f'<ul style="margin: 4px 0 0 0;">{items}</ul></div>'
     )
 
 
-def metric_row(plan: Plan, name: str, ss: SampleSize) -> dict[str, str]:
-    """One primary metric's design as display strings, in the metric's own units."""
-    display = display_of(plan, name)
-    shown = fmt.values(display, {"baseline": ss.baseline, "target": ss.treatment})
-    d = fmt.value_decimals(display, [abs(ss.abs_mde)]) if display.format != "percent" else 2
-    change = fmt.delta(display, ss.abs_mde, d)
-    if ss.rel_mde is not None:
-        change = f"{fmt.percent(ss.rel_mde, 1, sign=True)} ({change})"
-    row = {
-        "metric": display.label,
-        "baseline": shown["baseline"],
-        "target": shown["target"],
-        "change to detect": change,
-        "sd per unit": fmt.value(display, ss.sd) if ss.sd is not None else fmt.DASH,
-        "CUPED ρ": f"{ss.cuped_rho:.2f}" if ss.cuped_rho is not None else fmt.DASH,
-    }
-    equal = len(set(ss.per_variant.values())) == 1
-    if equal:
-        row["units per variant"] = fmt.count(ss.n_control)
-    else:
-        row |= {f"units: {k}": fmt.count(v) for k, v in ss.per_variant.items()}
-    row["units in total"] = fmt.count(ss.total)
-    row["days"] = fmt.count(ss.days) if ss.days is not None else fmt.DASH
-    row["weeks"] = fmt.count(ss.weeks) if ss.weeks is not None else fmt.DASH
-    return row
+def html_table(
+    header: list[str], rows: list[list[str]], *, bold: int | None = None, numbers: bool = True
+) -> str:
+    """Display strings as an HTML table, every cell escaped: the first column left and, with
+    ``numbers``, the others right-aligned; row ``bold`` (0-based) in bold."""
+    right = ' style="text-align: right;"'
+    strong = ' style="font-weight: 600;"'
 
-
-def html_table(rows: list[dict[str, str]], *, bold_first: bool = False) -> str:
-    """Rows of display strings as an HTML table: the first column left, the others right
-    (numbers), every cell escaped; ``bold_first`` sets the first row in bold."""
-    heads = list(dict.fromkeys(k for r in rows for k in r))
-    right = 'style="text-align: right; white-space: nowrap;"'
-    head = "".join(
-        f"<th{'' if i == 0 else ' ' + right}>{html.escape(h)}</th>" for i, h in enumerate(heads)
-    )
-    body = []
-    for n, r in enumerate(rows):
-        cells = "".join(
-            f"<td{'' if i == 0 else ' ' + right}>{html.escape(r.get(h, fmt.DASH))}</td>"
-            for i, h in enumerate(heads)
+    def cells(tag: str, values: list[str]) -> str:
+        return "".join(
+            f"<{tag}{right if numbers and i > 0 else ''}>{html.escape(v)}</{tag}>"
+            for i, v in enumerate(values)
         )
-        weight = ' style="font-weight: 600;"' if bold_first and n == 0 else ""
-        body.append(f"<tr{weight}>{cells}</tr>")
+
+    body = "".join(
+        f"<tr{strong if n == bold else ''}>{cells('td', r)}</tr>" for n, r in enumerate(rows)
+    )
     return (
-        f'<table class="liftlab-design-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
+        f'<table class="liftlab-design-table"><thead><tr>{cells("th", header)}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
     )
 
 
 def metrics_html(run: DesignRun) -> str:
-    """The per-metric table, the binding metric (the one that sets the size) first in bold."""
+    """Each primary metric's design (:meth:`~liftlab.design.PlanDesign.table_text`) in its own
+    units, one column per metric; where the baselines came from is in :func:`inputs_html`."""
     d = run.design
-    order = [d.binding_metric, *(k for k in d.metrics if k != d.binding_metric)]
-    rows = [metric_row(run.plan, k, d.metrics[k]) for k in order]
-    lead = (
-        "<p>Each primary metric sized on its own; the test needs the largest, "
-        f"<b>{html.escape(display_of(run.plan, d.binding_metric).label)}</b> (first, in bold)."
-        "</p>"
-        if len(rows) > 1
-        else ""
-    )
-    return "<h2>Each primary metric</h2>" + lead + html_table(rows, bold_first=len(rows) > 1)
-
-
-def _origin(run: DesignRun, name: str) -> str:
-    """Where a plan setting came from: the notebook's parameter, the plan file or a default."""
-    if name in run.given:
-        return f"parameter `{name}`"
-    setting = PLAN_SETTINGS[name]
-    if setting in ("daily_units", "n_per_variant"):
-        spec = run.original.design
-        set_in_plan = spec is not None and getattr(spec, setting) is not None
-        return f"plan, `design.{setting}`" if set_in_plan else "not given"
-    if setting in run.original.analysis.model_fields_set:
-        return f"plan, `analysis.{setting}`"
-    return _ANALYSIS_DEFAULTS
-
-
-def _metric_origins(run: DesignRun, name: str) -> tuple[str, str]:
-    """Where a primary metric's baseline and sd came from."""
-    i, metric = next((i, m) for i, m in enumerate(run.plan.metrics) if m.name == name)
-    history = run.given.get("history")
-    past = f"history `{md_text(history)}`" if history is not None else "not given"
-    baseline = (
-        "parameter `baseline`"
-        if "baseline" in run.given
-        else f"plan, `metrics[{i}].baseline`"
-        if metric.baseline is not None
-        else past
-    )
-    if metric.type == "proportion":
-        return baseline, "from the baseline (a proportion)"
-    sd = (
-        "parameter `sd`"
-        if "sd" in run.given
-        else f"plan, `metrics[{i}].baseline_sd`"
-        if metric.baseline_sd is not None
-        else past
-    )
-    return baseline, sd
-
-
-def sources_markdown(run: DesignRun) -> str:
-    """Each input of the design with its value and where it came from, as a Markdown table."""
-    d, a = run.design, run.plan.analysis
-    mde = fmt.percent(d.mde, 1) if d.mde_type == "relative" else f"{d.mde:g}"
-    spec = run.plan.design
-    fixed = spec.n_per_variant if spec is not None else None
-    rows = [
-        ("change to detect (`mde`)", f"{mde} {d.mde_type}", _origin(run, "mde")),
-        ("significance level (`alpha`)", f"{d.alpha:g}", _origin(run, "alpha")),
-        ("power", fmt.percent(d.power, 0), _origin(run, "power")),
-        (
-            "correction",
-            CORRECTION_NAMES.get(d.correction, d.correction),
-            _origin(run, "correction"),
-        ),
-        ("sample-size formula", d.convention, _origin(run, "convention")),
-        ("method", a.method, _origin(run, "method")),
-        (
-            "units a day",
-            fmt.count(d.daily_units) if d.daily_units else fmt.DASH,
-            _origin(run, "daily_units"),
-        ),
-        (
-            "units per variant fixed by the team",
-            fmt.count(fixed) if fixed else fmt.DASH,
-            _origin(run, "n_per_variant"),
-        ),
-    ]
-    shares = ", ".join(f"{md_text(k)} {fmt.percent(w, 1)}" for k, w in d.weights.items())
-    rows.append(("traffic shares", shares, "plan, `variants`"))
-    for name, ss in d.metrics.items():
-        label = md_text(display_of(run.plan, name).label)
-        baseline_from, sd_from = _metric_origins(run, name)
-        rows.append(
-            (
-                f"{label}: baseline",
-                fmt.value(display_of(run.plan, name), ss.baseline),
-                baseline_from,
-            )
+    labels = [d.labels.get(k, k) for k in d.metrics]
+    rows = [[q, *vals] for q, vals in d.table_text() if not q.endswith(" from")]
+    lead = ""
+    if len(labels) > 1:
+        binding = html.escape(d.labels.get(d.binding_metric, d.binding_metric))
+        lead = (
+            "<p>Each primary metric sized on its own; the test needs the most any of them "
+            f"needs, here <b>{binding}</b>'s.</p>"
         )
+    return "<h2>Each primary metric</h2>" + lead + html_table(["", *labels], rows)
+
+
+def _mde_text(d: PlanDesign, metric: str, abs_mde: float | None, rel: float | None) -> str:
+    if abs_mde is None:
+        return "out of reach"
+    disp = d.displays.get(metric, fmt.Display(metric))
+    absolute = fmt.effect_only(disp, abs_mde, "absolute")
+    return f"{fmt.percent(rel, 1, sign=True)} ({absolute})" if rel is not None else absolute
+
+
+def tradeoff_views(run: DesignRun) -> list[Any]:
+    """The smallest change each primary metric detects after 1 to 8 weeks of the daily
+    traffic: a heading, :meth:`~liftlab.design.PlanDesign.mde_chart` and a table (the
+    design's own duration in bold). Without daily traffic, a line saying what to give."""
+    from IPython.display import HTML, Markdown
+
+    d = run.design
+    head = "## Duration and the smallest detectable change\n\n"
+    if d.daily_units is None:
+        return [
+            Markdown(
+                head + "Give the daily traffic (`daily_units`, or `design.daily_units` "
+                "in the plan) to see how the detectable change shrinks week by week."
+            )
+        ]
+    text = (
+        f"The change each primary metric detects with {fmt.percent(d.power, 0)} power after "
+        f"so many weeks at {fmt.count(d.daily_units)} {d.nouns(2)} a day, by the plan's method."
+    )
+    rows = d.tradeoff()
+    weeks = list(dict.fromkeys(r["weeks"] for r in rows))
+    labels = [d.labels.get(k, k) for k in d.metrics]
+    table = []
+    for w in weeks:
+        here = {r["metric"]: r for r in rows if r["weeks"] == w}
+        first = next(iter(here.values()))
+        table.append(
+            [
+                f"{w:g}",
+                fmt.count(first["days"]),
+                fmt.count(first["n_per_variant"]),
+                *(_mde_text(d, k, here[k]["abs_mde"], here[k]["rel_mde"]) for k in d.metrics),
+            ]
+        )
+    header = ["weeks", "days", f"{d.nouns(2)} per variant", *(f"{x}: MDE" for x in labels)]
+    bold = weeks.index(d.weeks) if d.weeks in weeks else None
+    return [Markdown(head + text), d.mde_chart(), HTML(html_table(header, table, bold=bold))]
+
+
+def inputs_html(run: DesignRun) -> str:
+    """Each input with its value and where it came from: the settings
+    (:meth:`~liftlab.design.PlanDesign.inputs_text`), the traffic shares, and each primary
+    metric's baseline and sd."""
+    d = run.design
+    rows = [list(r) for r in d.inputs_text()]
+    shares = ", ".join(f"{k} {fmt.percent(w, 1)}" for k, w in d.weights.items())
+    rows.append(["traffic shares", shares, "plan (variants)"])
+    if run.reach is not None:
+        where = "parameter n_per_variant" if "n_per_variant" in run.given else "plan"
+        rows.append(
+            [
+                f"{d.nouns(2)} per variant, fixed",
+                fmt.count(run.reach.n_per_variant),
+                f"{where} (design.n_per_variant)" if where == "plan" else where,
+            ]
+        )
+    for name, ss in d.metrics.items():
+        label = d.labels.get(name, name)
+        disp = d.displays.get(name, fmt.Display(label))
+        src = d.sources.get(name, {})
+        rows.append([f"{label}: baseline", fmt.value(disp, ss.baseline), src.get("baseline", "")])
         if ss.sd is not None:
-            rows.append((f"{label}: sd per unit", f"{ss.sd:,.4g}", sd_from))
-    lines = ["## Where the inputs came from", "", "| input | value | from |", "|---|---:|---|"]
-    lines += [f"| {k} | {v} | {src} |" for k, v, src in rows]
-    return "\n".join(lines) + "\n"
-
-
-FORMULAS = {
-    "unpooled": "the normal approximation with each arm's own variance (unpooled), the "
-    "formula that matches the Welch test of the analysis",
-    "pooled": "the classic two-proportion formula (variance pooled under the null)",
-    "arcsine": "Cohen's h, the arcsine-transformed difference of proportions",
-}
+            rows.append([f"{label}: sd per unit", fmt.value(disp, ss.sd), src.get("sd", "")])
+        if ss.cuped_rho is not None:
+            rows.append([f"{label}: CUPED ρ", fmt.number(ss.cuped_rho, 2), src.get("cuped", "")])
+    return "<h2>Where the inputs came from</h2>" + html_table(
+        ["input", "value", "from"], rows, numbers=False
+    )
 
 
 def conventions_markdown(run: DesignRun) -> str:
-    """The formula and the method behind the numbers, in a short paragraph."""
+    """The method and formula behind the numbers, in a short paragraph."""
     d = run.design
     b = d.binding
-    sided = "two-sided" if b.alternative == "two-sided" else "one-sided"
-    text = (
-        f"Units per variant come from {FORMULAS.get(d.convention, d.convention)}, at "
-        f"α = {d.alpha:g} ({sided}) and {fmt.percent(d.power, 0)} power, for a change of "
-        f"{fmt.percent(d.mde, 1) if d.mde_type == 'relative' else f'{d.mde:g}'} "
-        f"({d.mde_type}) in the direction each metric should move."
+    mde = (
+        f"{fmt.percent(d.mde, 1, sign=True)} relative"
+        if d.mde_type == "relative"
+        else (f"{d.mde:+g} absolute")
     )
-    if d.comparisons > 1:
-        text += (
-            f" The {d.comparisons} comparisons (primary metrics × treatments) are corrected "
-            f"by {CORRECTION_NAMES.get(d.correction, d.correction)}; the design sizes each at "
-            f"the Bonferroni level α / {d.comparisons} = {b.alpha_per_comparison:.4g}, "
-            "which the step-wise corrections only improve on."
-        )
-    if d.sequential is not None:
-        text += (
-            f" The {d.sequential.get('kind')} group-sequential design with "
-            f"{d.sequential.get('looks')} looks needs the fixed design × {b.inflation:.3f}."
-        )
+    if d.method in ("frequentist", "group-sequential"):
+        formula = FORMULAS.get(d.convention, d.convention)
+    else:
+        formula = "the analysis's per-unit variances (unpooled normal approximation)"
+    text = (
+        f"Sized as a {METHOD_WORDS[d.method]} on {formula}, for a change of {mde} in the "
+        f"direction each metric should move, with {fmt.percent(d.power, 0)} power."
+    )
+    if d.method == "bayesian":
+        text += " The Bayesian analysis decides each comparison alone: no correction."
+    else:
+        sided = "two-sided" if b.alternative == "two-sided" else "one-sided"
+        text += f" α = {d.alpha:g} ({sided})"
+        if d.comparisons > 1 and d.correction != "none":
+            text += (
+                f"; the {d.comparisons} comparisons (primary metrics × treatments) are "
+                f"corrected by {CORRECTION_NAMES.get(d.correction, d.correction)} and sized "
+                f"at the Bonferroni level α / {d.comparisons} = {b.alpha_per_comparison:.4g}, "
+                "which the step-wise corrections only improve on"
+            )
+        text += "."
     if d.daily_units:
         text += (
-            f" Days are the total over {fmt.count(d.daily_units)} units a day, rounded up; "
-            "weeks round the days up to whole weeks, so every weekday is seen equally often."
+            f" Days are the total over {fmt.count(d.daily_units)} a day, rounded up; weeks round "
+            "the days up to whole weeks, so every weekday is seen as often."
         )
     return (
-        "## Conventions\n\n"
-        + text
-        + " Formulas and references: `liftlab.stats.power`; what each plan field means: "
-        "`liftlab.design`.\n"
+        "## Conventions\n\n" + text + " Formulas and references: `liftlab.design` and "
+        "`liftlab.stats.power`.\n"
     )
 
 
@@ -397,11 +382,12 @@ def footer_markdown(run: DesignRun) -> str:
     plan = run.original
     path = relative(plan.path, plan.root) if plan.path is not None else "<plan>"
     given = ", ".join(f"{k}={v!r}" for k, v in run.given.items()) or "none (the plan's values)"
+    when = run.started_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     lines = [
         f"- **Plan**: `{md_text(path)}`, sha256 `{plan.sha256 or 'none'}`",
         f"- **Parameters**: {md_text(given)}",
         f"- **Code**: liftlab {md_text(__version__)}",
-        f"- **Designed**: {run.started_at.astimezone(dt.UTC).strftime('%Y-%m-%d %H:%M:%S UTC')}",
+        f"- **Designed**: {when}",
     ]
     return "#### Provenance\n\n" + "\n".join(lines) + "\n"
 
