@@ -410,7 +410,10 @@ class PlanDesign:
             units = "At most " + units if equal else units + " at most"
         text = f"{units} ({fmt.count(self.total)} in total)"
         if self.days is None or self.daily_units is None:
-            return text + "; give the daily traffic (design.daily_units) for the duration."
+            return (
+                text
+                + "; give the daily traffic (design.daily_units or --daily-units) for the duration."
+            )
         weeks = f"{self.weeks} full week{'' if self.weeks == 1 else 's'}"
         return (
             f"{text}: {self.days} day{'' if self.days == 1 else 's'} at "
@@ -469,7 +472,8 @@ class PlanDesign:
         sentence = self.sentence()
         if self.days is None:
             sentence = sentence.replace(
-                "(design.daily_units)", "(`daily_units` or `design: {daily_units: ...}`)"
+                "(design.daily_units or --daily-units)",
+                "(`daily_units` or `design: {daily_units: ...}`)",
             )
         text = (
             f"**{sentence}** It detects a {effect} change in {label} "
