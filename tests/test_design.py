@@ -189,11 +189,15 @@ def test_n_per_variant_and_weeks_give_the_reachable_mde(capsys) -> None:
     assert weeks["sentence"].startswith("In 2 weeks at 3,000 a day, 21,000 units per variant")
 
 
-def test_bayesian_without_a_plan_is_not_the_fixed_answer(capsys) -> None:
+def test_methods_without_a_plan_are_not_the_fixed_answer(capsys) -> None:
     fixed = cli_json(capsys, *BASE)
     bayes = cli_json(capsys, *BASE, "--method", "bayesian")
     assert bayes["method"] == "bayesian"
     assert bayes["total"] != fixed["total"]
+    always = cli_json(capsys, *BASE, "--method", "sequential", "--daily-units", "500")
+    assert always["method"] == "msprt"
+    assert always["total"] > fixed["total"]
+    assert always["rows"][0]["fixed_total"] == fixed["total"]
 
 
 @pytest.mark.parametrize(
@@ -216,6 +220,14 @@ def test_bayesian_without_a_plan_is_not_the_fixed_answer(capsys) -> None:
             "liftlab design: --mde: --n-per-variant asks for the MDE",
         ),
         (("--method", "frequentist"), "liftlab design: --baseline is required without a plan"),
+        (
+            ("--baseline", "0.1", "--method", "bayesian", "--alpha", "0.1"),
+            "liftlab design: --alpha: the Bayesian analysis ships on the chance to beat control",
+        ),
+        (
+            ("--baseline", "0.1", "--method", "sequential", "--alternative", "one-sided"),
+            "liftlab design: --alternative: the msprt design is sized as its analysis decides",
+        ),
     ],
 )
 def test_bad_options_without_a_plan_are_one_line(capsys, args, expected) -> None:

@@ -832,6 +832,11 @@ def _check_method_flags(plan: Plan, f: _DesignFlags) -> None:
             "--correction: the plan makes one comparison (one primary metric, one treatment), "
             "nothing to correct; drop --correction"
         )
+    if f.alternative == "one-sided" and method not in ("frequentist", "group-sequential"):
+        raise _design_error(
+            f"--alternative: the {method} design is sized as its analysis decides; drop "
+            "--alternative or use --method frequentist"
+        )
     if f.convention is not None and method not in ("frequentist", "group-sequential"):
         raise _design_error(
             f"--convention: the {method} design uses the analysis's unpooled variances; drop "
@@ -898,14 +903,16 @@ def _flag_plan(f: _DesignFlags) -> Plan:
         "kind": "landing_page",
         "hypothesis": "sized from the command line",
         "variants": {n: {} for n in names},
-        "data": {"units": "none.parquet"},
+        "data": {"units": "none.parquet", "timestamp": "ts"},
         "metrics": [metric],
         "analysis": analysis,
     }
     try:
-        return parse_plan(raw, source="liftlab design")
+        plan = parse_plan(raw, source="liftlab design")
     except PlanError as exc:
         raise _as_flag_error(exc, _SETTING_FLAGS, plan_made=True) from None
+    _check_method_flags(plan, f)
+    return plan
 
 
 def _flag_sources(f: _DesignFlags) -> dict[str, str]:
