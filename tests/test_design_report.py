@@ -143,12 +143,48 @@ def test_pages_are_self_contained_and_draw_offline(pages: dict[str, Path]) -> No
 def test_a_failing_run_leaves_the_earlier_page_untouched(project: Path, tmp_path: Path) -> None:
     good = write_design_report(_plan_path(project), {}, tmp_path)
     before = good.read_bytes()
-    # a proportion's baseline above 1 passes the plan's checks and fails in the notebook
+    # a proportion's baseline above 1 passes the plan's checks and fails in the notebook: the
+    # plan error is passed on as it reads, naming the plan and the field
     with pytest.raises(LiftlabError) as failed:
         write_design_report(_plan_path(project), {"baseline": 1.5}, tmp_path)
     message = str(failed.value)
     assert "\n" not in message
-    assert "landing-headline.yaml" in message and "design report failed" in message
+    assert message.startswith(str(_plan_path(project))) and "metrics[0]" in message
+    assert "Traceback" not in message
+    assert good.read_bytes() == before
+    assert [p.name for p in good.parent.iterdir()] == ["design.html"]
+
+
+def test_a_notebook_that_breaks_is_one_line_naming_it(project: Path, tmp_path: Path) -> None:
+    """A project's own notebooks/design.ipynb is the one run; one that raises something other
+    than a liftlab error is named with the exception, and the earlier page stays."""
+    root = tmp_path / "proj"
+    (root / "experiments").mkdir(parents=True)
+    plan = root / "experiments" / "landing-headline.yaml"
+    plan.write_bytes(_plan_path(project).read_bytes())
+    (root / "notebooks").mkdir()
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    (root / "notebooks" / "design.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    good = write_design_report(plan, {}, None)
+    assert good == root / "reports" / "landing-headline" / "design.html"
+    before = good.read_bytes()
+    nb["cells"].append(
+        {
+            "id": "broken",
+            "cell_type": "code",
+            "metadata": {},
+            "source": "1 / 0",
+            "outputs": [],
+            "execution_count": None,
+        }
+    )
+    (root / "notebooks" / "design.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    with pytest.raises(LiftlabError) as failed:
+        write_design_report(plan, {}, None)
+    message = str(failed.value)
+    assert "\n" not in message
+    assert "design report failed: ZeroDivisionError: division by zero" in message
+    assert "notebooks/design.ipynb" in message and message.startswith(str(plan))
     assert good.read_bytes() == before
     assert [p.name for p in good.parent.iterdir()] == ["design.html"]
 

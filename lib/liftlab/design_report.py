@@ -451,11 +451,32 @@ def _execute(notebook: Path, executed: Path, parameters: dict[str, Any], plan: P
             **kernel_options(),
         )
     except Exception as exc:
-        raise LiftlabError(
-            f"design report failed: {_one_line(exc)} (in {NOTEBOOK}); the earlier "
-            "design.html, if any, is unchanged",
-            source=plan.source,
-        ) from None
+        raise _failure(exc, plan) from None
+
+
+def _failure(exc: BaseException, plan: Plan) -> LiftlabError:
+    """One line for a run that failed. A mistake the notebook reported (a
+    :class:`LiftlabError`: a plan field, a history table) is passed on as it reads, naming its
+    file; anything else is named with the notebook and the exception's type."""
+    ename = getattr(exc, "ename", None)
+    evalue = str(getattr(exc, "evalue", "") or "")
+    lines = [line.strip() for line in evalue.splitlines() if line.strip()]
+    if ename in _error_names(LiftlabError) and lines:
+        return LiftlabError(lines[0])
+    if ename:
+        text = f"{ename}: {lines[0]}" if lines else str(ename)
+    else:
+        first = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        text = f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
+    return LiftlabError(
+        f"design report failed: {text} (in {NOTEBOOK}); an earlier design.html is unchanged",
+        source=plan.source,
+    )
+
+
+def _error_names(cls: type) -> set[str]:
+    """The names of ``cls`` and of every subclass (the notebook's exceptions arrive by name)."""
+    return {cls.__name__}.union(*(_error_names(sub) for sub in cls.__subclasses__()))
 
 
 def _export(executed: Path, plan: Plan) -> str:
@@ -463,16 +484,3 @@ def _export(executed: Path, plan: Plan) -> str:
 
     nb = nbformat.read(executed, as_version=4)
     return export_html(nb, title=f"{plan.name}: liftlab design")
-
-
-def _one_line(exc: BaseException) -> str:
-    """The notebook's exception (``ename: evalue``) or papermill's own, in one line."""
-    ename = getattr(exc, "ename", None)
-    evalue = getattr(exc, "evalue", None)
-    text = (
-        (f"{ename}: {evalue}" if evalue else str(ename))
-        if ename
-        else f"{type(exc).__name__}: {exc}"
-    )
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
