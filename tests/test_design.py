@@ -287,6 +287,29 @@ def test_every_plan_option_moves_the_answer(tmp_path, capsys, args, expected) ->
     assert flag in sources
 
 
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"mde": 0.05}, lambda: family_n(mde=0.05)),
+        ({"alpha": 0.1}, lambda: family_n(alpha=0.1)),
+        ({"power": 0.9}, lambda: family_n(power=0.9)),
+        ({"correction": "none"}, lambda: family_n(m=1)),
+        ({"correction": "bonferroni"}, lambda: family_n(m=4)),
+        (
+            {"sample_size": "pooled"},
+            lambda: max(ceil(pooled(p, 1.1 * p, 0.0125)) for p in (0.1, 0.3)),
+        ),
+        ({"metrics": ["signup_rate"]}, lambda: ceil(unpooled(0.1, 0.11, 0.05 / 2))),
+        ({"primary": "activation_rate"}, lambda: ceil(unpooled(0.3, 0.33, 0.05 / 2))),
+    ],
+)
+def test_design_plan_follows_plan_with(tmp_path, changes, expected) -> None:
+    """design_plan on ``plan.with_(...)``: one primary metric or one change at a time, the
+    family (primaries × 2 treatments) re-counted."""
+    plan = load_plan(family_plan(tmp_path)).with_(**changes)
+    assert design_plan(plan).n_per_variant == expected()
+
+
 def test_plan_overrides_of_traffic_baseline_and_sd(tmp_path, capsys) -> None:
     path = family_plan(tmp_path)
     out = cli_json(capsys, str(path), "--daily-units", "1000")
