@@ -24,7 +24,7 @@ from liftlab.design import design_plan
 from liftlab.design_report import PARAMETERS, PLAN_SETTINGS, write_design_report
 from liftlab.errors import LiftlabError
 from liftlab.plan import load_plan
-from liftlab.report import PACKAGE_PROJECT_ROOT
+from liftlab.report import PACKAGE_PROJECT_ROOT, kernel_options
 
 NOTEBOOK = PACKAGE_PROJECT_ROOT / "notebooks" / "design.ipynb"
 FREQUENTIST = {"mde": 0.05, "method": "frequentist", "daily_units": 2000}
@@ -155,16 +155,47 @@ def test_a_failing_run_leaves_the_earlier_page_untouched(project: Path, tmp_path
     assert [p.name for p in good.parent.iterdir()] == ["design.html"]
 
 
-def test_a_notebook_that_breaks_is_one_line_naming_it(project: Path, tmp_path: Path) -> None:
-    """A project's own notebooks/design.ipynb is the one run; one that raises something other
-    than a liftlab error is named with the exception, and the earlier page stays."""
+def _own_project(project: Path, tmp_path: Path) -> Path:
+    """A project of its own: the landing plan and notebooks/design.ipynb; its plan's path."""
     root = tmp_path / "proj"
     (root / "experiments").mkdir(parents=True)
     plan = root / "experiments" / "landing-headline.yaml"
     plan.write_bytes(_plan_path(project).read_bytes())
     (root / "notebooks").mkdir()
+    (root / "notebooks" / "design.ipynb").write_bytes(NOTEBOOK.read_bytes())
+    return plan
+
+
+def test_the_notebook_runs_from_its_own_folder_as_in_jupyterlab(
+    project: Path, tmp_path: Path
+) -> None:
+    """JupyterLab runs a notebook in its folder: plan_path is still relative to the project."""
+    import papermill as pm
+
+    plan = _own_project(project, tmp_path)
+    root = plan.parents[1]
+    out = tmp_path / "out.ipynb"
+    pm.execute_notebook(
+        str(root / "notebooks" / "design.ipynb"),
+        str(out),
+        parameters={"plan_path": "experiments/landing-headline.yaml", "mde": 0.2},
+        kernel_name="python3",
+        cwd=str(root / "notebooks"),
+        progress_bar=False,
+        **kernel_options(),
+    )
+    expected = design_plan(load_plan(plan).with_(mde=0.2))
+    shown = json.dumps(json.loads(out.read_text(encoding="utf-8"))["cells"])
+    assert f"{expected.n_per_variant:,} {expected.nouns(2)} per variant" in shown
+    assert "<svg" in shown
+
+
+def test_a_notebook_that_breaks_is_one_line_naming_it(project: Path, tmp_path: Path) -> None:
+    """A project's own notebooks/design.ipynb is the one run; one that raises something other
+    than a liftlab error is named with the exception, and the earlier page stays."""
+    plan = _own_project(project, tmp_path)
+    root = plan.parents[1]
     nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
-    (root / "notebooks" / "design.ipynb").write_text(json.dumps(nb), encoding="utf-8")
     good = write_design_report(plan, {}, None)
     assert good == root / "reports" / "landing-headline" / "design.html"
     before = good.read_bytes()
