@@ -999,6 +999,7 @@ def _print_reach(r: Reach) -> None:
     out.print()
     labels = [row["label"] for row in r.rows]
     out.print(_grid(["", *labels], [[k, *v] for k, v in r.table_text()]))
+    out.print()
     out.print(
         _grid(["input", "value", "from"], [list(x) for x in r.design.inputs_text()], numeric_from=9)
     )

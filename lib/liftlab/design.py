@@ -92,7 +92,6 @@ if TYPE_CHECKING:
 
 CURVE_POINTS = 60
 TRADEOFF_WEEKS = (1, 2, 3, 4, 6, 8)
-METHODS = ("frequentist", "group-sequential", "msprt", "asymptotic-cs", "bayesian")
 METHOD_WORDS = {
     "frequentist": "fixed-horizon test",
     "group-sequential": "group-sequential test",
@@ -326,7 +325,11 @@ class PlanDesign:
     (primary metrics × treatments). ``inputs`` says where each setting came from and
     ``sources`` where each metric's baseline and sd did. ``warnings`` holds what a reader must
     know before trusting the number (a hypothesis stating another lift than ``analysis.mde``,
-    a covariate sized without CUPED, guardrails not sized).
+    a covariate sized without CUPED, guardrails not sized). ``unit`` is the plan's unit
+    column (the noun of every count, :func:`unit_noun`), ``labels`` and ``displays`` each
+    primary metric's name and number format for readers, and ``cases`` what each primary
+    metric is sized from, so that :meth:`tradeoff`, :meth:`reach` and :meth:`power_curve`
+    can size it again at another effect or number of units.
     """
 
     experiment: str
