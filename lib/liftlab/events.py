@@ -114,8 +114,12 @@ def _check_events(plan: Plan, events: ir.Table, label: str, event_col: str) -> N
             )
 
 
-def open_events(plan: Plan) -> UnitSource:
-    """Open the exposure and event tables and derive the unit-level table (lazily)."""
+def open_events(plan: Plan, *, all_control: bool = False) -> UnitSource:
+    """Open the exposure and event tables and derive the unit-level table (lazily).
+
+    ``all_control``: the exposures have no variant column and every unit counts as the
+    plan's control (past visitors, :mod:`liftlab.history`).
+    """
     con = connect(plan)
     d = plan.data
     assert d.exposures is not None and d.events is not None
@@ -127,7 +131,7 @@ def open_events(plan: Plan) -> UnitSource:
         exposures,
         d.exposures,
         "data.exposures",
-        [col["unit"], col["variant"], col["exposed_at"], *d.segments],
+        [col["unit"], *([] if all_control else [col["variant"]]), col["exposed_at"], *d.segments],
     )
     _require(
         plan, events, d.events, "data.events", [col["unit"], col["event"], col["ts"], col["value"]]
@@ -138,7 +142,11 @@ def open_events(plan: Plan) -> UnitSource:
 
     e = exposures.select(
         unit=exposures[col["unit"]].cast("string"),
-        variant=exposures[col["variant"]].cast("string"),
+        variant=(
+            ibis.literal(plan.control_name)
+            if all_control
+            else exposures[col["variant"]].cast("string")
+        ),
         exposed_at=exposures[col["exposed_at"]],
         **{s: exposures[s] for s in d.segments},
     )

@@ -15,6 +15,13 @@ The generative models, and so the true effects, are those of :mod:`liftlab.simul
   revenue inside the 7-day window, a repeat ``purchase`` by 25% of those buyers (both arms)
   8 to 13 days after exposure (outside the revenue window, inside the 14-day repeat window)
   and a pre-period ``purchase`` in the 14 days before exposure (the CUPED covariate).
+- ``landing_history`` + ``landing_history_events``: the landing page's visitors in the two
+  weeks before the test (visits 2026-10-19 to 2026-11-01, half as many as the test's units,
+  5% logged twice), all shown the control page and drawn from the control's model, with the
+  same events (pre-period purchases included), for sizing the next test from history
+  (:mod:`liftlab.history`). Their ids follow the test's (``u00080001`` … at scale 1), so none
+  is a test unit; their events are a table of their own, so the test's events table holds
+  only exposed units' events and its data-quality counts do not change.
 - ``pricing_*``: ``purchase`` events worth the arm's price, with the logistic demand curve.
 - ``creative_*``: each user sees 1 + Binomial(8, ½) ``impression`` events 20 hours apart
   (the last 160 hours after exposure, inside the 7-day window); each is clicked (``click``)
@@ -45,6 +52,7 @@ from liftlab.simulate import (
 )
 
 START = "TIMESTAMP '2026-11-02 00:00:00'"
+HISTORY_START = "TIMESTAMP '2026-10-19 00:00:00'"  # the landing page's two weeks before the test
 # Unit ids are text, ``u`` and eight digits (``u00000042``), like the opaque ids of real logs
 # and unlike any count or amount, so a test can scan reports for them; draws hash the number.
 UNIT_ID = "printf('u%08d', i)"
@@ -73,28 +81,28 @@ def _seconds(expr: str) -> str:
     return f"to_seconds(CAST(floor({expr}) AS BIGINT))"
 
 
-def landing_sql(n: int, seed: int) -> list[str]:
+def _landing_units(table: str, first: int, n: int, start: str, variant: str, seed: int) -> str:
+    """Landing-page visitors ``first`` … ``first + n − 1``: visit time within 14 days of
+    ``start``, segments, purchase propensity and whether the visit was logged twice."""
     u = lambda k: _u("i", k, seed)  # noqa: E731
-    variant = _arm("i", ["control", "benefit"], seed)
     propensity = f"exp(3.0 + 0.8 * {_normal('i', 40, seed)})"
-    basket = lambda k: f"exp(0.3 * {_normal('i', k, seed)})"  # noqa: E731
-    signed_up = f"{u(10)} < CASE WHEN variant = 'benefit' THEN 0.11 ELSE 0.10 END"
-    return [
-        f"""CREATE OR REPLACE TABLE landing_units AS
+    return f"""CREATE OR REPLACE TABLE {table} AS
         SELECT {UNIT_ID} AS user_id, {variant} AS variant,
-               {START} + {_seconds(f"{u(2)} * 14 * 86400")} AS exposed_at,
+               {start} + {_seconds(f"{u(2)} * 14 * 86400")} AS exposed_at,
                CASE WHEN {u(3)} < 0.62 THEN 'mobile' ELSE 'desktop' END AS device,
                CASE WHEN {u(4)} < 0.5 THEN 'paid' WHEN {u(4)} < 0.8 THEN 'organic'
                     ELSE 'email' END AS channel,
                {propensity} AS propensity, {u(5)} < 0.05 AS logged_twice
-        FROM range(1, {n + 1}) t(i)""",
-        """CREATE OR REPLACE TABLE landing_exposures AS
-        SELECT user_id, variant, exposed_at, device, channel FROM landing_units
-        UNION ALL
-        SELECT user_id, variant, exposed_at + INTERVAL 1 DAY, device, channel
-        FROM landing_units WHERE logged_twice""",
-        f"""CREATE OR REPLACE TABLE landing_events AS
-        WITH x AS (SELECT *, {UNIT_NUMBER} AS i FROM landing_units)
+        FROM range({first}, {first + n}) t(i)"""
+
+
+def _landing_events(units: str, table: str, seed: int) -> str:
+    """The events of the visitors in ``units``: each visitor's draws are hashes of its id."""
+    u = lambda k: _u("i", k, seed)  # noqa: E731
+    basket = lambda k: f"exp(0.3 * {_normal('i', k, seed)})"  # noqa: E731
+    signed_up = f"{u(10)} < CASE WHEN variant = 'benefit' THEN 0.11 ELSE 0.10 END"
+    return f"""CREATE OR REPLACE TABLE {table} AS
+        WITH x AS (SELECT *, {UNIT_NUMBER} AS i FROM {units})
         SELECT user_id, 'signup' AS event, exposed_at + {_seconds(f"{u(11)} * 6 * 86400")} AS ts,
                NULL::DOUBLE AS value
         FROM x WHERE {signed_up}
@@ -118,8 +126,28 @@ def landing_sql(n: int, seed: int) -> list[str]:
         UNION ALL
         SELECT user_id, 'purchase', exposed_at - {_seconds(f"1 + {u(16)} * 13 * 86400")},
                round(propensity * {basket(52)}, 2)
-        FROM x WHERE {u(15)} < 0.08""",
+        FROM x WHERE {u(15)} < 0.08"""
+
+
+def landing_sql(n: int, seed: int, history: int = 0) -> list[str]:
+    """The landing test's ``n`` units, and ``history`` past visitors of the control page."""
+    return [
+        _landing_units("landing_units", 1, n, START, _arm("i", ["control", "benefit"], seed), seed),
+        """CREATE OR REPLACE TABLE landing_exposures AS
+        SELECT user_id, variant, exposed_at, device, channel FROM landing_units
+        UNION ALL
+        SELECT user_id, variant, exposed_at + INTERVAL 1 DAY, device, channel
+        FROM landing_units WHERE logged_twice""",
+        _landing_events("landing_units", "landing_events", seed),
         "DROP TABLE landing_units",
+        _landing_units("history_units", n + 1, history, HISTORY_START, "'control'", seed),
+        """CREATE OR REPLACE TABLE landing_history AS
+        SELECT user_id, exposed_at, device, channel FROM history_units
+        UNION ALL
+        SELECT user_id, exposed_at + INTERVAL 1 DAY, device, channel
+        FROM history_units WHERE logged_twice""",
+        _landing_events("history_units", "landing_history_events", seed),
+        "DROP TABLE history_units",
     ]
 
 
@@ -180,8 +208,9 @@ def creative_sql(n: int, seed: int) -> list[str]:
 def write_event_demo(path: str | Path, *, seed: int = 20261125, scale: float = 1.0) -> Path:
     """Write the three demo experiments' exposure and event tables to a DuckDB file.
 
-    ``scale`` multiplies the unit counts (80,000 / 30,000 / 50,000 at 1.0; the landing test
-    is the sequential demo, which needs more units than a fixed-horizon test).
+    ``scale`` multiplies the unit counts (80,000 / 30,000 / 50,000 at 1.0, and 40,000 past
+    landing-page visitors; the landing test is the sequential demo, which needs more units
+    than a fixed-horizon test).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +220,7 @@ def write_event_demo(path: str | Path, *, seed: int = 20261125, scale: float = 1
     con.execute("SET enable_progress_bar = false")
     try:
         for statements in (
-            landing_sql(max(2, math.ceil(80_000 * scale)), seed),
+            landing_sql(max(2, math.ceil(80_000 * scale)), seed, max(2, math.ceil(40_000 * scale))),
             pricing_sql(max(3, math.ceil(30_000 * scale)), seed + 1),
             creative_sql(max(5, math.ceil(50_000 * scale)), seed + 2),
         ):
