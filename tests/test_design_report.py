@@ -78,6 +78,9 @@ def test_fixed_horizon_numbers_match_the_design_and_the_textbook_formula(
     assert f"{expected.total:,}" in page
     days = math.ceil(2 * expected.n_per_variant / 2000)
     assert f"{math.ceil(days / 7)} weeks" in page
+    # the trade-off table has the design's own duration, in bold
+    raw = pages["frequentist"].read_text(encoding="utf-8")
+    assert f'<tr style="font-weight: 600;"><td>{math.ceil(days / 7)}</td>' in raw
     # the reader's units: the baseline rate in percent, the change relative and in pp
     assert "10.0%" in page and "+5.0%" in page and "+0.50 pp" in page
 

@@ -36,7 +36,7 @@ from typing import Any
 
 from liftlab import __version__
 from liftlab import format as fmt
-from liftlab.design import METHOD_WORDS, PlanDesign, Reach, design_plan
+from liftlab.design import METHOD_WORDS, TRADEOFF_WEEKS, PlanDesign, Reach, design_plan
 from liftlab.errors import LiftlabError, did_you_mean
 from liftlab.files import StorageError, atomic_write
 from liftlab.plan import Plan, load_plan
@@ -266,8 +266,9 @@ def _mde_text(d: PlanDesign, metric: str, abs_mde: float | None, rel: float | No
 
 def tradeoff_views(run: DesignRun) -> list[Any]:
     """The smallest change each primary metric detects after 1 to 8 weeks of the daily
-    traffic: a heading, :meth:`~liftlab.design.PlanDesign.mde_chart` and a table (the
-    design's own duration in bold). Without daily traffic, a line saying what to give."""
+    traffic: a heading, :meth:`~liftlab.design.PlanDesign.mde_chart` and a table
+    (:data:`~liftlab.design.TRADEOFF_WEEKS` and the design's own weeks, in bold). Without
+    daily traffic, a line saying what to give."""
     from IPython.display import HTML, Markdown
 
     d = run.design
@@ -283,7 +284,8 @@ def tradeoff_views(run: DesignRun) -> list[Any]:
         f"The change each primary metric detects with {fmt.percent(d.power, 0)} power after "
         f"so many weeks at {fmt.count(d.daily_units)} {d.nouns(2)} a day, by the plan's method."
     )
-    rows = d.tradeoff()
+    shown = {*TRADEOFF_WEEKS, *([d.weeks] if d.weeks is not None else [])}
+    rows = d.tradeoff(sorted(shown))
     weeks = list(dict.fromkeys(r["weeks"] for r in rows))
     labels = [d.labels.get(k, k) for k in d.metrics]
     table = []
@@ -304,31 +306,21 @@ def tradeoff_views(run: DesignRun) -> list[Any]:
 
 
 def inputs_html(run: DesignRun) -> str:
-    """Each input with its value and where it came from: the settings
-    (:meth:`~liftlab.design.PlanDesign.inputs_text`), the traffic shares, and each primary
-    metric's baseline and sd."""
+    """Each input with its value and where it came from
+    (:meth:`~liftlab.design.PlanDesign.inputs_text`: the settings, then each primary metric's
+    baseline, sd and CUPED ρ), with the traffic shares and the fixed size after the settings."""
     d = run.design
     rows = [list(r) for r in d.inputs_text()]
     shares = ", ".join(f"{k} {fmt.percent(w, 1)}" for k, w in d.weights.items())
-    rows.append(["traffic shares", shares, "plan (variants)"])
+    extra = [["traffic shares", shares, "plan (variants)"]]
     if run.reach is not None:
-        where = "parameter n_per_variant" if "n_per_variant" in run.given else "plan"
-        rows.append(
-            [
-                f"{d.nouns(2)} per variant, fixed",
-                fmt.count(run.reach.n_per_variant),
-                f"{where} (design.n_per_variant)" if where == "plan" else where,
-            ]
+        given = "n_per_variant" in run.given
+        where = "parameter n_per_variant" if given else "plan (design.n_per_variant)"
+        extra.append(
+            [f"{d.nouns(2)} per variant, fixed", fmt.count(run.reach.n_per_variant), where]
         )
-    for name, ss in d.metrics.items():
-        label = d.labels.get(name, name)
-        disp = d.displays.get(name, fmt.Display(label))
-        src = d.sources.get(name, {})
-        rows.append([f"{label}: baseline", fmt.value(disp, ss.baseline), src.get("baseline", "")])
-        if ss.sd is not None:
-            rows.append([f"{label}: sd per unit", fmt.value(disp, ss.sd), src.get("sd", "")])
-        if ss.cuped_rho is not None:
-            rows.append([f"{label}: CUPED ρ", fmt.number(ss.cuped_rho, 2), src.get("cuped", "")])
+    at = len(d.inputs)
+    rows[at:at] = extra
     return "<h2>Where the inputs came from</h2>" + html_table(
         ["input", "value", "from"], rows, numbers=False
     )
@@ -348,7 +340,7 @@ def conventions_markdown(run: DesignRun) -> str:
     else:
         formula = "the analysis's per-unit variances (unpooled normal approximation)"
     text = (
-        f"Sized as a {METHOD_WORDS[d.method]} on {formula}, for a change of {mde} in the "
+        f"Sized as {_article(METHOD_WORDS[d.method])} on {formula}, for a change of {mde} in the "
         f"direction each metric should move, with {fmt.percent(d.power, 0)} power."
     )
     if d.method == "bayesian":
@@ -373,6 +365,10 @@ def conventions_markdown(run: DesignRun) -> str:
         "## Conventions\n\n" + text + " Formulas and references: `liftlab.design` and "
         "`liftlab.stats.power`.\n"
     )
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 def footer_markdown(run: DesignRun) -> str:
