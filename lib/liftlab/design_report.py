@@ -470,9 +470,12 @@ def _failure(exc: BaseException, plan: Plan) -> LiftlabError:
     )
 
 
-def _error_names(cls: type) -> set[str]:
+def _error_names(cls: type[BaseException]) -> set[str]:
     """The names of ``cls`` and of every subclass (the notebook's exceptions arrive by name)."""
-    return {cls.__name__}.union(*(_error_names(sub) for sub in cls.__subclasses__()))
+    names = {cls.__name__}
+    for sub in cls.__subclasses__():
+        names |= _error_names(sub)
+    return names
 
 
 def _export(executed: Path, plan: Plan) -> str:
