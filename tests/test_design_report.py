@@ -23,6 +23,7 @@ from liftlab.browser import WIDE_FONT_CSS, check_pages, find_chromium
 from liftlab.design import design_plan
 from liftlab.design_report import PARAMETERS, PLAN_SETTINGS, write_design_report
 from liftlab.errors import LiftlabError
+from liftlab.history import read_history
 from liftlab.plan import load_plan
 from liftlab.report import PACKAGE_PROJECT_ROOT, kernel_options
 
@@ -243,3 +244,29 @@ def test_the_notebook_has_a_typed_parameter_for_every_input_and_no_outputs() -> 
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c["outputs"] and c["execution_count"] is None for c in code)
     assert all("hide-input" in c["metadata"].get("tags", []) for c in code)
+
+
+HISTORY = "landing_history + landing_history_events"  # the demo's two weeks before the test
+
+
+def test_history_gives_the_baselines_and_names_itself(project: Path, tmp_path: Path) -> None:
+    page_path = write_design_report(_plan_path(project), {"history": HISTORY}, tmp_path)
+    page = _text(page_path.read_text(encoding="utf-8"))
+    plan = load_plan(_plan_path(project))
+    past = read_history(plan, HISTORY)
+    expected = design_plan(plan, history=past, history_first=True)
+    assert f"{expected.n_per_variant:,} {expected.nouns(2)} per variant" in page
+    # the history's signup rate (not the plan's 10.0%) is the baseline, in percent
+    rate = past.moments["signup_rate"].mean_y
+    assert expected.binding.baseline == pytest.approx(rate)
+    shown = re.search(r"signup rate: baseline (\d+\.\d+)% history: ", page)
+    assert shown, page
+    assert float(shown[1]) == pytest.approx(
+        100 * rate, abs=0.5 * 10 ** -len(shown[1].split(".")[1])
+    )
+    assert HISTORY in page
+    with pytest.raises(LiftlabError) as failed:
+        write_design_report(_plan_path(project), {"history": "landing_histroy"}, tmp_path)
+    message = str(failed.value)
+    assert "\n" not in message and "did you mean 'landing_history'" in message
+    assert "design report failed" not in message  # the history's own one-line error
