@@ -568,3 +568,36 @@ def test_power_curve_reaches_the_target_at_the_designed_size(tmp_path) -> None:
         assert at["signup_rate"] == pytest.approx(0.8, abs=2e-3)
         curve = [r["power"] for r in d.power_curve() if r["metric"] == "signup_rate"]
         assert curve == sorted(curve) and 0 <= curve[0] < 0.8 < curve[-1] <= 1
+
+
+def test_design_from_the_demo_history(project, capsys) -> None:
+    """The demo's pre-period (landing_history + landing_history_events): baselines, sds and
+    CUPED's ρ from its moments, each named as coming from the history, by CLI and Python."""
+    from liftlab.history import read_history
+
+    path = project / "experiments" / "landing-headline.yaml"
+    spec = "landing_history + landing_history_events"
+    plan = load_plan(path).with_(
+        method="frequentist", primary=["signup_rate", "revenue_per_visitor"]
+    )
+    hist = read_history(plan, spec)
+    d = design_plan(plan, history=hist, history_first=True)
+    signup, revenue = hist.moments["signup_rate"], hist.moments["revenue_per_visitor"]
+    p = signup.mean_y
+    assert d.metrics["signup_rate"].n_control == ceil(unpooled(p, 1.1 * p, 0.05 / 2))
+    rho = revenue.cov_xy / math.sqrt(revenue.var_x * revenue.var_y)
+    sd = math.sqrt(revenue.var_y * (1 - rho**2))
+    assert d.metrics["revenue_per_visitor"].n_control == ceil(
+        mean_n(sd, 0.1 * revenue.mean_y, 0.05 / 2)
+    )
+    sources = d.sources["revenue_per_visitor"]
+    assert {k: v.split(":")[0] for k, v in sources.items()} == {
+        "baseline": "history",
+        "sd": "history",
+        "cuped_rho": "history",
+    }
+    assert not any("without CUPED" in w for w in d.warnings)
+    out = cli_json(capsys, str(path), "--history", spec, "--method", "frequentist")
+    assert out["per_variant"]["control"] == ceil(unpooled(p, 1.1 * p))
+    assert out["rows"][0]["baseline_source"].startswith("history")
+    assert "landing_history" in out["rows"][0]["baseline_source"]
