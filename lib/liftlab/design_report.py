@@ -172,13 +172,14 @@ def title_markdown(run: DesignRun) -> str:
 
 
 def headline(design: PlanDesign) -> str:
-    """The answer in a few words: ``14,749 users per variant · 2 weeks``."""
+    """The answer in a few words: ``14,749 users per variant · 2 weeks`` (with unequal
+    arms, the units in total)."""
     sizes = design.per_variant
     noun = design.nouns(2)
     if len(set(sizes.values())) == 1:
         text = f"{fmt.count(design.n_per_variant)} {noun} per variant"
-    else:
-        text = f"{noun} " + ", ".join(f"{k} {fmt.count(v)}" for k, v in sizes.items())
+    else:  # unequal arms: the total here, each arm's units in the sentence
+        text = f"{fmt.count(design.total)} {noun} in total"
     if design.method == "group-sequential":
         text = "at most " + text
     if design.weeks is not None:
@@ -287,6 +288,7 @@ def tradeoff_views(run: DesignRun) -> list[Any]:
     shown = {*TRADEOFF_WEEKS, *([d.weeks] if d.weeks is not None else [])}
     rows = d.tradeoff(sorted(shown))
     weeks = list(dict.fromkeys(r["weeks"] for r in rows))
+    equal = len(set(d.per_variant.values())) == 1
     labels = [d.labels.get(k, k) for k in d.metrics]
     table = []
     for w in weeks:
@@ -296,11 +298,12 @@ def tradeoff_views(run: DesignRun) -> list[Any]:
             [
                 f"{w:g}",
                 fmt.count(first["days"]),
-                fmt.count(first["n_per_variant"]),
+                fmt.count(first["n_per_variant" if equal else "total"]),
                 *(_mde_text(d, k, here[k]["abs_mde"], here[k]["rel_mde"]) for k in d.metrics),
             ]
         )
-    header = ["weeks", "days", f"{d.nouns(2)} per variant", *(f"{x}: MDE" for x in labels)]
+    units = f"{d.nouns(2)} {'per variant' if equal else 'in total'}"
+    header = ["weeks", "days", units, *(f"{x}: MDE" for x in labels)]
     bold = weeks.index(d.weeks) if d.weeks in weeks else None
     return [Markdown(head + text), d.mde_chart(), HTML(html_table(header, table, bold=bold))]
 
