@@ -426,7 +426,10 @@ def write_design_report(
     with tempfile.TemporaryDirectory(prefix="liftlab-design-") as tmp:
         executed = Path(tmp) / "design.ipynb"
         _execute(notebook, executed, {"plan_path": str(plan_file), **params}, plan)
-        page = _export(executed, plan)
+        try:
+            page = _export(executed, plan)
+        except Exception as exc:  # nbconvert: one line too, the earlier page kept
+            raise _failure(exc, plan, "exporting HTML") from None
     target = folder / "design.html"
     try:
         atomic_write(target, page)
@@ -453,7 +456,7 @@ def _execute(notebook: Path, executed: Path, parameters: dict[str, Any], plan: P
         raise _failure(exc, plan) from None
 
 
-def _failure(exc: BaseException, plan: Plan) -> LiftlabError:
+def _failure(exc: BaseException, plan: Plan, where: str = f"in {NOTEBOOK}") -> LiftlabError:
     """One line for a run that failed. A mistake the notebook reported (a
     :class:`LiftlabError`: a plan field, a history table) is passed on as it reads, naming its
     file; anything else is named with the notebook and the exception's type."""
@@ -468,7 +471,7 @@ def _failure(exc: BaseException, plan: Plan) -> LiftlabError:
         first = [line.strip() for line in str(exc).splitlines() if line.strip()]
         text = f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
     return LiftlabError(
-        f"design report failed: {text} (in {NOTEBOOK}); an earlier design.html is unchanged",
+        f"design report failed: {text} ({where}); an earlier design.html is unchanged",
         source=plan.source,
     )
 
