@@ -28,7 +28,7 @@ from liftlab.plan import load_plan
 from liftlab.report import PACKAGE_PROJECT_ROOT, kernel_options
 
 NOTEBOOK = PACKAGE_PROJECT_ROOT / "notebooks" / "design.ipynb"
-FREQUENTIST = {"mde": 0.05, "method": "frequentist", "daily_units": 2000}
+FREQUENTIST = {"mde": 0.05, "method": "frequentist", "daily_units": 2000, "n_per_variant": 20000}
 BAYESIAN = {"mde": 0.05, "method": "bayesian", "power": 0.9}
 
 
@@ -86,22 +86,40 @@ def test_fixed_horizon_numbers_match_the_design_and_the_textbook_formula(
     assert "10.0%" in page and "+5.0%" in page and "+0.50 pp" in page
 
 
-def test_the_tradeoff_matches_the_formula_solved_for_the_change(pages: dict[str, Path]) -> None:
-    """Four weeks at 2,000 a day: 28,000 per variant; the change the unpooled two-proportion
-    test detects there solves z²·(p1q1 + p2q2) / δ² = n for δ (scipy's brentq)."""
-    page = _text(pages["frequentist"].read_text(encoding="utf-8"))
-    found = re.search(r"\b4 28 28,000 \+(\d+\.\d)% \(\+(\d\.\d+) pp\)", page)
-    assert found, page
-    p1, n = 0.10, 28_000
+def _detectable(n: float, p1: float = 0.10) -> float:
+    """The change δ an unpooled two-proportion test (two-sided α = 0.05, 80% power, equal
+    shares) detects with ``n`` units per variant: z²·(p1q1 + p2q2) / δ² = n, by scipy's
+    brentq."""
     z = norm.ppf(1 - 0.05 / 2) + norm.ppf(0.8)
 
     def excess(delta: float) -> float:
         p2 = p1 + delta
         return z**2 * (p1 * (1 - p1) + p2 * (1 - p2)) / delta**2 - n
 
-    delta = brentq(excess, 1e-6, 0.5)
-    assert float(found[1]) == pytest.approx(100 * delta / p1, abs=0.051)
+    return float(brentq(excess, 1e-6, 0.5))
+
+
+def test_the_tradeoff_matches_the_formula_solved_for_the_change(pages: dict[str, Path]) -> None:
+    """Four weeks at 2,000 a day: 28,000 per variant."""
+    page = _text(pages["frequentist"].read_text(encoding="utf-8"))
+    found = re.search(r"\b4 28 28,000 \+(\d+\.\d)% \(\+(\d\.\d+) pp\)", page)
+    assert found, page
+    delta = _detectable(28_000)
+    assert float(found[1]) == pytest.approx(100 * delta / 0.10, abs=0.051)
     assert float(found[2]) == pytest.approx(100 * delta, abs=0.0051)
+
+
+def test_a_fixed_size_shows_the_change_it_detects(pages: dict[str, Path]) -> None:
+    """n_per_variant = 20,000: the answer adds the change those units detect."""
+    page = _text(pages["frequentist"].read_text(encoding="utf-8"))
+    found = re.search(
+        r"With 20,000 users per variant \(40,000 in total\), the fixed-horizon test detects "
+        r"\+(\d+\.\d)% on signup rate",
+        page,
+    )
+    assert found, page
+    assert float(found[1]) == pytest.approx(100 * _detectable(20_000) / 0.10, abs=0.051)
+    assert "users per variant, fixed 20,000 parameter n_per_variant" in page
 
 
 def test_bayesian_numbers_match_the_design(project: Path, pages: dict[str, Path]) -> None:
