@@ -46,6 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ import numpy as np
 
 from liftlab.aggregate import UnitStats, metric_values, unit_statistics
 from liftlab.decision import Decision, decide
+from liftlab.errors import DataError, LiftlabError, did_you_mean
 from liftlab.headline import Headline, headline_of
 from liftlab.monitor import (
     CumulativeView,
@@ -64,7 +66,7 @@ from liftlab.monitor import (
 )
 from liftlab.plan import Analysis, Metric, Plan
 from liftlab.progress import Progress, designed_n, progress_of
-from liftlab.sources import UnitSource, open_units
+from liftlab.sources import Scope, UnitSource, open_units
 from liftlab.stats.bayesian import (
     BayesResult,
     BestArm,
@@ -208,6 +210,8 @@ class Results:
     sections: dict[str, Any] = field(default_factory=dict)
     # Sample-size progress against the plan (liftlab.progress).
     progress: Progress | None = None
+    # The slice analysed (analyze's as_of and segment); None: all the data.
+    scope: Scope | None = None
 
     def metric(self, name: str) -> MetricResult:
         return next(m for m in self.metrics if m.metric.name == name)
@@ -217,10 +221,17 @@ class Results:
         return sum(self.srm.counts.values())
 
     def to_dict(self) -> dict[str, Any]:
-        """The results contract of DESIGN.md (NaN and infinities become null)."""
+        """The results contract of DESIGN.md (NaN and infinities become null).
+
+        ``scope`` (``{"as_of": "2026-11-10", "segment": {"device": ["mobile"]}}``) is there
+        only for a slice of the data (:func:`analyze`'s ``as_of`` or ``segment``).
+        """
         from liftlab.results import results_dict
 
-        return results_dict(self)
+        out = results_dict(self)
+        if self.scope is not None:
+            out["scope"] = self.scope.to_dict()
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
@@ -232,18 +243,29 @@ class Results:
         return atomic_write(path, self.to_json())
 
     def table(self):  # type: ignore[no-untyped-def]
-        """One row per metric × treatment, as a pandas DataFrame (for notebooks)."""
+        """One row per metric × treatment, as a pandas DataFrame (for notebooks).
+
+        ``label``, ``headline`` (the effect and interval the method decides by, as the
+        report prints them) and ``status`` come first; the other columns are the
+        fixed-horizon numbers (``rel_*`` are fractions, ``abs_*`` in the metric's units).
+        """
         import pandas as pd
+
+        from liftlab.decision import display_of
 
         rows = []
         for m in self.metrics:
+            display = display_of(self.plan, m.metric.name)
             for c in m.comparisons:
-                e = c.effect
+                e, h = c.effect, c.headline
                 rows.append(
                     {
                         "metric": m.metric.name,
+                        "label": display.label,
                         "role": m.metric.role,
                         "variant": c.variant,
+                        "headline": h.effect_text(display) if h is not None else "",
+                        "status": h.status_text if h is not None else "not enough data",
                         "control_mean": e.control_mean,
                         "variant_mean": e.treatment_mean,
                         "abs_effect": e.abs_effect,
@@ -261,12 +283,83 @@ class Results:
                 )
         return pd.DataFrame(rows)
 
+    def chart(self, metric: str | None = None):  # type: ignore[no-untyped-def]
+        """The effects with their intervals as an Altair chart: the report's forest plot
+        (:func:`liftlab.charts.forest_plot`) of ``metric``, or of every metric that has
+        comparisons (in the report's order: primary, guardrail, secondary) stacked."""
+        import altair as alt
+
+        from liftlab import charts, theme
+        from liftlab.decision import display_of
+        from liftlab.present import ordered_metrics
+
+        if metric is not None:
+            names = [m.metric.name for m in self.metrics]
+            if metric not in names:
+                raise LiftlabError(
+                    f"no metric '{metric}' in {self.plan.name}{did_you_mean(metric, names)}; "
+                    f"metrics: {', '.join(names)}"
+                )
+            chosen = [self.metric(metric)]
+        else:
+            chosen = [m for m in ordered_metrics(self) if m.comparisons]
+        plots = [charts.forest_plot(m, display_of(self.plan, m.metric.name)) for m in chosen]
+        if len(plots) == 1:
+            return plots[0]
+        for p in plots:  # Vega-Lite takes a config on the top-level chart only
+            p.config = alt.Undefined
+        stacked = alt.vconcat(*plots, spacing=24).resolve_scale(color="independent")
+        return theme.configure(stacked)
+
+    def _repr_html_(self) -> str:
+        """The verdict and the scorecard, as the report opens (JupyterLab's rich display)."""
+        import html
+
+        from liftlab.present import verdict_html
+        from liftlab.scorecard import scorecard_html
+
+        scope = ""
+        if self.scope is not None:
+            scope = f"<p><b>Slice:</b> {html.escape(self.scope.text())}</p>"
+        return scope + verdict_html(self) + scorecard_html(self)
+
+    def __repr__(self) -> str:
+        """One paragraph: the experiment, the method, the units, the slice and the verdict."""
+        from liftlab.present import RECOMMENDATIONS
+
+        d = self.decision
+        label = RECOMMENDATIONS.get(d.recommendation, (d.recommendation,))[0]
+        verdict = label + (f": {d.variant}" if d.variant and d.recommendation == "ship" else "")
+        scope = f", {self.scope.text()}" if self.scope is not None else ""
+        return (
+            f"<liftlab Results {self.plan.name} ({self.plan.analysis.method}, "
+            f"{self.total_units:,} units{scope}): {verdict}. {d.reason}>"
+        )
+
 
 # ---- the analysis ------------------------------------------------------------------------------
 def analyze(
-    plan: Plan, data: str | Path | None = None, *, generated_at: str | None = None
+    plan: Plan,
+    data: str | Path | None = None,
+    *,
+    as_of: Any = None,
+    segment: Mapping[str, Any] | None = None,
+    generated_at: str | None = None,
 ) -> Results:
-    """Analyse ``plan`` on its data (or on ``data``, a path that overrides ``data.units``)."""
+    """Analyse ``plan`` on its data (or on ``data``, a path that overrides ``data.units``).
+
+    ``as_of`` (a date, ``"2026-11-10"`` or a datetime): the analysis as it would have been at
+    the end of that day (or at that moment): only units exposed by then and, for event
+    plans, only events by then. Metric windows still apply, and a window not yet complete at
+    ``as_of`` counts the events observed so far: what the report would have shown that day.
+    A unit-table plan needs ``data.timestamp``. ``segment`` (column -> a value or a list of
+    values, e.g. ``{"device": "mobile"}``): only those units; for event plans the column is
+    one of ``data.segments`` and a unit's segment is that of its first exposure. Either one
+    is recorded in ``Results.scope``. Neither works on precomputed statistics (there are no
+    rows to filter). Mistakes raise one-line :class:`~liftlab.errors.PlanError` or
+    :class:`~liftlab.errors.DataError`.
+    """
+    scope = Scope.of(plan, as_of, segment)
     if plan.data.statistics is not None and data is None:
         from liftlab.precomputed import read_statistics
 
@@ -282,8 +375,14 @@ def analyze(
             ),
             data_identity=described,
         )
-    src = open_units(plan, data)
+    src = open_units(plan, data, scope=scope)
     stats = unit_statistics(plan, src)
+    if scope is not None and not sum(stats.counts.values()):
+        raise DataError(
+            f"no units in the slice {scope.text()}; check the date and the segment values",
+            source=plan.source,
+            field="as_of" if scope.as_of is not None else "segment",
+        )
     values = {
         m.name: metric_values(plan, src, m, stats.caps.get(m.name))
         for m in plan.metrics
@@ -300,7 +399,7 @@ def analyze(
         data_quality=src.quality,
         src=src,
     )
-    return replace(results, data_identity=described)
+    return replace(results, data_identity=described, scope=scope)
 
 
 def analyze_statistics(

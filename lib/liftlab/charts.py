@@ -17,6 +17,8 @@ that returns exactly the table it plots.
 - :func:`bootstrap_chart`: the bootstrap distribution of each treatment's effect.
 - :func:`use_static_renderer`: render charts as inline SVG (through ``vl-convert``), so an
   exported HTML report draws them offline, with no JavaScript and no CDN.
+- :func:`use_notebook_renderer`: the inline SVG plus the Vega-Lite spec, which JupyterLab
+  draws interactively; the exported HTML still holds only the SVG.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from statistics import NormalDist
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import altair as alt
 import numpy as np
@@ -859,9 +861,49 @@ def bootstrap_chart(metric_result: MetricResult) -> alt.VConcatChart | None:
 def use_static_renderer() -> None:
     """Render charts as inline SVG (``image/svg+xml``, drawn by ``vl-convert``).
 
-    The analysis notebook always uses it: the exported HTML then draws every chart without
-    JavaScript or a CDN, so a report opens offline and reads the same in ten years, whether
-    ``liftlab report`` ran it or an analyst did, with papermill or in JupyterLab (which shows
-    SVG as it is). Altair's default renderer would load Vega from a CDN.
+    The exported HTML then draws every chart without JavaScript or a CDN, so a report opens
+    offline and reads the same in ten years. Altair's default renderer would load Vega from a
+    CDN. :func:`use_notebook_renderer` adds the interactive chart for JupyterLab to the SVG.
     """
     alt.renderers.enable("svg")
+
+
+# JupyterLab 4 draws Vega-Lite 5 itself (its vega5 extension, no CDN) for this mime type; it
+# has none for Vega-Lite 6, which Altair writes (``alt.SCHEMA_VERSION``). liftlab's charts use
+# nothing Vega-Lite 6 added: each compiles with Vega-Lite 5 (the tests check it).
+VEGALITE_MIME = "application/vnd.vegalite.v5+json"
+VEGALITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+NOTEBOOK_RENDERER = "liftlab-notebook"
+
+
+def notebook_mimebundle(spec: dict[str, Any], **metadata: Any) -> dict[str, Any]:
+    """A chart's mimebundle for notebooks: the Vega-Lite spec and the same chart as SVG.
+
+    ``application/vnd.vegalite.v5+json`` (:data:`VEGALITE_MIME`): the spec, its ``$schema``
+    set to Vega-Lite 5, which JupyterLab draws interactively (tooltips) with its own copy of
+    Vega; ``image/svg+xml``: the chart drawn by ``vl-convert``, as :func:`use_static_renderer`
+    draws it. nbconvert's HTML export picks the SVG (Vega-Lite is not in its display
+    priority), so a report exported from the notebook stays offline, with no script.
+    """
+    from altair.utils.mimebundle import spec_to_mimebundle
+
+    svg = spec_to_mimebundle(
+        spec,
+        format="svg",
+        mode="vega-lite",
+        vega_version=alt.VEGA_VERSION,
+        vegaembed_version=alt.VEGAEMBED_VERSION,
+        vegalite_version=alt.VEGALITE_VERSION,
+        **metadata,
+    )
+    assert isinstance(svg, dict)
+    return {VEGALITE_MIME: {**spec, "$schema": VEGALITE_SCHEMA}, **svg}
+
+
+def use_notebook_renderer() -> None:
+    """Render charts as both an interactive Vega-Lite chart and inline SVG
+    (:func:`notebook_mimebundle`): interactive in JupyterLab, static and offline in the
+    exported HTML. The report and explore notebooks use it."""
+    if NOTEBOOK_RENDERER not in alt.renderers.names():
+        alt.renderers.register(NOTEBOOK_RENDERER, notebook_mimebundle)
+    alt.renderers.enable(NOTEBOOK_RENDERER)

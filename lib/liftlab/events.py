@@ -40,7 +40,7 @@ import ibis.expr.types as ir
 from liftlab.aggregate import Layout
 from liftlab.errors import DataError, did_you_mean
 from liftlab.plan import PRE_PERIOD, EventAgg, Metric, Plan
-from liftlab.sources import UnitSource, connect, open_table
+from liftlab.sources import Scope, UnitSource, check_segment, connect, open_table
 
 DAY_SECONDS = 86_400
 
@@ -114,11 +114,16 @@ def _check_events(plan: Plan, events: ir.Table, label: str, event_col: str) -> N
             )
 
 
-def open_events(plan: Plan, *, all_control: bool = False) -> UnitSource:
+def open_events(plan: Plan, *, all_control: bool = False, scope: Scope | None = None) -> UnitSource:
     """Open the exposure and event tables and derive the unit-level table (lazily).
 
     ``all_control``: the exposures have no variant column and every unit counts as the
     plan's control (past visitors, :mod:`liftlab.history`).
+
+    ``scope`` (:class:`~liftlab.sources.Scope`): its ``as_of`` cuts the exposure and event
+    rows before anything is joined (units first exposed by then, events by then); its
+    ``segment`` keeps the units whose first exposure holds those values. Data quality is
+    counted over the rows up to ``as_of`` in every segment.
     """
     con = connect(plan)
     d = plan.data
@@ -156,6 +161,9 @@ def open_events(plan: Plan, *, all_control: bool = False) -> UnitSource:
         ts=events[col["ts"]],
         value=events[col["value"]].cast("float64"),
     )
+    if scope is not None:
+        check_segment(plan, scope, e, d.exposures)
+        e, ev = e.filter(scope.before(e.exposed_at)), ev.filter(scope.before(ev.ts))
     names = list(plan.variants)
     ef = e.filter(e.unit.notnull())
     per_unit = ef.group_by("unit").aggregate(
@@ -172,6 +180,8 @@ def open_events(plan: Plan, *, all_control: bool = False) -> UnitSource:
     units = per_unit.filter(per_unit.kept_)
 
     quality, identity = _quality(plan, e, ev, per_unit, units)
+    if scope is not None and scope.segment:
+        units = units.filter(scope.within(units))
 
     right = units.select(u_=units.unit, exp_=units.exposed_at, variant_=units.variant)
     joined = ev.inner_join(right, ev.unit == right.u_)

@@ -24,19 +24,21 @@ about 1e-15 relative, not bit for bit.
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import hashlib
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ibis
 from ibis.expr.types import Table
 
-from liftlab.errors import DataError, did_you_mean
+from liftlab.errors import DataError, PlanError, did_you_mean
 from liftlab.plan import FILE_SUFFIXES, Plan
 
 if TYPE_CHECKING:
@@ -92,6 +94,162 @@ class UnitSource:
             "files": files,
             "tables": {k: self.identity[k] for k in sorted(self.identity)},
         }
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The slice of the data an analysis reads: the data as of a day, and some segments.
+
+    ``as_of``: a :class:`datetime.date` keeps what happened up to the end of that day
+    (timestamps before the next midnight); a :class:`datetime.datetime` keeps what happened up
+    to and including that moment. Timestamps are compared as the data store them (no time
+    zone); an aware datetime is first converted to UTC. ``segment``: column -> the values
+    kept. Build it with :meth:`of`, which checks what the analyst typed.
+    """
+
+    as_of: dt.date | None = None
+    segment: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, plan: Plan, as_of: Any = None, segment: Any = None) -> Scope | None:
+        """The scope of ``as_of`` (a date, a datetime or an ISO string such as
+        ``"2026-11-10"``) and ``segment`` (a mapping of column to a value or a list of
+        values); ``None`` when neither is given. Raises :class:`PlanError` in one line."""
+        if as_of is None and not segment:
+            return None
+        if plan.data.statistics is not None:
+            raise PlanError(
+                "as_of and segment need rows to filter, and a statistics file holds only "
+                "precomputed sums; analyse the units or event tables instead",
+                source=plan.source,
+                field="data.statistics",
+            )
+        return cls(_as_of(plan, as_of), _segment(plan, segment))
+
+    def before(self, column: Any) -> Any:
+        """The Ibis condition ``column`` (a timestamp or date) is within :attr:`as_of`."""
+        if self.as_of is None:
+            return ibis.literal(True)
+        if column.type().is_date():
+            column = column.cast("timestamp")
+        if isinstance(self.as_of, dt.datetime):
+            return column <= self.as_of
+        return column < dt.datetime.combine(self.as_of + dt.timedelta(days=1), dt.time())
+
+    def within(self, table: Table) -> Any:
+        """The Ibis condition a row of ``table`` is in :attr:`segment` (true without one)."""
+        cond = ibis.literal(True)
+        for col, values in self.segment.items():
+            cond = cond & table[col].isin(list(values))
+        return cond
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"as_of": "2026-11-10", "segment": {"device": ["mobile"]}}``, what is set."""
+        out: dict[str, Any] = {}
+        if self.as_of is not None:
+            out["as_of"] = self.as_of.isoformat()
+        if self.segment:
+            out["segment"] = {k: list(v) for k, v in self.segment.items()}
+        return out
+
+    def text(self) -> str:
+        """The slice in words: ``as of 2026-11-10, device = mobile``."""
+        parts = [f"as of {self.as_of.isoformat()}"] if self.as_of is not None else []
+        for col, values in self.segment.items():
+            shown = ", ".join(str(v) for v in values)
+            parts.append(f"{col} = {shown}" if len(values) == 1 else f"{col} in {shown}")
+        return ", ".join(parts)
+
+
+def _as_of(plan: Plan, value: Any) -> dt.date | None:
+    """``value`` as a date or a naive datetime (UTC when it had a time zone)."""
+    if value is None or isinstance(value, dt.date):
+        parsed = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = (
+                dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+            )
+        except ValueError:
+            raise PlanError(
+                f"{value!r} is not a date; give one as YYYY-MM-DD (e.g. '2026-11-10') or a "
+                "datetime as YYYY-MM-DDTHH:MM",
+                source=plan.source,
+                field="as_of",
+            ) from None
+    else:
+        raise PlanError(
+            f"{value!r} is not a date; give a date, a datetime or a string 'YYYY-MM-DD'",
+            source=plan.source,
+            field="as_of",
+        )
+    if isinstance(parsed, dt.datetime) and parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    if parsed is not None and plan.data.units is not None and plan.data.timestamp is None:
+        raise PlanError(
+            "as_of needs the exposure-time column of the unit table; name it in "
+            "data.timestamp (e.g. data: {timestamp: exposed_at})",
+            source=plan.source,
+            field="data.timestamp",
+        )
+    return parsed
+
+
+def _segment(plan: Plan, value: Any) -> dict[str, tuple[Any, ...]]:
+    """``value`` as column -> values; for event plans a column must be one of data.segments
+    (the columns of the unit table are checked when it is opened)."""
+    if not value:
+        return {}
+    if not isinstance(value, Mapping):
+        raise PlanError(
+            f"{value!r} is not a mapping; give the column and its value(s), e.g. "
+            "{'device': 'mobile'}",
+            source=plan.source,
+            field="segment",
+        )
+    out: dict[str, tuple[Any, ...]] = {}
+    for col, values in value.items():
+        if plan.data.on_events and col not in plan.data.segments:
+            listed = ", ".join(plan.data.segments) or "none"
+            raise PlanError(
+                f"'{col}' is not one of data.segments{did_you_mean(str(col), plan.data.segments)}; "
+                f"segments: {listed}",
+                source=plan.source,
+                field="segment",
+            )
+        kept = tuple(values) if isinstance(values, list | tuple | set | frozenset) else (values,)
+        if not kept:
+            raise PlanError(f"'{col}' has no values to keep", source=plan.source, field="segment")
+        out[str(col)] = (
+            tuple(sorted(kept, key=str)) if isinstance(values, set | frozenset) else kept
+        )
+    return out
+
+
+def check_segment(plan: Plan, scope: Scope, table: Table, label: str) -> None:
+    """Each segment column is a column of ``table`` and each value occurs in it (one
+    ``SELECT DISTINCT`` per column), else a one-line :class:`DataError` naming it."""
+    names = list(table.columns)
+    for col, values in scope.segment.items():
+        if col not in names:
+            raise DataError(
+                f"'{col}' is not a column of {label}{did_you_mean(col, names)}",
+                source=plan.source,
+                field="segment",
+            )
+        rows = table.select(v_=table[col]).distinct().limit(1000).to_pyarrow()
+        present = [v for v in rows.column("v_").to_pylist() if v is not None]
+        for v in values:
+            if v not in present:
+                shown = sorted(str(p) for p in present)
+                listed = ", ".join(shown[:12]) + (", ..." if len(shown) > 12 else "")
+                raise DataError(
+                    f"{col} {v!r} does not occur in {label}"
+                    f"{did_you_mean(str(v), shown)}; values there: {listed or 'none'}",
+                    source=plan.source,
+                    field="segment",
+                )
 
 
 SPARK_CONF: dict[str, str] = {
@@ -423,11 +581,15 @@ def open_table(con: Any, plan: Plan, spec: str, field_name: str) -> tuple[Table,
         ) from None
 
 
-def open_units(plan: Plan, data: str | Path | None = None) -> UnitSource:
+def open_units(
+    plan: Plan, data: str | Path | None = None, *, scope: Scope | None = None
+) -> UnitSource:
     """Open the plan's unit table (or ``data``, a path overriding ``data.units``).
 
     Files are read by the plan's engine (DuckDB by default); a name without a file suffix is
     a table in ``data.engine`` (e.g. a PostgreSQL table), opened lazily like event tables.
+    ``scope`` keeps the units exposed up to its ``as_of`` (by ``data.timestamp``) and in its
+    segments; event tables are cut by :func:`liftlab.events.open_events`.
     """
     if data is not None:
         if plan.data.on_events:
@@ -439,17 +601,40 @@ def open_units(plan: Plan, data: str | Path | None = None) -> UnitSource:
             )
         spec = str(data)
         table, files = read_files(duckdb_connect(), spec, Path(spec), plan=plan, field_name=None)
-        return UnitSource(table=table, label=spec, files=files)
+        return _scoped(plan, UnitSource(table=table, label=spec, files=files), scope)
     if plan.data.on_events:
         from liftlab.events import open_events
 
-        return open_events(plan)
+        return open_events(plan, scope=scope)
     units = plan.data.units
     assert units is not None
     con = connect(plan)
     table, files = open_table(con, plan, units, "data.units")  # a file, or a table in the engine
     identity = {} if files else table_identity(table, plan.data.timestamp, prefix=units)
-    return UnitSource(table=table, label=units, files=files, identity=identity)
+    return _scoped(
+        plan, UnitSource(table=table, label=units, files=files, identity=identity), scope
+    )
+
+
+def _scoped(plan: Plan, src: UnitSource, scope: Scope | None) -> UnitSource:
+    """``src`` with its rows cut to ``scope`` (its as_of by ``data.timestamp``, its segments)."""
+    if scope is None:
+        return src
+    table = src.table
+    check_segment(plan, scope, table, src.label)
+    if scope.as_of is not None:
+        ts = plan.data.timestamp
+        assert ts is not None  # Scope.of checked it
+        if ts not in table.columns:
+            raise DataError(
+                f"'{ts}' is not a column of {src.label}{did_you_mean(ts, list(table.columns))}",
+                source=plan.source,
+                field="data.timestamp",
+            )
+        table = table.filter(scope.before(table[ts]))
+    if scope.segment:
+        table = table.filter(scope.within(table))
+    return replace(src, table=table)
 
 
 def table_identity(table: Table, timestamp: str | None, *, prefix: str) -> dict[str, Any]:
