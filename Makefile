@@ -30,8 +30,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check --fix lib tests notebooks benchmarks
 	$(BIN)/ruff format lib tests benchmarks
 
+# JupyterLab at the project root with the explore notebook open; the demo data made first if missing.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=.
+	test -f data/shop.duckdb || $(BIN)/liftlab simulate --out data
+	$(BIN)/jupyter lab --ServerApp.root_dir=. notebooks/explore.ipynb
 
 clean:
 	rm -rf $(VENV) reports data
