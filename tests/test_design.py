@@ -601,3 +601,14 @@ def test_design_from_the_demo_history(project, capsys) -> None:
     assert out["per_variant"]["control"] == ceil(unpooled(p, 1.1 * p))
     assert out["rows"][0]["baseline_source"].startswith("history")
     assert "landing_history" in out["rows"][0]["baseline_source"]
+
+
+def test_asymptotic_cs_is_tuned_at_its_own_design(tmp_path) -> None:
+    """The analysis tunes an asymptotic CS at the design's units per arm when the plan
+    states no planned_n: stating that size as planned_n gives the same design."""
+    seq = {"kind": "asymptotic-cs"}
+    plan = method_plan(tmp_path, method="sequential", sequential=seq)
+    d = design_plan(plan)
+    stated = plan.with_(analysis={"sequential": {"planned_n": d.n_per_variant}})
+    assert design_plan(stated).n_per_variant == d.n_per_variant
+    assert {c.planned_n for c in d.cases.values()} == {d.n_per_variant}  # both metrics

@@ -144,6 +144,7 @@ class _Case:
     mde_delta: float = 0.0  # the plan's MDE in absolute units, signed
     covariate: bool = False
     gs: dict[str, Any] | None = None  # a group-sequential spec given instead of the plan's
+    planned_n: int | None = None  # units per arm an asymptotic CS is tuned at (see _tuned)
 
     def fixed(
         self, delta: float, *, power: float | None = None, sequential: Any = None
@@ -247,7 +248,8 @@ def _size_always_valid(case: _Case, delta: float, power: float) -> _Size:
         "method": seq.kind,
     }
     if seq.kind == "asymptotic-cs":
-        kwargs |= {"planned_n": seq.planned_n, "tune_alpha": case.alpha}
+        planned = seq.planned_n if seq.planned_n is not None else case.planned_n
+        kwargs |= {"planned_n": planned, "tune_alpha": case.alpha}
     else:
         kwargs["tau"] = seq.tau if seq.tau is not None else abs(case.mde_delta)
     try:
@@ -915,10 +917,12 @@ def design_plan(
         past = moments.get(metric.name)
         p1, s, where = _baseline(plan, i, metric, baseline, sd, past, src, describe, history_first)
         case = _metric_case(template, metric, p1, s, _cuped_rho(metric, past, a.sample_size, notes))
-        sizes[metric.name], details[metric.name] = _size_metric(plan, i, case)
         if case.rho is not None:
             where["cuped_rho"] = describe(metric.name, "cuped_rho")
         metric_sources[metric.name], cases[metric.name] = where, case
+    cases = _tuned(plan, cases)
+    for i, metric in primary:
+        sizes[metric.name], details[metric.name] = _size_metric(plan, i, cases[metric.name])
     guardrails = [m.name for m in plan.metrics if m.role == "guardrail"]
     if guardrails:
         notes.append(
@@ -974,6 +978,30 @@ def _metric_case(
         mde_delta=sign * (a.mde * baseline if a.mde_type == "relative" else a.mde),
         covariate=metric.covariate is not None,
     )
+
+
+def _tuned(plan: Plan, cases: dict[str, _Case]) -> dict[str, _Case]:
+    """An asymptotic confidence sequence is tuned at the planned units per arm, which the
+    analysis takes from this design when the plan states no ``planned_n``
+    (:func:`liftlab.progress.designed_n`, the binding metric's control arm) for every
+    metric: the fixed point ``planned_n = n_control`` of the design, from the fixed-horizon
+    tuning, in at most five steps."""
+    first = next(iter(cases.values()))
+    if first.method != "asymptotic-cs" or plan.analysis.sequential.planned_n is not None:
+        return cases
+    planned = None
+    for _ in range(5):
+        needs = []
+        for c in cases.values():
+            try:
+                size = _size_always_valid(replace(c, planned_n=planned), c.mde_delta, c.power)
+            except ValueError:
+                continue  # sized (and its error raised) by _size_metric
+            needs.append(math.ceil(size.total_exact * c.weights[0] - ROUNDING_TOLERANCE))
+        if not needs or max(needs) == planned:
+            break
+        planned = max(needs)
+    return {name: replace(c, planned_n=planned) for name, c in cases.items()}
 
 
 def _size_metric(plan: Plan, i: int, case: _Case) -> tuple[SampleSize, dict[str, Any]]:
