@@ -612,3 +612,18 @@ def test_asymptotic_cs_is_tuned_at_its_own_design(tmp_path) -> None:
     stated = plan.with_(analysis={"sequential": {"planned_n": d.n_per_variant}})
     assert design_plan(stated).n_per_variant == d.n_per_variant
     assert {c.planned_n for c in d.cases.values()} == {d.n_per_variant}  # both metrics
+
+
+def test_unequal_weights_name_each_arm(capsys) -> None:
+    plan = load_plan(LANDING).with_(
+        method="frequentist", variants={"control": {"weight": 0.7}, "benefit": {"weight": 0.3}}
+    )
+    d = design_plan(plan)
+    # unpooled, unequal shares: N = (z_a + z_b)²·(p1q1/w_c + p2q2/w_t)/δ²
+    big_n = (z(0.975) + z(0.8)) ** 2 * (0.09 / 0.7 + 0.11 * 0.89 / 0.3) / 0.01**2
+    assert d.per_variant == {"control": ceil(0.7 * big_n), "benefit": ceil(0.3 * big_n)}
+    assert d.sentence().startswith(
+        f"Users per variant: control {ceil(0.7 * big_n):,}, benefit {ceil(0.3 * big_n):,} ("
+    )
+    reach = d.reach(weeks=2).sentence()
+    assert reach.startswith("In 2 weeks at 4,000 a day, 56,000 users (control 39,200, benefit")

@@ -986,7 +986,8 @@ def _print_design(d: PlanDesign) -> None:
                     *(fmt.percent(r["rel_mde"], 1, sign=True) for r in at),
                 ]
             )
-        say(_grid(["weeks", f"{d.nouns(2)} per variant", *labels], table_rows, numeric_from=0))
+        arm = "per variant" if d.equal_weights else f"in {d.control}"
+        say(_grid(["weeks", f"{d.nouns(2)} {arm}", *labels], table_rows, numeric_from=0))
     say()
     say(_grid(["input", "value", "from"], [list(r) for r in d.inputs_text()], numeric_from=9))
     for w in d.warnings:

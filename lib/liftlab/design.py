@@ -393,6 +393,11 @@ class PlanDesign:
         return self.binding.duration_days_rounded_to_weeks
 
     @property
+    def equal_weights(self) -> bool:
+        """Every arm gets the same share of the traffic (to a millionth)."""
+        return _equal_weights(self.weights)
+
+    @property
     def warnings(self) -> tuple[str, ...]:
         """The hypothesis check first, then the notes on what the design assumed."""
         return (*self.hypothesis_warnings, *self.notes)
@@ -766,10 +771,14 @@ class Reach:
         """``With 5,000 users per variant (10,000 in total), the test detects +11.4% on
         signup rate (10.0% → 11.1%) with 80% power.``"""
         d = self.design
-        noun = d.nouns(self.n_per_variant)
-        units = (
-            f"{fmt.count(self.n_per_variant)} {noun} per variant ({fmt.count(self.total)} in total)"
-        )
+        if _equal_weights(d.weights):
+            units = (
+                f"{fmt.count(self.n_per_variant)} {d.nouns(self.n_per_variant)} per variant "
+                f"({fmt.count(self.total)} in total)"
+            )
+        else:
+            arms = ", ".join(f"{k} {fmt.count(self.total * w)}" for k, w in d.weights.items())
+            units = f"{fmt.count(self.total)} {d.nouns(self.total)} ({arms})"
         if self.weeks is not None:
             assert d.daily_units is not None
             units = (
