@@ -384,6 +384,8 @@ def test_always_valid_needs_more_than_the_fixed_test(tmp_path) -> None:
         assert b.total_exact > fixed
         assert d.method_details["signup_rate"]["price_of_peeking"] > 1
         assert d.method_details["signup_rate"]["daily_looks"]
+        assert d.days == d.method_details[d.binding_metric]["looks"]  # whole days of looks
+        assert d.binding.total_exact == d.days * 3000
         assert "the fixed-horizon test would need" in d.method_text()
 
 

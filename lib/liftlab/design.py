@@ -831,7 +831,7 @@ class Reach:
             "sentence": self.sentence(),
             "method": self.design.method,
             "n_per_variant": self.n_per_variant,
-            "total": self.total,
+            "total": round(self.total),
             "weeks": self.weeks,
             "power": self.design.power,
             "rows": [dict(r) for r in self.rows],
@@ -1036,14 +1036,16 @@ def _gs_spec(case: _Case) -> dict[str, Any]:
 
 
 def _rescaled(ss: SampleSize, total_exact: float, fixed_total_exact: float) -> SampleSize:
-    """``ss`` (a fixed-horizon size) with ``total_exact`` units in all, split by the weights."""
+    """``ss`` (a fixed-horizon size) with ``total_exact`` units in all, split by the weights
+    and each arm rounded up; the days are the method's own, ``⌈total_exact / daily units⌉``
+    (an always-valid size with daily looks is whole days of traffic)."""
     exact = {k: total_exact * w for k, w in ss.weights.items()}
     per = {k: math.ceil(x - ROUNDING_TOLERANCE) for k, x in exact.items()}
     names = list(per)
     total = sum(per.values())
     days = weeks = None
-    if ss.daily_units is not None:
-        days = math.ceil(total / ss.daily_units - ROUNDING_TOLERANCE)
+    if ss.daily_units is not None:  # the method's own days: a daily-look size is whole days
+        days = math.ceil(total_exact / ss.daily_units - 1e-6)
         weeks = math.ceil(days / 7 - ROUNDING_TOLERANCE)
     return replace(
         ss,
