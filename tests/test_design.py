@@ -629,3 +629,17 @@ def test_unequal_weights_name_each_arm(capsys) -> None:
     )
     reach = d.reach(weeks=2).sentence()
     assert reach.startswith("In 2 weeks at 4,000 a day, 56,000 users (control 39,200, benefit")
+
+
+def test_json_has_the_same_content_as_the_text(capsys) -> None:
+    out = cli_json(capsys, str(LANDING))
+    d = design_plan(load_plan(LANDING))
+    assert out["sentence"] == d.sentence()
+    assert out["warnings"] == list(d.warnings)
+    assert out["method_text"] == d.method_text()
+    assert [r["metric"] for r in out["rows"]] == ["signup_rate"]
+    assert {i["name"] for i in out["inputs"]} >= {"method", "MDE", "power", "alpha"}
+    assert [r["weeks"] for r in out["tradeoff"]] == [1, 2, 3, 4, 6, 8]
+    assert out["method_details"]["signup_rate"]["price_of_peeking"] > 1
+    code, text, _ = cli(capsys, str(LANDING))
+    assert code == 0 and " ".join(text.split()).startswith(" ".join(d.sentence().split()))
