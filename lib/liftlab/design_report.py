@@ -174,9 +174,8 @@ def title_markdown(run: DesignRun) -> str:
 def headline(design: PlanDesign) -> str:
     """The answer in a few words: ``14,749 users per variant · 2 weeks`` (with unequal
     arms, the units in total)."""
-    sizes = design.per_variant
     noun = design.nouns(2)
-    if len(set(sizes.values())) == 1:
+    if design.equal_weights:
         text = f"{fmt.count(design.n_per_variant)} {noun} per variant"
     else:  # unequal arms: the total here, each arm's units in the sentence
         text = f"{fmt.count(design.total)} {noun} in total"
@@ -288,7 +287,7 @@ def tradeoff_views(run: DesignRun) -> list[Any]:
     shown = {*TRADEOFF_WEEKS, *([d.weeks] if d.weeks is not None else [])}
     rows = d.tradeoff(sorted(shown))
     weeks = list(dict.fromkeys(r["weeks"] for r in rows))
-    equal = len(set(d.per_variant.values())) == 1
+    equal = d.equal_weights
     labels = [d.labels.get(k, k) for k in d.metrics]
     table = []
     for w in weeks:
