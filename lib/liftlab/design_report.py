@@ -182,7 +182,7 @@ def headline(design: PlanDesign) -> str:
     if design.method == "group-sequential":
         text = "at most " + text
     if design.weeks is not None:
-        text += f" · {design.weeks} {'week' if design.weeks == 1 else 'weeks'}"
+        text += f" · {design.weeks}\u00a0{'week' if design.weeks == 1 else 'weeks'}"
     return text[:1].upper() + text[1:]
 
 
