@@ -206,6 +206,6 @@ def test_with_metrics_and_primary():
 )
 def test_with_rejects_bad_changes(changes, expected):
     plan = load_plan(ROOT / "experiments" / "landing-headline.yaml")
-    with pytest.raises(PlanError, match="landing-headline.yaml") as err:
+    with pytest.raises(PlanError, match=r"landing-headline\.yaml") as err:
         plan.with_(**changes)
     assert expected in str(err.value)
