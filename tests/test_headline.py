@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as sps
 
@@ -340,3 +341,33 @@ def test_tiny_ctr_scorecard_values_differ(tmp_path: Path) -> None:
     assert row.control != row.treatment
     html = scorecard.scorecard_html(res)
     assert row.control in html and row.treatment in html
+
+
+def test_always_valid_progress_names_its_own_size_and_the_fixed_one(tmp_path: Path) -> None:
+    """An always-valid plan has no planned end; its reference is the fixed-horizon size (the
+    closed form), and the size by which it reaches its power looking daily is larger."""
+    raw = _two_arm_mean(tmp_path)
+    raw["metrics"][0].update(baseline=10.0, baseline_sd=7.0)
+    raw["analysis"].update(mde=0.05, method="sequential")
+    raw["data"]["timestamp"] = "exposed_at"
+    raw["design"] = {"daily_units": 1_000}
+    n = 4_000
+    path = write_table(
+        tmp_path / "two.parquet",
+        {
+            "user_id": np.arange(n),
+            "variant": np.where(np.arange(n) % 2 == 0, "control", "b"),
+            "revenue": np.random.default_rng(11).gamma(2.0, 5.0, n),
+            "exposed_at": pd.Timestamp("2026-11-02") + pd.to_timedelta(np.arange(n) % 4, "D"),
+        },
+    )
+    raw["data"]["units"] = str(path)
+    res = analyze(_load(tmp_path, raw))
+    p = res.progress
+    assert p is not None and p.always_valid and p.planned_n is None
+    z = sps.norm.ppf(0.975) + sps.norm.ppf(0.8)
+    assert p.reference_n == math.ceil(2 * z**2 * 7.0**2 / 0.5**2)
+    assert p.always_valid_n is not None and p.always_valid_n > p.reference_n
+    text = present.progress_text(res)
+    assert f"by about {p.always_valid_n:,} per variant" in text
+    assert f"A fixed-horizon test would need {p.reference_n:,} per variant" in text

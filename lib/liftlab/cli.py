@@ -227,7 +227,9 @@ def _srm_text(results: Results) -> str:
 
 def _progress_text(p: Progress) -> str:
     if p.always_valid:
+        reach = f"; about {p.always_valid_n:,} for its power" if p.always_valid_n else ""
         ref = f"; a fixed-horizon test would need {p.reference_n:,}" if p.reference_n else ""
+        ref = reach + ref
         return f"{p.smallest:,} units per variant so far (always-valid: no planned end{ref})"
     if not p.planned_n:
         detect = (

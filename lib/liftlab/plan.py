@@ -546,6 +546,20 @@ class Plan(_Strict):
 
     @model_validator(mode="before")
     @classmethod
+    def _variant_names_as_text(cls, data: Any) -> Any:
+        """Variant names are text: ``916`` or ``True`` given in Python become ``"916"`` and
+        ``"True"`` (a plan file keeps the spelling as written, see :class:`_PlanLoader`)."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("variants"), dict):
+            data["variants"] = {_as_text(k): v for k, v in data["variants"].items()}
+        if "control" in data:
+            data["control"] = _as_text(data["control"])
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _funnel_shorthand(cls, data: Any) -> Any:
         """``funnel: [...]`` at the top level is short for ``landing_page: {funnel: [...]}``."""
         if isinstance(data, dict) and "funnel" in data:
@@ -781,6 +795,11 @@ class Plan(_Strict):
         return self
 
 
+def _as_text(value: Any) -> Any:
+    """A variant name given as a number or a boolean, as text (other values unchanged)."""
+    return str(value) if isinstance(value, bool | int | float) else value
+
+
 def project_root(plan_path: Path) -> Path:
     """The folder holding the ``experiments/`` folder the plan is in, else the plan's folder."""
     folder = plan_path.resolve().parent
@@ -810,6 +829,10 @@ def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
+# Scalars YAML reads as numbers or booleans; a variant's name keeps them as written.
+_TEXT_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool"))
+
+
 class _PlanLoader(yaml.SafeLoader):
     """YAML's safe loader, refusing what a plan never needs: a duplicate key in a mapping,
     aliases that expand to more than :data:`MAX_YAML_VALUES` values or refer to themselves,
@@ -820,6 +843,7 @@ class _PlanLoader(yaml.SafeLoader):
         self._depth = 0
         self._node: yaml.Node | None = None
         self._fields: dict[int, str] = {}  # id of each mapping node -> its field path
+        self._names: set[int] = set()  # ids of the scalars that name a variant
 
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         self._depth += 1
@@ -836,6 +860,8 @@ class _PlanLoader(yaml.SafeLoader):
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         self._node = node  # the value being read, for a message when it cannot be
+        if id(node) in self._names and node.tag in _TEXT_TAGS:
+            return node.value  # a variant named 916, yes or 1.5: its name as written
         return super().construct_object(node, deep=deep)
 
     def get_single_data(self) -> Any:
@@ -868,6 +894,10 @@ class _PlanLoader(yaml.SafeLoader):
                 for key_node, value_node in node.value:
                     name = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
                     inner = f"{field}.{name}" if field else str(name)
+                    if field == "variants":
+                        self._names.add(id(key_node))
+                    elif inner == "control":
+                        self._names.add(id(value_node))
                     total += size(key_node, field) + size(value_node, inner)
             elif isinstance(node, yaml.SequenceNode):
                 for i, item in enumerate(node.value):

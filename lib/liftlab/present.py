@@ -238,10 +238,17 @@ def progress_text(results: Results) -> str:
         else ""
     )
     if p.always_valid:
-        ref = (
-            f" A fixed-horizon test would need {p.reference_n:,} per variant for the planned MDE."
-            if p.reference_n
+        reach = (
+            f" Looking daily, it reaches {plan.analysis.power:.0%} power for the planned MDE by "
+            f"about {p.always_valid_n:,} per variant."
+            if p.always_valid_n
             else ""
+        )
+        ref = (
+            f"{reach} A fixed-horizon test would need {p.reference_n:,} per variant for the "
+            "planned MDE."
+            if p.reference_n
+            else reach
         )
         return (
             f"{p.smallest:,} units per variant so far (smallest variant). An always-valid "

@@ -14,8 +14,10 @@ observed control mean and variance, the correction across arms and primary metri
 
 Sequential plans: a group-sequential plan's planned size is its maximum (the fixed-horizon
 size times the design's inflation factor). An always-valid plan (mSPRT, asymptotic confidence
-sequence) has no maximum: it may run until it rejects, so progress shows the units so far
-and, for reference only, the fixed-horizon size for the planned MDE (``reference_n``).
+sequence) has no maximum: it may run until it rejects, so progress shows the units so far,
+the units by which it reaches the plan's power at the planned MDE with daily looks
+(``always_valid_n``, :func:`liftlab.design.design_plan`) and, for reference, the
+fixed-horizon size for the same MDE (``reference_n``).
 
 Days to go: at the observed daily traffic of the smallest variant (units per day over the
 days with traffic), and at the planned traffic (``design.daily_units`` × the smallest planned
@@ -46,6 +48,8 @@ class Progress:
         always_valid: the plan is always-valid sequential (no maximum size).
         reference_n: an always-valid plan's fixed-horizon size for the planned MDE, for
             reference (``None`` otherwise).
+        always_valid_n: an always-valid plan's units per variant by which it rejects with
+            the plan's power at the planned MDE, looking daily (``None`` otherwise).
         detectable_effect: the smallest relative effect on the first primary metric that the
             units so far detect with the plan's power (``None`` when it cannot be computed).
         daily_observed: units per day in the smallest variant, over the days with traffic.
@@ -60,6 +64,7 @@ class Progress:
     detectable_effect: float | None
     daily_observed: float | None
     daily_planned: float | None
+    always_valid_n: int | None = None
 
     @property
     def reached(self) -> bool:
@@ -131,6 +136,13 @@ def progress_of(plan: Plan, stats: UnitStats) -> Progress:
     if plan.design is not None and plan.design.n_per_variant is not None:
         sized = plan.design.n_per_variant
     planned = None if always_valid else sized
+    reference = always_n = None
+    if always_valid and sized is not None:
+        if plan.design is not None and plan.design.n_per_variant is not None:
+            reference = sized  # the team's own size, shown for reference
+        else:
+            always_n = sized
+            reference = designed_n(plan.with_(method="frequentist"), stats)
     if planned is not None and a.method == "sequential" and basis and "design." not in basis:
         basis += f", with the group-sequential inflation for {a.sequential.looks} looks"
     return Progress(
@@ -138,7 +150,8 @@ def progress_of(plan: Plan, stats: UnitStats) -> Progress:
         planned_n=planned,
         basis=None if planned is None else basis,
         always_valid=always_valid,
-        reference_n=sized if always_valid else None,
+        reference_n=reference,
+        always_valid_n=always_n,
         detectable_effect=detectable_effect(plan, stats, smallest),
         daily_observed=_daily_observed(plan, stats),
         daily_planned=(
