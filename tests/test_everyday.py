@@ -79,3 +79,24 @@ def test_variant_names_given_in_python_become_text():
         }
     )
     assert plan.control_name == "30" and list(plan.variants) == ["30", "40"]
+
+
+# ---- a test of no particular kind ------------------------------------------------------------
+def test_kind_is_optional_and_general_adds_no_section(tmp_path):
+    table = two_arms(tmp_path, ("a", "b"))
+    plan_path = tmp_path / "plan.yaml"
+    plan_path.write_text(
+        PLAN_HEAD
+        + "unit: player\nvariants: {a: {}, b: {}}\n"
+        + f"data: {{units: {table['path']}, variant_column: arm}}\n"
+        + "metrics:\n  - {name: win, role: primary, type: proportion, column: won}\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(plan_path)
+    assert plan.kind == "general"
+    res = analyze(plan)
+    assert res.sections == {}
+    assert res.to_dict()["kind"] == "general"
+    explicit = plan_path.read_text(encoding="utf-8").replace("unit:", "kind: general\nunit:")
+    plan_path.write_text(explicit, encoding="utf-8")
+    assert load_plan(plan_path).kind == "general"

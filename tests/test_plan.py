@@ -57,7 +57,7 @@ def test_weights_must_sum_to_one(tmp_path):
         ),
         (
             lambda r: r.update(kind="pricng"),
-            "kind: 'pricng' is not allowed; use 'landing_page', 'pricing' or 'creative' (did you mean 'pricing'?)",
+            "kind: 'pricng' is not allowed; use 'general', 'landing_page', 'pricing' or 'creative' (did you mean 'pricing'?)",
         ),
         (
             lambda r: r.update(hypotesis="x"),

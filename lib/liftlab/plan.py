@@ -32,7 +32,7 @@ from pydantic import (
 
 from liftlab.errors import PlanError, did_you_mean
 
-Kind = Literal["landing_page", "pricing", "creative"]
+Kind = Literal["general", "landing_page", "pricing", "creative"]
 Role = Literal["primary", "secondary", "guardrail"]
 MetricType = Literal["proportion", "mean", "ratio"]
 Correction = Literal["none", "bonferroni", "holm", "hochberg", "bh", "by"]
@@ -511,7 +511,7 @@ class Plan(_Strict):
     """A validated experiment plan. Build one with :func:`load_plan`."""
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
-    kind: Kind
+    kind: Kind = "general"
     hypothesis: Annotated[str, Field(min_length=1)]
     unit: str = "unit"
     owner: str | None = None
