@@ -91,6 +91,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CURVE_POINTS = 60
+_METHOD_NAMES = {"msprt": "mSPRT", "asymptotic-cs": "asymptotic confidence sequence"}
 TRADEOFF_WEEKS = (1, 2, 3, 4, 6, 8)
 METHOD_WORDS = {
     "frequentist": "fixed-horizon test",
@@ -449,7 +450,7 @@ class PlanDesign:
             return text + "."
         if self.method in ("msprt", "asymptotic-cs"):
             return (
-                f"Always valid ({self.method}, looked at every day): the fixed-horizon test "
+                f"Always valid ({_METHOD_NAMES[self.method]}, looked at every day): the fixed-horizon test "
                 f"would need {fmt.count(fixed)} per variant; peeking costs ×{b.inflation:.2f}."
             )
         if self.method == "bayesian":
@@ -686,6 +687,7 @@ class PlanDesign:
             rows += [
                 {
                     "metric": name,
+                    "label": self.labels.get(name, name),
                     "n_per_variant": n,
                     "total": round(n / w_c),
                     "power": ss.power_at(n) if curve is None else _read_curve(*curve, n / w_c),
@@ -1470,8 +1472,9 @@ def power_curve_chart(
     """Power against units per variant, one line per metric, rules at the target and the need.
 
     ``rows`` are :meth:`PlanDesign.power_curve` rows (``metric``, ``n_per_variant``,
-    ``total``, ``power``).
+    ``total``, ``power``; the metric's ``label`` names its line when the rows have one).
     """
+    key = "label" if rows and all("label" in r for r in rows) else "metric"
     data = alt.Data(values=[dict(r) for r in rows])
     line = (
         alt.Chart(data)
@@ -1481,9 +1484,9 @@ def power_curve_chart(
             y=alt.Y(
                 "power:Q", title="Power", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
             ),
-            color=alt.Color("metric:N", title="Metric"),
+            color=alt.Color(f"{key}:N", title="Metric"),
             tooltip=[
-                alt.Tooltip("metric:N"),
+                alt.Tooltip(f"{key}:N", title="metric"),
                 alt.Tooltip("n_per_variant:Q", title="units per variant", format=","),
                 alt.Tooltip("total:Q", title="units in total", format=","),
                 alt.Tooltip("power:Q", format=".1%"),
