@@ -38,6 +38,13 @@ MetricType = Literal["proportion", "mean", "ratio"]
 Correction = Literal["none", "bonferroni", "holm", "hochberg", "bh", "by"]
 Method = Literal["frequentist", "bayesian", "sequential"]
 RelativeInterval = Literal["log-delta", "fieller"]
+# How the arms were assigned (a plan's ``randomization``): ``unit`` (default: each unit of
+# ``unit`` drawn at random with the planned weights; the sample-ratio check applies),
+# ``impression`` (each impression drawn at random with the planned weights, as a platform's
+# split test by impression: the check compares impressions per arm with the weights) or
+# ``none`` (the platform's delivery chose who saw what: no sample-ratio check, and the
+# verdict is an observational comparison; see :mod:`liftlab.exports`).
+Randomization = Literal["unit", "impression", "none"]
 PRE_PERIOD = "pre_period"
 COLUMN_ROLES = ("unit", "variant", "exposed_at", "event", "ts", "value")
 WEIGHT_TOLERANCE = 1e-6
@@ -105,6 +112,40 @@ class EventAgg(_Strict):
     aggregate: Literal["count", "sum", "any", "repeat"] = "count"
 
 
+# Shorthand metric types for ad-platform exports (:mod:`liftlab.exports`): each is a ratio of
+# two column sums, written ``{name: cpa, type: cpa}``; it expands to ``type: ratio`` with the
+# numerator and denominator roles below, the good direction and the display format. ``cpm``'s
+# numerator ``spend_per_mille`` is 1000 × spend (a column the export derives).
+EXPORT_RATIOS: dict[str, dict[str, str]] = {
+    "ctr": {"numerator": "clicks", "denominator": "impressions", "format": "percent"},
+    "cvr": {"numerator": "conversions", "denominator": "clicks", "format": "percent"},
+    "cpc": {
+        "numerator": "spend",
+        "denominator": "clicks",
+        "direction": "decrease",
+        "format": "currency",
+    },
+    "cpm": {
+        "numerator": "spend_per_mille",
+        "denominator": "impressions",
+        "direction": "decrease",
+        "format": "currency",
+    },
+    "cpa": {
+        "numerator": "spend",
+        "denominator": "conversions",
+        "direction": "decrease",
+        "format": "currency",
+    },
+    "roas": {"numerator": "value", "denominator": "spend", "format": "number"},
+    "value_per_conversion": {
+        "numerator": "value",
+        "denominator": "conversions",
+        "format": "currency",
+    },
+}
+
+
 class Metric(_Strict):
     """A metric computed per unit and compared across variants.
 
@@ -166,6 +207,28 @@ class Metric(_Strict):
     decimals: Annotated[int, Field(ge=0, le=8)] | None = None
 
     _precomputed: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _export_shorthand(cls, data: Any) -> Any:
+        """``type: ctr`` (or cvr, cpc, cpm, cpa, roas, value_per_conversion) is short for
+        ``type: ratio`` over the export's roles (:data:`EXPORT_RATIOS`)."""
+        if not isinstance(data, dict) or data.get("type") not in EXPORT_RATIOS:
+            return data
+        spec = EXPORT_RATIOS[data["type"]]
+        given = [k for k in ("numerator", "denominator", "column") if k in data]
+        if given:
+            raise ValueError(
+                f"type: {data['type']} sets numerator and denominator itself; remove "
+                f"{given[0]} (or write type: ratio with numerator: and denominator:)"
+            )
+        return {
+            **{k: v for k, v in spec.items()},
+            **data,
+            "type": "ratio",
+            "numerator": spec["numerator"],
+            "denominator": spec["denominator"],
+        }
 
     @model_validator(mode="after")
     def _columns_fit_type(self, info: ValidationInfo) -> Metric:
@@ -289,9 +352,24 @@ class DataSpec(_Strict):
     project root; omitted: in-memory DuckDB over files). ``columns`` renames the roles
     unit, variant, exposed_at, event, ts and value (the unit column defaults to the plan's
     ``unit``). ``segments`` names exposure (or unit-table) columns to break results down by.
+
+    Ad-platform exports (:mod:`liftlab.exports`): ``aggregates`` is a CSV/Parquet export (or a
+    table in ``engine``) with one row per ad (usually per day): impressions, clicks, spend,
+    conversions, conversion value. ``preset`` (``meta``, ``google_ads``, ``tiktok``) maps the
+    platform's column headers to roles; ``columns`` maps (or overrides) any role: ``arm``
+    (required: the column whose values are the plan's variants; a role name such as
+    ``campaign``, ``ad_set`` or ``ad``, or a column name), ``date``, ``campaign``, ``ad_set``,
+    ``ad``, ``impressions``, ``clicks``, ``spend``, ``conversions``, ``value``, ``units`` (the
+    randomised units, for the sample-ratio check under ``randomization: unit``) and any other
+    numeric column under a name of your choosing. Metrics name roles (``numerator: clicks``).
+    ``cluster``: the independent unit of the variance (default: the ``ad`` when the arm
+    groups several ads, else each row of the export).
     """
 
     units: str | None = None
+    aggregates: str | None = None
+    preset: Literal["meta", "google_ads", "tiktok"] | None = None
+    cluster: str | None = None
     statistics: str | None = None
     variant_column: str = "variant"
     timestamp: str | None = None
@@ -301,19 +379,51 @@ class DataSpec(_Strict):
     columns: dict[str, str] = Field(default_factory=dict)
     segments: list[str] = Field(default_factory=list)
 
-    @field_validator("columns")
-    @classmethod
-    def _known_roles(cls, v: dict[str, str]) -> dict[str, str]:
-        for role in v:
+    def _known_roles(self) -> None:
+        for role in self.columns:
             if role not in COLUMN_ROLES:
                 raise ValueError(
-                    f"unknown role '{role}'{did_you_mean(role, COLUMN_ROLES)}; "
+                    f"columns: unknown role '{role}'{did_you_mean(role, COLUMN_ROLES)}; "
                     f"columns renames {', '.join(COLUMN_ROLES)}"
                 )
-        return v
+
+    def _export_shape(self) -> DataSpec:
+        """``aggregates:`` (an ad-platform export) stands alone, and names its arm column."""
+        others = [
+            k
+            for k in ("units", "statistics", "exposures", "events")
+            if getattr(self, k) is not None
+        ]
+        if others:
+            raise ValueError(f"give either aggregates: (an export) or {others[0]}:, not both")
+        spec = str(self.aggregates)
+        if self.engine is None and not spec.lower().endswith(FILE_SUFFIXES):
+            raise ValueError(
+                f"aggregates: '{spec}' must be a .csv or .parquet file (or a glob of them), "
+                "or a table name with engine:"
+            )
+        if "arm" not in self.columns:
+            raise ValueError(
+                "columns.arm: say which column holds the arms compared (the plan's variants): "
+                "a role (campaign, ad_set, ad) or a column name, e.g. columns: {arm: campaign}"
+            )
+        for role, col in self.columns.items():
+            if not isinstance(col, str) or not col:
+                raise ValueError(f"columns.{role}: give a column name")
+        if self.timestamp is not None:
+            raise ValueError(
+                "timestamp: for an export, name the day column as columns: {date: ...}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_shape(self) -> DataSpec:
+        if self.aggregates is not None:
+            return self._export_shape()
+        if self.preset is not None or self.cluster is not None:
+            field = "preset" if self.preset is not None else "cluster"
+            raise ValueError(f"{field}: belongs to an ad-platform export (data.aggregates)")
+        self._known_roles()
         events = self.exposures is not None or self.events is not None
         if self.statistics is not None:
             if events or self.units is not None:
@@ -352,6 +462,11 @@ class DataSpec(_Strict):
     @property
     def on_events(self) -> bool:
         return self.exposures is not None
+
+    @property
+    def on_aggregates(self) -> bool:
+        """Whether the data is an ad-platform export (``aggregates:``)."""
+        return self.aggregates is not None
 
     def column(self, role: str, default: str | None = None) -> str:
         """The column playing ``role`` in the event tables."""
@@ -519,6 +634,7 @@ class Plan(_Strict):
     control: str | None = None
     variants: dict[str, Variant]
     data: DataSpec
+    randomization: Randomization = "unit"
     metrics: Annotated[list[Metric], Field(min_length=1)]
     analysis: Analysis = Analysis()
     design: DesignSpec | None = None
@@ -633,6 +749,7 @@ class Plan(_Strict):
             self.analysis.method == "sequential"
             and self.data.timestamp is None
             and not self.data.on_events
+            and not self.data.on_aggregates
         ):
             raise ValueError(
                 "data.timestamp: method sequential needs the exposure-time column "
@@ -660,11 +777,33 @@ class Plan(_Strict):
                 raise ValueError(
                     f"metrics[{i}]: the data is {shape}; define the metric with {need}"
                 )
+        self._randomization()
         if not any(m.role == "primary" for m in self.metrics):
             raise ValueError(
                 "metrics: no metric has role: primary; mark the decision metric role: primary"
             )
         return self
+
+    def _randomization(self) -> None:
+        """What the sample-ratio check counts must be in the data."""
+        d = self.data
+        if self.randomization == "impression" and not d.on_aggregates:
+            raise ValueError(
+                "randomization: impression needs an ad-platform export (data.aggregates) with "
+                "impressions per row; on unit or event tables use unit or none"
+            )
+        if self.randomization == "unit" and d.on_aggregates and "units" not in d.columns:
+            raise ValueError(
+                "randomization: an export (data.aggregates) has no randomised units to check "
+                "the split on: declare randomization: none (the platform's delivery chose who "
+                "saw which ad) or impression (impressions split at random by the weights), or "
+                "name the units per row with columns: {units: ...}"
+            )
+        if d.on_aggregates and self.analysis.method == "sequential" and d.cluster is not None:
+            raise ValueError(
+                "data.cluster: sequential looks need the export's days; with cluster: the rows "
+                "of an ad are added up over days (remove cluster: or use another method)"
+            )
 
     # ----- derived values -------------------------------------------------------------------
     @property

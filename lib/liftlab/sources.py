@@ -592,10 +592,11 @@ def open_units(
     segments; event tables are cut by :func:`liftlab.events.open_events`.
     """
     if data is not None:
-        if plan.data.on_events:
+        if plan.data.on_events or plan.data.on_aggregates:
             raise DataError(
-                "--data replaces a unit table, but this plan reads event tables; "
-                "change data.exposures/data.events instead",
+                "--data replaces a unit table, but this plan reads "
+                + ("event tables" if plan.data.on_events else "an ad-platform export")
+                + "; change data.exposures/data.events or data.aggregates instead",
                 source=plan.source,
                 field="data",
             )
@@ -606,6 +607,10 @@ def open_units(
         from liftlab.events import open_events
 
         return open_events(plan, scope=scope)
+    if plan.data.on_aggregates:
+        from liftlab.exports import open_export
+
+        return open_export(plan, scope=scope)
     units = plan.data.units
     assert units is not None
     con = connect(plan)
