@@ -31,9 +31,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format lib tests benchmarks
 
 # JupyterLab at the project root with the explore notebook open; the demo data made first if missing.
+# (As root, in a container, JupyterLab refuses to start without --allow-root.)
 lab: $(STAMP)
 	test -f data/shop.duckdb || $(BIN)/liftlab simulate --out data
-	$(BIN)/jupyter lab --ServerApp.root_dir=. notebooks/explore.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/explore.ipynb
 
 clean:
 	rm -rf $(VENV) reports data
