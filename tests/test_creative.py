@@ -396,10 +396,10 @@ def test_clear_value_errors():
     rng = np.random.default_rng(0)
     imp, clk, *_ = users(rng, 200, 0.02)
     arm = CreativeArm.from_units("a", imp, clk)
-    with pytest.raises(ValueError, match="2 to 50"):
+    with pytest.raises(ValueError, match="2 to 5000"):
         analyze_creatives([arm], control="a")
-    many = [CreativeArm.from_units(f"c{j}", imp, clk) for j in range(51)]
-    with pytest.raises(ValueError, match="2 to 50"):
+    many = [CreativeArm.from_units(f"c{j}", imp, clk) for j in range(5001)]
+    with pytest.raises(ValueError, match="2 to 5000"):
         analyze_creatives(many, control="c0")
     with pytest.raises(ValueError, match="control 'z'"):
         analyze_creatives(many[:3], control="z")

@@ -177,7 +177,9 @@ def reference(plan, units: pd.DataFrame, counts: dict[str, pd.DataFrame] | None)
         control="a",
         alpha=plan.analysis.alpha,
         correction="bh",
-        floor=o.floor,
+        floor=min(0.01, 0.1 / len(arms)) if o.floor is None else o.floor,  # the plan's default
+        prior=o.prior,
+        top_k=o.top_k,
         n_next=int(units.impressions.sum()),
         draws=o.draws,
         seed=o.seed,
@@ -213,7 +215,8 @@ def test_section_equals_the_stats_module_on_pandas_sums(ads, event_run):
     plan, _, got = event_run
     units = per_user(exposures, events)
     want = reference(plan, units, day_counts(exposures, events))
-    for key in ("control", "correction", "arms", "shrinkage", "allocation", "fatigue"):
+    keys = "control correction arms shrinkage allocation fatigue prior top_k mc_se campaign"
+    for key in keys.split():
         close(got[key], want[key], key)
     ctr = {a["name"]: a["ctr"] for a in got["arms"]}
     for v in CTRS:  # and the CTRs are the pandas ratios

@@ -563,12 +563,22 @@ class CreativeOptions(_Strict):
     ``floor`` is the least budget share any creative keeps; ``next_impressions`` the size of
     the next period simulated for the allocation (default: this test's impressions);
     ``fatigue`` adds CTR by days since a user's first impression (event tables).
+    ``prior`` ranks the creatives on the campaign's empirical-Bayes posterior (``campaign``)
+    or on each creative's own data (``flat``); ``top_k`` is the k of "chance of being in the
+    top k"; ``show`` how many creatives the report's tables and charts list (the rest are
+    counted and summed in one row); ``groups`` maps a group name (e.g. a creative concept)
+    to its creatives, reported as summed arms. ``floor`` defaults to 1% or a tenth of an
+    equal share, whichever is smaller.
     """
 
     ctr: str
     conversion: str | None = None
     revenue: str | None = None
-    floor: Annotated[float, Field(ge=0, lt=0.5)] = 0.01
+    floor: Annotated[float, Field(ge=0, lt=0.5)] | None = None
+    prior: Literal["campaign", "flat"] = "campaign"
+    top_k: Annotated[int, Field(ge=1, le=100)] = 3
+    show: Annotated[int, Field(ge=1, le=100)] = 15
+    groups: dict[str, list[str]] | None = None
     next_impressions: Annotated[int, Field(gt=0)] | None = None
     fatigue: bool = True
     fatigue_days: Annotated[int, Field(ge=2, le=60)] = 7
@@ -730,8 +740,35 @@ class Plan(_Strict):
             need("creative.ctr", self.creative.ctr, ("ratio",))
             need("creative.conversion", self.creative.conversion, ("proportion", "mean"))
             need("creative.revenue", self.creative.revenue, ("mean",))
-            if len(self.variants) > 50:
-                raise ValueError("variants: a creative tournament takes at most 50 creatives")
+            self._creative_limits(self.creative)
+
+    def _creative_limits(self, opts: CreativeOptions) -> None:
+        """At most 5,000 creatives: the ranking's Monte Carlo costs draws × creatives (10⁸
+        normal draws, about 5 s, at 5,000 and the default 20,000 draws); a floor that fits;
+        groups of known creatives, each in one group."""
+        k = len(self.variants)
+        if k > 5000:
+            raise ValueError(
+                f"variants: a creative tournament takes at most 5000 creatives, got {k}"
+            )
+        if opts.floor is not None and opts.floor * k > 1:
+            raise ValueError(
+                f"creative.floor: {opts.floor} × {k} creatives exceeds 1; use at most {1 / k:.4g}"
+            )
+        seen: dict[str, str] = {}
+        for group, members in (opts.groups or {}).items():
+            if not members:
+                raise ValueError(f"creative.groups.{group}: list at least one creative")
+            for name in members:
+                if name not in self.variants:
+                    raise ValueError(
+                        f"creative.groups.{group}: {name!r} is not a variant of the plan"
+                    )
+                if name in seen:
+                    raise ValueError(
+                        f"creative.groups: {name!r} is in both {seen[name]} and {group}"
+                    )
+                seen[name] = group
 
     @model_validator(mode="after")
     def _cross_fields(self) -> Plan:

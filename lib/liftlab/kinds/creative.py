@@ -43,11 +43,13 @@ from liftlab.kinds import KIND_ANCHOR, unbroken
 from liftlab.plan import CreativeOptions, EventAgg
 from liftlab.present import CORRECTION_NAMES, md_text
 from liftlab.stats.creative import (
+    ArmResult,
     CreativeArm,
     CreativeResult,
     FatigueCurve,
     analyze_creatives,
     fit_fatigue,
+    rate_interval,
 )
 from liftlab.stats.multiple import adjust_pvalues
 
@@ -73,6 +75,31 @@ class CreativeSection:
     revenue_metric: str | None
     curves: tuple[FatigueCurve, ...] = ()
     notes: dict[str, str] = field(default_factory=dict)
+    inputs: tuple[CreativeArm, ...] = ()
+    show: int = 15
+
+    @property
+    def shown(self) -> list[ArmResult]:
+        """The ``show`` best-ranked creatives, and control after them when it is not among
+        them: the rows the tables and charts list."""
+        ranked = self.result.ranked
+        top = ranked[: self.show]
+        if all(a.name != self.result.control for a in top):
+            top.append(self.result.arm(self.result.control))
+        return top
+
+    @property
+    def rest(self) -> list[ArmResult]:
+        """The creatives not listed (counted and summed in one row)."""
+        listed = {a.name for a in self.shown}
+        return [a for a in self.result.ranked if a.name not in listed]
+
+    def pooled(self, names: list[str], label: str) -> CreativeArm | None:
+        """The summed inputs of ``names`` as one arm (``None`` without inputs)."""
+        by_name = {a.name: a for a in self.inputs}
+        if not names or any(n not in by_name for n in names):
+            return None
+        return CreativeArm.combine(label, [by_name[n] for n in names])
 
     @property
     def declining(self) -> dict[str, tuple[float, bool]]:
@@ -197,13 +224,25 @@ def analyze(
         control=plan.control_name,
         alpha=a.alpha,
         correction=a.correction,
-        floor=opts.floor,
+        floor=opts.floor if opts.floor is not None else min(0.01, 0.1 / len(arms)),
+        prior=opts.prior,
+        top_k=opts.top_k,
+        groups=opts.groups,
         n_next=opts.next_impressions or max(1, round(sum(x.impressions for x in arms))),
         draws=opts.draws,
         seed=opts.seed,
         fatigue=curves or None,
     )
-    return CreativeSection(result, opts.ctr, opts.conversion, opts.revenue, tuple(curves), notes)
+    return CreativeSection(
+        result,
+        opts.ctr,
+        opts.conversion,
+        opts.revenue,
+        tuple(curves),
+        notes,
+        tuple(arms),
+        opts.show,
+    )
 
 
 # ---- verdict caveats ---------------------------------------------------------------------------
@@ -286,6 +325,99 @@ def adjustment_text(correction: str, comparisons: int, what: str = "challengers"
     return f"adjusted for testing {comparisons} {what} at once [{name}]"
 
 
+def _first(names: list[str], limit: int) -> str:
+    """Bold names, the first ``limit`` of them and how many more."""
+    more = len(names) - limit
+    return _names(names[:limit]) + (f" and {fmt.count(more)} more" if more > 0 else "")
+
+
+def _shrinkage_line(section: CreativeSection, best: ArmResult) -> str | None:
+    r = section.result
+    s, raw, k = r.shrinkage, best.lift, best.shrunk_lift
+    if raw is None or k is None:
+        return None
+    line = (
+        f"- Largest lift: **{md_text(best.name)}**, raw {_lift(raw.estimate, raw.ci)}, "
+        f"shrunk {_lift(k.estimate, k.ci)}."
+    )
+    if s.method == "none":
+        return line + " With fewer than three challengers the lifts are not shrunk."
+    moved = fmt.number(100 * abs(raw.estimate - k.estimate), 1)
+    return line + (
+        " The top creative of a tournament got there partly by luck, so its raw lift "
+        "tends to overstate the truth (the winner's curse); the shrunk lift moves each "
+        f"raw lift toward the challengers' mean ({_lift(s.mu)}), the more so the larger "
+        "its noise against the spread between creatives (τ = "
+        f"{fmt.percent(math.sqrt(s.tau2), 1)}). Here it moves {moved} percentage points."
+    )
+
+
+def _ranking_line(section: CreativeSection, ctr: fmt.Display, digits: int) -> str:
+    """How the creatives are ranked, the top ``top_k`` and the Monte Carlo error."""
+    r = section.result
+    top = r.ranked[: r.top_k]
+    chances = ", ".join(f"**{md_text(a.name)}** {fmt.mc_probability(a.prob_top_k)}" for a in top)
+    c = r.campaign
+    if c is not None and c.method != "none":
+        basis = (
+            f"on CTR shrunk toward the campaign's mean ({fmt.value(ctr, c.mu, digits)}; "
+            f"spread between creatives τ = {fmt.value(ctr, math.sqrt(c.tau2), digits)}), "
+            "which keeps small, lucky creatives from the top"
+        )
+    else:
+        basis = "on each creative's own CTR"
+    error = fmt.number(100 * 0.5 / math.sqrt(r.draws), 1)
+    return (
+        f"- Ranked {basis}. Chance of being in the top {r.top_k}: {chances} "
+        f"(chances from {fmt.count(r.draws)} draws, Monte Carlo error at most ±{error} pp)."
+    )
+
+
+def _floor_text(floor: float) -> str:
+    """The budget floor as a percentage with one significant digit (``1%``, ``0.02%``)."""
+    return fmt.percent(floor, fmt.decimals_for([100 * floor], sig=1))
+
+
+def _budget_line(section: CreativeSection) -> str:
+    r = section.result
+    al = r.allocation
+    sim = al.simulation
+    order = sorted(al.weights.items(), key=lambda kv: -kv[1])
+    head, tail = order[: section.show], order[section.show :]
+    split = ", ".join(f"{md_text(n)} {fmt.percent(w, 0)}" for n, w in head)
+    if tail:
+        split += f", the other {fmt.count(len(tail))} {fmt.percent(sum(w for _, w in tail), 0)}"
+    gain = sim.thompson.expected - sim.equal.expected
+    rel = gain / sim.equal.expected if sim.equal.expected > 0 else math.nan
+    return (
+        f"- Next period's budget (each creative in proportion to its chance of being best "
+        f"[Thompson sampling on CTR], at least {_floor_text(al.floor)} each): {split}. Over "
+        f"{fmt.count(sim.n_next)} impressions that is an expected "
+        f"{fmt.count(sim.thompson.expected)} clicks against {fmt.count(sim.equal.expected)} for "
+        f"an equal split: {fmt.number(gain, 0, sign=True)} clicks ({_lift(rel)})."
+    )
+
+
+def _fatigue_line(section: CreativeSection) -> str | None:
+    r = section.result
+    if not r.fatigue:
+        return None
+    flags = section.declining
+    tired = [f for f in r.fatigue if flags[f.creative][1]]
+    if not tired:
+        return "- No creative's CTR declines significantly with days since exposure."
+    adjusted = adjustment_text(r.correction, len(r.fatigue), "creatives")
+    tired.sort(key=lambda f: flags[f.creative][0])
+    what = "; ".join(
+        f"**{md_text(f.creative)}** {_lift(math.exp(f.slope) - 1)} per day (odds of "
+        f"a click; {fmt.p_clause(flags[f.creative][0], 'one-sided p')} {adjusted})"
+        for f in tired[: section.show]
+    )
+    more = len(tired) - section.show
+    what += f"; and {fmt.count(more)} more" if more > 0 else ""
+    return f"- CTR declines with days since first exposure for {what}."
+
+
 def summary_markdown(section: CreativeSection, results: Results) -> str:
     """The heading and the plain-language findings, in the order a media buyer asks them."""
     r = section.result
@@ -293,73 +425,45 @@ def summary_markdown(section: CreativeSection, results: Results) -> str:
     ctr = rate_display(results, section.ctr_metric, "CTR")
     ctr_d = fmt.value_decimals(ctr, [x.ctr.estimate for x in r.arms])
     lead = max(r.arms, key=lambda x: x.prob_best)
-    ch = [x for x in r.arms if x.lift is not None]
+    ch = [x for x in r.ranked if x.lift is not None]
     up = [x.name for x in ch if x.lift and x.lift.significant and x.lift.estimate > 0]
     down = [x.name for x in ch if x.lift and x.lift.significant and x.lift.estimate < 0]
+    n = section.show
     lines = [
         KIND_ANCHOR,
         "",
         "## Creative tournament",
         "",
-        f"{len(r.arms)} creatives on **{md_text(ctr.label)}** (clicks per impression, "
-        f"users randomised), against **{ctrl}**; {level} intervals. These are the "
+        f"{fmt.count(len(r.arms))} creatives on **{md_text(ctr.label)}** (clicks per "
+        f"impression, users randomised), against **{ctrl}**; {level} intervals. These are the "
         "tournament's own tests (frequentist lifts, p-values adjusted across the creatives); "
         "the verdict rests on the metrics' headlines above.",
         "",
         f"- **{md_text(lead.name)}** leads: chance {fmt.mc_probability(lead.prob_best)} of having "
         f"the highest CTR ({_with_ci(ctr, lead.ctr.estimate, lead.ctr.ci, ctr_d)}).",
-        f"- {len(up) or 'None'} of {len(ch)} challengers beat {ctrl} on CTR, p-values "
-        f"{adjustment_text(r.correction, len(ch))}, α = {r.alpha:g}"
-        + (f": {_names(up)}." if up else ".")
-        + (f" Significantly worse: {_names(down)}." if down else ""),
     ]
-    best = max(ch, key=lambda x: x.lift.estimate if x.lift else -math.inf, default=None)
-    if best is not None and best.lift is not None and best.shrunk_lift is not None:
-        s, raw, k = r.shrinkage, best.lift, best.shrunk_lift
-        line = (
-            f"- Largest lift: **{md_text(best.name)}**, raw {_lift(raw.estimate, raw.ci)}, "
-            f"shrunk {_lift(k.estimate, k.ci)}."
-        )
-        if s.method == "none":
-            line += " With fewer than three challengers the lifts are not shrunk."
-        else:
-            moved = fmt.number(100 * abs(raw.estimate - k.estimate), 1)
-            line += (
-                " The top creative of a tournament got there partly by luck, so its raw lift "
-                "tends to overstate the truth (the winner's curse); the shrunk lift moves each "
-                f"raw lift toward the challengers' mean ({_lift(s.mu)}), the more so the larger "
-                "its noise against the spread between creatives (τ = "
-                f"{fmt.percent(math.sqrt(s.tau2), 1)}). Here it moves {moved} percentage points."
-            )
-        lines.append(line)
-    al = r.allocation
-    sim = al.simulation
-    split = ", ".join(
-        f"{md_text(n)} {fmt.percent(w, 0)}"
-        for n, w in sorted(al.weights.items(), key=lambda kv: -kv[1])
-    )
-    gain = sim.thompson.expected - sim.equal.expected
-    rel = gain / sim.equal.expected if sim.equal.expected > 0 else math.nan
+    if len(r.arms) > 2:
+        lines.append(_ranking_line(section, ctr, ctr_d))
     lines.append(
-        f"- Next period's budget (each creative in proportion to its chance of being best "
-        f"[Thompson sampling on CTR], at least {fmt.percent(al.floor, 0)} each): {split}. Over "
-        f"{fmt.count(sim.n_next)} impressions that is an expected "
-        f"{fmt.count(sim.thompson.expected)} clicks against {fmt.count(sim.equal.expected)} for "
-        f"an equal split: {fmt.number(gain, 0, sign=True)} clicks ({_lift(rel)})."
+        f"- {fmt.count(len(up)) if up else 'None'} of {fmt.count(len(ch))} challengers beat "
+        f"{ctrl} on CTR, p-values {adjustment_text(r.correction, len(ch))}, α = {r.alpha:g}"
+        + (f": {_first(up, n)}." if up else ".")
+        + (f" Significantly worse: {_first(down, n)}." if down else "")
     )
-    flags = section.declining
-    if r.fatigue:
-        tired = [f for f in r.fatigue if flags[f.creative][1]]
-        adjusted = adjustment_text(r.correction, len(r.fatigue), "creatives")
-        if tired:
-            what = "; ".join(
-                f"**{md_text(f.creative)}** {_lift(math.exp(f.slope) - 1)} per day (odds of "
-                f"a click; {fmt.p_clause(flags[f.creative][0], 'one-sided p')} {adjusted})"
-                for f in tired
-            )
-            lines.append(f"- CTR declines with days since first exposure for {what}.")
-        else:
-            lines.append("- No creative's CTR declines significantly with days since exposure.")
+    best = max(ch, key=lambda x: x.lift.estimate if x.lift else -math.inf, default=None)
+    shrunk = None if best is None else _shrinkage_line(section, best)
+    lines += [shrunk] if shrunk else []
+    if r.groups:
+        top = max(r.groups, key=lambda g: g.prob_best)
+        lines.append(
+            f"- {fmt.count(len(r.groups))} groups of creatives: **{md_text(top.name)}** has "
+            f"the highest CTR with chance {fmt.mc_probability(top.prob_best)} "
+            f"({_with_ci(ctr, top.ctr.estimate, top.ctr.ci, ctr_d)}, its "
+            f"{fmt.count(len(top.creatives))} creatives summed)."
+        )
+    lines.append(_budget_line(section))
+    fatigue = _fatigue_line(section)
+    lines += [fatigue] if fatigue else []
     lines += ["", *(f"*Note: {md_text(n)}.*" for n in section.notes.values())]
     return "\n".join(lines) + "\n"
 
@@ -369,65 +473,109 @@ def _label(section: CreativeSection, name: str) -> str:
     return name + ("\u00a0(control)" if name == section.result.control else "")
 
 
+def _rest_label(section: CreativeSection) -> str:
+    n = len(section.rest)
+    return f"the other {fmt.count(n)} creative{'s' if n != 1 else ''}"
+
+
 def creative_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
-    """One row per creative: CTR, lift (raw and shrunk), chance best, next budget share."""
+    """One row per listed creative (best rank first; control too), and one for the rest:
+    rank, CTR, lift (raw and shrunk), chance best and in the top k, next budget share."""
     r = section.result
     ctr = rate_display(results, section.ctr_metric, "CTR")
     ctr_d = fmt.value_decimals(ctr, [x.ctr.estimate for x in r.arms])
     shares = list(r.allocation.weights.values())
     share_d = fmt.decimals_for([100 * w for w in shares], sig=2, minimum=1)
     adjusted = CORRECTION_NAMES.get(r.correction, r.correction)
+    ctr_col, p_col = f"{ctr.label} ({fmt.level(r.alpha)} CI)", f"p (adjusted, {adjusted})"
+    top_col = f"chance in top {r.top_k}"
     rows = []
-    for x in r.arms:
+    for x in section.shown:
         lift, shrunk = x.lift, x.shrunk_lift
         rows.append(
             {
                 "creative": _label(section, x.name),
-                f"{ctr.label} ({fmt.level(r.alpha)} CI)": _with_ci(
-                    ctr, x.ctr.estimate, x.ctr.ci, ctr_d
-                ),
+                "rank": fmt.count(x.rank),
+                ctr_col: _with_ci(ctr, x.ctr.estimate, x.ctr.ci, ctr_d),
                 "lift vs control": _lift(lift.estimate, lift.ci) if lift else fmt.DASH,
-                f"p (adjusted, {adjusted})": fmt.p_value(lift.p_value_adjusted)
-                if lift
-                else fmt.DASH,
+                p_col: fmt.p_value(lift.p_value_adjusted) if lift else fmt.DASH,
                 "shrunk lift": _lift(shrunk.estimate, shrunk.ci) if shrunk else fmt.DASH,
                 "chance best": fmt.mc_probability(x.prob_best),
+                top_col: fmt.mc_probability(x.prob_top_k),
                 "next budget": fmt.percent(r.allocation.weights[x.name], share_d),
+            }
+        )
+    rest = section.rest
+    if rest:
+        names = [x.name for x in rest]
+        pooled = section.pooled(names, "rest")
+        rate = rate_interval(pooled.moments("ctr"), r.alpha) if pooled else None
+        wins = sum(1 for x in rest if x.lift and x.lift.significant and x.lift.estimate > 0)
+        rows.append(
+            {
+                "creative": _rest_label(section) + " (summed)",
+                "rank": f"{fmt.count(rest[0].rank)}–{fmt.count(rest[-1].rank)}",
+                ctr_col: _with_ci(ctr, rate.estimate, rate.ci, ctr_d) if rate else fmt.DASH,
+                "lift vs control": fmt.DASH,
+                p_col: f"{fmt.count(wins)} significantly higher",
+                "shrunk lift": fmt.DASH,
+                "chance best": fmt.mc_probability(sum(x.prob_best for x in rest)),
+                top_col: fmt.DASH,
+                "next budget": fmt.percent(sum(r.allocation.weights[n] for n in names), share_d),
             }
         )
     return _unbroken(pd.DataFrame(rows))
 
 
+def _volume_row(
+    section: CreativeSection, results: Results, x: ArmResult | CreativeArm, label: str
+) -> dict[str, Any]:
+    """Volumes, conversion, CPA and ROAS of one creative (or a summed arm)."""
+    r = section.result
+    conv = rate_display(results, section.conversion_metric, "conversion")
+    cvr_d = fmt.value_decimals(conv, [a.cvr.estimate for a in r.arms])
+    cvr_i_d = fmt.value_decimals(conv, [a.cvr_impression.estimate for a in r.arms])
+    money = _cpa_display(results)
+    cpa_d = fmt.value_decimals(money, [a.cpa.estimate for a in r.arms if a.cpa])
+    roas_d = fmt.value_decimals(_ROAS, [a.roas.estimate for a in r.arms if a.roas])
+    if isinstance(x, CreativeArm):  # a summed arm: its rates from the sums
+        cvr = rate_interval(x.moments("cvr"), r.alpha).estimate
+        cvr_i = rate_interval(x.moments("cvr_impression"), r.alpha).estimate
+        cpa, roas = None, None
+    else:
+        cvr, cvr_i, cpa, roas = x.cvr.estimate, x.cvr_impression.estimate, x.cpa, x.roas
+    row: dict[str, Any] = {
+        "creative": label,
+        "users": fmt.count(x.users),
+        "impressions": fmt.count(x.impressions),
+        "clicks": fmt.count(x.clicks),
+    }
+    if section.conversion_metric:
+        row["conversions"] = fmt.count(x.conversions)
+        row["conversions per click"] = fmt.value(conv, cvr, cvr_d)
+        row["conversions per impression"] = fmt.value(conv, cvr_i, cvr_i_d)
+    if any(a.cpa for a in r.arms):
+        row["CPA"] = _with_ci(money, cpa.estimate, cpa.ci, cpa_d) if cpa else fmt.DASH
+    if any(a.roas for a in r.arms):
+        row["ROAS"] = _with_ci(_ROAS, roas.estimate, roas.ci, roas_d) if roas else fmt.DASH
+    return row
+
+
+def _cpa_display(results: Results) -> fmt.Display:
+    return fmt.Display("cost per acquisition", "currency", currency=results.plan.currency)
+
+
+_ROAS = fmt.Display("return on ad spend")
+
+
 def volume_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
-    """One row per creative: volumes, conversion, CPA (in the plan's currency), ROAS and the
-    CTR trend per day."""
+    """One row per listed creative (best rank first; control too) and one for the rest,
+    summed: volumes, conversion, CPA (in the plan's currency), ROAS and the CTR trend."""
     r = section.result
     fits = {f.creative: f for f in r.fatigue or ()}
-    conv = rate_display(results, section.conversion_metric, "conversion")
-    per_click = replace(conv, label="conversions per click")
-    per_impression = replace(conv, label="conversions per impression")
-    cvr = fmt.values(per_click, {x.name: x.cvr.estimate for x in r.arms})
-    cvr_i = fmt.values(per_impression, {x.name: x.cvr_impression.estimate for x in r.arms})
-    cpa = fmt.Display("cost per acquisition", "currency", currency=results.plan.currency)
-    cpa_d = fmt.value_decimals(cpa, [x.cpa.estimate for x in r.arms if x.cpa])
-    roas = fmt.Display("return on ad spend")
-    roas_d = fmt.value_decimals(roas, [x.roas.estimate for x in r.arms if x.roas])
     rows = []
-    for x in r.arms:
-        row: dict[str, Any] = {
-            "creative": _label(section, x.name),
-            "users": fmt.count(x.users),
-            "impressions": fmt.count(x.impressions),
-            "clicks": fmt.count(x.clicks),
-        }
-        if section.conversion_metric:
-            row["conversions"] = fmt.count(x.conversions)
-            row["conversions per click"] = cvr[x.name]
-            row["conversions per impression"] = cvr_i[x.name]
-        if any(a.cpa for a in r.arms):
-            row["CPA"] = _with_ci(cpa, x.cpa.estimate, x.cpa.ci, cpa_d) if x.cpa else fmt.DASH
-        if any(a.roas for a in r.arms):
-            row["ROAS"] = _with_ci(roas, x.roas.estimate, x.roas.ci, roas_d) if x.roas else fmt.DASH
+    for x in section.shown:
+        row = _volume_row(section, results, x, _label(section, x.name))
         if fits:
             f = fits.get(x.name)
             row["CTR trend per day"] = (
@@ -436,7 +584,38 @@ def volume_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
                 else fmt.DASH
             )
         rows.append(row)
+    pooled = section.pooled([x.name for x in section.rest], "rest")
+    if pooled is not None:
+        row = _volume_row(section, results, pooled, _rest_label(section) + " (summed)")
+        if fits:
+            row["CTR trend per day"] = fmt.DASH
+        rows.append(row)
     return _unbroken(pd.DataFrame(rows))
+
+
+def group_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
+    """One row per group of creatives (summed): creatives, volumes, CTR, chance best."""
+    r = section.result
+    ctr = rate_display(results, section.ctr_metric, "CTR")
+    ctr_d = fmt.value_decimals(ctr, [x.ctr.estimate for x in r.arms])
+    rows = [
+        {
+            "group": g.name,
+            "creatives": fmt.count(len(g.creatives)),
+            "users": fmt.count(g.users),
+            "impressions": fmt.count(g.impressions),
+            "clicks": fmt.count(g.clicks),
+            f"{ctr.label} ({fmt.level(r.alpha)} CI)": _with_ci(
+                ctr, g.ctr.estimate, g.ctr.ci, ctr_d
+            ),
+            "chance best group": fmt.mc_probability(g.prob_best),
+        }
+        for g in sorted(r.groups or (), key=lambda g: -g.ctr.estimate)
+    ]
+    frame = pd.DataFrame(rows)
+    numbers = [c for c in frame.columns if c != "group"]
+    frame[numbers] = frame[numbers].map(unbroken)
+    return frame
 
 
 def _unbroken(frame: pd.DataFrame) -> pd.DataFrame:
@@ -446,11 +625,12 @@ def _unbroken(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def styled(frame: pd.DataFrame, uuid: str) -> Styler:
-    """A frame styled like the metric tables (values HTML-escaped)."""
+def styled(frame: pd.DataFrame, uuid: str, first: str = "creative") -> Styler:
+    """A frame styled like the metric tables (values HTML-escaped; ``first``, the name
+    column, on the left)."""
     styler = frame.style.format(escape="html").hide(axis="index").set_uuid(uuid)
     styler = styler.set_properties(**{"text-align": "right", "padding": "4px 10px"})
-    styler = styler.set_properties(subset=["creative"], **{"text-align": "left"})
+    styler = styler.set_properties(subset=[first], **{"text-align": "left"})
     return styler.set_table_styles(
         [
             {"selector": "th", "props": "text-align: right; padding: 4px 10px;"},
@@ -462,9 +642,10 @@ def styled(frame: pd.DataFrame, uuid: str) -> Styler:
 
 # ---- charts ------------------------------------------------------------------------------------
 def lift_frame(section: CreativeSection) -> pd.DataFrame:
-    """Per challenger, its raw and its shrunk CTR lift with their intervals (two rows)."""
+    """Per listed challenger (best rank first), its raw and its shrunk CTR lift with their
+    intervals (two rows)."""
     rows = []
-    for x in section.result.arms:
+    for x in section.shown:
         if x.lift is None or x.shrunk_lift is None:
             continue
         for kind, est, ci in (
@@ -513,26 +694,39 @@ def lift_chart(section: CreativeSection) -> alt.LayerChart:
         .mark_rule(color="#444", strokeDash=[4, 4])
         .encode(x=alt.X("zero:Q", axis=axis))
     )
+    listed = len(set(data["creative"]))
+    more = len(r.arms) - 1 - listed
+    which = f"the {listed} best-ranked of {len(r.arms) - 1:,} challengers; " if more > 0 else ""
     chart = alt.layer(zero, rule, point).properties(
         width=theme.WIDTH,
         height=alt.Step(18),
         title=theme.title(
             "Creative tournament: raw and shrunk CTR lifts",
-            "shrunk: empirical-Bayes estimates that correct for the winner's curse",
+            f"{which}shrunk: empirical-Bayes estimates that correct for the winner's curse",
         ),
     )
     return cast("alt.LayerChart", theme.configure(chart))
 
 
 def allocation_frame(section: CreativeSection) -> pd.DataFrame:
+    """Budget share and chance best per creative, largest share first: the ``show`` largest
+    and one row summing the rest."""
     al = section.result.allocation
-    return pd.DataFrame(
-        [
-            {"creative": n, "weight": w, "prob_best": theme.nan_to_none(al.prob_best.get(n))}
-            for n, w in al.weights.items()
-        ],
-        columns=["creative", "weight", "prob_best"],
-    )
+    order = sorted(al.weights, key=lambda n: -al.weights[n])
+    head, tail = order[: section.show], order[section.show :]
+    rows = [
+        {"creative": n, "weight": al.weights[n], "prob_best": theme.nan_to_none(al.prob_best[n])}
+        for n in head
+    ]
+    if tail:
+        rows.append(
+            {
+                "creative": f"the other {len(tail):,}",
+                "weight": sum(al.weights[n] for n in tail),
+                "prob_best": theme.nan_to_none(sum(al.prob_best[n] for n in tail)),
+            }
+        )
+    return pd.DataFrame(rows, columns=["creative", "weight", "prob_best"])
 
 
 def allocation_chart(section: CreativeSection, variants: list[str]) -> alt.LayerChart:
@@ -549,10 +743,14 @@ def allocation_chart(section: CreativeSection, variants: list[str]) -> alt.Layer
     )
     bars = base.mark_bar().encode(
         x=alt.X("weight:Q", axis=axis, scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("creative:N", scale=theme.variant_colours(variants), legend=None),
+        color=alt.Color(
+            "creative:N",
+            scale=theme.variant_colours(variants, list(data["creative"])),
+            legend=None,
+        ),
     )
     equal = (
-        alt.Chart(pd.DataFrame({"equal": [1 / max(1, len(data))]}))
+        alt.Chart(pd.DataFrame({"equal": [1 / max(1, len(section.result.arms))]}))
         .mark_rule(color="#444", strokeDash=[4, 4])
         .encode(x=alt.X("equal:Q", axis=axis))
     )
@@ -562,7 +760,7 @@ def allocation_chart(section: CreativeSection, variants: list[str]) -> alt.Layer
         height=alt.Step(28),
         title=theme.title(
             "Next period's budget split",
-            f"Thompson sampling on CTR, at least {floor:.0%} each; dashed: equal split",
+            f"Thompson sampling on CTR, at least {_floor_text(floor)} each; dashed: equal split",
         ),
     )
     return cast("alt.LayerChart", theme.configure(chart))
@@ -575,9 +773,10 @@ def fatigue_frame(section: CreativeSection) -> pd.DataFrame:
     draws its CTR; the few survivors of the last days would otherwise set the axis).
     """
     fits = {f.creative: f for f in section.result.fatigue or ()}
+    listed = {x.name for x in section.shown}
     rows = []
     for c in section.curves:
-        f = fits.get(c.creative)
+        f = fits.get(c.creative) if c.creative in listed else None
         days = c.days or tuple(float(d) for d in range(len(c.impressions)))
         total = sum(c.impressions)
         for d, m, y in zip(days, c.impressions, c.clicks, strict=True):
@@ -644,7 +843,8 @@ def fatigue_chart(section: CreativeSection, variants: list[str]) -> alt.LayerCha
 
 
 def views(section: CreativeSection, results: Results) -> list[Any]:
-    """The summary, two tables and three charts (fatigue only when it was fitted)."""
+    """The summary, two tables (three with groups) and three charts (fatigue only when it
+    was fitted); at most ``show`` creatives each, the rest counted."""
     from IPython.display import Markdown
 
     variants = list(results.plan.variants)
@@ -653,6 +853,8 @@ def views(section: CreativeSection, results: Results) -> list[Any]:
         styled(creative_frame(section, results), "liftlab-creative"),
         styled(volume_frame(section, results), "liftlab-creative-volume"),
     ]
+    if section.result.groups:
+        out.append(styled(group_frame(section, results), "liftlab-creative-groups", "group"))
     if not lift_frame(section).empty:
         out.append(lift_chart(section))
     out.append(allocation_chart(section, variants))

@@ -1,4 +1,4 @@
-"""Ad-creative tournaments (2 to 50 creatives), on per-creative sufficient statistics.
+"""Ad-creative tournaments (2 to 5,000 creatives), on per-creative sufficient statistics.
 
 The user is the randomisation unit; the engine returns, per creative, the number of users
 ``n`` and per-user sums of impressions ``i``, clicks ``c``, conversions ``v`` (and revenue),
@@ -26,6 +26,28 @@ with the squares and cross-products the delta method needs (:class:`CreativeArm`
   independent normal approximations ``N(R̂_g, se_g²)`` of each arm's estimate (flat prior;
   arms have disjoint users), seeded; ``metric`` picks ``ctr`` (default), ``cvr`` or
   ``cvr_impression``. The loss ``E[max_j θ_j − θ_g]`` is in the metric's units.
+- **Ranking, top k and the campaign prior** (:func:`rank_arms`): ``prior="campaign"``
+  (**default**) ranks the creatives on the empirical-Bayes posterior of ``metric`` across
+  the campaign, the normal–normal model ``R̂_g ~ N(θ_g, se_g²)``, ``θ_g ~ N(μ, τ²)`` fitted
+  exactly as the lifts below (:func:`shrink_lifts` on the rates: REML ``τ²``, Morris's
+  correction), giving ``θ_g | data ≈ N(r̃_g, sd_g²)``; ``prior="flat"`` uses
+  ``N(R̂_g, se_g²)``. With hundreds of ads many are small, and under a flat prior their
+  noise makes them look best (the winner's curse); the campaign prior pulls them toward
+  the campaign's mean by their noise. An arm whose delta-method SE is 0 or undefined (no
+  clicks) gets, for the fit only, the binomial SE at the pooled rate,
+  ``sqrt(p̄(1 − p̄)/Σx_g)``. Rank 1 is the highest posterior mean (ties: listed first).
+  ``prob_best``, ``expected_loss`` and ``prob_top_k`` (chance of being among the ``top_k``
+  highest) are Monte Carlo over independent draws of the arms' posteriors (the shared
+  ``μ̂`` is ignored), ``default_rng(seed)``, arm after arm, ``draws`` per arm: the same
+  stream as :func:`liftlab.stats.bayesian.prob_best`, so both give identical numbers; the
+  arms are drawn in blocks of at most :data:`BLOCK` numbers (memory stays bounded at 5,000
+  arms). Each probability's Monte Carlo standard error is ``sqrt(p(1 − p)/draws)``, at
+  most ``0.5/sqrt(draws)`` (0.0035 at the default 20,000); ``mc_se`` is the largest over
+  the arms. ``prob_best`` sums to 1 and ``prob_top_k`` to ``top_k`` exactly.
+- **Groups** (``groups={group: [creatives]}``, e.g. a creative concept): each group's sums
+  are the sums of its creatives' (users are disjoint), so its rates get the same
+  delta-method intervals; its chance of being the best group is drawn from the groups'
+  flat normal posteriors.
 - **Winner's-curse shrinkage** (:func:`shrink_lifts`) of the ``K = k − 1`` relative lifts
   ``l_g ~ N(θ_g, s_g²)``, ``θ_g ~ N(μ, τ²)``, with ``s_g² = v_t/m_c² + m_t²·v_c/m_c⁴`` (as
   :func:`liftlab.stats.bayesian.gaussian_effect`). ``τ²`` by ``reml`` (**default**; root of
@@ -72,7 +94,7 @@ with the squares and cross-products the delta method needs (:class:`CreativeArm`
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,12 +105,14 @@ from scipy import special as sc
 from scipy import stats as sps
 
 from liftlab.jsonsafe import clean
-from liftlab.stats.bayesian import DEFAULT_SEED, BetaPosterior, NormalPosterior, prob_best
+from liftlab.stats.bayesian import DEFAULT_SEED, BetaPosterior, NormalPosterior
 from liftlab.stats.frequentist import ratio_test, ratio_variance
 from liftlab.stats.moments import Moments
 from liftlab.stats.multiple import CORRECTIONS, adjust_pvalues
 
-MIN_ARMS, MAX_ARMS = 2, 50
+MIN_ARMS, MAX_ARMS = 2, 5000
+PRIORS = ("campaign", "flat")
+BLOCK = 4_000_000  # posterior draws held at once (32 MB): arms per block = BLOCK // draws
 TAU2_METHODS = ("reml", "dl", "pm")
 METRICS = ("ctr", "cvr", "cvr_impression")
 ALLOCATIONS = ("ctr", "ctr-beta", "conversion-beta", "conversion-user-beta")
@@ -167,6 +191,32 @@ class CreativeArm:
             name, i.size, sums[0], sums[1], ii, cc, ci, sums[2], vv, vc, vi, spend, rev, rev2
         )
 
+    @classmethod
+    def combine(cls, name: str, arms: Sequence[CreativeArm]) -> CreativeArm:
+        """The sums of several creatives as one (their users are disjoint); an optional sum
+        is ``None`` when any creative lacks it, ``sum_conversions2`` filled in from 0/1."""
+
+        def total(field: str) -> Any:
+            values = [getattr(a, field) for a in arms]
+            return None if any(v is None for v in values) else sum(values)
+
+        fields = (
+            "impressions clicks sum_impressions2 sum_clicks2 sum_clicks_impressions conversions"
+        ).split()
+        optional = (
+            "sum_conversions_clicks sum_conversions_impressions spend revenue sum_revenue2"
+        ).split()
+        conv2 = [a.sum_v2 for a in arms]
+        return cls(
+            name,
+            sum(a.users for a in arms),
+            **{f: total(f) for f in fields},
+            sum_conversions2=sum(conv2)
+            if any(a.sum_conversions2 is not None for a in arms)
+            else None,
+            **{f: total(f) for f in optional},
+        )
+
     @property
     def sum_v2(self) -> float:
         """``Σv²``; ``Σv`` when conversions are converting users (``sum_conversions2`` None)."""
@@ -242,8 +292,44 @@ class ShrunkLift:
 
 
 @dataclass(frozen=True, slots=True)
+class Ranking:
+    """Monte Carlo ranking (:func:`rank_arms`): per arm, in the order given, the chance of
+    being best, the expected loss ``E[max_j θ_j − θ_g]`` and the chance of being in the top
+    ``top_k``; ``mc_se`` is the largest Monte Carlo SE of those probabilities."""
+
+    names: tuple[str, ...]
+    prob_best: tuple[float, ...]
+    expected_loss: tuple[float, ...]
+    prob_top_k: tuple[float, ...]
+    top_k: int
+    draws: int
+    mc_se: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroupResult:
+    """A group of creatives (e.g. a concept) as one arm: summed volumes, rates, P(best)."""
+
+    name: str
+    creatives: tuple[str, ...]
+    users: int
+    impressions: float
+    clicks: float
+    conversions: float
+    ctr: Interval
+    cvr: Interval
+    prob_best: float
+
+    def to_dict(self) -> dict[str, Any]:
+        keys = "name creatives users impressions clicks conversions ctr cvr prob_best"
+        return _pick(self, keys)
+
+
+@dataclass(frozen=True, slots=True)
 class ArmResult:
-    """One creative: rates, lift vs control (``None`` for control), P(best), shrunk lift."""
+    """One creative: rates, lift vs control (``None`` for control), P(best), shrunk lift;
+    ``rank`` (1 = best) and ``prob_top_k`` under the result's prior, ``shrunk_rate`` the
+    campaign posterior of the ranking metric (``None`` under the flat prior)."""
 
     name: str
     users: int
@@ -259,10 +345,15 @@ class ArmResult:
     prob_best: float
     expected_loss: float
     shrunk_lift: ShrunkLift | None
+    rank: int = 0
+    prob_top_k: float = math.nan
+    shrunk_rate: ShrunkLift | None = None
 
     def to_dict(self) -> dict[str, Any]:
         keys = "name users impressions clicks conversions ctr cvr cvr_impression cpa roas lift"
-        return _pick(self, keys + " prob_best expected_loss shrunk_lift")
+        return _pick(
+            self, keys + " prob_best expected_loss shrunk_lift rank prob_top_k shrunk_rate"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,13 +446,23 @@ class CreativeResult:
     fatigue: tuple[FatigueFit, ...] | None
     draws: int
     seed: int
+    prior: str = "campaign"
+    top_k: int = 1
+    mc_se: float = math.nan
+    campaign: Shrinkage | None = None
+    groups: tuple[GroupResult, ...] | None = None
 
     def arm(self, name: str) -> ArmResult:
         return next(a for a in self.arms if a.name == name)
 
+    @property
+    def ranked(self) -> list[ArmResult]:
+        """The arms from rank 1 (best) down."""
+        return sorted(self.arms, key=lambda a: a.rank)
+
     def to_dict(self) -> dict[str, Any]:
         keys = "control alpha correction metric draws seed arms shrinkage allocation fatigue"
-        return _pick(self, keys)
+        return _pick(self, keys + " prior top_k mc_se campaign groups")
 
 
 # ----- per-arm figures -----------------------------------------------------------------------
@@ -479,6 +580,78 @@ def shrink_lifts(
     return Shrinkage(method, mu, math.sqrt(v_mu), tau2, morris, raw, ses, ests, sds, cis)
 
 
+# ----- ranking -------------------------------------------------------------------------------
+def _blocks(
+    posteriors: Sequence[Posterior], draws: int, rng: np.random.Generator, clip: bool = False
+) -> Iterator[tuple[int, Array]]:
+    """``(first arm, draws)`` blocks of at most :data:`BLOCK` numbers, arm after arm from
+    ``rng`` (the stream of drawing each arm's ``draws`` in turn); ``clip``: normals ≥ 0."""
+    step = max(1, BLOCK // draws)
+    for start in range(0, len(posteriors), step):
+        chunk = posteriors[start : start + step]
+        normal = [p for p in chunk if isinstance(p, NormalPosterior)]
+        beta = [p for p in chunk if isinstance(p, BetaPosterior)]
+        size = (len(chunk), draws)
+        if len(normal) == len(chunk):
+            mean = np.array([[p.mean] for p in normal], dtype=np.float64)
+            sd = np.array([[p.sd] for p in normal], dtype=np.float64)
+            theta = rng.normal(mean, sd, size)
+            yield start, np.maximum(theta, 0.0) if clip else theta
+        elif len(beta) == len(chunk):
+            a = np.array([[p.a] for p in beta], dtype=np.float64)
+            b = np.array([[p.b] for p in beta], dtype=np.float64)
+            yield start, rng.beta(a, b, size)
+        else:
+            raise ValueError("posteriors must be all normal or all beta")
+
+
+def rank_arms(
+    posteriors: Mapping[str, Posterior],
+    *,
+    top_k: int = 1,
+    draws: int = 20_000,
+    seed: int = DEFAULT_SEED,
+) -> Ranking:
+    """Chance best, expected loss and chance of being in the top ``top_k`` (module doc).
+
+    One pass over blocks of arms keeps each draw's best value and arm and its ``top_k``
+    highest; memory is ``draws × (top_k + arms per block)``, time ``∝ draws × arms``.
+    """
+    names, posts = list(posteriors), list(posteriors.values())
+    k = len(names)
+    if k < 1 or draws < 1:
+        raise ValueError(f"ranking needs at least one arm and one draw, got {k} and {draws}")
+    top_k = min(max(1, int(top_k)), k)
+    rng = np.random.default_rng(seed)
+    best_v, best_i = np.full(draws, -np.inf), np.zeros(draws, np.intp)
+    top_v, top_i = np.empty((draws, 0)), np.empty((draws, 0), np.intp)
+    means = np.empty(k)
+    rows = np.arange(draws)
+    for start, theta in _blocks(posts, draws, rng):
+        c = theta.shape[0]
+        means[start : start + c] = theta.mean(axis=1)
+        j = theta.argmax(axis=0)
+        v = theta[j, rows]
+        better = v > best_v  # strict: ties stay with the arm listed first
+        best_v, best_i = np.where(better, v, best_v), np.where(better, start + j, best_i)
+        if top_k > 1:
+            top_v = np.concatenate([top_v, theta.T], axis=1)
+            ids = np.broadcast_to(np.arange(start, start + c), (draws, c))
+            top_i = np.concatenate([top_i, ids], axis=1)
+            if top_v.shape[1] > top_k:
+                keep = np.argpartition(-top_v, top_k - 1, axis=1)[:, :top_k]
+                top_v = np.take_along_axis(top_v, keep, axis=1)
+                top_i = np.take_along_axis(top_i, keep, axis=1)
+    pb = np.bincount(best_i, minlength=k) / draws
+    pt = pb if top_k == 1 else np.bincount(top_i.ravel(), minlength=k) / draws
+    loss = best_v.mean() - means
+    se = float(np.sqrt(np.maximum(pb * (1 - pb), pt * (1 - pt)).max() / draws))
+    tup = tuple
+    return Ranking(
+        tup(names), tup(pb.tolist()), tup(loss.tolist()), tup(pt.tolist()), top_k, draws, se
+    )
+
+
 # ----- budget allocation ---------------------------------------------------------------------
 def apply_floor(weights: Mapping[str, float], floor: float) -> dict[str, float]:
     """Weights with every arm at least ``floor``, the others rescaled to sum to 1."""
@@ -508,15 +681,14 @@ def simulate_allocation(
 ) -> AllocationSimulation:
     """Expected reward of ``n_next`` units under Thompson weights, equal split and oracle."""
     rng = np.random.default_rng([seed, 1])
-    cols = []
-    for post in posteriors.values():
-        if isinstance(post, BetaPosterior):
-            cols.append(rng.beta(post.a, post.b, draws))
-        else:
-            cols.append(np.maximum(rng.normal(post.mean, post.sd, draws), 0.0))
-    theta = n_next * np.column_stack(cols)
     w = np.asarray([weights[k] for k in posteriors], float)
-    th, eq, orc = theta @ w, theta.mean(axis=1), theta.max(axis=1)
+    th, eq, orc = np.zeros(draws), np.zeros(draws), np.full(draws, -np.inf)
+    for start, block in _blocks(list(posteriors.values()), draws, rng, clip=True):
+        theta = n_next * block  # arms × draws
+        th += w[start : start + theta.shape[0]] @ theta
+        eq += theta.sum(axis=0)
+        orc = np.maximum(orc, theta.max(axis=0))
+    eq /= len(w)
 
     def mc(x: Array) -> MonteCarlo:
         return MonteCarlo(float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size)))
@@ -597,6 +769,123 @@ def fit_fatigue(
 
 
 # ----- the tournament ------------------------------------------------------------------------
+def _lifts(
+    arms: Sequence[CreativeArm], control: str, alpha: float, correction: str
+) -> dict[str, Lift]:
+    """Each challenger's relative CTR lift vs control, p-values adjusted together."""
+    ctrl = next(a for a in arms if a.name == control)
+    challengers = [a for a in arms if a.name != control]
+    effects = [ratio_test(ctrl.moments("ctr"), a.moments("ctr"), alpha=alpha) for a in challengers]
+    p_adj = adjust_pvalues([e.p_value for e in effects], correction)
+    lifts: dict[str, Lift] = {}
+    for a, e, pa in zip(challengers, effects, p_adj, strict=True):
+        mc, mt, vc, vt = e.control_mean, e.treatment_mean, e.var_control_mean, e.var_treatment_mean
+        se = math.sqrt(vt / mc**2 + mt**2 * vc / mc**4) if mc > 0 else math.nan
+        lifts[a.name] = Lift(e.rel_effect, se, e.rel_ci or NAN2, e.p_value, pa, bool(pa < alpha))
+    return lifts
+
+
+def _shrink_or_not(
+    values: Sequence[float], ses: Sequence[float], method: str, morris: bool | None, alpha: float
+) -> Shrinkage:
+    """:func:`shrink_lifts`, or the raw values as they are when there are fewer than 3."""
+    if len(values) >= 3:
+        return shrink_lifts(values, ses, method=method, morris=morris, alpha=alpha)
+    z = _z(alpha)
+    raw, se = tuple(values), tuple(ses)
+    cis = tuple((e - z * s, e + z * s) for e, s in zip(raw, se, strict=True))
+    return Shrinkage("none", math.nan, math.nan, math.nan, False, raw, se, raw, se, cis)
+
+
+def campaign_posteriors(
+    arms: Sequence[CreativeArm],
+    rates: Mapping[str, Interval],
+    metric: str,
+    *,
+    method: str = "reml",
+    morris: bool | None = None,
+    alpha: float = 0.05,
+) -> tuple[Shrinkage, dict[str, NormalPosterior]]:
+    """The campaign prior's fit on ``metric`` and each arm's posterior (module doc)."""
+    ms = [a.moments(metric) for a in arms]
+    sum_x = sum(m.sum_x for m in ms)
+    pooled = sum(m.sum_y for m in ms) / sum_x if sum_x > 0 else math.nan
+    est, ses = [], []
+    for a, m in zip(arms, ms, strict=True):
+        r = rates[a.name]
+        se = r.se
+        if not (math.isfinite(se) and se > 0):
+            se = math.sqrt(max(pooled * (1 - pooled), 1e-12) / m.sum_x) if m.sum_x else math.nan
+        if not (math.isfinite(r.estimate) and math.isfinite(se) and se > 0):
+            raise ValueError(f"{metric}: estimate or SE undefined for creative {a.name!r}")
+        est.append(r.estimate)
+        ses.append(se)
+    fit = _shrink_or_not(est, ses, method, morris, alpha)
+    posts = {a.name: NormalPosterior(fit.estimate[j], fit.sd[j]) for j, a in enumerate(arms)}
+    return fit, posts
+
+
+def group_results(
+    arms: Sequence[CreativeArm],
+    groups: Mapping[str, Sequence[str]],
+    *,
+    alpha: float = 0.05,
+    draws: int = 20_000,
+    seed: int = DEFAULT_SEED,
+) -> tuple[GroupResult, ...]:
+    """Each group's summed creatives as one arm, and its chance of being the best group."""
+    by_name = {a.name: a for a in arms}
+    unknown = sorted({n for members in groups.values() for n in members} - set(by_name))
+    if unknown:
+        raise ValueError(f"groups name unknown creatives: {unknown[:5]}")
+    if any(not members for members in groups.values()):
+        raise ValueError("every group needs at least one creative")
+    combined = [CreativeArm.combine(g, [by_name[n] for n in m]) for g, m in groups.items()]
+    ctr = {g.name: rate_interval(g.moments("ctr"), alpha) for g in combined}
+    posts = {n: NormalPosterior(r.estimate, max(r.se, 0.0)) for n, r in ctr.items()}
+    best = rank_arms(posts, draws=draws, seed=seed).prob_best
+    return tuple(
+        GroupResult(
+            g.name,
+            tuple(groups[g.name]),
+            g.users,
+            g.impressions,
+            g.clicks,
+            g.conversions,
+            ctr[g.name],
+            rate_interval(g.moments("cvr"), alpha),
+            best[j],
+        )
+        for j, g in enumerate(combined)
+    )
+
+
+def _check(arms: Sequence[CreativeArm], control: str, **options: Any) -> None:
+    """The errors :func:`analyze_creatives` raises for its arguments, in one line each."""
+    k = len(arms)
+    if not MIN_ARMS <= k <= MAX_ARMS:
+        raise ValueError(f"a tournament needs {MIN_ARMS} to {MAX_ARMS} creatives, got {k}")
+    names = [a.name for a in arms]
+    if len(set(names)) != k:
+        raise ValueError("creative names must be distinct")
+    if control not in names:
+        shown = names if k <= 10 else [*names[:10], "…"]
+        raise ValueError(f"control {control!r} is not among the creatives {shown}")
+    allowed = {
+        "correction": CORRECTIONS,
+        "metric": METRICS,
+        "shrinkage": TAU2_METHODS,
+        "prior": PRIORS,
+    }
+    for key, values in allowed.items():
+        if options[key] not in values:
+            raise ValueError(f"{key} must be one of {values}, got {options[key]!r}")
+    if not 0 < options["alpha"] < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {options['alpha']}")
+    if options["top_k"] < 1:
+        raise ValueError(f"top_k must be at least 1, got {options['top_k']}")
+
+
 def analyze_creatives(
     arms: Sequence[CreativeArm],
     *,
@@ -613,111 +902,94 @@ def analyze_creatives(
     seed: int = DEFAULT_SEED,
     fatigue: Sequence[FatigueCurve] | None = None,
     fatigue_dispersion: str = "quasi",
+    prior: str = "campaign",
+    top_k: int = 3,
+    groups: Mapping[str, Sequence[str]] | None = None,
 ) -> CreativeResult:
     """Analyse a creative tournament; every convention is in the module docstring.
 
     Args:
-        arms: 2 to 50 creatives with distinct names, one of them ``control``.
+        arms: 2 to 5,000 creatives with distinct names, one of them ``control``.
         control: the reference creative for lifts.
         alpha: level of tests and ``1 − α`` intervals.
         correction: multiple-testing correction (:data:`liftlab.stats.multiple.CORRECTIONS`).
-        metric: ``prob_best``/``expected_loss`` metric: ``ctr``, ``cvr`` or ``cvr_impression``.
-        shrinkage, morris: ``τ²`` estimator and Morris's correction (``None``: when K ≥ 4).
+        metric: the ranking metric (rank, ``prob_best``, ``expected_loss``, ``prob_top_k``):
+            ``ctr``, ``cvr`` or ``cvr_impression``.
+        shrinkage, morris: ``τ²`` estimator and Morris's correction (``None``: when K ≥ 4),
+            for the lifts and the campaign prior.
         allocation: posterior of the Thompson weights (:data:`ALLOCATIONS`).
         floor: least share per arm (default ``1/(10k)``).
         n_next: next period's units (impressions; users for ``conversion-user-beta``).
-        draws, seed: Monte Carlo draws per arm and seed (prob_best and the simulation).
+        draws, seed: Monte Carlo draws per arm and seed (ranking and the simulation).
         fatigue: optional day-index curves per creative; ``fatigue_dispersion`` their SE.
+        prior: ``campaign`` (empirical Bayes across the creatives) or ``flat`` for ranking.
+        top_k: ``prob_top_k`` is the chance of being among the ``top_k`` best (capped at k).
+        groups: optional ``{group: [creatives]}`` reported as summed arms.
 
     Raises:
-        ValueError: < 2 or > 50 arms, duplicate names, a missing control, unknown options,
-            a metric whose SE cannot be computed, or invalid fatigue curves.
+        ValueError: < 2 or > 5,000 arms, duplicate names, a missing control, unknown
+            options, a metric whose SE cannot be computed, or invalid fatigue curves.
     """
+    _check(
+        arms, control, correction=correction, metric=metric, alpha=alpha,
+        shrinkage=shrinkage, prior=prior, top_k=top_k,
+    )  # fmt: skip
     k = len(arms)
-    if not MIN_ARMS <= k <= MAX_ARMS:
-        raise ValueError(f"a tournament needs {MIN_ARMS} to {MAX_ARMS} creatives, got {k}")
-    names = [a.name for a in arms]
-    if len(set(names)) != k:
-        raise ValueError("creative names must be distinct")
-    if control not in names:
-        raise ValueError(f"control {control!r} is not among the creatives {names}")
-    if correction not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
-    if shrinkage not in TAU2_METHODS:
-        raise ValueError(f"shrinkage must be one of {TAU2_METHODS}, got {shrinkage!r}")
     floor = 1 / (10 * k) if floor is None else floor
-    ctrl = arms[names.index(control)]
-
     rates = {a.name: {m: rate_interval(a.moments(m), alpha) for m in METRICS} for a in arms}
-    challengers = [a for a in arms if a.name != control]
-    effects = [ratio_test(ctrl.moments("ctr"), a.moments("ctr"), alpha=alpha) for a in challengers]
-    p_adj = adjust_pvalues([e.p_value for e in effects], correction)
-    lifts: dict[str, Lift] = {}
-    for a, e, pa in zip(challengers, effects, p_adj, strict=True):
-        mc, mt, vc, vt = e.control_mean, e.treatment_mean, e.var_control_mean, e.var_treatment_mean
-        se = math.sqrt(vt / mc**2 + mt**2 * vc / mc**4) if mc > 0 else math.nan
-        lifts[a.name] = Lift(e.rel_effect, se, e.rel_ci or NAN2, e.p_value, pa, bool(pa < alpha))
-
+    lifts = _lifts(arms, control, alpha, correction)
     ok = [n for n, lf in lifts.items() if math.isfinite(lf.estimate) and lf.se > 0]
-    z = _z(alpha)
-    if len(ok) >= 3:
-        fit = shrink_lifts(
-            [lifts[n].estimate for n in ok],
-            [lifts[n].se for n in ok],
-            method=shrinkage,
-            morris=morris,
-            alpha=alpha,
-        )
-    else:
-        raw = tuple(lifts[n].estimate for n in ok)
-        ses = tuple(lifts[n].se for n in ok)
-        cis = tuple((e - z * s, e + z * s) for e, s in zip(raw, ses, strict=True))
-        fit = Shrinkage("none", math.nan, math.nan, math.nan, False, raw, ses, raw, ses, cis)
+    fit = _shrink_or_not(
+        [lifts[n].estimate for n in ok], [lifts[n].se for n in ok], shrinkage, morris, alpha
+    )
     shrunk = {n: ShrunkLift(fit.estimate[j], fit.sd[j], fit.ci[j]) for j, n in enumerate(ok)} | {
         n: ShrunkLift(math.nan, math.nan, NAN2) for n in lifts if n not in ok
     }
-
-    posts = {n: NormalPosterior(r[metric].estimate, r[metric].se) for n, r in rates.items()}
-    if not all(math.isfinite(p.mean) and p.sd >= 0 for p in posts.values()):
-        raise ValueError(f"{metric}: estimate or SE undefined for some creative")
-    best = prob_best(posts, seed=seed, draws=draws)
-    alloc_posts = allocation_posteriors(arms, allocation)
-    if allocation != metric:
-        probs = prob_best(alloc_posts, seed=seed, draws=draws).prob_best
+    rate = {n: r[metric] for n, r in rates.items()}
+    campaign: Shrinkage | None = None
+    if prior == "campaign":
+        campaign, posts = campaign_posteriors(
+            arms, rate, metric, method=shrinkage, morris=morris, alpha=alpha
+        )
     else:
-        probs = best.prob_best
+        posts = {n: NormalPosterior(r.estimate, r.se) for n, r in rate.items()}
+        if not all(math.isfinite(p.mean) and p.sd >= 0 for p in posts.values()):
+            raise ValueError(f"{metric}: estimate or SE undefined for some creative")
+    ranking = rank_arms(posts, top_k=top_k, draws=draws, seed=seed)
+    order = sorted(range(k), key=lambda j: -posts[arms[j].name].mean)
+    rank = {arms[j].name: i + 1 for i, j in enumerate(order)}
+    alloc_posts = allocation_posteriors(arms, allocation)
+    probs = dict(
+        zip(alloc_posts, rank_arms(alloc_posts, draws=draws, seed=seed).prob_best, strict=True)
+    )
     weights = apply_floor(probs, floor)
     sim = simulate_allocation(alloc_posts, weights, n_next=n_next, draws=draws, seed=seed)
 
     fat = None
     if fatigue is not None:
-        unknown = {c.creative for c in fatigue} - set(names)
+        unknown = {c.creative for c in fatigue} - set(rate)
         if unknown:
             raise ValueError(f"fatigue curves for unknown creatives: {sorted(unknown)}")
         fat = tuple(fit_fatigue(c, alpha=alpha, dispersion=fatigue_dispersion) for c in fatigue)
-
-    results = tuple(
-        ArmResult(
-            a.name,
-            a.users,
-            a.impressions,
-            a.clicks,
-            a.conversions,
-            rates[a.name]["ctr"],
-            rates[a.name]["cvr"],
-            rates[a.name]["cvr_impression"],
-            cpa_interval(a, alpha),
-            roas_interval(a, alpha),
-            lifts.get(a.name),
-            best.prob_best[a.name],
-            best.expected_loss[a.name],
-            shrunk.get(a.name),
-        )
-        for a in arms
+    grouped = (
+        None if groups is None else group_results(arms, groups, alpha=alpha, draws=draws, seed=seed)
     )
-    alloc = Allocation(allocation, weights, dict(probs), floor, sim)
-    return CreativeResult(control, alpha, correction, metric, results, fit, alloc, fat, draws, seed)
+
+    def one(j: int, a: CreativeArm) -> ArmResult:
+        r = rates[a.name]
+        c = None if campaign is None else campaign
+        rate_post = None if c is None else ShrunkLift(c.estimate[j], c.sd[j], c.ci[j])
+        return ArmResult(
+            a.name, a.users, a.impressions, a.clicks, a.conversions,
+            r["ctr"], r["cvr"], r["cvr_impression"],
+            cpa_interval(a, alpha), roas_interval(a, alpha),
+            lifts.get(a.name), ranking.prob_best[j], ranking.expected_loss[j],
+            shrunk.get(a.name), rank[a.name], ranking.prob_top_k[j], rate_post,
+        )  # fmt: skip
+
+    results = tuple(one(j, a) for j, a in enumerate(arms))
+    alloc = Allocation(allocation, weights, probs, floor, sim)
+    return CreativeResult(
+        control, alpha, correction, metric, results, fit, alloc, fat, draws, seed,
+        prior, ranking.top_k, ranking.mc_se, campaign, grouped,
+    )  # fmt: skip
