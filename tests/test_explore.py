@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +203,50 @@ def test_slice_mistakes_are_one_line(
     message = str(err.value)
     assert "landing-headline.yaml: " in message and expected in message
     assert "\n" not in message
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "liftlab.cli", *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def test_cli_slices_as_python_does(landing: Plan) -> None:
+    """``liftlab analyze --as-of --segment`` is ``analyze(plan, as_of=, segment=)``, and the
+    terminal says which slice it shows."""
+    args = [
+        "--as-of",
+        "2026-11-10",
+        "--segment",
+        "device=mobile",
+        "--segment",
+        "channel=paid,email",
+    ]
+    proc = _cli("analyze", str(landing.path), "--json", *args)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    want = liftlab.analyze(
+        landing, as_of="2026-11-10", segment={"device": "mobile", "channel": ["paid", "email"]}
+    ).to_dict()
+    got.pop("generated_at"), want.pop("generated_at")
+    assert got == want
+    assert got["scope"]["segment"] == {"device": ["mobile"], "channel": ["paid", "email"]}
+    table = _cli("analyze", str(landing.path), *args)
+    assert "slice: as of 2026-11-10, device = mobile, channel in paid, email" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--segment", "device"], "--segment 'device' is not COLUMN=VALUE"),
+        (["--segment", "devce=mobile"], "(did you mean 'device'?)"),
+        (["--as-of", "2026-13-10"], "as_of: '2026-13-10' is not a date"),
+    ],
+)
+def test_cli_slice_mistakes_are_one_line(landing: Plan, args: list[str], expected: str) -> None:
+    proc = _cli("analyze", str(landing.path), *args)
+    assert proc.returncode == 2
+    assert expected in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 # ---- unit tables ---------------------------------------------------------------------------

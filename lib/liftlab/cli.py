@@ -91,6 +91,22 @@ def analyze(
         ),
     ] = "table",
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="The analysis as of the end of a day (2026-11-10): units exposed and events "
+            "logged by then.",
+        ),
+    ] = None,
+    segment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--segment",
+            help="Only units in a segment, COLUMN=VALUE (repeat the option for more columns; "
+            "VALUE,VALUE for several values).",
+        ),
+    ] = None,
 ) -> None:
     """Analyse a plan on its data and print the verdict and each comparison's headline:
     the change with its interval, the p-value or chance to beat control, and the status."""
@@ -104,7 +120,7 @@ def analyze(
                 source="liftlab analyze",
             )
         output_format = "json"
-    results = run(load_plan(plan_path), data)
+    results = run(load_plan(plan_path), data, as_of=as_of, segment=_segments(segment or []))
     if output_format == "json":
         sys.stdout.write(results.to_json())
     elif output_format == "csv":
@@ -113,6 +129,20 @@ def analyze(
         sys.stdout.write(_markdown_text(results))
     else:
         _print_results(results)
+
+
+def _segments(given: list[str]) -> dict[str, list[str]] | None:
+    """``--segment device=mobile --segment channel=ads,email`` as ``analyze``'s mapping."""
+    out: dict[str, list[str]] = {}
+    for item in given:
+        column, sep, values = item.partition("=")
+        if not sep or not column.strip() or not values.strip():
+            raise LiftlabError(
+                f"--segment '{item}' is not COLUMN=VALUE; give e.g. --segment device=mobile",
+                source="liftlab analyze",
+            )
+        out.setdefault(column.strip(), []).extend(v.strip() for v in values.split(","))
+    return out or None
 
 
 # ---- analyze: one row per comparison, its headline and nothing else as evidence --------------
@@ -216,6 +246,8 @@ def _verdict_text(recommendation: str) -> str:
 
 def _srm_text(results: Results) -> str:
     srm = results.srm
+    if results.plan.randomization == "none":
+        return "not applicable (randomization: none; observational comparison)"
     p = fmt.p_value(srm.p_value)
     test = f"χ² p {p}" if p.startswith("<") else f"χ² p = {p}"
     if not srm.mismatch:
@@ -448,6 +480,8 @@ def _print_results(results: Results) -> None:
         ),
         highlight=False,
     )
+    if results.scope is not None:
+        out.print(Text.assemble(("slice: ", "bold"), results.scope.text()), highlight=False)
     out.print(d.reason, markup=False, highlight=False)
     for caveat in d.caveats:
         out.print(Text.assemble(("caveat: ", "bold yellow"), caveat), highlight=False)
@@ -483,6 +517,8 @@ def _markdown_text(results: Results) -> str:
     prob_header, suffix = _probability_column(rows)
     lines = [f"## {_md(results.plan.name)}", ""]
     lines += [f"**{_verdict_text(d.recommendation)}**: {_md(d.reason)}", ""]
+    if results.scope is not None:
+        lines.append(f"- slice: {_md(results.scope.text())}")
     lines += [f"- caveat: {_md(c)}" for c in d.caveats]
     lines.append(f"- SRM check: {_md(_srm_text(results))}")
     if results.progress is not None:
