@@ -100,3 +100,121 @@ def test_kind_is_optional_and_general_adds_no_section(tmp_path):
     explicit = plan_path.read_text(encoding="utf-8").replace("unit:", "kind: general\nunit:")
     plan_path.write_text(explicit, encoding="utf-8")
     assert load_plan(plan_path).kind == "general"
+
+
+# ---- a unit table without an id column -------------------------------------------------------
+def email_csv(path: Path, n: int = 3_000, seed: int = 11) -> dict[str, np.ndarray]:
+    """A CSV shaped like a public e-mail campaign test: three segments, no id column, a 0/1
+    visit, a 0/1 conversion and a spend amount, plus customer attributes."""
+    rng = np.random.default_rng(seed)
+    segment = np.asarray(["Mens E-Mail", "Womens E-Mail", "No E-Mail"])[np.arange(n) % 3]
+    visit = (rng.random(n) < np.select([segment == "No E-Mail"], [0.10], 0.16)).astype(int)
+    conversion = visit * (rng.random(n) < 0.08).astype(int)
+    spend = np.round(conversion * rng.gamma(2.0, 60.0, n), 2)
+    cols = {
+        "recency": rng.integers(1, 13, n),
+        "history": np.round(rng.gamma(1.5, 150.0, n), 2),
+        "mens": rng.integers(0, 2, n),
+        "womens": rng.integers(0, 2, n),
+        "zip_code": np.asarray(["Urban", "Surburban", "Rural"])[rng.integers(0, 3, n)],
+        "newbie": rng.integers(0, 2, n),
+        "channel": np.asarray(["Phone", "Web", "Multichannel"])[rng.integers(0, 3, n)],
+        "segment": segment,
+        "visit": visit,
+        "conversion": conversion,
+        "spend": spend,
+    }
+    write_table(path, {k: v.tolist() for k, v in cols.items()})
+    return cols
+
+
+EMAIL_PLAN = """\
+name: email-campaign
+hypothesis: an e-mail brings more visits than none
+control: No E-Mail
+variants: {{No E-Mail: {{}}, Mens E-Mail: {{}}, Womens E-Mail: {{}}}}
+data: {{units: {data}, variant_column: segment}}
+metrics:
+  - {{name: visit_rate, role: primary, type: proportion, column: {visit}}}
+  - {{name: spend, type: mean, column: spend}}
+"""
+
+
+def test_table_without_id_column_counts_rows_as_units(tmp_path):
+    cols = email_csv(tmp_path / "email.csv")
+    plan_path = tmp_path / "plan.yaml"
+    plan_path.write_text(EMAIL_PLAN.format(data=tmp_path / "email.csv", visit="visit"), "utf-8")
+    res = analyze(load_plan(plan_path))
+    seg = cols["segment"]
+    assert res.srm.counts == {v: int((seg == v).sum()) for v in res.plan.variants}
+    comp = res.metric("visit_rate").comparison("Mens E-Mail")
+    ref = cols["visit"][seg == "Mens E-Mail"].mean() - cols["visit"][seg == "No E-Mail"].mean()
+    assert comp.effect.abs_effect == pytest.approx(ref, rel=1e-12)
+    notes = res.to_dict()["data_quality"]["notes"]
+    assert notes and "duplicate units could not be checked" in notes[0]
+    from liftlab.present import data_quality_markdown
+
+    assert "duplicate units could not be checked" in data_quality_markdown(res)
+
+
+def test_named_unit_column_that_is_missing_is_still_an_error(tmp_path):
+    email_csv(tmp_path / "email.csv", n=300)
+    plan_path = tmp_path / "plan.yaml"
+    text = EMAIL_PLAN.format(data=tmp_path / "email.csv", visit="visit")
+    plan_path.write_text("unit: customer_id\n" + text, "utf-8")
+    proc = run("analyze", str(plan_path))
+    assert proc.returncode == 2
+    assert "unit: 'customer_id' is not a column" in proc.stderr
+
+
+# ---- yes/no columns as proportions -----------------------------------------------------------
+@pytest.mark.parametrize(
+    "spellings",
+    [("True", "False"), ("true", "false"), ("yes", "no"), ("1", "0"), ("YES", " No")],
+)
+def test_text_flags_read_as_zero_one(tmp_path, spellings):
+    cols = email_csv(tmp_path / "email.csv", n=900)
+    flag = np.where(cols["visit"] == 1, spellings[0], spellings[1])
+    import pyarrow as pa
+
+    write_table(
+        tmp_path / "flags.parquet",
+        {
+            "segment": cols["segment"].tolist(),
+            "visited": pa.array(flag.tolist(), pa.string()),
+            "spend": cols["spend"].tolist(),
+        },
+    )
+    plan_path = tmp_path / "plan.yaml"
+    plan_path.write_text(
+        EMAIL_PLAN.format(data=tmp_path / "flags.parquet", visit="visited"), "utf-8"
+    )
+    res = analyze(load_plan(plan_path))
+    seg = cols["segment"]
+    for v in res.plan.variants:
+        assert res.metric("visit_rate").variants[v].mean == pytest.approx(
+            cols["visit"][seg == v].mean(), rel=1e-12
+        )
+
+
+def test_text_flag_column_with_another_value_names_it(tmp_path):
+    import pyarrow as pa
+
+    values = ["yes", "no", "maybe", "no"] * 50
+    write_table(
+        tmp_path / "flags.parquet",
+        {
+            "segment": (["No E-Mail", "Mens E-Mail", "Womens E-Mail", "No E-Mail"] * 50),
+            "visited": pa.array(values, pa.string()),
+            "spend": [1.0] * 200,
+        },
+    )
+    plan_path = tmp_path / "plan.yaml"
+    plan_path.write_text(
+        EMAIL_PLAN.format(data=tmp_path / "flags.parquet", visit="visited"), "utf-8"
+    )
+    proc = run("analyze", str(plan_path))
+    assert proc.returncode == 2
+    line = proc.stderr.strip()
+    assert "\n" not in line
+    assert "metrics[0].column" in line and "'visited'" in line and "'maybe'" in line

@@ -31,7 +31,7 @@ import numpy as np
 
 from liftlab.errors import DataError, did_you_mean
 from liftlab.plan import Metric, Plan
-from liftlab.sources import UnitSource
+from liftlab.sources import UnitSource, rows_are_units
 from liftlab.stats.moments import Moments
 
 SENSITIVITY_LEVELS: tuple[tuple[str, float | None], ...] = (
@@ -130,7 +130,8 @@ def check_columns(plan: Plan, src: UnitSource) -> None:
                 field=field_name,
             )
 
-    missing(plan.unit, "unit")
+    if not rows_are_units(plan, src.table):
+        missing(plan.unit, "unit")
     missing(plan.data.variant_column, "data.variant_column")
     if plan.data.timestamp is not None:
         missing(plan.data.timestamp, "data.timestamp")
@@ -213,19 +214,18 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
     if src.layout is None:
         check_columns(plan, src)
     t = src.table
-    unit = t[lay.unit]
     variant = t[lay.variant]
 
     def yx(m: Metric) -> tuple[str, str | None]:
         return lay.columns[m.name]
 
     # ---- query 1: checks and quantiles over all units ----------------------------------------
-    checks: dict[str, Any] = {
-        "rows": t.count(),
-        "distinct_units": unit.nunique(),
-        "null_units": unit.isnull().sum(),
-        "null_variants": variant.isnull().sum(),
-    }
+    checks: dict[str, Any] = {"rows": t.count(), "null_variants": variant.isnull().sum()}
+    if lay.unit in t.columns:  # else each row is a unit (sources.rows_are_units)
+        checks |= {
+            "distinct_units": t[lay.unit].nunique(),
+            "null_units": t[lay.unit].isnull().sum(),
+        }
     if lay.timestamp is not None:
         checks["null_ts"] = t[lay.timestamp].isnull().sum()
     for i, m in enumerate(plan.metrics):
@@ -433,7 +433,7 @@ def _segment_stats(
 
 
 def _check_rows(plan: Plan, src: UnitSource, row: dict[str, Any], lay: Layout) -> None:
-    if row["null_units"]:
+    if row.get("null_units"):
         raise DataError(
             f"{row['null_units']} rows of {src.label} have no unit id in '{lay.unit}'; "
             "drop them or fill them in",
@@ -454,7 +454,7 @@ def _check_rows(plan: Plan, src: UnitSource, row: dict[str, Any], lay: Layout) -
             source=plan.source,
             field="data.timestamp",
         )
-    if row["distinct_units"] != row["rows"]:
+    if row.get("distinct_units", row["rows"]) != row["rows"]:
         dupes = row["rows"] - row["distinct_units"]
         raise DataError(
             f"{dupes} unit ids in '{lay.unit}' of {src.label} appear on more than one row; "

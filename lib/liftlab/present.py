@@ -431,11 +431,14 @@ _QUALITY_ROWS = (
 
 def data_quality_markdown(results: Results) -> str:
     """Data-quality findings with their counts, and SRM per segment; warnings first."""
-    q = results.data_quality or {}
+    q = dict(results.data_quality or {})
+    notes = [str(n) for n in q.pop("notes", [])]  # what could not be checked
     seg = results.segment_srm
-    if not q and not seg:
+    if not q and not seg and not notes:
         return ""
     lines = ["### Data quality", ""]
+    for note in notes:
+        lines += [f"> ⚠ Not checked: {md_text(note)}.", ""]
     problems = []
     if q:
         rows = ["| finding | count |", "|---|---:|"]

@@ -623,6 +623,7 @@ def open_units(
 
 def _scoped(plan: Plan, src: UnitSource, scope: Scope | None) -> UnitSource:
     """``src`` with its rows cut to ``scope`` (its as_of by ``data.timestamp``, its segments)."""
+    src = unit_table(plan, src)
     if scope is None:
         return src
     table = src.table
@@ -640,6 +641,81 @@ def _scoped(plan: Plan, src: UnitSource, scope: Scope | None) -> UnitSource:
     if scope.segment:
         table = table.filter(scope.within(table))
     return replace(src, table=table)
+
+
+# The spellings of yes/no a 0/1 column may hold as text (compared trimmed, in lower case).
+FLAG_TEXT = {"true": 1, "false": 0, "yes": 1, "no": 0, "1": 1, "0": 0}
+ROWS_AS_UNITS = (
+    "the table has no unit id column, so each row counts as one unit and duplicate units "
+    "could not be checked"
+)
+
+
+def rows_are_units(plan: Plan, table: Table) -> bool:
+    """Whether each row of a unit table is a unit: the plan names no ``unit:`` column and the
+    table has no column called ``unit``."""
+    return "unit" not in plan.model_fields_set and plan.unit not in table.columns
+
+
+def flag_columns(plan: Plan, table: Table) -> dict[str, str]:
+    """The text columns that proportion metrics read (column or covariate), each with the
+    plan field that names it: they hold yes/no as text and are read as 0/1."""
+    schema = table.schema()
+    out: dict[str, str] = {}
+    for i, m in enumerate(plan.metrics):
+        if m.type != "proportion" or m.on_events:
+            continue
+        for attr in ("column", "covariate"):
+            col = getattr(m, attr)
+            if isinstance(col, str) and col in schema and schema[col].is_string():
+                out.setdefault(col, f"metrics[{i}].{attr}")
+    return out
+
+
+def check_flags(
+    plan: Plan, table: Table, label: str, columns: dict[str, str], rows: int | None = None
+) -> None:
+    """Each text flag column holds only :data:`FLAG_TEXT` spellings (or nothing): one query
+    per column (over its first ``rows`` rows when given), else a DataError naming a bad value."""
+    for col, field_name in columns.items():
+        t = table if rows is None else table.limit(rows)
+        text = t[col].strip().lower()
+        bad = t.filter(t[col].notnull() & ~text.isin(list(FLAG_TEXT))).select(v_=t[col]).limit(1)
+        found = bad.to_pyarrow().column("v_").to_pylist()
+        if found:
+            raise DataError(
+                f"'{col}' in {label} holds '{found[0]}', which is not a yes/no value; a "
+                "proportion column holds 0/1, true/false or yes/no (use type: mean for amounts)",
+                source=plan.source,
+                field=field_name,
+            )
+
+
+def as_flags(table: Table, columns: dict[str, str]) -> Table:
+    """``table`` with each text flag column read as 0/1 (see :data:`FLAG_TEXT`)."""
+    if not columns:
+        return table
+    changed = {}
+    for col in columns:
+        text = table[col].strip().lower()
+        changed[col] = text.substitute(
+            {k: ibis.literal(v, "int8") for k, v in FLAG_TEXT.items()}, else_=ibis.null("int8")
+        )
+    return table.mutate(**changed)
+
+
+def unit_table(plan: Plan, src: UnitSource, *, rows: int | None = None) -> UnitSource:
+    """A plan's own unit table as the analysis reads it: yes/no text columns of proportion
+    metrics read as 0/1 (checked over ``rows`` rows, or all), and, when the table has no
+    unit id column, a data-quality note that each row is a unit."""
+    if src.layout is not None or plan.data.units is None:
+        return src
+    flags = flag_columns(plan, src.table)
+    check_flags(plan, src.table, src.label, flags, rows)
+    quality = src.quality
+    if rows_are_units(plan, src.table):
+        quality = {**(quality or {}), "notes": [ROWS_AS_UNITS]}
+    return replace(src, table=as_flags(src.table, flags), quality=quality)
 
 
 def table_identity(table: Table, timestamp: str | None, *, prefix: str) -> dict[str, Any]:
