@@ -419,13 +419,14 @@ def analyze_statistics(
     small query (creative fatigue); without it that part is skipped.
     """
     a = plan.analysis
-    srm = srm_test(stats.counts, plan.weights, alpha=a.srm_alpha)
+    srm = sample_ratio(plan, stats, src)
     segment_srm = {
         col: {
             value: srm_test(counts, plan.weights, alpha=a.srm_alpha)
             for value, counts in by_value.items()
         }
         for col, by_value in stats.segment_counts.items()
+        if plan.randomization == "unit" and not plan.data.on_aggregates
     }
     planned = designed_n(plan, stats)  # the size a sequential monitor is tuned to
     progress = progress_of(plan, stats)
@@ -483,6 +484,30 @@ def analyze_statistics(
         decision = replace(results.decision, caveats=(*results.decision.caveats, *extra))
         results = replace(results, decision=decision)
     return results
+
+
+def sample_ratio(plan: Plan, stats: UnitStats, src: UnitSource | None = None) -> SRMResult:
+    """The sample-ratio check the plan's ``randomization`` calls for.
+
+    ``unit``: Pearson χ² of the units per arm (on an ad-platform export, the sums of its
+    ``units`` role) against the planned weights. ``impression``: of the impressions per arm
+    (:func:`liftlab.exports.srm_counts`). ``none``: there is no planned split to check (the
+    platform's delivery chose who saw each arm); the result carries the counts per arm with
+    a NaN statistic and p-value, and never a mismatch.
+    """
+    a = plan.analysis
+    if plan.randomization == "none":
+        names = list(plan.weights)
+        counts = {v: int(stats.counts.get(v, 0)) for v in names}
+        return SRMResult(
+            counts, dict(plan.weights), math.nan, len(names) - 1, math.nan, a.srm_alpha
+        )
+    counts = stats.counts
+    if src is not None and plan.data.on_aggregates:
+        from liftlab.exports import srm_counts
+
+        counts = srm_counts(plan, src) or counts
+    return srm_test(counts, plan.weights, alpha=a.srm_alpha)
 
 
 @dataclass

@@ -16,6 +16,11 @@ same numbers as the scorecard, the index and the command line. The rules, in ord
    and how many more days that takes at the observed (and the planned) traffic; with no
    planned size, the effect the sample so far can detect.
 
+With ``randomization: none`` (the platform's delivery chose who saw each arm, e.g. an
+ad-platform export) rule 1 does not apply, and the same rules give an *observational*
+verdict: the reason begins "Observed, not randomised:" and a caveat says that the arms'
+audiences, placements and timing differ, so a difference is an association, not an effect.
+
 The reason mentions guardrails only when the plan has some. With more than one treatment it
 names the runner-up, and it warns (``caveats``) of any secondary metric on which the winner
 is significantly worse, or the worst of all arms while the runner-up is better; a kind may
@@ -24,7 +29,7 @@ add its own caveats (the creative tournament's cost per acquisition and conversi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from liftlab import format as fmt
@@ -82,9 +87,30 @@ def _h(c: Comparison) -> Headline:
     return c.headline
 
 
+OBSERVATIONAL_PREFIX = "Observed, not randomised: "
+OBSERVATIONAL_CAVEAT = (
+    "The arms were not randomised (randomization: none): the platform's delivery chose who "
+    "saw each one, so their audiences, placements and timing differ and a difference is an "
+    "association, not the effect of the arm. Confirm a winner with a randomised test."
+)
+
+
 def decide(plan: Plan, srm: SRMResult, metrics: list[MetricResult], progress: Progress) -> Decision:
     """The recommendation and its reason (rules in the module docstring)."""
-    if srm.mismatch:
+    decision = _decide(plan, srm, metrics, progress)
+    if plan.randomization != "none":
+        return decision
+    return replace(
+        decision,
+        reason=OBSERVATIONAL_PREFIX + decision.reason,
+        caveats=(OBSERVATIONAL_CAVEAT, *decision.caveats),
+    )
+
+
+def _decide(
+    plan: Plan, srm: SRMResult, metrics: list[MetricResult], progress: Progress
+) -> Decision:
+    if srm.mismatch and plan.randomization != "none":
         shares = ", ".join(f"{k} {fmt.percent(v)}" for k, v in srm.observed_shares.items())
         planned = ", ".join(f"{k} {fmt.percent(v)}" for k, v in srm.expected_weights.items())
         return Decision(

@@ -297,6 +297,8 @@ def verdict_html(results: Results) -> str:
         d.recommendation, (d.recommendation.replace("_", " ").upper(), "#444", "#f4f4f4")
     )
     headline = label + (f": {d.variant}" if d.variant and d.recommendation == "ship" else "")
+    if results.plan.randomization == "none":
+        headline += " (observed, not randomised)"
     warning = ""
     if d.recommendation == "investigate":
         warning = (
@@ -329,6 +331,8 @@ def verdict_markdown(results: Results) -> str:
     d = results.decision
     label = RECOMMENDATIONS.get(d.recommendation, (d.recommendation.replace("_", " ").upper(),))[0]
     variant = f": {md_text(d.variant)}" if d.variant and d.recommendation == "ship" else ""
+    if results.plan.randomization == "none":
+        variant += " (observed, not randomised)"
     lines = [f"## Verdict: {label}{variant}", "", f"> **{md_text(d.reason)}**"]
     lines += [f"> - {md_text(c)}" for c in d.caveats]
     if d.recommendation == "investigate":
@@ -377,6 +381,34 @@ def srm_markdown(results: Results) -> str:
     srm = results.srm
     test = f"Pearson χ² = {srm.statistic:.3g}, df = {srm.df}, {fmt.p_clause(srm.p_value)}"
     lines = [section_heading("health"), "### Sample ratio", ""]
+    plan = results.plan
+    counted = {"impression": "impressions"}.get(plan.randomization, "units")
+    if plan.data.on_aggregates and plan.randomization == "none":
+        counted = "clusters"
+    if plan.randomization == "none":
+        lines += [
+            "Not applicable: the arms were not randomised (`randomization: none`; the "
+            "platform's delivery chose who saw each one), so there is no planned split to "
+            f"check, and a {glossary.term('srm')} test would flag the delivery's own choices. "
+            "Read every comparison below as observational: the arms' audiences, placements "
+            "and timing differ.",
+            "",
+            f"| variant | {counted} | share |",
+            "|---|---:|---:|",
+        ]
+        shares = srm.observed_shares
+        for name in srm.expected_weights:
+            lines.append(
+                f"| {md_text(name)} | {srm.counts.get(name, 0):,} | "
+                f"{_pct(shares.get(name, math.nan), 2)} |"
+            )
+        return "\n".join(lines) + "\n"
+    if plan.randomization == "impression":
+        lines += [
+            "The test split impressions at random (`randomization: impression`): the check "
+            "compares the impressions of each arm with the planned weights.",
+            "",
+        ]
     if srm.mismatch:
         lines += [
             f"> ⚠ **{glossary.term('srm', 'Sample-ratio mismatch')}** ({test} < α = "
@@ -389,7 +421,11 @@ def srm_markdown(results: Results) -> str:
             f"✓ The traffic split matches the plan ({test}; a "
             f"{glossary.term('srm')} is flagged when p < {srm.alpha:g}).",
         ]
-    lines += ["", "| variant | units | observed share | planned share |", "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        f"| variant | {counted} | observed share | planned share |",
+        "|---|---:|---:|---:|",
+    ]
     shares = srm.observed_shares
     for name, weight in srm.expected_weights.items():
         lines.append(
@@ -426,6 +462,17 @@ _QUALITY_ROWS = (
     ),
     ("events", "null_unit_rows", "event rows with no unit id (not counted)", True),
     ("events", "negative_value_rows", "negative values of summed events", True),
+    ("export", "rows", "export rows", False),
+    ("export", "clusters", "clusters (independent units of the variance)", False),
+    ("export", "total_rows_skipped", "total rows of the export (skipped)", False),
+    (
+        "export",
+        "zero_click_conversion_rows",
+        "rows with conversions but no clicks (view-through; kept)",
+        True,
+    ),
+    ("export", "negative_spend_rows", "rows with negative spend (kept)", True),
+    ("export", "missing_spend_rows", "rows with no spend (counted as 0)", True),
 )
 
 
@@ -443,6 +490,8 @@ def data_quality_markdown(results: Results) -> str:
     if q:
         rows = ["| finding | count |", "|---|---:|"]
         for table, key, label, bad in _QUALITY_ROWS:
+            if (table == "export") != ("export" in q):
+                continue
             value = int(q.get(table, {}).get(key, 0))
             flag = " ⚠" if bad and value else ""
             rows.append(f"| {label}{flag} | {value:,} |")
@@ -450,6 +499,8 @@ def data_quality_markdown(results: Results) -> str:
                 problems.append(f"{value:,} {label}")
         if problems:
             lines += [f"> ⚠ **Data-quality findings**: {'; '.join(problems)}.", ""]
+        elif "export" in q:
+            lines += ["✓ No view-through conversions, negative or missing spend.", ""]
         else:
             lines += ["✓ No excluded units, unknown variants or orphan events.", ""]
         lines += [*rows, ""]
@@ -1404,11 +1455,41 @@ def conventions_markdown(results: Results) -> str:
         "harms no guardrail and leaves none unproven; *do not ship* when every treatment loses "
         f"on a primary metric or harms a guardrail{reached}; otherwise *keep running*."
     )
-    items.append(
-        "**Sample-ratio check**: Pearson χ² goodness of fit of the unit counts against the "
-        f"planned weights; a mismatch when p < {results.srm.alpha:g}."
-    )
+    items += _design_conventions(results)
     return section_heading("conventions") + "\n" + "\n".join(f"- {i}" for i in items) + "\n"
+
+
+def _design_conventions(results: Results) -> list[str]:
+    """The sample-ratio check as the plan's randomization has it, and, for an ad-platform
+    export, how its rows become clusters and what the variance assumes."""
+    plan = results.plan
+    items = []
+    if plan.randomization == "none":
+        items.append(
+            "**Design**: not randomised (`randomization: none`): the platform's delivery chose "
+            "who saw each arm, so there is no sample-ratio check and every comparison, and "
+            "the verdict, is observational (an association, not an effect)."
+        )
+    else:
+        counted = "impressions" if plan.randomization == "impression" else "unit counts"
+        items.append(
+            f"**Sample-ratio check**: Pearson χ² goodness of fit of the {counted} against "
+            f"the planned weights; a mismatch when p < {results.srm.alpha:g}."
+        )
+    q = (results.data_quality or {}).get("export")
+    if plan.data.on_aggregates and q:
+        grain = (
+            "each row of the export (an ad × day)"
+            if q.get("cluster") == "row"
+            else f"each {md_text(str(q.get('cluster')))} (its rows added up)"
+        )
+        items.append(
+            f"**Ad-platform export**: the clusters are {grain}; each metric is a ratio of "
+            "column sums over an arm's clusters, with the delta-method variance over clusters, "
+            "which carries the over-dispersion between ads and days (every impression as an "
+            "independent trial would give intervals far too narrow)."
+        )
+    return items
 
 
 def glossary_keys(results: Results) -> list[str]:

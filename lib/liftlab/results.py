@@ -60,6 +60,8 @@ def results_dict(r: Results) -> dict[str, Any]:
             "expected_weights": r.srm.expected_weights,
             "mismatch": r.srm.mismatch,
             "alpha": r.srm.alpha,
+            "randomization": r.plan.randomization,
+            "applies": r.plan.randomization != "none",
         },
         "data_quality": _quality(r),
         "traffic": {
