@@ -218,3 +218,56 @@ def test_text_flag_column_with_another_value_names_it(tmp_path):
     line = proc.stderr.strip()
     assert "\n" not in line
     assert "metrics[0].column" in line and "'visited'" in line and "'maybe'" in line
+
+
+# ---- validate opens the data -----------------------------------------------------------------
+def test_validate_reports_column_problems_from_the_data(tmp_path):
+    email_csv(tmp_path / "email.csv", n=300)
+    plan_path = tmp_path / "plan.yaml"
+    good = EMAIL_PLAN.format(data=tmp_path / "email.csv", visit="visit")
+    plan_path.write_text(good, "utf-8")
+    assert run("validate", str(plan_path)).returncode == 0
+
+    plan_path.write_text(good.replace("column: visit}", "column: visits}"), "utf-8")
+    proc = run("validate", str(plan_path))
+    assert proc.returncode == 2
+    assert "metrics[0].column: 'visits' is not a column" in proc.stderr
+    assert "did you mean 'visit'" in proc.stderr
+    assert run("validate", "--no-data", str(plan_path)).returncode == 0
+
+    plan_path.write_text(good.replace("column: spend}", "column: zip_code}"), "utf-8")
+    proc = run("validate", str(plan_path))
+    assert proc.returncode == 2
+    assert "metrics[1].column: 'zip_code'" in proc.stderr and "not numbers" in proc.stderr
+
+
+def test_validate_does_not_require_every_variant_in_the_first_rows(tmp_path):
+    cols = email_csv(tmp_path / "email.csv", n=3_000)
+    order = np.argsort(cols["segment"] == "Womens E-Mail", kind="stable")  # last rows only
+    write_table(tmp_path / "sorted.csv", {k: v[order].tolist() for k, v in cols.items()})
+    plan_path = tmp_path / "plan.yaml"
+    plan_path.write_text(EMAIL_PLAN.format(data=tmp_path / "sorted.csv", visit="visit"), "utf-8")
+    proc = run("validate", str(plan_path))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_validate_reads_only_the_first_rows_of_text_flags(tmp_path):
+    import pyarrow as pa
+
+    n = 5_000
+    values = ["yes", "no"] * (n // 2)
+    values[-1] = "maybe"  # beyond the rows validate reads; analyze reads it
+    write_table(
+        tmp_path / "flags.parquet",
+        {
+            "segment": (["No E-Mail", "Mens E-Mail"] * (n // 2)),
+            "visited": pa.array(values, pa.string()),
+            "spend": [1.0] * n,
+        },
+    )
+    plan_path = tmp_path / "plan.yaml"
+    text = EMAIL_PLAN.format(data=tmp_path / "flags.parquet", visit="visited")
+    plan_path.write_text(text.replace(", Womens E-Mail: {}", ""), "utf-8")
+    assert run("validate", str(plan_path)).returncode == 0
+    proc = run("analyze", str(plan_path))
+    assert proc.returncode == 2 and "'maybe'" in proc.stderr

@@ -50,14 +50,21 @@ PlanArg = Annotated[Path, typer.Argument(help="Plan file (experiments/<slug>.yam
 @app.command()
 def validate(
     plans: Annotated[list[Path], typer.Argument(help="Plan files to check.")],
+    no_data: Annotated[
+        bool, typer.Option("--no-data", help="Check the YAML only, not the data's columns.")
+    ] = False,
 ) -> None:
-    """Check plan files; print one line per plan, exit 2 if any is invalid."""
+    """Check plan files and their data's columns and types (its schema and first rows, not a
+    full read); print one line per plan, exit 2 if any is invalid."""
+    from liftlab.aggregate import check_data
     from liftlab.plan import load_plan
 
     failed = 0
     for path in plans:
         try:
             plan = load_plan(path)
+            if not no_data:
+                check_data(plan)
         except LiftlabError as exc:
             err.print(str(exc), markup=False)
             failed += 1
