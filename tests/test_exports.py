@@ -421,3 +421,30 @@ def test_cluster_interval_covers_and_the_binomial_interval_does_not() -> None:
     err = math.sqrt(0.95 * 0.05 / sims)
     assert abs(cover - 0.95) < 4 * err, cover
     assert naive < 0.5, naive
+
+
+def test_dates_that_are_not_dates_are_refused_and_as_of_cuts_days(tmp_path: Path) -> None:
+    _write(tmp_path, "tiktok.csv", TIKTOK.replace("2026-11-03", "11/03/2026", 1))
+    plan = _plan(
+        tmp_path,
+        {"aggregates": "tiktok.csv", "preset": "tiktok", "columns": {"arm": "ad"}},
+        ["Clip 1", "Clip 2"],
+    )
+    with pytest.raises(DataError, match=r"'Date' \(date\) .* 1 values that are not dates"):
+        analyze(plan)
+    _write(tmp_path, "tiktok.csv", TIKTOK)
+    res = analyze(plan, as_of="2026-11-02")
+    assert res.metric("ctr").variants["Clip 1"].n == 2
+    assert res.data_quality["export"]["rows_analysed"] == 4
+
+
+def test_a_role_the_plan_does_not_use_may_hold_text(tmp_path: Path) -> None:
+    # "Reach" (the meta preset's units) is not used under randomization: none
+    _write(tmp_path, "meta.csv", META.replace(",900,30,", ",n/a,30,"))
+    plan = _plan(
+        tmp_path,
+        {"aggregates": "meta.csv", "preset": "meta", "columns": {"arm": "campaign"}},
+        ["Static", "Video"],
+    )
+    res = analyze(plan)
+    assert res.data_quality["export"]["empty_cells"]["units"] == 1

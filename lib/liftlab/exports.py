@@ -317,10 +317,31 @@ def _number(col: ir.Column) -> ir.FloatingColumn:
     )
 
 
+def _checked_roles(plan: Plan) -> set[str]:
+    """The numeric roles whose text must be numbers: those the metrics read, the split check
+    counts, or ``columns:`` names. Other roles a preset found are read where they are numbers
+    and left empty (counted) where not."""
+    roles = {("spend" if r == SPEND_PER_MILLE else r) for r in _needed_roles(plan)}
+    roles |= set(plan.data.columns)
+    roles |= {"impression": {"impressions"}, "unit": {"units"}}.get(plan.randomization, set())
+    return roles
+
+
 def _check_numbers(plan: Plan, t: ir.Table, cols: ExportColumns, label: str) -> None:
-    """Refuse text in a numeric role that is not a number (one query, an example each)."""
+    """Refuse text in a numeric role that is not a number (one query, an example each), and
+    a day column that is not a date."""
     checks: dict[str, Any] = {}
+    date_col = cols.roles.get("date")
+    if date_col is not None and t[date_col].type().is_string():
+        text = t[date_col].cast("string").strip()
+        bad_day = text.notnull() & (text != "") & ~_is_total_text(text)
+        bad_day = bad_day & text.left(10).try_cast("date").isnull()
+        checks["nd"] = bad_day.ifelse(1, 0).sum()
+        checks["ed"] = bad_day.ifelse(text, ibis.null("string")).min()
+    wanted = _checked_roles(plan)
     for k, role in enumerate(cols.numbers):
+        if role not in wanted:
+            continue
         col = t[cols.roles[role]]
         if col.type().is_numeric() or col.type().is_boolean():
             continue
@@ -331,6 +352,13 @@ def _check_numbers(plan: Plan, t: ir.Table, cols: ExportColumns, label: str) -> 
     if not checks:
         return
     row = t.aggregate(**checks).to_pyarrow().to_pylist()[0]
+    if row.get("nd"):
+        raise DataError(
+            f"'{date_col}' (date) in {label} holds {row['nd']} values that are not dates, e.g. "
+            f"'{row['ed']}'; export days as YYYY-MM-DD",
+            source=plan.source,
+            field="data.columns.date",
+        )
     for k, role in enumerate(cols.numbers):
         if row.get(f"n{k}"):
             raise DataError(
@@ -446,7 +474,11 @@ def _day(col: ir.Column) -> ir.Column:
         return col
     if col.type().is_timestamp():
         return col.date()
-    return col.cast("string").strip().left(10).cast("date")
+    return col.cast("string").strip().left(10).try_cast("date")
+
+
+def _is_total_text(text: ir.StringValue) -> ir.BooleanValue:
+    return (text.startswith("Total:") | (text == "Total")).fill_null(False)
 
 
 def _is_total(t: ir.Table, cols: ExportColumns) -> ir.BooleanColumn:
@@ -456,7 +488,7 @@ def _is_total(t: ir.Table, cols: ExportColumns) -> ir.BooleanColumn:
         assert col is not None
         if t[col].type().is_string():
             text = t[col].strip()
-            cond = cond | text.startswith("Total").fill_null(False)
+            cond = cond | _is_total_text(text)
     return cond
 
 
