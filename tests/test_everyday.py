@@ -116,9 +116,9 @@ def email_csv(path: Path, n: int = 3_000, seed: int = 11) -> dict[str, np.ndarra
         "history": np.round(rng.gamma(1.5, 150.0, n), 2),
         "mens": rng.integers(0, 2, n),
         "womens": rng.integers(0, 2, n),
-        "zip_code": np.asarray(["Urban", "Surburban", "Rural"])[rng.integers(0, 3, n)],
+        "zip_code": rng.choice(["Urban", "Surburban", "Rural"], n, p=[0.40, 0.45, 0.15]),
         "newbie": rng.integers(0, 2, n),
-        "channel": np.asarray(["Phone", "Web", "Multichannel"])[rng.integers(0, 3, n)],
+        "channel": rng.choice(["Phone", "Web", "Multichannel"], n, p=[0.44, 0.44, 0.12]),
         "segment": segment,
         "visit": visit,
         "conversion": conversion,
@@ -271,3 +271,119 @@ def test_validate_reads_only_the_first_rows_of_text_flags(tmp_path):
     assert run("validate", str(plan_path)).returncode == 0
     proc = run("analyze", str(plan_path))
     assert proc.returncode == 2 and "'maybe'" in proc.stderr
+
+
+# ---- liftlab init drafts a plan from a table -------------------------------------------------
+def test_init_drafts_a_plan_for_an_email_campaign_csv(tmp_path):
+    (tmp_path / "data").mkdir()
+    cols = email_csv(tmp_path / "data" / "email.csv")
+    out = tmp_path / "experiments" / "email-test.yaml"
+    proc = run("init", str(tmp_path / "data" / "email.csv"), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    plan = load_plan(out)
+    assert plan.name == "email-test" and plan.kind == "general"
+    assert plan.data.variant_column == "segment" and plan.data.units == "data/email.csv"
+    assert plan.control_name == "No E-Mail"
+    assert set(plan.variants) == {"No E-Mail", "Mens E-Mail", "Womens E-Mail"}
+    assert "unit" not in plan.model_fields_set  # no id column: each row is a unit
+    kinds = {m.column: m.type for m in plan.metrics}
+    assert kinds == {"visit": "proportion", "conversion": "proportion", "spend": "mean"}
+    assert plan.primary_metrics[0].column in ("visit", "conversion")
+    text = out.read_text(encoding="utf-8")
+    assert "#   zip_code: string, 3 distinct" in text  # the column profile
+    assert run("validate", str(out)).returncode == 0
+    proc = run("analyze", str(out), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    got = json.loads(proc.stdout)
+    seg = cols["segment"]
+    spend = next(m for m in got["metrics"] if m["name"] == "spend")
+    for v in ("No E-Mail", "Mens E-Mail"):
+        assert got["srm"]["counts"][v] == int((seg == v).sum())
+        assert spend["variants"][v]["mean"] == pytest.approx(cols["spend"][seg == v].mean())
+    # refuses to overwrite without --force; prints to stdout by default
+    again = run("init", str(tmp_path / "data" / "email.csv"), "--out", str(out))
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert (
+        run("init", str(tmp_path / "data" / "email.csv"), "--out", str(out), "--force").returncode
+        == 0
+    )
+    printed = run("init", str(tmp_path / "data" / "email.csv"), cwd=tmp_path)
+    assert printed.returncode == 0 and printed.stdout.startswith("# Drafted by `liftlab init`")
+
+
+def test_init_game_table_with_ids_booleans_and_no_named_control(tmp_path):
+    import pyarrow as pa
+
+    rng = np.random.default_rng(5)
+    n = 2_000
+    version = np.where(rng.random(n) < 0.5, "gate_30", "gate_40")
+    ret1 = rng.random(n) < 0.45
+    write_table(
+        tmp_path / "cookie_cats.parquet",
+        {
+            "userid": (1000 + rng.permutation(n * 3)[:n]).tolist(),
+            "version": version.tolist(),
+            "sum_gamerounds": rng.poisson(50, n).tolist(),
+            "retention_1": pa.array(ret1.tolist(), pa.bool_()),
+            "retention_7": pa.array(np.where(rng.random(n) < 0.19, "True", "False").tolist()),
+        },
+    )
+    proc = run("init", "cookie_cats.parquet", "--out", "experiments/gates.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    values, counts = np.unique(version, return_counts=True)
+    top = str(values[np.argmax(counts)])
+    assert "most frequent" in proc.stderr
+    plan = load_plan(tmp_path / "experiments" / "gates.yaml")
+    assert plan.unit == "userid" and plan.control_name == top
+    assert plan.primary_metrics[0].column == "retention_1"
+    kinds = {m.column: m.type for m in plan.metrics}
+    assert kinds == {
+        "sum_gamerounds": "mean",
+        "retention_1": "proportion",
+        "retention_7": "proportion",
+    }
+    res = analyze(plan)
+    other = next(v for v in plan.variants if v != top)
+    effect = res.metric("retention_1").comparison(other).effect.abs_effect
+    assert effect == pytest.approx(ret1[version == other].mean() - ret1[version == top].mean())
+
+
+def test_init_reads_counts_pairs_as_a_ratio(tmp_path):
+    rng = np.random.default_rng(8)
+    n = 1_500
+    impressions = rng.poisson(20, n) + 1
+    clicks = rng.binomial(impressions, 0.04)
+    write_table(
+        tmp_path / "ads.csv",
+        {
+            "user_id": [f"u{i}" for i in range(n)],
+            "group": (["a", "b"] * n)[:n],
+            "clicks": clicks.tolist(),
+            "impressions": impressions.tolist(),
+        },
+    )
+    proc = run("init", "ads.csv", "--out", "experiments/ads.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    plan = load_plan(tmp_path / "experiments" / "ads.yaml")
+    (m,) = plan.metrics
+    assert (m.type, m.numerator, m.denominator, m.role) == (
+        "ratio",
+        "clicks",
+        "impressions",
+        "primary",
+    )
+    assert plan.control_name == "a" and plan.unit == "user_id"
+    res = analyze(plan)
+    b = np.arange(n) % 2 == 1
+    assert res.metric(m.name).variants["b"].mean == pytest.approx(
+        clicks[b].sum() / impressions[b].sum()
+    )
+
+
+def test_init_without_a_variant_column_says_how_to_name_it(tmp_path):
+    write_table(tmp_path / "x.csv", {"amount": [1.5, 2.5, 3.5, 4.5] * 10})
+    proc = run("init", str(tmp_path / "x.csv"))
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "--variant COLUMN" in proc.stderr

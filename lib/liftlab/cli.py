@@ -1,4 +1,4 @@
-"""The ``liftlab`` command line: validate, analyze, design, report, html, check, simulate.
+"""The ``liftlab`` command line: init, validate, analyze, design, report, html, check, simulate.
 
 User mistakes end with one line on stderr naming the file, the field and the fix, and exit
 status 2. Anything else is a bug and shows its traceback.
@@ -78,6 +78,42 @@ def validate(
         )
     if failed:
         raise typer.Exit(2)
+
+
+@app.command()
+def init(
+    data: Annotated[Path, typer.Argument(help="A unit table: a .csv or .parquet file.")],
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Write the plan here (experiments/<name>.yaml); default: print it."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
+    name: Annotated[str | None, typer.Option("--name", help="The plan's name (a slug).")] = None,
+    variant: Annotated[
+        str | None, typer.Option("--variant", help="The column holding the variants.")
+    ] = None,
+    control: Annotated[
+        str | None, typer.Option("--control", help="The control arm's value.")
+    ] = None,
+) -> None:
+    """Draft a plan from a table: its variant column, control, metrics, unit id and
+    timestamp, as commented YAML to review (printed, or written to --out)."""
+    from liftlab.init import draft, write_draft
+    from liftlab.plan import project_root
+
+    if name is None and out_path is not None:
+        name = re.sub(r"[^a-z0-9]+", "-", out_path.stem.lower()).strip("-") or None
+    root = project_root(out_path) if out_path is not None else Path.cwd()
+    plan = draft(data, name=name, root=root, variant=variant, control=control)
+    if out_path is None:
+        sys.stdout.write(plan.text)
+    else:
+        write_draft(plan.text, out_path, force=force)
+        out.print(f"wrote {out_path}", markup=False, highlight=False, soft_wrap=True)
+    for note in plan.notes:
+        err.print(f"liftlab init: {note}", markup=False)
 
 
 OutputFormat = Literal["table", "markdown", "csv", "json"]
