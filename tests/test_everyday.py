@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from liftlab import analyze, load_plan
 from tests.conftest import ROOT, write_table
@@ -387,3 +388,39 @@ def test_init_without_a_variant_column_says_how_to_name_it(tmp_path):
     proc = run("init", str(tmp_path / "x.csv"))
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "--variant COLUMN" in proc.stderr
+
+
+# ---- precomputed sums: the binomial encoding ------------------------------------------------
+def test_statistics_file_binomial_encoding_gives_the_binomial_interval(tmp_path):
+    """Counts per arm, encoded as the README says, give the Wald interval of a difference of
+    two binomial proportions, p(1-p)/n per arm (the closed form), for a proportion metric and
+    for a ratio of counts aggregated per arm alike."""
+    arms = {"control": (40_000, 1_200), "new": (41_000, 1_394)}  # trials, successes
+    rows = ["metric,variant,n,sum_y,sum_y2,sum_x,sum_x2,sum_xy"]
+    for v, (n, k) in arms.items():
+        rows.append(f"conversion,{v},{n},{k},{k},,,")
+        rows.append(f"ctr,{v},{n},{k},{k},{n},{n},{k}")
+    (tmp_path / "sums.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    plan_path = tmp_path / "plan.yaml"
+    plan_path.write_text(
+        "name: sums\nhypothesis: h\nvariants: {control: {}, new: {}}\n"
+        f"data: {{statistics: {tmp_path / 'sums.csv'}}}\n"
+        "analysis: {correction: none}\n"
+        "metrics:\n  - {name: conversion, role: primary, type: proportion}\n"
+        "  - {name: ctr, type: ratio}\n",
+        encoding="utf-8",
+    )
+    res = analyze(load_plan(plan_path))
+    (n0, k0), (n1, k1) = arms["control"], arms["new"]
+    p0, p1 = k0 / n0, k1 / n1
+    se = np.sqrt(p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1)
+    z = stats.norm.ppf(0.975)
+    for name in ("conversion", "ctr"):
+        eff = res.metric(name).comparison("new").effect
+        assert eff.control_mean == pytest.approx(p0, rel=1e-12)
+        assert eff.abs_effect == pytest.approx(p1 - p0, rel=1e-12)
+        # n - 1 in the sample variance and a t quantile on ~80,000 df: within 1e-4
+        assert eff.abs_se == pytest.approx(se, rel=1e-4)
+        assert eff.abs_ci[0] == pytest.approx(p1 - p0 - z * se, rel=1e-4)
+        assert eff.abs_ci[1] == pytest.approx(p1 - p0 + z * se, rel=1e-4)
+        assert eff.p_value == pytest.approx(2 * stats.norm.sf((p1 - p0) / se), rel=1e-3)
