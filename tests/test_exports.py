@@ -448,3 +448,23 @@ def test_a_role_the_plan_does_not_use_may_hold_text(tmp_path: Path) -> None:
     )
     res = analyze(plan)
     assert res.data_quality["export"]["empty_cells"]["units"] == 1
+
+
+def test_randomization_unit_checks_the_split_on_the_units_column(tmp_path: Path) -> None:
+    _write(tmp_path, "meta.csv", META)
+    plan = _plan(
+        tmp_path,
+        {
+            "aggregates": "meta.csv",
+            "preset": "meta",
+            "columns": {"arm": "campaign", "units": "Reach"},
+        },
+        ["Static", "Video"],
+        randomization="unit",
+    )
+    res = analyze(plan)
+    reach = pd.read_csv(tmp_path / "meta.csv").groupby("Campaign name")["Reach"].sum()
+    assert res.srm.counts == reach.to_dict()
+    assert res.srm.p_value == pytest.approx(sps.chisquare(list(reach.to_numpy())).pvalue, rel=1e-9)
+    assert not res.decision.reason.startswith("Observed")
+    assert "clusters per variant" in analyze(plan.with_(randomization="none")).decision.reason

@@ -265,11 +265,12 @@ def _nothing_yet(plan: Plan) -> str:
 def _progress_sentence(plan: Plan, p: Progress) -> str:
     """What it takes to finish: days to the planned size, or, with no planned size (or an
     always-valid plan, which has no end), what the sample so far can detect."""
+    units = "clusters" if plan.data.on_aggregates else "units"  # an export's rows or ads
     detect = (
-        f"with {p.smallest:,} units per variant the test can detect a lift of about "
+        f"with {p.smallest:,} {units} per variant the test can detect a lift of about "
         f"{fmt.percent(p.detectable_effect)} on {_label(plan, plan.primary_metrics[0].name)}"
         if p.detectable_effect is not None and plan.primary_metrics
-        else f"{p.smallest:,} units per variant so far"
+        else f"{p.smallest:,} {units} per variant so far"
     )
     if p.always_valid:
         return f"The always-valid test may stop whenever it rejects; {detect}."
