@@ -16,9 +16,14 @@ budget, fatigue GLM). :func:`views` is what the report shows. Inputs:
 - each variant's ``spend``: CPA (with a conversion metric) and ROAS (with a revenue metric).
 - Fatigue: on event tables, the impressions and clicks of the ctr metric (both ``count``) by
   day since the unit's first exposure, ``fatigue_days`` days, one grouped query
-  (:func:`liftlab.events.events_by_exposure_day`). Skipped, with a note, for unit tables
-  (per-user totals have no days), precomputed statistics, a ctr metric that does not count
-  both events, or ``fatigue: false``; a creative whose counts cannot be fitted is left out,
+  (:func:`liftlab.events.events_by_exposure_day`). On an ad-platform export whose rows are
+  ad × day clusters (``data.aggregates`` with a date column, arm = the ad), the ctr
+  metric's impressions and clicks by day since the creative's first day with impressions,
+  ``fatigue_days`` days (:func:`export_day_counts`): the decline of an ad over its life
+  (wear-out), which calendar time and the platform's delivery also move, unlike the
+  per-user decline of event tables. Skipped, with a note, for unit tables (per-user totals
+  have no days), exports whose rows are added up per cluster, precomputed statistics, a
+  ctr metric that does not count both events, or ``fatigue: false``; a creative whose counts cannot be fitted is left out,
   with a note. A creative "declines" when its one-sided p-value for a negative slope,
   adjusted by the plan's correction across the fitted creatives, is below α.
 
@@ -77,6 +82,7 @@ class CreativeSection:
     notes: dict[str, str] = field(default_factory=dict)
     inputs: tuple[CreativeArm, ...] = ()
     show: int = 15
+    since: str = "first exposure"  # what the fatigue's day index counts from
 
     @property
     def shown(self) -> list[ArmResult]:
@@ -146,35 +152,97 @@ def _options(plan: Plan) -> CreativeOptions:
     return CreativeOptions(ctr=ratios[0])
 
 
-def _curves(
-    plan: Plan, opts: CreativeOptions, src: UnitSource | None, alpha: float
-) -> tuple[list[FatigueCurve], str | None]:
-    """Impressions and clicks by day since first exposure, or why there are none."""
+def export_day_counts(
+    src: UnitSource, impressions: str, clicks: str, days: int
+) -> dict[str, dict[str, list[float]]]:
+    """Per creative, impressions and clicks on each day since its first day with
+    impressions (day 0, up to ``days − 1``), from an export's daily rows in one grouped
+    query (``src.extras["export"]``, which has a ``date`` when each row is a cluster)."""
+    t = src.extras["export"]
+    seen = t.filter(t[impressions] > 0)
+    first = seen.group_by(v_=seen.variant).aggregate(first_=seen.date.min())
+    j = t.join(first, t.variant == first.v_)
+    j = j.mutate(d_=j.date.delta(j.first_, unit="day").cast("int64"))
+    j = j.filter((j.d_ >= 0) & (j.d_ < days))
+    rows = (
+        j.group_by(v_=j.variant, day_=j.d_)
+        .aggregate(i_=j[impressions].sum(), c_=j[clicks].sum())
+        .to_pyarrow()
+        .to_pylist()
+    )
+    out: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        per = out.setdefault(str(r["v_"]), {impressions: [0.0] * days, clicks: [0.0] * days})
+        per[impressions][int(r["day_"])] += float(r["i_"] or 0)
+        per[clicks][int(r["day_"])] += float(r["c_"] or 0)
+    return out
+
+
+def _day_counts(
+    plan: Plan, opts: CreativeOptions, src: UnitSource | None
+) -> tuple[dict[str, dict[str, list[float]]], tuple[str, str], str | None]:
+    """Impressions and clicks by day per creative, their two keys, or why there are none:
+    days since a user's first exposure on event tables, since the creative's first
+    impression on an ad-platform export's daily rows."""
     from liftlab.events import events_by_exposure_day
 
     metric = next(m for m in plan.metrics if m.name == opts.ctr)
     num, den = metric.numerator, metric.denominator
     if not opts.fatigue:
-        return [], "fatigue is off in the plan (creative: {fatigue: false})"
+        return {}, ("", ""), "fatigue is off in the plan (creative: {fatigue: false})"
+    if src is not None and "export" in src.extras:
+        cols = src.extras["export"].columns
+        if "date" not in cols:
+            return (
+                {},
+                ("", ""),
+                (
+                    "fatigue needs the export's daily rows, but they are added up per "
+                    "cluster (data.cluster) or have no date column (columns: {date: ...})"
+                ),
+            )
+        if not (isinstance(num, str) and isinstance(den, str) and {num, den} <= set(cols)):
+            return {}, ("", ""), f"fatigue needs {opts.ctr} to be clicks over impressions"
+        keys = (den, num)
+        return export_day_counts(src, den, num, opts.fatigue_days), keys, None
     if not (isinstance(num, EventAgg) and isinstance(den, EventAgg)):
-        return [], "fatigue needs event tables: a unit table's per-user totals have no days"
+        return (
+            {},
+            ("", ""),
+            (
+                "fatigue needs event tables or an ad-platform export's daily rows: a unit "
+                "table's per-user totals have no days"
+            ),
+        )
     if src is None or "events" not in src.extras:
-        return [], "fatigue needs the event tables, which this analysis did not read"
+        return {}, ("", ""), "fatigue needs the event tables, which this analysis did not read"
     if num.aggregate != "count" or den.aggregate != "count" or num.event == den.event:
-        return [], f"fatigue needs {opts.ctr} to count two events (aggregate: count)"
+        return {}, ("", ""), f"fatigue needs {opts.ctr} to count two events (aggregate: count)"
     counts = events_by_exposure_day(src, [den.event, num.event], opts.fatigue_days)
+    return cast("dict[str, dict[str, list[float]]]", counts), (den.event, num.event), None
+
+
+def _curves(
+    plan: Plan, opts: CreativeOptions, src: UnitSource | None, alpha: float
+) -> tuple[list[FatigueCurve], str | None]:
+    """Impressions and clicks by day per creative that can be fitted, or why there are none."""
+    counts, (den, num), why = _day_counts(plan, opts, src)
+    if why:
+        return [], why
     curves, dropped = [], []
     for v in plan.variants:
         per, zeros = counts.get(v, {}), [0] * opts.fatigue_days
-        curve = FatigueCurve(v, tuple(per.get(den.event, zeros)), tuple(per.get(num.event, zeros)))
+        curve = FatigueCurve(v, tuple(per.get(den, zeros)), tuple(per.get(num, zeros)))
         try:
             fit_fatigue(curve, alpha=alpha)
         except ValueError as exc:
             dropped.append(f"{v} ({str(exc).split(': ', 1)[-1]})")
             continue
         curves.append(curve)
-    note = f"fatigue not fitted for {', '.join(dropped)}" if dropped else None
-    return curves, note
+    if not dropped:
+        return curves, None
+    more = f" and {len(dropped) - 5:,} more" if len(dropped) > 5 else ""
+    return curves, f"fatigue not fitted for {', '.join(dropped[:5])}{more}"
 
 
 def analyze(
@@ -242,6 +310,7 @@ def analyze(
         notes,
         tuple(arms),
         opts.show,
+        "the creative's first impression" if src and "export" in src.extras else "first exposure",
     )
 
 
@@ -405,7 +474,7 @@ def _fatigue_line(section: CreativeSection) -> str | None:
     flags = section.declining
     tired = [f for f in r.fatigue if flags[f.creative][1]]
     if not tired:
-        return "- No creative's CTR declines significantly with days since exposure."
+        return f"- No creative's CTR declines significantly with days since {section.since}."
     adjusted = adjustment_text(r.correction, len(r.fatigue), "creatives")
     tired.sort(key=lambda f: flags[f.creative][0])
     what = "; ".join(
@@ -415,7 +484,16 @@ def _fatigue_line(section: CreativeSection) -> str | None:
     )
     more = len(tired) - section.show
     what += f"; and {fmt.count(more)} more" if more > 0 else ""
-    return f"- CTR declines with days since first exposure for {what}."
+    return f"- CTR declines with days since {section.since} for {what}."
+
+
+def _design(plan: Plan) -> str:
+    """How the creatives were assigned, in words."""
+    if plan.randomization == "none":
+        return "not randomised: the platform's delivery chose who saw each ad"
+    if plan.randomization == "impression":
+        return "impressions randomised"
+    return "exports' rows as clusters" if plan.data.on_aggregates else "users randomised"
 
 
 def summary_markdown(section: CreativeSection, results: Results) -> str:
@@ -435,7 +513,8 @@ def summary_markdown(section: CreativeSection, results: Results) -> str:
         "## Creative tournament",
         "",
         f"{fmt.count(len(r.arms))} creatives on **{md_text(ctr.label)}** (clicks per "
-        f"impression, users randomised), against **{ctrl}**; {level} intervals. These are the "
+        f"impression, {_design(results.plan)}), against **{ctrl}**; {level} intervals. These "
+        "are the "
         "tournament's own tests (frequentist lifts, p-values adjusted across the creatives); "
         "the verdict rests on the metrics' headlines above.",
         "",
@@ -810,7 +889,7 @@ def fatigue_chart(section: CreativeSection, variants: list[str]) -> alt.LayerCha
         title=None,
         legend=alt.Legend(orient="right", symbolOpacity=1),
     )
-    x = alt.X("day:Q", axis=alt.Axis(title="days since first exposure", tickMinStep=1))
+    x = alt.X("day:Q", axis=alt.Axis(title=f"days since {section.since}", tickMinStep=1))
     y_axis = alt.Axis(format=".1%", title="CTR")
     base = alt.Chart(data).encode(x=x, color=colour)
     dots = (
@@ -834,7 +913,7 @@ def fatigue_chart(section: CreativeSection, variants: list[str]) -> alt.LayerCha
         width=theme.WIDTH,
         height=200,
         title=theme.title(
-            "CTR by day since first exposure",
+            f"CTR by day since {section.since}",
             f"dots: observed, on days with at least {DOT_SHARE:.0%} of a creative's "
             "impressions (size: impressions); lines: binomial-logit fit per creative",
         ),

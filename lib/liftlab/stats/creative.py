@@ -33,7 +33,10 @@ with the squares and cross-products the delta method needs (:class:`CreativeArm`
   correction), giving ``θ_g | data ≈ N(r̃_g, sd_g²)``; ``prior="flat"`` uses
   ``N(R̂_g, se_g²)``. With hundreds of ads many are small, and under a flat prior their
   noise makes them look best (the winner's curse); the campaign prior pulls them toward
-  the campaign's mean by their noise. An arm whose delta-method SE is 0 or undefined (no
+  the campaign's mean by their noise. A CTR's SE grows with the CTR, which the weights read
+  as noise: in simulation (600 ads, CTR 2% ± 0.5%, binomial clicks) ``τ̂²`` is about 1.5%
+  low on average (SEs at the pooled rate remove that but ignore each ad's overdispersion
+  between users). An arm whose delta-method SE is 0 or undefined (no
   clicks) gets, for the fit only, the binomial SE at the pooled rate,
   ``sqrt(p̄(1 − p̄)/Σx_g)``. Rank 1 is the highest posterior mean (ties: listed first).
   ``prob_best``, ``expected_loss`` and ``prob_top_k`` (chance of being among the ``top_k``
