@@ -424,3 +424,16 @@ def test_statistics_file_binomial_encoding_gives_the_binomial_interval(tmp_path)
         assert eff.abs_ci[0] == pytest.approx(p1 - p0 - z * se, rel=1e-4)
         assert eff.abs_ci[1] == pytest.approx(p1 - p0 + z * se, rel=1e-4)
         assert eff.p_value == pytest.approx(2 * stats.norm.sf((p1 - p0) / se), rel=1e-3)
+
+
+def test_init_does_not_take_an_all_distinct_outcome_for_the_unit_id(tmp_path):
+    n = 400
+    write_table(
+        tmp_path / "t.csv",
+        {"group": (["a", "b"] * n)[:n], "rounds": (np.arange(n) * 7 + 3).tolist()},
+    )
+    proc = run("init", "t.csv", "--out", "experiments/t.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    plan = load_plan(tmp_path / "experiments" / "t.yaml")
+    assert "unit" not in plan.model_fields_set
+    assert [(m.column, m.type) for m in plan.metrics] == [("rounds", "mean")]

@@ -51,7 +51,7 @@ OUTCOME_WORDS = (
     "success",
     "active",
 )
-ID_WORDS = ("id", "user", "customer", "player", "visitor", "account", "member")
+ID_WORDS = ("user", "customer", "player", "visitor", "account", "member", "client", "uuid")
 # Count pairs read as a ratio: numerator words, denominator words.
 RATIO_PAIRS = (
     (("click",), ("impression", "view")),
@@ -329,15 +329,24 @@ def choose_metrics(p: Profile, variant: str, skip: set[str]) -> tuple[list[dict[
 
 
 def choose_unit(p: Profile, variant: str) -> str | None:
-    """A text or integer column with one distinct value per row (id-like names first)."""
+    """A column with one distinct value per row: text, or an integer with an id-like name
+    (an integer outcome can be all distinct on a small table), id-like names first."""
     unique = [
         c
         for c in p.columns
-        if c.kind in ("text", "integer") and c.distinct == p.rows and not c.empty
-        if c.name != variant
+        if c.distinct == p.rows and not c.empty and c.name != variant
+        if c.kind == "text" or (c.kind == "integer" and _id_like(c.name))
     ]
-    unique.sort(key=lambda c: not _named_like(c.name, ID_WORDS))
+    unique.sort(key=lambda c: not _id_like(c.name))
     return unique[0].name if unique else None
+
+
+def _id_like(name: str) -> bool:
+    """``id``, ``user_id``, ``userid``, ``customer``, ``player`` ... (not ``paid``)."""
+    for part in re.split(r"[^a-z0-9]+", name.lower()):
+        if part in ("id", *ID_WORDS) or (part.endswith("id") and part[:-2] in ID_WORDS):
+            return True
+    return False
 
 
 def choose_timestamp(p: Profile) -> str | None:
