@@ -402,7 +402,8 @@ def draft(
         f"name: {_q(slug)}",
         "# kind: general (the default); landing_page, pricing or creative add their analyses",
         "hypothesis: >-",
-        f"  {', '.join(arms[1:])} change {metrics[0]['name']} against {ctrl}.",
+        f"  {', '.join(arms[1:])} change{'s' if len(arms) == 2 else ''} "
+        f"{metrics[0]['name']} against {ctrl}.",
         "# Each row is a unit: no column has one distinct value per row, so duplicate units"
         " cannot be checked."
         if unit is None
