@@ -19,19 +19,22 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from IPython.display import Markdown
 from scipy import integrate
 from scipy import stats as sps
 
 from liftlab.aggregate import UnitStats
 from liftlab.analysis import analyze_statistics
+from liftlab.errors import PlanError
 from liftlab.kinds import creative as kind
-from liftlab.plan import load_plan
+from liftlab.plan import load_plan, parse_plan
 from liftlab.stats.bayesian import NormalPosterior
 from liftlab.stats.creative import (
     CreativeArm,
@@ -126,6 +129,21 @@ def run(campaign, tmp_path_factory):
         f"section), analyze_creatives alone {kind_took:.2f} s ({DRAWS:,} draws)"
     )
     return plan, res, section, alone, kind_took
+
+
+def test_plan_limits_fail_in_one_line(run, tmp_path):
+    """More than 5,000 creatives, or a floor that cannot fit every creative."""
+    plan = run[0]
+    raw = yaml.safe_load(Path(plan.source).read_text())
+    raw["creative"]["floor"] = 0.01
+    path = write_plan(tmp_path / "floor.yaml", raw)
+    with pytest.raises(PlanError, match=r"creative.floor: 0.01 × 600 creatives exceeds 1; use at"):
+        load_plan(path)
+    del raw["creative"]["floor"]
+    raw["variants"] = {f"ad{g}": {} for g in range(5001)}  # a plan built in Python
+    with pytest.raises(PlanError, match="at most 5000 creatives, got 5001") as info:
+        parse_plan(raw)
+    assert "\n" not in str(info.value)
 
 
 def test_known_best_ranks_first_and_probabilities_sum(run):

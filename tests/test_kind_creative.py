@@ -291,6 +291,15 @@ def test_fatigue_can_be_switched_off_and_needs_the_event_source(ads):
             "creative.ctr: 'ctrr' is not a metric of this plan (did you mean 'ctr'?)",
         ),
         ({"ctr": "ctr", "revenue": "converted"}, "creative.revenue: 'converted' is a proportion"),
+        (
+            {"ctr": "ctr", "groups": {"bold": ["a", "z"]}},
+            "creative.groups.bold: 'z' is not a variant of the plan",
+        ),
+        (
+            {"ctr": "ctr", "groups": {"bold": ["a"], "calm": ["b", "a"]}},
+            "creative.groups: 'a' is in both bold and calm",
+        ),
+        ({"ctr": "ctr", "groups": {"bold": []}}, "creative.groups.bold: list at least one"),
     ],
 )
 def test_creative_options_fail_in_one_line(tmp_path, creative, message):
@@ -427,3 +436,55 @@ def test_tiny_ctrs_print_distinctly_and_money_is_in_the_plans_currency(tmp_path)
         assert re.fullmatch(r"€[\d,]+\.\d\d \[€[\d,]+\.\d\d,\u00a0€[\d,]+\.\d\d\]", cpa)
         assert cpa.startswith(f"€{spend[v] / conversions[v]:,.2f} [")
     assert not any("€" in x for x in volume["ROAS"])  # ROAS is a ratio, not money
+
+
+def test_fatigue_from_an_exports_daily_rows(tmp_path):
+    """An ad × day export: CTR by day since each ad's first day with impressions equals the
+    pandas counts, the slope a statsmodels GLM on them; the decaying ad declines."""
+    rng = np.random.default_rng(21)
+    rows = []
+    for j, (ad, ctr) in enumerate(CTRS.items()):
+        first = START + j * DAY  # staggered launches; a zero-impression day before each
+        rows.append({"date": first - DAY, "ad": ad, "impressions": 0, "clicks": 0})
+        for d in range(12):
+            m = int(rng.integers(3000, 6000))
+            p = ctr * DECAY.get(ad, 1.0) ** d
+            rows.append({"date": first + d * DAY, "ad": ad, "impressions": m})
+            rows[-1]["clicks"] = int(rng.binomial(m, p))
+    export = pd.DataFrame(rows).assign(date=lambda x: x.date.dt.strftime("%Y-%m-%d"))
+    export.sample(frac=1, random_state=1).to_csv(tmp_path / "ads.csv", index=False)
+    raw = {
+        "name": "export-ads",
+        "kind": "creative",
+        "hypothesis": "b earns the most clicks per impression",
+        "unit": "ad",
+        "variants": {v: {} for v in CTRS},
+        "data": {"aggregates": "ads.csv", "columns": {"arm": "ad"}},
+        "randomization": "none",
+        "metrics": [{"name": "ctr", "type": "ctr", "role": "primary"}],
+        "creative": {"ctr": "ctr", "fatigue_days": 10, "draws": 2000},
+    }
+    res = analyze(load_plan(write_plan(tmp_path / "plan.yaml", raw)))
+    section = res.sections["creative"]
+    got = json.loads(res.to_json())["creative"]
+    assert "fatigue" not in got["notes"]
+    fits = {f["creative"]: f for f in got["fatigue"]}
+    live = export[export.impressions > 0].assign(date=lambda x: pd.to_datetime(x.date))
+    live["day"] = (live.date - live.groupby("ad").date.transform("min")).dt.days
+    for ad, rows_ in live[live.day < 10].groupby("ad"):
+        counts = rows_.groupby("day")[["impressions", "clicks"]].sum()
+        assert got["fatigue_counts"][ad]["impressions"] == counts.impressions.tolist()
+        assert got["fatigue_counts"][ad]["clicks"] == counts.clicks.tolist()
+        m, y = counts.impressions.to_numpy(float), counts.clicks.to_numpy(float)
+        ref = sm.GLM(
+            y / m,
+            sm.add_constant(counts.index.to_numpy(float)),
+            family=sm.families.Binomial(),
+            var_weights=m,
+        ).fit(tol=1e-14, scale="X2", use_t=True)
+        assert fits[ad]["slope"] == pytest.approx(ref.params[1], rel=1e-8)
+        assert fits[ad]["se"] == pytest.approx(ref.bse[1], rel=1e-8)
+    assert [v for v, f in fits.items() if f["declining"]] == list(DECAY)
+    text = kind.summary_markdown(section, res)
+    assert "days since the creative's first impression for **c**" in text
+    assert "not randomised" in text

@@ -743,9 +743,9 @@ class Plan(_Strict):
             self._creative_limits(self.creative)
 
     def _creative_limits(self, opts: CreativeOptions) -> None:
-        """At most 5,000 creatives: the ranking's Monte Carlo costs draws × creatives (10⁸
-        normal draws, about 5 s, at 5,000 and the default 20,000 draws); a floor that fits;
-        groups of known creatives, each in one group."""
+        """At most 5,000 creatives: the analysis draws 3 × draws × creatives normals (3·10⁸,
+        about 20 s and 400 MB, at 5,000 and the default 20,000 draws; 2 s at 600); a floor
+        that fits; groups of known creatives, each in one group."""
         k = len(self.variants)
         if k > 5000:
             raise ValueError(
