@@ -61,7 +61,7 @@ def test_bad_data_one_line_exit_2(tmp_path, units):
 
 def test_validate_reports_every_plan(tmp_path):
     good = ROOT / "experiments" / "landing-headline.yaml"
-    proc = run("validate", str(good), str(tmp_path / "missing.yaml"))
+    proc = run("validate", "--no-data", str(good), str(tmp_path / "missing.yaml"))
     assert proc.returncode == 2
     assert proc.stdout.startswith(f"ok: {good}")
     assert proc.stderr.strip() == f"{tmp_path / 'missing.yaml'}: file not found; check the path"
