@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from pathlib import Path
 
@@ -292,7 +293,10 @@ def test_report_lists_the_top_and_counts_the_rest(run):
     print(f"\nthe section's views at {K} ads: {took:.2f} s")
     text = views[0].data
     assert isinstance(views[0], Markdown)
-    assert f"the other {K - SHOW:,}" in text  # the budget split names the top and sums the rest
+    [budget] = [line for line in text.splitlines() if line.startswith("- Next period")]
+    listed = re.findall(r"(ad\d+) [\d.]+%", budget)  # the largest shares, the rest summed
+    assert 1 <= len(listed) <= SHOW and f"the other {K - len(listed)} " in budget
+    assert len(re.findall(r"\*\*ad\d+\*\*", text)) <= 4 * SHOW
     assert len(text) < 6000
     frame = kind.creative_frame(section, res)
     assert len(frame) == SHOW + 2  # the top, control (not among them), the rest

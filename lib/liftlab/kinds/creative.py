@@ -35,6 +35,7 @@ CTR (normal approximation, user-randomised); the budget is simulated for
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -332,7 +333,8 @@ def caveats(section: CreativeSection, results: Results) -> list[str]:
     cvr = {a.name: a.cvr.estimate for a in r.arms if math.isfinite(a.cvr.estimate)}
     if section.conversion_metric and len(cvr) >= 3 and min(cvr, key=cvr.__getitem__) == d.variant:
         per_click = fmt.Display("conversion per click", "percent")
-        digits = max(fmt.value_decimals(per_click, cvr.values()), 2)
+        pair = [cvr[n] for n in (d.variant, d.runner_up) if n in cvr]
+        digits = max(fmt.value_decimals(per_click, pair), 2)
         shown = {k: fmt.value(per_click, v, digits) for k, v in cvr.items()}
         with_ci = fmt.value_interval(per_click, best.cvr.estimate, *best.cvr.ci, decimals=digits)
         rival = "" if runner is None else f"; runner-up {runner.name}: {shown[runner.name]}"
@@ -452,10 +454,16 @@ def _budget_line(section: CreativeSection) -> str:
     al = r.allocation
     sim = al.simulation
     order = sorted(al.weights.items(), key=lambda kv: -kv[1])
-    head, tail = order[: section.show], order[section.show :]
-    split = ", ".join(f"{md_text(n)} {fmt.percent(w, 0)}" for n, w in head)
+    head = order
+    if len(order) > section.show:  # the creatives above the floor, at most `show`
+        above = [kv for kv in order[: section.show] if kv[1] > al.floor * (1 + 1e-9)]
+        head = above or order[:1]
+    tail = order[len(head) :]
+    digits = fmt.decimals_for([100 * w for _, w in head], sig=1)
+    split = ", ".join(f"{md_text(n)} {fmt.percent(w, digits)}" for n, w in head)
     if tail:
-        split += f", the other {fmt.count(len(tail))} {fmt.percent(sum(w for _, w in tail), 0)}"
+        rest = sum(w for _, w in tail)
+        split += f", the other {fmt.count(len(tail))} {fmt.percent(rest, digits)} together"
     gain = sim.thompson.expected - sim.equal.expected
     rel = gain / sim.equal.expected if sim.equal.expected > 0 else math.nan
     return (
@@ -501,7 +509,7 @@ def summary_markdown(section: CreativeSection, results: Results) -> str:
     r = section.result
     ctrl, level = md_text(r.control), fmt.level(r.alpha)
     ctr = rate_display(results, section.ctr_metric, "CTR")
-    ctr_d = fmt.value_decimals(ctr, [x.ctr.estimate for x in r.arms])
+    ctr_d = _decimals(ctr, section, lambda x: x.ctr.estimate)
     lead = max(r.arms, key=lambda x: x.prob_best)
     ch = [x for x in r.ranked if x.lift is not None]
     up = [x.name for x in ch if x.lift and x.lift.significant and x.lift.estimate > 0]
@@ -552,6 +560,14 @@ def _label(section: CreativeSection, name: str) -> str:
     return name + ("\u00a0(control)" if name == section.result.control else "")
 
 
+def _decimals(
+    display: fmt.Display, section: CreativeSection, value: Callable[[ArmResult], float | None]
+) -> int:
+    """Decimals for one column: distinct among the creatives listed (not all of them, which
+    would take many digits to tell 600 values apart)."""
+    return fmt.value_decimals(display, [value(x) for x in section.shown])
+
+
 def _rest_label(section: CreativeSection) -> str:
     n = len(section.rest)
     return f"the other {fmt.count(n)} creative{'s' if n != 1 else ''}"
@@ -562,8 +578,8 @@ def creative_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
     rank, CTR, lift (raw and shrunk), chance best and in the top k, next budget share."""
     r = section.result
     ctr = rate_display(results, section.ctr_metric, "CTR")
-    ctr_d = fmt.value_decimals(ctr, [x.ctr.estimate for x in r.arms])
-    shares = list(r.allocation.weights.values())
+    ctr_d = _decimals(ctr, section, lambda x: x.ctr.estimate)
+    shares = [r.allocation.weights[x.name] for x in section.shown]
     share_d = fmt.decimals_for([100 * w for w in shares], sig=2, minimum=1)
     adjusted = CORRECTION_NAMES.get(r.correction, r.correction)
     ctr_col, p_col = f"{ctr.label} ({fmt.level(r.alpha)} CI)", f"p (adjusted, {adjusted})"
@@ -612,11 +628,11 @@ def _volume_row(
     """Volumes, conversion, CPA and ROAS of one creative (or a summed arm)."""
     r = section.result
     conv = rate_display(results, section.conversion_metric, "conversion")
-    cvr_d = fmt.value_decimals(conv, [a.cvr.estimate for a in r.arms])
-    cvr_i_d = fmt.value_decimals(conv, [a.cvr_impression.estimate for a in r.arms])
+    cvr_d = _decimals(conv, section, lambda a: a.cvr.estimate)
+    cvr_i_d = _decimals(conv, section, lambda a: a.cvr_impression.estimate)
     money = _cpa_display(results)
-    cpa_d = fmt.value_decimals(money, [a.cpa.estimate for a in r.arms if a.cpa])
-    roas_d = fmt.value_decimals(_ROAS, [a.roas.estimate for a in r.arms if a.roas])
+    cpa_d = _decimals(money, section, lambda a: a.cpa.estimate if a.cpa else None)
+    roas_d = _decimals(_ROAS, section, lambda a: a.roas.estimate if a.roas else None)
     if isinstance(x, CreativeArm):  # a summed arm: its rates from the sums
         cvr = rate_interval(x.moments("cvr"), r.alpha).estimate
         cvr_i = rate_interval(x.moments("cvr_impression"), r.alpha).estimate
@@ -676,7 +692,7 @@ def group_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
     """One row per group of creatives (summed): creatives, volumes, CTR, chance best."""
     r = section.result
     ctr = rate_display(results, section.ctr_metric, "CTR")
-    ctr_d = fmt.value_decimals(ctr, [x.ctr.estimate for x in r.arms])
+    ctr_d = fmt.value_decimals(ctr, [g.ctr.estimate for g in r.groups or ()])
     rows = [
         {
             "group": g.name,
