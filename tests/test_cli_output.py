@@ -50,8 +50,9 @@ def run_cli(
     a pipe is (the console takes its width from COLUMNS)."""
     path, plan, results = analysed[name]
 
-    def cached(p, data=None):  # type: ignore[no-untyped-def]
+    def cached(p, data=None, *, as_of=None, segment=None):  # type: ignore[no-untyped-def]
         assert p.name == plan.name and data is None
+        assert as_of is None and segment is None  # the whole test, no slice
         return results
 
     monkeypatch.setattr(liftlab.analysis, "analyze", cached)
