@@ -650,11 +650,20 @@ def _bayes(a: Analysis, metric: Metric, c: Moments, t: Moments, eff: Effect) -> 
 def _looks(
     plan: Plan, stats: UnitStats, metric: Metric, variant: str
 ) -> tuple[list[dt.date], list[tuple[Moments, Moments]]]:
-    """The days and the cumulative (control, treatment) moments at the end of each."""
+    """The days and the cumulative (control, treatment) moments at the end of each.
+
+    Only the two arms compared are added up (``UnitStats.cumulative`` adds every arm each
+    day, which a tournament of hundreds of creatives would repeat for every comparison).
+    """
+    per_variant = stats.daily.get(metric.name, {})
+    zero = Moments(0, 0.0, 0.0)
+    control, treatment = per_variant[plan.control_name], per_variant[variant]
     days, looks = [], []
-    for day, cum in stats.cumulative(metric.name):
+    c_run = t_run = zero
+    for k, day in enumerate(stats.days):
+        c_run, t_run = c_run + control[k], t_run + treatment[k]
         days.append(day)
-        looks.append((cum[plan.control_name], cum[variant]))
+        looks.append((c_run, t_run))
     return days, looks
 
 
