@@ -69,12 +69,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-import altair as alt
 import numpy as np
 from scipy import optimize
 
 from liftlab import format as fmt
-from liftlab import theme
 from liftlab.errors import LiftlabError, PlanError, did_you_mean
 from liftlab.plan import Metric, Plan
 from liftlab.stats import method_power
@@ -88,6 +86,7 @@ from liftlab.stats.power import (
 )
 
 if TYPE_CHECKING:
+    import altair as alt
     import pandas as pd
 
 CURVE_POINTS = 60
@@ -1474,6 +1473,10 @@ def power_curve_chart(
     ``rows`` are :meth:`PlanDesign.power_curve` rows (``metric``, ``n_per_variant``,
     ``total``, ``power``; the metric's ``label`` names its line when the rows have one).
     """
+    import altair as alt  # charts only: planning from the command line does not load Altair
+
+    from liftlab import theme
+
     key = "label" if rows and all("label" in r for r in rows) else "metric"
     data = alt.Data(values=[dict(r) for r in rows])
     line = (
@@ -1515,6 +1518,10 @@ def power_curve_chart(
 def mde_chart(rows: Sequence[dict[str, Any]], *, target_mde: float | None = None) -> alt.LayerChart:
     """The relative MDE against weeks of traffic, one line per metric (its ``label``), with a
     dashed rule at ``target_mde``. ``rows`` are :meth:`PlanDesign.tradeoff` rows."""
+    import altair as alt
+
+    from liftlab import theme
+
     values = [{**r, "rel_mde_abs": abs(r["rel_mde"])} for r in rows if r.get("rel_mde") is not None]
     line = (
         alt.Chart(alt.Data(values=values))
