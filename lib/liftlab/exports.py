@@ -37,6 +37,8 @@ first header present in the file wins, and ``columns:`` overrides any of them. T
   ``Day``; ``Campaign``, ``Ad group``, ``Ad ID`` (else ``Ad``); ``Impr.`` (else
   ``Impressions``); ``Clicks``; ``Cost``; ``Conversions``; ``Conv. value``. Its title lines
   above the header and its ``Total: …`` rows are skipped (and counted), ``--`` is empty.
+  Download as "CSV" (UTF-8, commas); the "Excel .csv" download is UTF-16 with tabs: save it
+  as UTF-8 CSV first.
 - ``tiktok``: TikTok Ads Manager's custom report by day: ``Date`` (else ``By Day``);
   ``Campaign name``, ``Ad group name``, ``Ad name``; ``Impressions``; ``Clicks
   (destination)`` (else ``Clicks (all)``, ``Clicks``); ``Cost``; ``Conversions`` (else
@@ -377,6 +379,10 @@ def open_export(plan: Plan, *, scope: Scope | None = None) -> UnitSource:
     row clusters and a date role), one float64 column per numeric role (empty cells as 0),
     ``spend_per_mille`` when there is spend, and the plan's segment columns. ``scope``
     keeps rows up to its ``as_of`` (by the date role) and in its segments.
+
+    ``extras["export"]`` is that table (kinds read it: the creative tournament's fatigue
+    uses its ``date`` and role columns when each row is a cluster); ``extras["export_columns"]``
+    the resolved :class:`ExportColumns`.
     """
     d = plan.data
     label = str(d.aggregates)
