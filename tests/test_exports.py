@@ -468,3 +468,36 @@ def test_randomization_unit_checks_the_split_on_the_units_column(tmp_path: Path)
     assert res.srm.p_value == pytest.approx(sps.chisquare(list(reach.to_numpy())).pvalue, rel=1e-9)
     assert not res.decision.reason.startswith("Observed")
     assert "clusters per variant" in analyze(plan.with_(randomization="none")).decision.reason
+
+
+def test_a_parquet_export_without_preset_with_segments_and_row_clusters(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 40
+    df = pd.DataFrame(
+        {
+            "date": pd.date_range("2026-11-01", periods=n // 4).repeat(4).date,
+            "campaign": np.tile(["a", "a", "b", "b"], n // 4),
+            "ad": np.tile(["a1", "a2", "b1", "b2"], n // 4),
+            "age": np.tile(["18-24", "25-34"], n // 2),
+            "impressions": rng.integers(500, 1500, n),
+        }
+    )
+    df["clicks"] = rng.binomial(df["impressions"], 0.03)
+    df.to_parquet(tmp_path / "export.parquet")
+    plan = _plan(
+        tmp_path,
+        {
+            "aggregates": "export.parquet",
+            "columns": {"arm": "campaign"},
+            "cluster": "row",
+            "segments": ["age"],
+        },
+        ["a", "b"],
+        metrics=[{"name": "ctr", "type": "ctr", "role": "primary"}],
+    )
+    res = analyze(plan)
+    by_arm = {a: df[df["campaign"] == a] for a in ("a", "b")}
+    _check_ratio(res, "ctr", by_arm, "clicks", "impressions")
+    young = analyze(plan, segment={"age": "18-24"})
+    by_arm = {a: df[(df["campaign"] == a) & (df["age"] == "18-24")] for a in ("a", "b")}
+    _check_ratio(young, "ctr", by_arm, "clicks", "impressions")

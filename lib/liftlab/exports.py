@@ -60,7 +60,8 @@ or whatever the row grain is). The derived table has one row per cluster (``unit
 ratio metric is ``Σnumerator/Σdenominator`` over an arm's clusters, with the delta-method
 variance over clusters (:func:`liftlab.stats.frequentist.ratio_variance`), which carries the
 over-dispersion between ads and days rather than treating every impression as an independent
-trial. ``data.cluster`` names a coarser cluster: rows are added up per (arm, cluster) first.
+trial. ``data.cluster`` names a coarser cluster: rows are added up per (arm, cluster) first
+(``cluster: row`` keeps the rows).
 The default is the ``ad`` when the arm is a coarser grouping than the ad (campaign, ad set or
 another column) and the export has an ad column, because an ad's days share its creative and
 audience and are not independent; when the arm *is* the ad (or there is no ad column) the
@@ -255,6 +256,8 @@ def _cluster(plan: Plan, roles: dict[str, str], arm: str, names: list[str]) -> s
     """The clustering column: ``data.cluster`` (a role or a column), else the ad when the arm
     is not the ad, else none (the rows)."""
     spec = plan.data.cluster
+    if spec == "row":
+        return None
     if spec is not None:
         col = roles.get(spec, spec)
         _require(plan, names, col, "cluster", "data.cluster")

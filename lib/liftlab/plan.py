@@ -362,8 +362,8 @@ class DataSpec(_Strict):
     ``ad``, ``impressions``, ``clicks``, ``spend``, ``conversions``, ``value``, ``units`` (the
     randomised units, for the sample-ratio check under ``randomization: unit``) and any other
     numeric column under a name of your choosing. Metrics name roles (``numerator: clicks``).
-    ``cluster``: the independent unit of the variance (default: the ``ad`` when the arm
-    groups several ads, else each row of the export).
+    ``cluster``: the independent unit of the variance, a role or column (default: the ``ad``
+    when the arm groups several ads, else each row of the export; ``row`` for the rows).
     """
 
     units: str | None = None
