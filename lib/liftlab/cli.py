@@ -1278,8 +1278,9 @@ def simulate(
             source="liftlab simulate",
         ) from None
     out.print(
-        f"wrote {', '.join(f'{k}.parquet' for k in truths)}, shop.duckdb (event tables) and "
-        f"truth.json to {out_dir}/ in {time.perf_counter() - start:.1f} s"
+        f"wrote {', '.join(f'{k}.parquet' for k in truths if k != 'ads')}, shop.duckdb "
+        f"(event tables), {truths['ads']['file']} (an ad-platform export) and truth.json to "
+        f"{out_dir}/ in {time.perf_counter() - start:.1f} s"
     )
 
 

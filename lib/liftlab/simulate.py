@@ -236,7 +236,10 @@ def simulate(
     """Write the demo data to ``out/``: each scenario as a unit table ``<scenario>.parquet``,
     all three as exposure and event tables in ``shop.duckdb`` (generated inside DuckDB, see
     :mod:`liftlab.simulate_events`; ``events_scale`` multiplies its unit counts), and the
-    true values in ``truth.json`` (the same models for both shapes)."""
+    true values in ``truth.json`` (the same models for both shapes), and a Meta Ads Manager
+    export of daily rows per ad, ``meta_ads.csv`` (:mod:`liftlab.simulate_ads`; truths under
+    ``ads``; ``events_scale`` multiplies its ads' daily volume)."""
+    from liftlab.simulate_ads import write_meta_export
     from liftlab.simulate_events import write_event_demo
 
     out = Path(out)
@@ -248,5 +251,6 @@ def simulate(
         _write(table, out / f"{name}.parquet")
         truths[name] = truth
     write_event_demo(out / "shop.duckdb", seed=seed, scale=events_scale)
+    truths["ads"] = write_meta_export(out, seed=seed, scale=events_scale)
     (out / "truth.json").write_text(json.dumps(truths, indent=2) + "\n", encoding="utf-8")
     return truths
