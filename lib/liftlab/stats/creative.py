@@ -22,10 +22,10 @@ with the squares and cross-products the delta method needs (:class:`CreativeArm`
   :func:`liftlab.stats.multiple.adjust_pvalues`; **default** ``bh``: a tournament screens
   many creatives and FDR control keeps power as ``k`` grows where FWER methods do not.
   ``significant`` is adjusted p < α.
-- **Chance of being best and expected loss**: :func:`liftlab.stats.bayesian.prob_best` on
-  independent normal approximations ``N(R̂_g, se_g²)`` of each arm's estimate (flat prior;
-  arms have disjoint users), seeded; ``metric`` picks ``ctr`` (default), ``cvr`` or
-  ``cvr_impression``. The loss ``E[max_j θ_j − θ_g]`` is in the metric's units.
+- **Chance of being best and expected loss**: :func:`rank_arms` on independent normal
+  posteriors of each arm's rate (arms have disjoint users), under the prior below, seeded;
+  ``metric`` picks ``ctr`` (default), ``cvr`` or ``cvr_impression``. The loss
+  ``E[max_j θ_j − θ_g]`` is in the metric's units.
 - **Ranking, top k and the campaign prior** (:func:`rank_arms`): ``prior="campaign"``
   (**default**) ranks the creatives on the empirical-Bayes posterior of ``metric`` across
   the campaign, the normal–normal model ``R̂_g ~ N(θ_g, se_g²)``, ``θ_g ~ N(μ, τ²)`` fitted
@@ -71,8 +71,9 @@ with the squares and cross-products the delta method needs (:class:`CreativeArm`
   treats them as independent, which overstates their independent noise and so, if
   anything, shrinks too much.
 - **Budget** (:func:`apply_floor`, :func:`simulate_allocation`): Thompson weights
-  ``P(arm is best)`` from ``prob_best`` under ``allocation=`` ``ctr`` (**default**; the
-  normal approximation of CTR, which respects user randomisation), ``ctr-beta``
+  ``P(arm is best)`` from :func:`rank_arms` (flat prior: the budget explores) under
+  ``allocation=`` ``ctr`` (**default**; the normal approximation of CTR, which respects
+  user randomisation), ``ctr-beta``
   (``Beta(1+clicks, 1+impressions−clicks)``, per impression), ``conversion-beta`` (per
   impression) or ``conversion-user-beta`` (``Beta(1+converting users, 1+other users)``, per
   user). The per-impression Betas treat impressions as independent and are overconfident.
