@@ -9,7 +9,7 @@ row per ad and day. :func:`write_meta_export` writes such a file, ``meta_ads.csv
 - **Campaigns** (:data:`CAMPAIGNS`): three creative concepts, one campaign and one ad set
   each, with their own mean CTR, CPM, conversions per click and order value; 40 ads in all
   (:data:`ADS`), over 21 days from 2 November 2026. Ads launch on day 0 to 6 (staggered) and
-  run to the end; an ad's first day is a ramp-up at a tenth of its volume.
+  run to the end; an ad's first day is a ramp-up at 4% of its volume.
 - **Between ads**: each ad's base CTR is Beta(κμ, κ(1 − μ)) around its campaign's mean μ,
   κ = :data:`KAPPA`, except the one known best ad (:data:`BEST_AD`), whose CTR is
   :data:`BEST_MARGIN` × the highest other ad's. Each ad's daily volume is lognormal.
@@ -72,7 +72,7 @@ KAPPA = 900.0  # beta concentration: between-ad sd ≈ sqrt(μ(1 − μ)/(κ + 1
 DAY_SHAPE = 8.0  # day-to-day CTR multiplier Gamma(8, 1/8): mean 1, sd 0.35
 FATIGUE = {"Static 03": 0.93, "Video 02": 0.92, "Video 09": 0.94, "UGC 04": 0.93, "UGC 11": 0.95}
 VOLUME_MEDIAN, VOLUME_SD = 2_500.0, 0.5  # an ad's daily impressions: lognormal
-RAMP = 0.1  # an ad's first day delivers a tenth of its volume
+RAMP = 0.04  # an ad's first day (a ramp-up) delivers 4% of its volume
 VIEW_THROUGH = 5  # rows with no clicks given one view-through purchase
 MIN_SCALE = 0.05
 
