@@ -50,7 +50,7 @@ def test_headers_are_the_meta_presets_and_rows_are_ad_days(export):
     for role, headers in PRESETS["meta"].items():  # a header of each role's list is present
         spelled = [h.replace("(XXX)", "(USD)") for h in headers]
         assert any(h in df.columns for h in spelled), role
-    assert df["Ad name"].nunique() == sum(len(a) for a in ADS.values()) == 40
+    assert df["Ad name"].nunique() == sum(len(a) for a in ADS.values()) == 30
     assert set(df["Campaign name"]) == set(ADS)
     assert 300 <= len(df) <= 1_000
     assert not df.duplicated(["Reporting starts", "Ad name"]).any()  # one row per ad and day
@@ -100,17 +100,23 @@ def test_the_best_ad_is_the_true_best_and_the_observed_best(export):
 
 
 def test_fatiguing_ads_lose_clicks_per_impression_with_age(export):
-    """Each fatiguing ad's CTR in its second week is below its first week's, by about the
-    stated daily decay over seven days (a log-linear fit would be the engine's method)."""
+    """CTR in an ad's second week of life over its first week: about ``decay⁷`` for the
+    fatiguing ads (geometric mean over them of observed / expected within 25%: a day's gamma
+    multiplier has sd 0.35, so one ad's ratio is off by about 20%), and about 1 for the others
+    pooled (within 10%)."""
     path, truth = export
     assert truth["ctr_decay_per_day"] == FATIGUE
     df = _frame(path)
     df["age"] = df.groupby("Ad name")["Reporting starts"].rank(method="dense") - 1
-    for ad, decay in FATIGUE.items():
-        rows = df[df["Ad name"] == ad]
+
+    def week_ratio(rows: pd.DataFrame) -> float:
         week = [rows[(rows["age"] >= a) & (rows["age"] < a + 7)] for a in (1, 8)]
         ctr = [w["Link clicks"].sum() / w["Impressions"].sum() for w in week]
-        assert ctr[1] / ctr[0] == pytest.approx(decay**7, rel=0.35), ad
+        return float(ctr[1] / ctr[0])
+
+    logs = [np.log(week_ratio(df[df["Ad name"] == ad]) / d**7) for ad, d in FATIGUE.items()]
+    assert abs(np.exp(np.mean(logs)) - 1) < 0.25
+    assert abs(week_ratio(df[~df["Ad name"].isin(list(FATIGUE))]) - 1) < 0.10
 
 
 def test_the_demo_plan_finds_the_best_ad_observationally(tmp_path):

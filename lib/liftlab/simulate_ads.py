@@ -7,7 +7,7 @@ row per ad and day. :func:`write_meta_export` writes such a file, ``meta_ads.csv
 ``Amount spent (USD)``, ``Purchases``, ``Purchases conversion value``), from this model:
 
 - **Campaigns** (:data:`CAMPAIGNS`): three creative concepts, one campaign and one ad set
-  each, with their own mean CTR, CPM, conversions per click and order value; 40 ads in all
+  each, with their own mean CTR, CPM, conversions per click and order value; 30 ads in all
   (:data:`ADS`), over 21 days from 2 November 2026. Ads launch on day 0 to 6 (staggered) and
   run to the end; an ad's first day is a ramp-up at 4% of its volume.
 - **Between ads**: each ad's base CTR is Beta(κμ, κ(1 − μ)) around its campaign's mean μ,
@@ -58,9 +58,9 @@ HEADERS = (
 
 # campaign -> (ad set, number of ads, mean CTR, CPM in USD, purchases per click, order value)
 CAMPAIGNS: dict[str, tuple[str, int, float, float, float, float]] = {
-    "Spring - Static": ("Broad 25-54", 13, 0.011, 8.50, 0.040, 52.0),
-    "Spring - Video": ("Broad 25-54 video", 14, 0.014, 11.00, 0.032, 58.0),
-    "Spring - UGC": ("Lookalike 1%", 13, 0.017, 9.50, 0.036, 49.0),
+    "Spring - Static": ("Broad 25-54", 10, 0.011, 8.50, 0.040, 52.0),
+    "Spring - Video": ("Broad 25-54 video", 10, 0.014, 11.00, 0.032, 58.0),
+    "Spring - UGC": ("Lookalike 1%", 10, 0.017, 9.50, 0.036, 49.0),
 }
 PREFIX = {"Spring - Static": "Static", "Spring - Video": "Video", "Spring - UGC": "UGC"}
 ADS: dict[str, list[str]] = {
@@ -70,7 +70,7 @@ BEST_AD = "Video 06"  # the best ad sits in a campaign whose mean CTR is not the
 BEST_MARGIN = 1.35
 KAPPA = 900.0  # beta concentration: between-ad sd ≈ sqrt(μ(1 − μ)/(κ + 1)), a quarter of μ
 DAY_SHAPE = 8.0  # day-to-day CTR multiplier Gamma(8, 1/8): mean 1, sd 0.35
-FATIGUE = {"Static 03": 0.93, "Video 02": 0.92, "Video 09": 0.94, "UGC 04": 0.93, "UGC 11": 0.95}
+FATIGUE = {"Static 03": 0.93, "Video 02": 0.92, "Video 09": 0.94, "UGC 04": 0.93, "UGC 08": 0.95}
 VOLUME_MEDIAN, VOLUME_SD = 2_500.0, 0.5  # an ad's daily impressions: lognormal
 RAMP = 0.04  # an ad's first day (a ramp-up) delivers 4% of its volume
 VIEW_THROUGH = 5  # rows with no clicks given one view-through purchase
