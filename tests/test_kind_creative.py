@@ -488,3 +488,6 @@ def test_fatigue_from_an_exports_daily_rows(tmp_path):
     text = kind.summary_markdown(section, res)
     assert "days since the creative's first impression for **c**" in text
     assert "not randomised" in text
+    volume = kind.volume_frame(section, res).set_index("creative")
+    days = export.groupby("ad").size()  # each row a cluster, the zero-impression day too
+    assert volume.loc["b", "export rows"] == str(days["b"])

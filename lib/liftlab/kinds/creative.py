@@ -86,6 +86,11 @@ class CreativeSection:
     since: str = "first exposure"  # what the fatigue's day index counts from
 
     @property
+    def units(self) -> str:
+        """What the ``users`` of an arm count: users, or an export's rows (its clusters)."""
+        return "users" if self.since == "first exposure" else "export rows"
+
+    @property
     def shown(self) -> list[ArmResult]:
         """The ``show`` best-ranked creatives, and control after them when it is not among
         them: the rows the tables and charts list."""
@@ -641,7 +646,7 @@ def _volume_row(
         cvr, cvr_i, cpa, roas = x.cvr.estimate, x.cvr_impression.estimate, x.cpa, x.roas
     row: dict[str, Any] = {
         "creative": label,
-        "users": fmt.count(x.users),
+        section.units: fmt.count(x.users),
         "impressions": fmt.count(x.impressions),
         "clicks": fmt.count(x.clicks),
     }
@@ -697,7 +702,7 @@ def group_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
         {
             "group": g.name,
             "creatives": fmt.count(len(g.creatives)),
-            "users": fmt.count(g.users),
+            section.units: fmt.count(g.users),
             "impressions": fmt.count(g.impressions),
             "clicks": fmt.count(g.clicks),
             f"{ctr.label} ({fmt.level(r.alpha)} CI)": _with_ci(
