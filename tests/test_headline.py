@@ -371,3 +371,30 @@ def test_always_valid_progress_names_its_own_size_and_the_fixed_one(tmp_path: Pa
     text = present.progress_text(res)
     assert f"by about {p.always_valid_n:,} per variant" in text
     assert f"A fixed-horizon test would need {p.reference_n:,} per variant" in text
+
+
+@pytest.mark.parametrize("direction", ["increase", "decrease"])
+def test_bayesian_status_follows_the_metric_direction_once(tmp_path: Path, direction: str) -> None:
+    """The chance to beat control already reads the metric's direction: a treatment clearly
+    lower on a lower-is-better metric is better, not worse (and the reverse on increase)."""
+    rng = np.random.default_rng(5)
+    n = 4_000
+    variant = np.where(np.arange(n) % 2 == 0, "control", "b")
+    cost = rng.gamma(2.0, 5.0, n) * np.where(variant == "b", 0.8, 1.0)  # b costs 20% less
+    raw = _two_arm_mean(tmp_path)
+    raw["data"]["units"] = str(
+        write_table(
+            tmp_path / "cost.parquet",
+            {"user_id": np.arange(n), "variant": variant, "revenue": cost},
+        )
+    )
+    raw["metrics"][0]["direction"] = direction
+    raw["analysis"]["method"] = "bayesian"
+    res = analyze(_load(tmp_path, raw))
+    c = res.metric("revenue").comparison("b")
+    assert c.bayes is not None and c.effect.abs_effect < 0
+    beats = c.bayes.prob_beat_control
+    if direction == "decrease":
+        assert beats > 0.99 and c.better and not c.worse and c.headline.status == "better"
+    else:
+        assert beats < 0.01 and c.worse and not c.better and c.headline.status == "worse"

@@ -145,8 +145,8 @@ class Comparison:
 
     @property
     def _signed(self) -> float:
-        if self.bayes is not None:
-            return self.direction_sign * (1 if self.bayes.prob_beat_control > 0.5 else -1)
+        if self.bayes is not None:  # the chance to beat control already reads the direction
+            return 1 if self.bayes.prob_beat_control > 0.5 else -1
         return self.direction_sign * self.effect.abs_effect
 
 
