@@ -349,6 +349,10 @@ def test_randomization_none_has_no_srm_verdict_and_observational_wording(tmp_pat
     assert "(observed, not randomised)" in present.verdict_markdown(res)
     conventions = present.conventions_markdown(res)
     assert "delta-method variance over clusters" in conventions
+    # the sample is counted in clusters (here the ads: 3 per arm), and no share was planned
+    title = present.title_markdown(res)
+    assert "6 clusters (independent" in title and "planned share" not in title
+    assert present.progress_text(res).startswith("3 clusters per variant so far")
     # the same data declared randomised by impression: the split is checked on impressions
     imp = plan.with_(randomization="impression")
     res_imp = analyze(imp)

@@ -300,19 +300,25 @@ def _srm_text(results: Results) -> str:
     return f"MISMATCH ({test}, below {srm.alpha:g}): observed {shares}; planned {planned}"
 
 
-def _progress_text(p: Progress) -> str:
+def _counted(results: Results) -> str:
+    from liftlab.progress import counted
+
+    return counted(results.plan)
+
+
+def _progress_text(p: Progress, noun: str = "units") -> str:
     if p.always_valid:
         reach = f"; about {p.always_valid_n:,} for its power" if p.always_valid_n else ""
         ref = f"; a fixed-horizon test would need {p.reference_n:,}" if p.reference_n else ""
         ref = reach + ref
-        return f"{p.smallest:,} units per variant so far (always-valid: no planned end{ref})"
+        return f"{p.smallest:,} {noun} per variant so far (always-valid: no planned end{ref})"
     if not p.planned_n:
         detect = (
             f"; it can detect a relative change of about {fmt.percent(p.detectable_effect)}"
             if p.detectable_effect is not None
             else ""
         )
-        return f"{p.smallest:,} units per variant so far; no sample size planned{detect}"
+        return f"{p.smallest:,} {noun} per variant so far; no sample size planned{detect}"
     if p.reached:
         return f"{p.smallest:,} of the planned {p.planned_n:,} units per variant: reached"
     # Rounded down: a test short of its size never reads 100%.
@@ -535,7 +541,9 @@ def _print_results(results: Results) -> None:
     )
     if results.progress is not None:
         out.print(
-            Text.assemble(("progress: ", "bold"), _progress_text(results.progress)),
+            Text.assemble(
+                ("progress: ", "bold"), _progress_text(results.progress, _counted(results))
+            ),
             highlight=False,
         )
     out.print()
@@ -565,7 +573,7 @@ def _markdown_text(results: Results) -> str:
     lines += [f"- caveat: {_md(c)}" for c in d.caveats]
     lines.append(f"- SRM check: {_md(_srm_text(results))}")
     if results.progress is not None:
-        lines.append(f"- progress: {_md(_progress_text(results.progress))}")
+        lines.append(f"- progress: {_md(_progress_text(results.progress, _counted(results)))}")
     lines.append("")
     headers = ["metric", "role", "variant", "control", "treatment", "change", prob_header]
     lines.append("| " + " | ".join(_md(h) for h in [*headers, "status"]) + " |")

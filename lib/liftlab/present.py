@@ -25,6 +25,7 @@ from liftlab import format as fmt
 from liftlab import glossary
 from liftlab.decision import display_of
 from liftlab.headline import STATUS_TEXT
+from liftlab.progress import counted
 from liftlab.scorecard import (
     STATUS_COLOURS,
     arm_texts,
@@ -187,7 +188,10 @@ def title_markdown(results: Results, index_href: str | None = None) -> str:
     facts = [f"{plan.kind.replace('_', ' ')} test", _method_label(results)]
     if plan.owner:
         facts.append(f"owner: {md_text(plan.owner)}")
-    facts.append(f"{results.total_units:,} units ({md_text(plan.unit)})")
+    if plan.data.on_aggregates:
+        facts.append(f"{results.total_units:,} {counted(plan)} (independent units of the variance)")
+    else:
+        facts.append(f"{results.total_units:,} units ({md_text(plan.unit)})")
     facts.append(f"data: {md_text(results.data_label)}")
     facts.append(f"analysed: {md_text(results.generated_at)}")
     back = (
@@ -205,12 +209,18 @@ def title_markdown(results: Results, index_href: str | None = None) -> str:
         "",
     ]
     with_price = any(v.price is not None for v in plan.variants.values())
-    header = ["variant", "planned share", *(["price"] if with_price else []), "description"]
+    planned = plan.randomization != "none"  # platform delivery planned no shares
+    header = [
+        "variant",
+        *(["planned share"] if planned else []),
+        *(["price"] if with_price else []),
+        "description",
+    ]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     weights = plan.weights
     for name, v in plan.variants.items():
         label = md_text(_variant_label(name, plan.control_name))
-        cells = [label, _pct(weights[name])]
+        cells = [label, *([_pct(weights[name])] if planned else [])]
         if with_price:
             cells.append(fmt.money(v.price, plan.currency) if v.price is not None else DASH)
         cells.append(md_text(v.description) if v.description else "")
@@ -251,12 +261,12 @@ def progress_text(results: Results) -> str:
             else reach
         )
         return (
-            f"{p.smallest:,} units per variant so far (smallest variant). An always-valid "
+            f"{p.smallest:,} {counted(plan)} per variant so far (smallest variant). An always-valid "
             f"test has no planned size: it may stop whenever it rejects.{ref}{detect}"
         )
     if p.planned_n is None:
         return (
-            f"{p.smallest:,} units per variant so far (smallest variant). No sample size "
+            f"{p.smallest:,} {counted(plan)} per variant so far (smallest variant). No sample size "
             f"was planned: the plan gives no baseline and MDE, or design.n_per_variant.{detect}"
         )
     share = math.floor(100 * p.smallest / p.planned_n)  # never "100%" before it is reached

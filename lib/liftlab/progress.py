@@ -113,6 +113,12 @@ class Progress:
         return out
 
 
+def counted(plan: Plan) -> str:
+    """What a plan's sample counts: ``units``, or ``clusters`` for an ad-platform export
+    (its rows, or its ads when an arm groups several; :mod:`liftlab.exports`)."""
+    return "clusters" if plan.data.on_aggregates else "units"
+
+
 def plan_states_size(plan: Plan) -> str | None:
     """What the plan planned its size for, in words, or ``None`` when it planned none."""
     if plan.design is not None and plan.design.n_per_variant is not None:
