@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from liftlab import analyze, load_plan
+from liftlab import analyze, load_plan, present
 from liftlab.exports import PRESETS
 from liftlab.simulate_ads import ADS, BEST_AD, EXPORT_FILE, FATIGUE, write_meta_export
 from tests.conftest import ROOT
@@ -139,3 +139,9 @@ def test_the_demo_plan_finds_the_best_ad_observationally(tmp_path):
         assert ctr[ad].mean == pytest.approx(
             sums.loc[ad, "Link clicks"] / sums.loc[ad, "Impressions"], rel=1e-12
         )
+    # thirty ads: the title lists them in one line (the verdict stays near the top), in clusters
+    title = present.title_markdown(res)
+    assert f"**{len(res.plan.variants)} variants**: Static 01 (control), Static 02" in title
+    assert "| variant |" not in title
+    assert "clusters per variant so far" in present.progress_text(res)
+    assert " units per variant" not in present.progress_text(res)

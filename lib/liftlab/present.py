@@ -181,6 +181,9 @@ def _method_label(results: Results) -> str:
 
 
 # ---- title -------------------------------------------------------------------------------------
+MAX_VARIANT_ROWS = 8  # more variants than this are listed in one line, not a table
+
+
 def title_markdown(results: Results, index_href: str | None = None) -> str:
     """The report's title (the plan's name), hypothesis, variants and where the data came from;
     with ``index_href``, a link back to the portfolio index first."""
@@ -208,6 +211,9 @@ def title_markdown(results: Results, index_href: str | None = None) -> str:
         f"> **Hypothesis.** {md_text(plan.hypothesis)}",
         "",
     ]
+    if len(plan.variants) > MAX_VARIANT_ROWS:  # a line, so that the verdict stays near the top
+        names = ", ".join(md_text(_variant_label(n, plan.control_name)) for n in plan.variants)
+        return "\n".join([*lines, f"**{len(plan.variants)} variants**: {names}.", ""]) + "\n"
     with_price = any(v.price is not None for v in plan.variants.values())
     planned = plan.randomization != "none"  # platform delivery planned no shares
     header = [
@@ -241,7 +247,7 @@ def progress_text(results: Results) -> str:
     plan = results.plan
     first = plan.primary_metrics[0] if plan.primary_metrics else None
     detect = (
-        f" With {p.smallest:,} units per variant it can detect a lift of about "
+        f" With {p.smallest:,} {counted(plan)} per variant it can detect a lift of about "
         f"{fmt.percent(p.detectable_effect)} on "
         f"{display_of(plan, first.name).label} ({plan.analysis.power:.0%} power)."
         if p.detectable_effect is not None and first is not None and not keep
