@@ -82,6 +82,7 @@ from liftlab.stats.power import (
     SampleSize,
     cuped_rho_from_moments,
     ratio_sd_from_moments,
+    round_up,
     sample_size,
 )
 
@@ -1007,7 +1008,7 @@ def _tuned(plan: Plan, cases: dict[str, _Case]) -> dict[str, _Case]:
                 size = _size_always_valid(replace(c, planned_n=planned), c.mde_delta, c.power)
             except ValueError:
                 continue  # sized (and its error raised) by _size_metric
-            needs.append(math.ceil(size.total_exact * c.weights[0] - ROUNDING_TOLERANCE))
+            needs.append(round_up(size.total_exact * c.weights[0]))
         if not needs or max(needs) == planned:
             break
         planned = max(needs)
@@ -1041,13 +1042,13 @@ def _rescaled(ss: SampleSize, total_exact: float, fixed_total_exact: float) -> S
     and each arm rounded up; the days are the method's own, ``⌈total_exact / daily units⌉``
     (an always-valid size with daily looks is whole days of traffic)."""
     exact = {k: total_exact * w for k, w in ss.weights.items()}
-    per = {k: math.ceil(x - ROUNDING_TOLERANCE) for k, x in exact.items()}
+    per = {k: round_up(x) for k, x in exact.items()}
     names = list(per)
     total = sum(per.values())
     days = weeks = None
     if ss.daily_units is not None:  # the method's own days: a daily-look size is whole days
         days = math.ceil(total_exact / ss.daily_units - 1e-6)
-        weeks = math.ceil(days / 7 - ROUNDING_TOLERANCE)
+        weeks = round_up(days / 7)
     return replace(
         ss,
         per_variant=per,
@@ -1375,14 +1376,14 @@ def _arm_units(ss: SampleSize, total_exact: float | None) -> float | None:
     """The largest arm's units (rounded up) when ``total_exact`` units are split by weight."""
     if total_exact is None:
         return None
-    return max(math.ceil(total_exact * w - ROUNDING_TOLERANCE) for w in ss.weights.values())
+    return max(round_up(total_exact * w) for w in ss.weights.values())
 
 
 def _total_units(ss: SampleSize, total_exact: float | None) -> int | None:
     """The units in all arms, each arm rounded up, for ``total_exact`` split by weight."""
     if total_exact is None:
         return None
-    return sum(math.ceil(total_exact * w - ROUNDING_TOLERANCE) for w in ss.weights.values())
+    return sum(round_up(total_exact * w) for w in ss.weights.values())
 
 
 def _per_variant_text(ss: SampleSize) -> str:

@@ -392,13 +392,13 @@ def sample_size(
     inflation = 1.0 if seq is None else _inflation(seq, alpha_c, alt, power)
     big_n = fixed_n * inflation
     exact = {name: big_n * wg for name, wg in zip(names, w, strict=True)}
-    rounded = {name: _ceil(x) for name, x in exact.items()}
+    rounded = {name: round_up(x) for name, x in exact.items()}
     total = sum(rounded.values())
     days = weeks = None
     if daily_units is not None:
         if not (math.isfinite(daily_units) and daily_units > 0):
             raise ValueError(f"daily_units {daily_units} must be a positive number of units a day")
-        days = _ceil(total / daily_units)
+        days = round_up(total / daily_units)
         weeks = math.ceil(days / 7)
     return SampleSize(
         per_variant=rounded,
@@ -1066,7 +1066,9 @@ def _cuped_factor(cuped_rho: float | None, metric_type: str, convention: str) ->
     return 1 - rho * rho
 
 
-def _ceil(x: float) -> int:
+def round_up(x: float) -> int:
+    """Units rounded up, an exact integer left as it is: ``ceil(x − 1e-9)`` (the module's
+    rounding convention, shared by :mod:`liftlab.design`)."""
     return math.ceil(x - ROUNDING_TOLERANCE)
 
 
