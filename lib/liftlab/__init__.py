@@ -15,9 +15,44 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-from liftlab.analysis import Results, analyze, analyze_statistics
-from liftlab.errors import DataError, LiftlabError, PlanError
-from liftlab.plan import Plan, load_plan, parse_plan
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below load on first use: ``import liftlab`` stays light
+    from liftlab.analysis import Results, analyze, analyze_statistics
+    from liftlab.errors import DataError, LiftlabError, PlanError
+    from liftlab.plan import Plan, load_plan, parse_plan
+
+# public name -> the module that defines it. ``import liftlab`` imports none of them, so the
+# command line (``liftlab --help``) and a kernel start do not pay for Ibis, SciPy or pandas
+# until a command or a cell uses them; ``liftlab.analyze`` imports the analysis on first use.
+_LAZY = {
+    "Results": "liftlab.analysis",
+    "analyze": "liftlab.analysis",
+    "analyze_statistics": "liftlab.analysis",
+    "DataError": "liftlab.errors",
+    "LiftlabError": "liftlab.errors",
+    "PlanError": "liftlab.errors",
+    "Plan": "liftlab.plan",
+    "load_plan": "liftlab.plan",
+    "parse_plan": "liftlab.plan",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name's module on first use (PEP 562) and cache the name here."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'liftlab' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "DataError",
