@@ -98,7 +98,7 @@ with the squares and cross-products the delta method needs (:class:`CreativeArm`
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,14 +109,19 @@ from scipy import special as sc
 from scipy import stats as sps
 
 from liftlab.jsonsafe import clean
-from liftlab.stats.bayesian import DEFAULT_SEED, BetaPosterior, NormalPosterior
+from liftlab.stats.bayesian import (
+    BLOCK,
+    DEFAULT_SEED,
+    BetaPosterior,
+    NormalPosterior,
+    draw_blocks,
+)
 from liftlab.stats.frequentist import ratio_test, ratio_variance
 from liftlab.stats.moments import Moments
 from liftlab.stats.multiple import CORRECTIONS, adjust_pvalues
 
 MIN_ARMS, MAX_ARMS = 2, 5000
 PRIORS = ("campaign", "flat")
-BLOCK = 4_000_000  # posterior draws held at once (32 MB): arms per block = BLOCK // draws
 TAU2_METHODS = ("reml", "dl", "pm")
 METRICS = ("ctr", "cvr", "cvr_impression")
 ALLOCATIONS = ("ctr", "ctr-beta", "conversion-beta", "conversion-user-beta")
@@ -585,30 +590,6 @@ def shrink_lifts(
 
 
 # ----- ranking -------------------------------------------------------------------------------
-def _blocks(
-    posteriors: Sequence[Posterior], draws: int, rng: np.random.Generator, clip: bool = False
-) -> Iterator[tuple[int, Array]]:
-    """``(first arm, draws)`` blocks of at most :data:`BLOCK` numbers, arm after arm from
-    ``rng`` (the stream of drawing each arm's ``draws`` in turn); ``clip``: normals ≥ 0."""
-    step = max(1, BLOCK // draws)
-    for start in range(0, len(posteriors), step):
-        chunk = posteriors[start : start + step]
-        normal = [p for p in chunk if isinstance(p, NormalPosterior)]
-        beta = [p for p in chunk if isinstance(p, BetaPosterior)]
-        size = (len(chunk), draws)
-        if len(normal) == len(chunk):
-            mean = np.array([[p.mean] for p in normal], dtype=np.float64)
-            sd = np.array([[p.sd] for p in normal], dtype=np.float64)
-            theta = rng.normal(mean, sd, size)
-            yield start, np.maximum(theta, 0.0) if clip else theta
-        elif len(beta) == len(chunk):
-            a = np.array([[p.a] for p in beta], dtype=np.float64)
-            b = np.array([[p.b] for p in beta], dtype=np.float64)
-            yield start, rng.beta(a, b, size)
-        else:
-            raise ValueError("posteriors must be all normal or all beta")
-
-
 def rank_arms(
     posteriors: Mapping[str, Posterior],
     *,
@@ -631,7 +612,7 @@ def rank_arms(
     top_v, top_i = np.empty((draws, 0)), np.empty((draws, 0), np.intp)
     means = np.empty(k)
     rows = np.arange(draws)
-    for start, theta in _blocks(posts, draws, rng):
+    for start, theta in draw_blocks(posts, draws, rng, block=BLOCK):
         c = theta.shape[0]
         means[start : start + c] = theta.mean(axis=1)
         j = theta.argmax(axis=0)
@@ -687,7 +668,7 @@ def simulate_allocation(
     rng = np.random.default_rng([seed, 1])
     w = np.asarray([weights[k] for k in posteriors], float)
     th, eq, orc = np.zeros(draws), np.zeros(draws), np.full(draws, -np.inf)
-    for start, block in _blocks(list(posteriors.values()), draws, rng, clip=True):
+    for start, block in draw_blocks(list(posteriors.values()), draws, rng, clip=True, block=BLOCK):
         theta = n_next * block  # arms × draws
         th += w[start : start + theta.shape[0]] @ theta
         eq += theta.sum(axis=0)
