@@ -359,6 +359,9 @@ def analyze(
     rows to filter). Mistakes raise one-line :class:`~liftlab.errors.PlanError` or
     :class:`~liftlab.errors.DataError`.
     """
+    from liftlab.exports import resolve_plan
+
+    plan = resolve_plan(plan)  # an export's arms (variants: from_data) and groups, read from it
     scope = Scope.of(plan, as_of, segment)
     if plan.data.statistics is not None and data is None:
         from liftlab.precomputed import read_statistics

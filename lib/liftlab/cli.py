@@ -57,6 +57,7 @@ def validate(
     """Check plan files and their data's columns and types (its schema and first rows, not a
     full read); print one line per plan, exit 2 if any is invalid."""
     from liftlab.aggregate import check_data
+    from liftlab.exports import resolve_plan
     from liftlab.plan import load_plan
 
     failed = 0
@@ -65,13 +66,14 @@ def validate(
             plan = load_plan(path)
             if not no_data:
                 check_data(plan)
+                plan = resolve_plan(plan)  # an export's arms and groups, read from it
         except LiftlabError as exc:
             err.print(str(exc), markup=False)
             failed += 1
             continue
+        arms = "variants from the data" if plan.arms_from_data else f"{len(plan.variants)} variants"
         out.print(
-            f"ok: {path} ({plan.name}, {plan.kind}, {len(plan.variants)} variants, "
-            f"{len(plan.metrics)} metrics)",
+            f"ok: {path} ({plan.name}, {plan.kind}, {arms}, {len(plan.metrics)} metrics)",
             markup=False,
             highlight=False,
             soft_wrap=True,  # one line per plan, however long: never wrapped at the width

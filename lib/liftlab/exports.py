@@ -83,6 +83,7 @@ sums. Intervals are over clusters in every case.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -539,6 +540,105 @@ def _quality(
     }
 
 
+# ---- arms and groups read from the export -----------------------------------------------------
+def resolve_plan(plan: Plan) -> Plan:
+    """The plan with the arms and groups it reads from its export written in, so that
+    everything downstream (statistics, provenance, ``results.json``, the report) sees an
+    ordinary plan; any other plan is returned as it is, without reading data.
+
+    - ``variants: from_data`` (or no ``variants:``): the arms are the distinct values of the
+      arm column (as text; empty cells and ``Total`` rows left out), control first, then
+      the others in Python's string order (code points: ``Ad 10`` before ``Ad 9``), so the
+      same export gives the same plan. ``control:`` must be one of them.
+    - ``creative.group_by``: each arm's group is its one value of that column (a role such
+      as ``campaign`` or a column name); the groups, in string order with their arms in the
+      plan's order, become ``creative.groups``. An arm with two values of the column, or an
+      empty one, is an error: the groups must be a partition of the arms.
+
+    The resolved plan keeps the file's path, root and SHA-256 (it is the plan on disk, read
+    with its data). One query over the export's rows.
+    """
+    by = plan.creative.group_by if plan.creative is not None else None
+    if not plan.data.on_aggregates or (not plan.arms_from_data and by is None):
+        return plan
+    pairs = _arm_values(plan, by)
+    arms = _arms(plan, pairs)
+    changes: dict[str, Any] = {}
+    if plan.arms_from_data:
+        changes["variants"] = {a: {} for a in arms}
+    if by is not None:
+        changes["creative"] = {"group_by": None, "groups": _groups(plan, pairs, arms, by)}
+    resolved = plan.with_(**changes)
+    return resolved.with_source(plan.path, plan.root, plan.sha256)
+
+
+def _arm_values(plan: Plan, by: str | None) -> list[tuple[str, str | None]]:
+    """The distinct (arm, group value) pairs of the export's rows (group ``None`` without
+    ``by``), Total rows and empty arms left out."""
+    raw, _ = _read(plan)
+    names = list(raw.schema().names)
+    cols = resolve_columns(plan, names)
+    t = raw.filter(~_is_total(raw, cols) & raw[cols.arm].notnull())
+    group: Any = ibis.null("string")
+    if by is not None:
+        found = cols.roles.get(by, by)  # a role (campaign, ad_set...) or a column's name
+        _require(plan, names, found, by, "creative.group_by")
+        group = t[found].cast("string")
+    rows = t.select(arm=t[cols.arm].cast("string"), group=group).distinct()
+    got = rows.to_pyarrow().to_pylist()
+    return [(str(r["arm"]), r["group"]) for r in got if str(r["arm"]).strip()]
+
+
+def _arms(plan: Plan, pairs: list[tuple[str, str | None]]) -> list[str]:
+    """The plan's arms: its variants, or the export's (control first, then string order);
+    a control missing from the export is one error with the closest arms."""
+    present = sorted({a for a, _ in pairs})
+    if not plan.arms_from_data:
+        return list(plan.variants)
+    control = plan.control_name
+    if control not in present:
+        close = difflib.get_close_matches(control, present, n=3, cutoff=0.5)
+        hint = f" (closest: {', '.join(repr(c) for c in close)})" if close else ""
+        raise DataError(
+            f"'{control}' is not an arm of {plan.data.aggregates}: none of its "
+            f"{len(present):,} values of the arm column is that{hint}; name one of them",
+            source=plan.source,
+            field="control",
+        )
+    if len(present) < 2:
+        raise DataError(
+            f"{plan.data.aggregates} holds one arm ('{control}'); a comparison needs two",
+            source=plan.source,
+            field="variants",
+        )
+    return [control, *(a for a in present if a != control)]
+
+
+def _groups(
+    plan: Plan, pairs: list[tuple[str, str | None]], arms: list[str], by: str
+) -> dict[str, list[str]]:
+    """Each group value's arms (the arms in plan order); an arm in two groups or none is an
+    error naming the arm and its values."""
+    of: dict[str, set[str | None]] = {}
+    for arm, value in pairs:
+        of.setdefault(arm, set()).add(value)
+    groups: dict[str, list[str]] = {}
+    for arm in arms:
+        values = of.get(arm, set())
+        if len(values) != 1 or None in values:
+            shown = ", ".join(sorted(repr(v) for v in values if v is not None)) or "none"
+            raise DataError(
+                f"'{arm}' has {len(values - {None})} values of '{by}' in "
+                f"{plan.data.aggregates} ({shown}{', and empty cells' if None in values else ''})"
+                "; group by a column that holds one value per ad, or list the groups under "
+                "creative.groups",
+                source=plan.source,
+                field="creative.group_by",
+            )
+        groups.setdefault(str(next(iter(values))), []).append(arm)
+    return {g: groups[g] for g in sorted(groups)}
+
+
 def srm_counts(plan: Plan, src: UnitSource) -> dict[str, int] | None:
     """What the sample-ratio check counts per arm on an export: the impressions
     (``randomization: impression``) or the ``units`` role (``unit``); ``None`` for
@@ -560,5 +660,6 @@ __all__ = [
     "header_skip",
     "open_export",
     "resolve_columns",
+    "resolve_plan",
     "srm_counts",
 ]

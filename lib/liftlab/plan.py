@@ -47,6 +47,10 @@ RelativeInterval = Literal["log-delta", "fieller"]
 Randomization = Literal["unit", "impression", "none"]
 PRE_PERIOD = "pre_period"
 COLUMN_ROLES = ("unit", "variant", "exposed_at", "event", "ts", "value")
+# ``variants: from_data`` (or no ``variants:``) on an ad-platform export: the arms are the
+# distinct values of its arm column, read when the plan is analysed
+# (:func:`liftlab.exports.resolve_plan`); ``control:`` names the control arm.
+FROM_DATA = "from_data"
 WEIGHT_TOLERANCE = 1e-6
 
 
@@ -567,9 +571,20 @@ class CreativeOptions(_Strict):
     or on each creative's own data (``flat``); ``top_k`` is the k of "chance of being in the
     top k"; ``show`` how many creatives the report's tables and charts list (the rest are
     counted and summed in one row); ``groups`` maps a group name (e.g. a creative concept)
-    to its creatives, reported as summed arms. ``floor`` defaults to 1% or a tenth of an
-    equal share, whichever is smaller.
+    to its creatives, reported as summed arms; ``group_by`` (on an ad-platform export) reads
+    that partition from a column instead: a role such as ``campaign`` or ``ad_set``, or a
+    column name (e.g. a "Concept" column), each ad's group being its one value there (an ad
+    with two values, or none, is an error: group by a column that holds one per ad).
+    ``floor`` defaults to 1% or a tenth of an equal share, whichever is smaller.
     """
+
+    @model_validator(mode="after")
+    def _one_partition(self) -> CreativeOptions:
+        if self.groups is not None and self.group_by is not None:
+            raise ValueError(
+                "creative: give groups (named lists of ads) or group_by (a column), not both"
+            )
+        return self
 
     ctr: str
     conversion: str | None = None
@@ -579,6 +594,7 @@ class CreativeOptions(_Strict):
     top_k: Annotated[int, Field(ge=1, le=100)] = 3
     show: Annotated[int, Field(ge=1, le=100)] = 15
     groups: dict[str, list[str]] | None = None
+    group_by: str | None = None
     next_impressions: Annotated[int, Field(gt=0)] | None = None
     fatigue: bool = True
     fatigue_days: Annotated[int, Field(ge=2, le=60)] = 7
@@ -642,7 +658,7 @@ class Plan(_Strict):
     owner: str | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     control: str | None = None
-    variants: dict[str, Variant]
+    variants: dict[str, Variant] = Field(default_factory=dict)
     data: DataSpec
     randomization: Randomization = "unit"
     metrics: Annotated[list[Metric], Field(min_length=1)]
@@ -659,6 +675,8 @@ class Plan(_Strict):
     @field_validator("variants")
     @classmethod
     def _variants(cls, v: dict[str, Variant]) -> dict[str, Variant]:
+        if not v:
+            return v  # read from an export's arm column (checked in _arms_from_data)
         if len(v) < 2:
             raise ValueError("a test needs at least two variants (a control and a treatment)")
         given = [x.weight for x in v.values() if x.weight is not None]
@@ -674,10 +692,13 @@ class Plan(_Strict):
     @classmethod
     def _variant_names_as_text(cls, data: Any) -> Any:
         """Variant names are text: ``916`` or ``True`` given in Python become ``"916"`` and
-        ``"True"`` (a plan file keeps the spelling as written, see :class:`_PlanLoader`)."""
+        ``"True"`` (a plan file keeps the spelling as written, see :class:`_PlanLoader`);
+        ``variants: from_data`` is kept as no variants (read from the export)."""
         if not isinstance(data, dict):
             return data
         data = dict(data)
+        if data.get("variants") == FROM_DATA:
+            data["variants"] = {}
         if isinstance(data.get("variants"), dict):
             data["variants"] = {_as_text(k): v for k, v in data["variants"].items()}
         if "control" in data:
@@ -755,14 +776,20 @@ class Plan(_Strict):
             raise ValueError(
                 f"creative.floor: {opts.floor} × {k} creatives exceeds 1; use at most {1 / k:.4g}"
             )
+        if opts.group_by is not None and not self.data.on_aggregates:
+            raise ValueError(
+                "creative.group_by reads each ad's group from an ad-platform export "
+                "(data.aggregates); on other data list them under creative.groups"
+            )
         seen: dict[str, str] = {}
         for group, members in (opts.groups or {}).items():
             if not members:
                 raise ValueError(f"creative.groups.{group}: list at least one creative")
             for name in members:
-                if name not in self.variants:
+                if self.variants and name not in self.variants:
                     raise ValueError(
                         f"creative.groups.{group}: {name!r} is not a variant of the plan"
+                        f"{did_you_mean(name, self.variants)}"
                     )
                 if name in seen:
                     raise ValueError(
@@ -772,8 +799,9 @@ class Plan(_Strict):
 
     @model_validator(mode="after")
     def _cross_fields(self) -> Plan:
+        self._arms_from_data()
         self._kind_options()
-        if self.control is not None and self.control not in self.variants:
+        if self.control is not None and self.variants and self.control not in self.variants:
             raise ValueError(
                 f"control: '{self.control}' is not one of the variants "
                 f"({', '.join(self.variants)}){did_you_mean(self.control, self.variants)}"
@@ -821,6 +849,22 @@ class Plan(_Strict):
             )
         return self
 
+    def _arms_from_data(self) -> None:
+        """No ``variants:`` only on an export, and then ``control:`` names the control arm."""
+        if self.variants:
+            return
+        if not self.data.on_aggregates:
+            raise ValueError(
+                "variants: list the arms (at least two, e.g. variants: {control: {}, new: {}}); "
+                f"only an ad-platform export (data.aggregates) can read them from its data "
+                f"(variants: {FROM_DATA})"
+            )
+        if self.control is None:
+            raise ValueError(
+                "control: name the control arm (a value of the export's arm column, e.g. "
+                "control: Static 01); with the arms read from the data none is listed first"
+            )
+
     def _randomization(self) -> None:
         """What the sample-ratio check counts must be in the data."""
         d = self.data
@@ -844,6 +888,11 @@ class Plan(_Strict):
 
     # ----- derived values -------------------------------------------------------------------
     @property
+    def arms_from_data(self) -> bool:
+        """Whether the arms are still to be read from the export (:data:`FROM_DATA`)."""
+        return not self.variants
+
+    @property
     def control_name(self) -> str:
         """The control variant: ``control:`` if given, else the first variant listed."""
         return self.control or next(iter(self.variants))
@@ -854,7 +903,10 @@ class Plan(_Strict):
 
     @property
     def weights(self) -> dict[str, float]:
-        """Planned traffic shares; equal when the plan gives no weights."""
+        """Planned traffic shares; equal when the plan gives no weights ({} while the arms
+        are still to be read from the export)."""
+        if not self.variants:
+            return {}
         if all(v.weight is None for v in self.variants.values()):
             return {k: 1 / len(self.variants) for k in self.variants}
         return {k: float(v.weight) for k, v in self.variants.items()}  # type: ignore[arg-type]
@@ -985,10 +1037,15 @@ def project_root(plan_path: Path) -> Path:
     return folder
 
 
-# Bounds on a plan's YAML: a plan has a few hundred values, nested a few levels deep. Beyond
-# these the file is refused before it is built (an alias bomb would otherwise expand to
-# billions of values in validation and in the error message).
-MAX_YAML_VALUES = 10_000
+# Bounds on a plan's YAML, counted with aliases expanded but before anything is built (the
+# count is linear in the file's nodes), so an alias bomb, which would expand to billions of
+# values in validation and in the error message, is refused at once. A plan is a few hundred
+# values, nested a few levels deep, except the largest legitimate one: a creative tournament
+# of 5,000 ads (its limit, see Plan._creative_limits), each typed with a description and
+# listed in creative.groups, is about 25,000 values. The bound is twice that; a file at the
+# bound builds in about 2.5 s, and a shorter plan reads its ads from the export instead
+# (variants: from_data) and stays small.
+MAX_YAML_VALUES = 50_000
 MAX_YAML_DEPTH = 40
 MAX_QUOTED = 80  # characters of a value quoted in an error message
 
@@ -1085,8 +1142,8 @@ class _PlanLoader(yaml.SafeLoader):
                     f"line {_line(node)}: YAML aliases (*name) expand to more than "
                     f"{MAX_YAML_VALUES:,} values; write the plan without nested aliases"
                     if shared
-                    else f"line {_line(node)}: more than {MAX_YAML_VALUES:,} values; a plan "
-                    "has a few hundred, check that the file is a plan",
+                    else f"line {_line(node)}: more than {MAX_YAML_VALUES:,} values; check that "
+                    f"the file is a plan (for an export's ads write variants: {FROM_DATA})",
                     field or None,
                 )
             sizes[key] = total

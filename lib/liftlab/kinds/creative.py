@@ -229,14 +229,15 @@ def _day_counts(
 
 
 def _curves(
-    plan: Plan, opts: CreativeOptions, src: UnitSource | None, alpha: float
+    plan: Plan, opts: CreativeOptions, src: UnitSource | None, alpha: float, names: list[str]
 ) -> tuple[list[FatigueCurve], str | None]:
-    """Impressions and clicks by day per creative that can be fitted, or why there are none."""
+    """Impressions and clicks by day per creative of ``names`` that can be fitted, or why
+    there are none."""
     counts, (den, num), why = _day_counts(plan, opts, src)
     if why:
         return [], why
     curves, dropped = [], []
-    for v in plan.variants:
+    for v in names:
         per, zeros = counts.get(v, {}), [0] * opts.fatigue_days
         curve = FatigueCurve(v, tuple(per.get(den, zeros)), tuple(per.get(num, zeros)))
         try:
@@ -251,6 +252,30 @@ def _curves(
     return curves, f"fatigue not fitted for {', '.join(dropped[:5])}{more}"
 
 
+def _left_out(
+    out: list[str], groups: dict[str, list[str]] | None, control: str, notes: dict[str, str]
+) -> dict[str, list[str]] | None:
+    """The tournament compares creatives with at least two users (an export's rows) and some
+    impressions. The others (``out``: an ad that ran one day, or had no impressions) are left
+    out of it and of its groups and named in ``notes["left_out"]``; the metrics list them."""
+    if not out:
+        return groups
+    if control in out:
+        raise ValueError(
+            f"control {control!r} has fewer than two rows or no impressions: choose another"
+        )
+    more = f" and {len(out) - 5:,} more" if len(out) > 5 else ""
+    notes["left_out"] = (
+        f"{len(out):,} creatives with fewer than two rows or no impressions are left out of "
+        f"the tournament: {', '.join(out[:5])}{more}"
+    )
+    if groups is None:
+        return None
+    gone = set(out)
+    kept = {g: [n for n in m if n not in gone] for g, m in groups.items()}
+    return {g: m for g, m in kept.items() if m}
+
+
 def analyze(
     plan: Plan, stats: UnitStats, results: Results, src: UnitSource | None
 ) -> CreativeSection:
@@ -260,9 +285,12 @@ def analyze(
     conv = stats.moments[opts.conversion] if opts.conversion else None
     rev = stats.moments[opts.revenue] if opts.revenue else None
     cross = stats.cross_sums
-    arms = []
+    arms, out = [], []
     for v, variant in plan.variants.items():
         m = stats.moments[opts.ctr][v]
+        if m.n < 2 or not m.sum_x > 0:
+            out.append(v)
+            continue
         c, r = (conv[v] if conv else None), (rev[v] if rev else None)
         arms.append(
             CreativeArm(
@@ -285,12 +313,13 @@ def analyze(
             )
         )
     notes: dict[str, str] = {}
+    groups = _left_out(out, opts.groups, plan.control_name, notes)
     if conv is not None and arms and arms[0].sum_conversions_clicks is None:
         notes["conversion"] = (
             "conversion per click and per impression are estimates without intervals: they "
             "need per-user conversions × clicks and × impressions (plan: creative.conversion)"
         )
-    curves, why = _curves(plan, opts, src, a.alpha)
+    curves, why = _curves(plan, opts, src, a.alpha, [x.name for x in arms])
     if why:
         notes["fatigue"] = why
     result = analyze_creatives(
@@ -301,7 +330,7 @@ def analyze(
         floor=opts.floor if opts.floor is not None else min(0.01, 0.1 / len(arms)),
         prior=opts.prior,
         top_k=opts.top_k,
-        groups=opts.groups,
+        groups=groups,
         n_next=opts.next_impressions or max(1, round(sum(x.impressions for x in arms))),
         draws=opts.draws,
         seed=opts.seed,
