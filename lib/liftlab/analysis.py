@@ -525,8 +525,25 @@ class _Draft:
     reason: str | None
 
 
-def _test_for(metric: Metric, a: Analysis):  # type: ignore[no-untyped-def]
-    fn = ratio_test if metric.type == "ratio" else cuped_test if metric.covariate else welch_test
+def _test_for(plan: Plan, metric: Metric):  # type: ignore[no-untyped-def]
+    """The metric's test: Welch, CUPED or the delta method; on an export, whose moments
+    count clusters (ads or ad-days), the delta method with a t reference on the clusters
+    (:func:`~liftlab.stats.frequentist.ratio_test`, ``reference="t"``)."""
+    a = plan.analysis
+    if metric.type == "ratio":
+        reference = "t" if plan.data.on_aggregates else "normal"
+
+        def ratio(control: Moments, treatment: Moments) -> Effect:
+            return ratio_test(
+                control,
+                treatment,
+                alpha=a.alpha,
+                relative_interval=a.relative_interval,
+                reference=reference,
+            )
+
+        return ratio
+    fn = cuped_test if metric.covariate else welch_test
 
     def test(control: Moments, treatment: Moments) -> Effect:
         return fn(control, treatment, alpha=a.alpha, relative_interval=a.relative_interval)
@@ -568,7 +585,7 @@ def _compare(
     a = plan.analysis
     ctrl = plan.control_name
     mom = stats.moments[metric.name]
-    test = _test_for(metric, a)
+    test = _test_for(plan, metric)
     eff = test(mom[ctrl], mom[variant])
     sign = 1 if metric.direction == "increase" else -1
     bayes = _bayes(a, metric, mom[ctrl], mom[variant], eff) if a.method == "bayesian" else None
@@ -680,7 +697,7 @@ def _cumulative(
     a = plan.analysis
     try:
         days, looks = _looks(plan, stats, metric, variant)
-        return fixed_horizon_view(days, looks, _test_for(metric, a), alpha=a.alpha)
+        return fixed_horizon_view(days, looks, _test_for(plan, metric), alpha=a.alpha)
     except (ValueError, ArithmeticError, KeyError):
         return None
 
@@ -695,7 +712,7 @@ def _sequential(
 ) -> SequentialView:
     a = plan.analysis
     spec = a.sequential
-    test = _test_for(metric, a)
+    test = _test_for(plan, metric)
     days, looks = _looks(plan, stats, metric, variant)
     n_planned = spec.planned_n or planned
     if spec.kind == "group-sequential":
@@ -749,7 +766,7 @@ def _sensitivity(plan: Plan, stats: UnitStats, metric: Metric) -> list[Sensitivi
     levels = stats.sensitivity.get(metric.name)
     if not levels:
         return []
-    test = _test_for(metric, plan.analysis)
+    test = _test_for(plan, metric)
     return [
         SensitivityRow(label, caps, v, test(mom[plan.control_name], mom[v]))
         for label, (caps, mom) in levels.items()

@@ -15,6 +15,21 @@ Conventions (defaults in bold; alternatives by name):
   user as the unit): the delta method with the numerator–denominator covariance,
   ``Var(R) ≈ (s²_y − 2R·s_xy + R²·s²_x) / (n·x̄²)``, and a normal (z) test and interval
   (Deng et al., 2018, "Applying the Delta Method in Metric Analytics", KDD).
+- **Ratio metrics over few clusters** (``ratio_test(reference="t")``; an ad-platform
+  export, whose ``n`` is its clusters: ads, or ad × day rows): the same delta-method variance,
+  which is ``s²_u / G`` for the cluster-level linearised values ``u_i = (y_i − R·x_i)/x̄``,
+  with a Student t reference of Welch–Satterthwaite degrees of freedom from the two arms'
+  variances with ``G_c − 1`` and ``G_t − 1`` (:func:`welch_df`; Satterthwaite, 1946), for
+  the p-value, the absolute interval and the relative interval (its quantile, on either
+  relative method). The normal reference ignores that the variance is estimated from a
+  handful of clusters: in simulation (4,000 replicates; CTR 2% against 2.5%, varying 30%
+  between clusters, impressions 30%), its 95% interval of the difference covers 86% of the
+  time at 3 clusters per arm, 90% at 5, 92% at 10 and 94.5% at 30; the t reference 95%,
+  96%, 94% and 95% (``tests/test_few_clusters.py``). Impressions that vary much more between
+  clusters (a few big clusters dominate) leave both short of 95%, the t less so. The
+  alternative, not implemented, is the bias-reduced CR2 variance with Bell–McCaffrey
+  degrees of freedom (Bell & McCaffrey, 2002; Pustejovsky & Tipton, 2018), which needs each
+  cluster's leverage ``x_i/Σx``, i.e. per-cluster values the sums here do not keep.
 - **CUPED** (Deng, Xu, Kohavi & Walker, 2013, WSDM): ``θ`` is the pooled within-arm
   regression slope of ``y`` on the pre-period covariate ``x`` over the two arms compared,
   ``θ = Σ_g S_xy,g / Σ_g S_xx,g``; adjusted means are ``ȳ_g − θ(x̄_g − x̄_pooled)``. The
@@ -44,6 +59,7 @@ from scipy import stats as sps
 from liftlab.stats.moments import Moments
 
 RELATIVE_INTERVALS = ("log-delta", "fieller")
+RATIO_REFERENCES = ("normal", "t")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +125,13 @@ def compare(
     alpha: float = 0.05,
     relative_interval: str = "log-delta",
     theta: float | None = None,
+    relative_df: float = math.inf,
 ) -> Effect:
     """Absolute and relative effect, interval and two-sided p-value from effect moments.
 
     ``df = inf`` gives the normal (z) test; a finite ``df`` the Student t with that df.
+    ``relative_df`` is the reference of the relative interval's quantile: normal (``inf``,
+    the default of every test but the cluster-based ratio test) or t with that df.
     """
     if relative_interval not in RELATIVE_INTERVALS:
         raise ValueError(f"relative_interval must be one of {RELATIVE_INTERVALS}")
@@ -136,11 +155,11 @@ def compare(
         note = note or "control mean is zero: no relative effect"
     if relative_interval == "fieller":
         rel_ci = fieller_interval(
-            control_mean, var_control_mean, treatment_mean, var_treatment_mean, alpha
+            control_mean, var_control_mean, treatment_mean, var_treatment_mean, alpha, relative_df
         )
     else:
         rel_ci = log_delta_interval(
-            control_mean, var_control_mean, treatment_mean, var_treatment_mean, alpha
+            control_mean, var_control_mean, treatment_mean, var_treatment_mean, alpha, relative_df
         )
     return Effect(
         method=method,
@@ -162,18 +181,29 @@ def compare(
     )
 
 
-def log_delta_interval(
-    mean_c: float, var_mean_c: float, mean_t: float, var_mean_t: float, alpha: float
-) -> tuple[float, float] | None:
-    """CI of ``mean_t/mean_c − 1`` by the delta method on the log ratio (normal quantile).
+def quantile(alpha: float, df: float = math.inf) -> float:
+    """The two-sided critical value ``q_{1−α/2}``: normal when ``df`` is infinite, else t."""
+    return float(sps.norm.ppf(1 - alpha / 2) if math.isinf(df) else sps.t.ppf(1 - alpha / 2, df))
 
-    ``None`` when a mean is not positive (the log ratio is undefined).
+
+def log_delta_interval(
+    mean_c: float,
+    var_mean_c: float,
+    mean_t: float,
+    var_mean_t: float,
+    alpha: float,
+    df: float = math.inf,
+) -> tuple[float, float] | None:
+    """CI of ``mean_t/mean_c − 1`` by the delta method on the log ratio.
+
+    The quantile is normal (``df = inf``, default) or t with ``df``. ``None`` when a mean is
+    not positive (the log ratio is undefined).
     """
     if not (mean_c > 0 and mean_t > 0) or not (var_mean_c >= 0 and var_mean_t >= 0):
         return None
     log_ratio = math.log(mean_t / mean_c)
     se = math.hypot(math.sqrt(var_mean_t) / mean_t, math.sqrt(var_mean_c) / mean_c)
-    z = float(sps.norm.ppf(1 - alpha / 2))
+    z = quantile(alpha, df)
     return (_exp(log_ratio - z * se) - 1, _exp(log_ratio + z * se) - 1)
 
 
@@ -183,14 +213,20 @@ def _exp(x: float) -> float:
 
 
 def fieller_interval(
-    mean_c: float, var_mean_c: float, mean_t: float, var_mean_t: float, alpha: float
+    mean_c: float,
+    var_mean_c: float,
+    mean_t: float,
+    var_mean_t: float,
+    alpha: float,
+    df: float = math.inf,
 ) -> tuple[float, float] | None:
-    """Fieller's CI of ``mean_t/mean_c − 1`` for independent means (normal quantile).
+    """Fieller's CI of ``mean_t/mean_c − 1`` for independent means.
 
-    Solves ``(m_t − ρ m_c)² = z² (v_t + ρ² v_c)`` for ρ. ``None`` when the interval is not
-    bounded (``m_c² ≤ z² v_c``: the control mean is not clearly away from zero).
+    Solves ``(m_t − ρ m_c)² = z² (v_t + ρ² v_c)`` for ρ, ``z`` the normal quantile
+    (``df = inf``, default) or t with ``df``. ``None`` when the interval is not bounded
+    (``m_c² ≤ z² v_c``: the control mean is not clearly away from zero).
     """
-    z2 = float(sps.norm.ppf(1 - alpha / 2)) ** 2
+    z2 = quantile(alpha, df) ** 2
     a = mean_c**2 - z2 * var_mean_c
     b = -2 * mean_t * mean_c
     c = mean_t**2 - z2 * var_mean_t
@@ -248,21 +284,32 @@ def ratio_test(
     *,
     alpha: float = 0.05,
     relative_interval: str = "log-delta",
+    reference: str = "normal",
 ) -> Effect:
-    """Delta-method z-test of a ratio metric ``Σy/Σx`` (numerator y, denominator x)."""
+    """Delta-method test of a ratio metric ``Σy/Σx`` (numerator y, denominator x).
+
+    ``reference``: ``normal`` (**default**; method ``delta-z``: many units) or ``t`` (method
+    ``delta-t``: the moments count clusters, e.g. an export's rows; Welch–Satterthwaite df
+    on the clusters, also for the relative interval's quantile). Module docstring.
+    """
+    if reference not in RATIO_REFERENCES:
+        raise ValueError(f"reference must be one of {RATIO_REFERENCES}, got {reference!r}")
 
     def ratio(m: Moments) -> float:
         return m.sum_y / m.sum_x if m.sum_x != 0 else math.nan
 
+    vc, vt = ratio_variance(control), ratio_variance(treatment)
+    df = welch_df(vc, vt, control.n, treatment.n) if reference == "t" else math.inf
     return compare(
-        method="delta-z",
+        method="delta-t" if reference == "t" else "delta-z",
         control_mean=ratio(control),
         treatment_mean=ratio(treatment),
-        var_control_mean=ratio_variance(control),
-        var_treatment_mean=ratio_variance(treatment),
-        df=math.inf,
+        var_control_mean=vc,
+        var_treatment_mean=vt,
+        df=df,
         alpha=alpha,
         relative_interval=relative_interval,
+        relative_df=df,
     )
 
 
