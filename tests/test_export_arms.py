@@ -17,13 +17,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import write_plan
+from scipy import stats as sps
 from typer.testing import CliRunner
 
 from liftlab.analysis import analyze
 from liftlab.cli import app
 from liftlab.errors import DataError, PlanError
 from liftlab.exports import resolve_plan
+from liftlab.kinds import creative as creative_kind
 from liftlab.plan import MAX_YAML_VALUES, load_plan, parse_plan
+from liftlab.stats.creative import cpa_interval
 
 CAMPAIGNS = {"Spring - Static": 0.011, "Spring - Video": 0.014, "Spring - UGC": 0.017}
 
@@ -250,3 +253,62 @@ def test_the_yaml_bound_fits_the_largest_tournament(tmp_path: Path) -> None:
     huge.write_text("name: [" + ", ".join(["1"] * MAX_YAML_VALUES) + "]\n", encoding="utf-8")
     with pytest.raises(PlanError, match=f"more than {MAX_YAML_VALUES:,} values"):
         load_plan(huge)
+
+
+# ---- the creative section's money, from the export --------------------------------------------
+Z = float(sps.norm.ppf(0.975))
+
+
+def _ratio(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
+    """Σy/Σx and its delta-method SE over clusters, written out with numpy:
+    ``Var(R) = (s²_y − 2R·s_xy + R²·s²_x) / (n·x̄²)``, sample moments with ``n − 1``."""
+    r = y.sum() / x.sum()
+    var = (np.var(y, ddof=1) - 2 * r * np.cov(y, x, ddof=1)[0, 1] + r * r * np.var(x, ddof=1)) / (
+        len(y) * x.mean() ** 2
+    )
+    return r, float(np.sqrt(var))
+
+
+def test_creative_money_comes_from_the_export(tmp_path: Path, export: pd.DataFrame) -> None:
+    """Spend, CPA, CPC, ROAS and value per ad and for a group, against the closed form on
+    the export's rows (each row, an ad's day, is a cluster); a typed spend is not used."""
+    raw = _raw(creative={"ctr": "ctr", "conversion": "purchases", "group_by": "campaign"})
+    plan = _load(tmp_path, {k: v for k, v in raw.items() if k != "variants"})
+    res = analyze(plan)
+    got = {a["name"]: a for a in json.loads(res.to_json())["creative"]["arms"]}
+    cols = {"s": "Amount spent (USD)", "v": "Purchases", "c": "Link clicks"}
+    for ad in ("Static 1", "Video 10", "UGC 4"):
+        rows = export[export["Ad name"] == ad]
+        s, v, c = (rows[cols[k]].to_numpy(float) for k in "svc")
+        w = rows["Purchases conversion value"].to_numpy(float)
+        a = got[ad]
+        assert a["spend"] == pytest.approx(s.sum(), rel=1e-12)
+        assert a["value"] == pytest.approx(w.sum(), rel=1e-12)
+        for key, (y, x) in {"cpa": (s, v), "cpc": (s, c)}.items():
+            r, se = _ratio(y, x)
+            assert a[key]["estimate"] == pytest.approx(r, rel=1e-12)
+            lo, hi = r * np.exp(-Z * se / r), r * np.exp(Z * se / r)
+            assert a[key]["ci"] == pytest.approx([lo, hi], rel=1e-9)
+        r, se = _ratio(w, s)
+        assert a["roas"]["estimate"] == pytest.approx(r, rel=1e-12)
+        assert a["roas"]["ci"] == pytest.approx([r - Z * se, r + Z * se], rel=1e-9)
+    # a group's money: its ads' rows pooled
+    section = res.sections["creative"]
+    ugc = export[export["Campaign name"] == "Spring - UGC"]
+    pooled = section.pooled(resolve_plan(plan).creative.groups["Spring - UGC"], "UGC")
+    r, se = _ratio(ugc[cols["s"]].to_numpy(float), ugc[cols["v"]].to_numpy(float))
+    cpa = cpa_interval(pooled)
+    assert cpa is not None and cpa.estimate == pytest.approx(r, rel=1e-12)
+    assert cpa.se == pytest.approx(se, rel=1e-9)
+    # the report's volume table shows them in the plan's currency
+    volume = creative_kind.volume_frame(section, res).set_index("creative")
+    assert {"spend", "CPA", "CPC", "ROAS"} <= set(volume.columns)
+
+
+def test_a_typed_spend_is_not_used_on_an_export(tmp_path: Path, export: pd.DataFrame) -> None:
+    plan = _load(tmp_path, _raw())
+    typed = _raw(variants={v: {"spend": 1.0} for v in resolve_plan(plan).variants})
+    got = json.loads(analyze(_load(tmp_path, typed, "typed.yaml")).to_json())["creative"]
+    spend = export.groupby("Ad name")["Amount spent (USD)"].sum()
+    for a in got["arms"]:
+        assert a["spend"] == pytest.approx(spend[a["name"]], rel=1e-12)

@@ -13,7 +13,11 @@ budget, fatigue GLM). :func:`views` is what the report shows. Inputs:
   kind (``UnitStats.cross_sums``), so conversion per click and per impression get
   delta-method intervals; CPA needs only the conversions total.
 - ``creative.revenue`` (optional mean metric): Σrevenue and Σrevenue², for ROAS.
-- each variant's ``spend``: CPA (with a conversion metric) and ROAS (with a revenue metric).
+- each variant's ``spend``: CPA (with a conversion metric), CPC and ROAS (with a revenue
+  metric), on unit and event tables. On an ad-platform export the money comes from the
+  export instead (:func:`export_money`, one grouped query over its clusters): spend, CPA,
+  CPC, ROAS and conversion value with delta-method intervals over the clusters; a typed
+  ``spend:`` is then not used.
 - Fatigue: on event tables, the impressions and clicks of the ctr metric (both ``count``) by
   day since the unit's first exposure, ``fatigue_days`` days, one grouped query
   (:func:`liftlab.events.events_by_exposure_day`). On an ad-platform export whose rows are
@@ -53,9 +57,14 @@ from liftlab.stats.creative import (
     CreativeArm,
     CreativeResult,
     FatigueCurve,
+    Interval,
+    MoneySums,
     analyze_creatives,
+    cpa_interval,
+    cpc_interval,
     fit_fatigue,
     rate_interval,
+    roas_interval,
 )
 from liftlab.stats.multiple import adjust_pvalues
 
@@ -184,6 +193,48 @@ def export_day_counts(
     return out
 
 
+def export_money(src: UnitSource | None) -> dict[str, MoneySums]:
+    """Per creative, the export's money sums over its clusters (:class:`MoneySums`: spend,
+    clicks, conversions and conversion value with their squares and cross-products with
+    spend), in one grouped query; ``{}`` when the source is not an export with spend and
+    clicks."""
+    if src is None or "export" not in src.extras:
+        return {}
+    t = src.extras["export"]
+    if not {"spend", "clicks"} <= set(t.columns):
+        return {}
+    s = t.spend
+    aggs: dict[str, Any] = {"n": t.count(), "spend": s.sum(), "spend2": (s * s).sum()}
+    for role in ("clicks", "conversions", "value"):
+        if role in t.columns:
+            x = t[role]
+            aggs[role] = x.sum()
+            aggs[f"{role}2"] = (x * x).sum()
+            aggs[f"{role}_spend"] = (x * s).sum()
+    rows = t.group_by(v_=t.variant).aggregate(**aggs).to_pyarrow().to_pylist()
+
+    def sums(r: dict[str, Any]) -> MoneySums:
+        def f(key: str) -> float | None:
+            return float(r[key] or 0.0) if key in r else None
+
+        return MoneySums(
+            int(r["n"]),
+            float(r["spend"] or 0.0),
+            float(r["spend2"] or 0.0),
+            float(r["clicks"] or 0.0),
+            float(r["clicks2"] or 0.0),
+            float(r["clicks_spend"] or 0.0),
+            f("conversions"),
+            f("conversions2"),
+            f("conversions_spend"),
+            f("value"),
+            f("value2"),
+            f("value_spend"),
+        )
+
+    return {str(r["v_"]): sums(r) for r in rows}
+
+
 def _day_counts(
     plan: Plan, opts: CreativeOptions, src: UnitSource | None
 ) -> tuple[dict[str, dict[str, list[float]]], tuple[str, str], str | None]:
@@ -285,6 +336,7 @@ def analyze(
     conv = stats.moments[opts.conversion] if opts.conversion else None
     rev = stats.moments[opts.revenue] if opts.revenue else None
     cross = stats.cross_sums
+    money = export_money(src)
     arms, out = [], []
     for v, variant in plan.variants.items():
         m = stats.moments[opts.ctr][v]
@@ -310,6 +362,7 @@ def analyze(
                 spend=variant.spend if (c or r) else None,
                 revenue=r.sum_y if r else None,
                 sum_revenue2=r.sum_y2 if r else None,
+                money=money.get(v),
             )
         )
     notes: dict[str, str] = {}
@@ -665,14 +718,15 @@ def _volume_row(
     cvr_d = _decimals(conv, section, lambda a: a.cvr.estimate)
     cvr_i_d = _decimals(conv, section, lambda a: a.cvr_impression.estimate)
     money = _cpa_display(results)
-    cpa_d = _decimals(money, section, lambda a: a.cpa.estimate if a.cpa else None)
-    roas_d = _decimals(_ROAS, section, lambda a: a.roas.estimate if a.roas else None)
-    if isinstance(x, CreativeArm):  # a summed arm: its rates from the sums
+    if isinstance(x, CreativeArm):  # a summed arm: its rates and money from the sums
         cvr = rate_interval(x.moments("cvr"), r.alpha).estimate
         cvr_i = rate_interval(x.moments("cvr_impression"), r.alpha).estimate
-        cpa, roas = None, None
+        cost = {"CPA": cpa_interval(x, r.alpha), "CPC": cpc_interval(x, r.alpha)}
+        roas = roas_interval(x, r.alpha)
+        spend = x.money.spend if x.money is not None else x.spend
     else:
-        cvr, cvr_i, cpa, roas = x.cvr.estimate, x.cvr_impression.estimate, x.cpa, x.roas
+        cvr, cvr_i, roas, spend = x.cvr.estimate, x.cvr_impression.estimate, x.roas, x.spend
+        cost = {"CPA": x.cpa, "CPC": x.cpc}
     row: dict[str, Any] = {
         "creative": label,
         section.units: fmt.count(x.users),
@@ -683,11 +737,21 @@ def _volume_row(
         row["conversions"] = fmt.count(x.conversions)
         row["conversions per click"] = fmt.value(conv, cvr, cvr_d)
         row["conversions per impression"] = fmt.value(conv, cvr_i, cvr_i_d)
-    if any(a.cpa for a in r.arms):
-        row["CPA"] = _with_ci(money, cpa.estimate, cpa.ci, cpa_d) if cpa else fmt.DASH
+    if any(a.spend is not None for a in r.arms):
+        row["spend"] = fmt.money(spend, results.plan.currency, 0) if spend is not None else fmt.DASH
+    for name, iv in cost.items():
+        key = name.lower()
+        if any(getattr(a, key) for a in r.arms):
+            d = fmt.value_decimals(money, [_estimate(getattr(a, key)) for a in section.shown])
+            row[name] = _with_ci(money, iv.estimate, iv.ci, d) if iv else fmt.DASH
     if any(a.roas for a in r.arms):
+        roas_d = _decimals(_ROAS, section, lambda a: _estimate(a.roas))
         row["ROAS"] = _with_ci(_ROAS, roas.estimate, roas.ci, roas_d) if roas else fmt.DASH
     return row
+
+
+def _estimate(iv: Interval | None) -> float | None:
+    return iv.estimate if iv is not None else None
 
 
 def _cpa_display(results: Results) -> fmt.Display:

@@ -15,7 +15,20 @@ with the squares and cross-products the delta method needs (:class:`CreativeArm`
   ``CPA·exp(∓z·se_V/V)``, always positive. ``sum_conversions2 = None`` means conversions
   count converting users (0/1 per user), so ``Σv² = Σv``.
 - **ROAS** ``= revenue / spend``: the revenue total's normal interval
-  ``Rev ± z·sqrt(n·s²_rev)`` divided by spend.
+  ``Rev ± z·sqrt(n·s²_rev)`` divided by spend. **CPC** ``= spend / Σc`` as CPA, with the
+  clicks total.
+- **Money from an ad-platform export** (:class:`MoneySums`, ``CreativeArm.money``): each
+  row (cluster) has its own spend, so spend is random as conversions, clicks and
+  conversion value are, and they move together (a bigger day costs more and sells more).
+  CPA ``= Σs/Σv``, CPC ``= Σs/Σc`` and ROAS ``= Σw/Σs`` (``s`` spend, ``w`` conversion
+  value, sums over the creative's clusters) are ratios of sums with the delta-method
+  variance over clusters, covariance included (:func:`ratio_variance`,
+  ``Var(R) ≈ (s²_y − 2R·s_xy + R²·s²_x)/(n·x̄²)``, ``n − 1`` moments). CPA and CPC take the
+  log-scale interval ``R·exp(±z·se/R)`` (always positive; with a constant spend it is the
+  interval above), ROAS the Wald interval ``R ± z·se``. ``z`` is normal, as for every
+  interval of the tournament; the plan's ``cpa``/``roas`` metrics compare the same ratios
+  across arms. Conversions here are the export's conversions column, whatever
+  ``conversion`` metric the rates use.
 - **Lift vs control**: :func:`liftlab.stats.frequentist.ratio_test` (two-sided delta-method
   z-test of the difference in CTR; relative lift ``CTR_t/CTR_c − 1`` with the log-delta
   interval), p-values of the ``k − 1`` comparisons adjusted by
@@ -99,7 +112,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -142,12 +155,67 @@ def _z(alpha: float) -> float:
 
 # ----- inputs --------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
+class MoneySums:
+    """One creative's money on an ad-platform export, over its ``n`` clusters (rows): totals,
+    squares and cross-products with spend of spend ``s``, conversions ``v``, clicks ``c`` and
+    conversion value ``w`` (``None``: the export has no such column). Sums add across
+    creatives (their rows are disjoint)."""
+
+    n: int
+    spend: float
+    spend2: float
+    clicks: float
+    clicks2: float
+    spend_clicks: float
+    conversions: float | None = None
+    conversions2: float | None = None
+    spend_conversions: float | None = None
+    value: float | None = None
+    value2: float | None = None
+    value_spend: float | None = None
+
+    def __add__(self, other: MoneySums) -> MoneySums:
+        def add(a: float | None, b: float | None) -> float | None:
+            return None if a is None or b is None else a + b
+
+        names = [f.name for f in fields(self)]
+        return MoneySums(*(add(getattr(self, k), getattr(other, k)) for k in names))  # type: ignore[arg-type]
+
+    def over(self, numerator: str, denominator: str) -> Moments:
+        """:class:`Moments` of ``Σnumerator/Σdenominator``, one of them ``spend`` and the
+        other ``clicks``, ``conversions`` or ``value``."""
+        other = denominator if numerator == "spend" else numerator
+        cross = {
+            "clicks": self.spend_clicks,
+            "conversions": self.spend_conversions,
+            "value": self.value_spend,
+        }[other]
+        y, x = self._side(numerator), self._side(denominator)
+        return Moments(self.n, *y, *x, float(cross if cross is not None else math.nan))
+
+    def _side(self, name: str) -> tuple[float, float]:
+        total, squares = getattr(self, name), getattr(self, f"{name}2")
+        if total is None or squares is None:
+            raise ValueError(f"the export has no {name} column")
+        return float(total), float(squares)
+
+
+def _summed(sums: Sequence[MoneySums]) -> MoneySums | None:
+    out = sums[0] if sums else None
+    for m in sums[1:]:
+        out = out + m if out is not None else m
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class CreativeArm:
     """Per-user sums for one creative (``c`` clicks, ``i`` impressions, ``v`` conversions).
 
     ``None`` cross-products leave the intervals that need them NaN; ``sum_conversions2 =
     None`` means conversions are converting users (0/1). ``spend`` is a fixed amount;
-    ``revenue`` needs ``sum_revenue2`` (Σ per-user revenue²).
+    ``revenue`` needs ``sum_revenue2`` (Σ per-user revenue²). ``money``: an export's
+    per-cluster spend, clicks, conversions and value, which CPA, CPC and ROAS then use
+    (module docstring).
     """
 
     name: str
@@ -164,6 +232,7 @@ class CreativeArm:
     spend: float | None = None
     revenue: float | None = None
     sum_revenue2: float | None = None
+    money: MoneySums | None = None
 
     def __post_init__(self) -> None:
         if self.users < 2:
@@ -216,6 +285,7 @@ class CreativeArm:
             "sum_conversions_clicks sum_conversions_impressions spend revenue sum_revenue2"
         ).split()
         conv2 = [a.sum_v2 for a in arms]
+        money = [a.money for a in arms if a.money is not None]
         return cls(
             name,
             sum(a.users for a in arms),
@@ -224,6 +294,7 @@ class CreativeArm:
             if any(a.sum_conversions2 is not None for a in arms)
             else None,
             **{f: total(f) for f in optional},
+            money=_summed(money) if len(money) == len(arms) else None,
         )
 
     @property
@@ -338,7 +409,9 @@ class GroupResult:
 class ArmResult:
     """One creative: rates, lift vs control (``None`` for control), P(best), shrunk lift;
     ``rank`` (1 = best) and ``prob_top_k`` under the result's prior, ``shrunk_rate`` the
-    campaign posterior of the ranking metric (``None`` under the flat prior)."""
+    campaign posterior of the ranking metric (``None`` under the flat prior); ``cpa``,
+    ``cpc``, ``roas`` and the totals ``spend`` and conversion ``value`` (``None`` without
+    spend or value: from the export's money sums when the arm has them)."""
 
     name: str
     users: int
@@ -357,11 +430,16 @@ class ArmResult:
     rank: int = 0
     prob_top_k: float = math.nan
     shrunk_rate: ShrunkLift | None = None
+    cpc: Interval | None = None
+    spend: float | None = None
+    value: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         keys = "name users impressions clicks conversions ctr cvr cvr_impression cpa roas lift"
         return _pick(
-            self, keys + " prob_best expected_loss shrunk_lift rank prob_top_k shrunk_rate"
+            self,
+            keys + " prob_best expected_loss shrunk_lift rank prob_top_k shrunk_rate"
+            " cpc spend value",
         )
 
 
@@ -483,20 +561,75 @@ def rate_interval(m: Moments, alpha: float = 0.05) -> Interval:
     return Interval(est, se, (est - _z(alpha) * se, est + _z(alpha) * se))
 
 
-def cpa_interval(arm: CreativeArm, alpha: float = 0.05) -> Interval | None:
-    """``spend/Σv`` with the inverted log-scale interval of the conversions total."""
+def _cost(m: Moments, alpha: float) -> Interval:
+    """``Σy/Σx`` (a cost: spend over something) with the delta-method SE and the log-scale
+    interval ``R·exp(±z·se/R)``."""
+    if not m.sum_x > 0:
+        return Interval(math.nan, math.nan, NAN2)
+    est, var = m.sum_y / m.sum_x, ratio_variance(m)
+    se = math.sqrt(var) if var >= 0 else math.nan
+    cv, z = (se / est if est > 0 else math.nan), _z(alpha)
+    return Interval(est, se, (est * math.exp(-z * cv), est * math.exp(z * cv)))
+
+
+def money_interval(arm: CreativeArm, what: str, alpha: float = 0.05) -> Interval | None:
+    """``cpa``, ``cpc`` or ``roas`` from the export's money sums (``None`` without them, or
+    without the column it needs); module docstring."""
+    m = arm.money
+    if m is None:
+        return None
+    if what == "roas":
+        if m.value is None:
+            return None
+        r = rate_interval(m.over("value", "spend"), alpha)
+        return r if m.spend > 0 else Interval(math.nan, math.nan, NAN2)
+    if what == "cpa" and m.conversions is None:
+        return None
+    return _cost(m.over("spend", "conversions" if what == "cpa" else "clicks"), alpha)
+
+
+def _totals(arm: CreativeArm) -> tuple[float | None, float | None]:
+    """The creative's spend and conversion value: the export's, else the given ones."""
+    if arm.money is not None:
+        return arm.money.spend, arm.money.value
+    return arm.spend, arm.revenue
+
+
+def cpc_interval(arm: CreativeArm, alpha: float = 0.05) -> Interval | None:
+    """``spend/Σc``: from the export's money sums, else a fixed spend over the clicks total
+    (the inverted log-scale interval of that total, as CPA)."""
+    if arm.money is not None:
+        return money_interval(arm, "cpc", alpha)
     if arm.spend is None:
         return None
-    if not arm.conversions > 0:
+    return _fixed_cost(arm.spend, Moments(arm.users, arm.clicks, arm.sum_clicks2), alpha)
+
+
+def _fixed_cost(spend: float, total: Moments, alpha: float) -> Interval:
+    """A fixed ``spend`` over a random total ``T = Σy`` (variance ``n·s²_y``): ``spend/T``
+    with ``T``'s log-scale interval inverted."""
+    if not total.sum_y > 0:
         return Interval(math.nan, math.nan, NAN2)
-    total_sd = math.sqrt(arm.users * Moments(arm.users, arm.conversions, arm.sum_v2).var_y)
-    est, cv = arm.spend / arm.conversions, total_sd / arm.conversions
+    est, cv = spend / total.sum_y, math.sqrt(total.n * total.var_y) / total.sum_y
     z = _z(alpha)
     return Interval(est, est * cv, (est * math.exp(-z * cv), est * math.exp(z * cv)))
 
 
+def cpa_interval(arm: CreativeArm, alpha: float = 0.05) -> Interval | None:
+    """``spend/Σv`` with the inverted log-scale interval of the conversions total (from the
+    export's money sums when the arm has them)."""
+    if arm.money is not None:
+        return money_interval(arm, "cpa", alpha)
+    if arm.spend is None:
+        return None
+    return _fixed_cost(arm.spend, Moments(arm.users, arm.conversions, arm.sum_v2), alpha)
+
+
 def roas_interval(arm: CreativeArm, alpha: float = 0.05) -> Interval | None:
-    """``revenue/spend`` with the revenue total's normal interval over spend."""
+    """``revenue/spend`` with the revenue total's normal interval over spend (from the
+    export's money sums when the arm has them)."""
+    if arm.money is not None:
+        return money_interval(arm, "roas", alpha)
     if arm.spend is None or arm.revenue is None or arm.sum_revenue2 is None:
         return None
     if not arm.spend > 0:
@@ -970,6 +1103,7 @@ def analyze_creatives(
             cpa_interval(a, alpha), roas_interval(a, alpha),
             lifts.get(a.name), ranking.prob_best[j], ranking.expected_loss[j],
             shrunk.get(a.name), rank[a.name], ranking.prob_top_k[j], rate_post,
+            cpc_interval(a, alpha), *_totals(a),
         )  # fmt: skip
 
     results = tuple(one(j, a) for j, a in enumerate(arms))
