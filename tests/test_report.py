@@ -464,7 +464,7 @@ def test_manifest_records_what_ran_on_which_data(project: Path, good_run: dict, 
         "manifest_path": "manifest.json",
         "run_id": run.name,
     }
-    assert manifest["settings"] == {"LIFTLAB_THREADS": "1"}
+    assert manifest["settings"] == {"LIFTLAB_THREADS": "0"}
     started = dt.datetime.fromisoformat(manifest["started_at"])
     finished = dt.datetime.fromisoformat(manifest["finished_at"])
     assert (

@@ -1,21 +1,26 @@
 """Metric definitions compiled to Ibis aggregations that return sufficient statistics.
 
-For a unit table the engine runs two small queries and sends back a few numbers per group,
-never the rows:
+For a unit table the engine runs two queries and sends back a few numbers per group, never
+the rows:
 
-1. a *checks* query over all units: row count, distinct and null unit ids, null variants and
-   timestamps, the quantile caps the plan asks for, and the p99 / p99.9 of every mean metric
-   for the capping sensitivity table (all quantiles ``quantile_cont``, pooled over variants,
-   of the non-zero values unless the cap says ``among: all``; see :class:`~liftlab.plan.Cap`);
-2. the *statistics* query, grouped by variant (and by UTC day of ``data.timestamp`` when the
-   plan names one): for each metric the count and the sums of ``y``, ``y²``, ``x``, ``x²`` and
-   ``x·y`` (``y`` the value or numerator, ``x`` the denominator or covariate) after capping,
-   the same sums under no cap / p99 / p99.9 for mean metrics, plus null counts and the
-   min/max of 0/1 columns for validation.
+1. a *checks* query over all units: row count, null unit ids, variants and timestamps, the
+   number of distinct unit ids (a bitmap in DuckDB for integer ids, else ``COUNT(DISTINCT)``),
+   each metric column's nulls, least and greatest value, and the quantiles that the caps
+   and the capping sensitivity table need (p99 / p99.9 of every mean metric), each column's
+   list computed in one ``quantile_cont`` call (pooled over variants, of the non-zero values
+   unless the cap says ``among: all``; see :class:`~liftlab.plan.Cap`);
+2. the *sums* query, grouped by variant (and by UTC day of ``data.timestamp`` when the plan
+   names one). Each metric declares its sums (count, ``Σy``, ``Σy²``, ``Σx``, ``Σx²``,
+   ``Σxy``, ``y`` the value or numerator, ``x`` the denominator or covariate, after the cap),
+   so do its cap-sensitivity levels (no cap / p99 / p99.9) and the plan's kind (cross
+   products); :class:`Sums` compiles their union, each distinct product once, into exact
+   fixed-point sums that do not depend on the order rows are added in: the same results on
+   one thread or many.
 
-Per-variant totals are the sums of the per-day groups (:class:`Moments` add exactly), so the
-daily cumulative series for sequential monitoring costs no extra query. Only resampling
-methods (bootstrap, rank tests) read unit-level values, through :func:`metric_values`.
+Per-variant totals are exact integer sums of the per-day groups, converted to floats once,
+so the daily cumulative series for sequential monitoring costs no extra query. Only
+resampling methods (bootstrap, rank tests) read unit-level values, through
+:func:`metric_values`.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import ibis
+import ibis.expr.datatypes as idt
 import ibis.expr.types as ir
 import numpy as np
 
@@ -197,194 +204,431 @@ def _yx(m: Metric) -> tuple[str, str | None]:
     return str(m.column), m.covariate
 
 
-def _quantile(col: ir.Column, q: float, among: str) -> ir.FloatingScalar:
-    """The ``q`` quantile of a column pooled over variants: of its non-zero values
-    (``among="nonzero"``, the default, see :class:`liftlab.plan.Cap`) or of all of them."""
-    values = _num(col)
-    if among == "nonzero":
-        values = values.nullif(0.0)
-    return values.quantile(q)
-
-
 def _capped(col: ir.FloatingColumn, cap: float | None) -> ir.FloatingColumn:
     return col if cap is None else col.clip(upper=cap)
 
 
-def _sums(prefix: str, y: ir.FloatingColumn, x: ir.FloatingColumn | None) -> dict[str, Any]:
-    out = {f"{prefix}_sy": y.sum(), f"{prefix}_syy": (y * y).sum()}
-    if x is not None:
-        out |= {
-            f"{prefix}_sx": x.sum(),
-            f"{prefix}_sxx": (x * x).sum(),
-            f"{prefix}_sxy": (x * y).sum(),
-        }
-    return out
+# ---- exact sums ------------------------------------------------------------------------------
+SCALE_BITS = 59
+"""Every term is scaled so that its largest possible value is below ``2**59`` (< 10**18)."""
 
 
-def _moments(r: dict[str, Any], prefix: str) -> Moments:
-    return Moments(
-        int(r["n"]),
-        _f(r.get(f"{prefix}_sy")),
-        _f(r.get(f"{prefix}_syy")),
-        _f(r.get(f"{prefix}_sx")),
-        _f(r.get(f"{prefix}_sxx")),
-        _f(r.get(f"{prefix}_sxy")),
-    )
+def scale_exponent(bound: float) -> int:
+    """The power of two ``k`` that scales values of magnitude up to ``bound`` into
+    ``(-2**59, 2**59)``: ``bound < 2**e`` gives ``k = 59 - e`` (any ``k`` fits a bound of 0)."""
+    if not bound:
+        return 0
+    return SCALE_BITS - math.frexp(bound)[1]
 
 
-def _f(value: Any) -> float:
-    return 0.0 if value is None else float(value)
+def fixed_point_sum(value: ir.NumericValue, k: int, backend: str) -> ir.NumericScalar:
+    """``Σ int(value · 2**k)`` over the rows, summed as exact integers.
+
+    ``value`` must stay within ``(-2**59, 2**59)`` once scaled (see :func:`scale_exponent`).
+    Each scaled value becomes a 64-bit integer by the engine's own cast (to the nearest in
+    DuckDB and PostgreSQL, toward zero in Spark: an error below one unit, ``2**-k``), and the
+    integers add exactly in any order: DuckDB sums them in HUGEINT (overflow past ``2**127``,
+    more than ``2**68`` rows), PostgreSQL in NUMERIC (no bound), Spark as ``DECIMAL(18, 0)``
+    into ``DECIMAL(28, 0)`` (``10**28 / 2**59``: 1.7e10 rows per group). The result is a
+    ``DECIMAL(38, 0)``; divide by ``2**k`` after the last exact addition.
+    """
+    scaled = value if k == 0 else value * (2.0**k)
+    as_int = scaled.cast(idt.Decimal(18, 0)) if backend == "pyspark" else scaled.cast("int64")
+    return as_int.sum().cast(idt.Decimal(38, 0))
 
 
-def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
-    """Run the checks query and the statistics query; validate; return the moments."""
-    lay = src.layout or Layout.of(plan)
-    if src.layout is None:
-        check_columns(plan, src)
-    t = src.table
-    variant = t[lay.variant]
+def backend_name(t: ir.Table) -> str:
+    """The Ibis backend a table runs on (``duckdb``, ``postgres``, ``pyspark``, ...)."""
+    try:
+        return str(t._find_backend().name)
+    except Exception:  # an unbound table: no engine to specialise for
+        return ""
 
-    def yx(m: Metric) -> tuple[str, str | None]:
-        return lay.columns[m.name]
 
-    # ---- query 1: checks and quantiles over all units ----------------------------------------
-    checks: dict[str, Any] = {"rows": t.count(), "null_variants": variant.isnull().sum()}
-    if lay.unit in t.columns:  # else each row is a unit (sources.rows_are_units)
+@dataclass(frozen=True)
+class Side:
+    """One value per unit: ``column`` (as a number) after an optional upper ``cap``."""
+
+    column: str
+    cap: float | None = None
+
+    def key(self) -> tuple[str, float]:
+        return (self.column, math.inf if self.cap is None else self.cap)
+
+
+@dataclass(frozen=True)
+class Span:
+    """What the checks query found of one column: ``lo``/``hi`` its least and greatest
+    value, ``integer`` whether the engine stores it as integers (or yes/no)."""
+
+    lo: float
+    hi: float
+    integer: bool
+
+    def bound(self, cap: float | None) -> float:
+        """The largest magnitude of the column's values after capping at ``cap``."""
+        lo, hi = (self.lo, self.hi) if cap is None else (min(self.lo, cap), min(self.hi, cap))
+        return max(abs(lo), abs(hi))
+
+
+class Sums:
+    """The union of the sums that metrics, cap levels and kinds need, each compiled once.
+
+    A *term* is a product of one or two :class:`Side` values; ``need`` registers one and
+    returns the name its sum comes back under, so that the same product asked for twice
+    (a metric's cap and the sensitivity level with the same cap, ``x·y`` and ``y·x``) is one
+    sum in the engine.
+
+    Sums are exact and independent of row order (:func:`fixed_point_sum`), so results are
+    byte-identical on any number of threads. A term over integer columns without a cap, whose
+    products stay below ``2**59``, is summed as integers (``k = 0``, no rounding at all). Any
+    other term is scaled by ``2**k`` with ``k = 59 - e``, where ``B < 2**e`` bounds the term's
+    magnitude (``B`` from each column's least and greatest value, capped), and converted to
+    an integer: an error below ``2**-k <= B·2**-58`` per row. So a sum ``S`` of ``n`` terms
+    differs from the exact sum of the float64 terms by at most ``n·B·2**-58`` before its one
+    final rounding to float64 (relative ``2**-53``): relative to ``Σ|t|`` that is below
+    ``(B / mean|t|)·2**-58``, e.g. 4e-16 even when the largest value is a hundred times the
+    mean, and never above ``n·2**-58`` (float64 summation in some thread order: up to
+    ``n·2**-53``).
+    """
+
+    def __init__(self) -> None:
+        self.names: dict[tuple[Side, ...], str] = {}
+
+    def need(self, *sides: Side) -> str:
+        term = tuple(sorted(sides, key=Side.key))
+        return self.names.setdefault(term, f"t{len(self.names)}")
+
+    def moments(self, y: Side, x: Side | None) -> tuple[str, ...]:
+        """The names of ``Σy, Σy², Σx, Σx², Σxy`` (the first two without ``x``)."""
+        names = (self.need(y), self.need(y, y))
+        if x is None:
+            return names
+        return (*names, self.need(x), self.need(x, x), self.need(x, y))
+
+    def compile(
+        self, t: ir.Table, spans: dict[str, Span], backend: str
+    ) -> tuple[dict[str, Any], dict[str, int]]:
+        """The engine aggregates of every term and each term's scale exponent ``k``."""
+        aggs: dict[str, Any] = {}
+        scales: dict[str, int] = {}
+        for term, name in self.names.items():
+            bound = math.prod(spans[s.column].bound(s.cap) for s in term)
+            exact_ints = bound < 2.0**SCALE_BITS and all(
+                spans[s.column].integer and s.cap is None for s in term
+            )
+            value: Any = None
+            for s in term:
+                side = (
+                    t[s.column].cast("int64") if exact_ints else _capped(_num(t[s.column]), s.cap)
+                )
+                value = side if value is None else value * side
+            scales[name] = 0 if exact_ints else scale_exponent(bound)
+            aggs[name] = fixed_point_sum(value, scales[name], backend)
+        return aggs, scales
+
+
+def _exact(row: dict[str, Any], names: Iterator[str] | tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(int(row[k] or 0) for k in names)
+
+
+def _as_float(total: int, k: int) -> float:
+    """An exact scaled integer sum as the nearest float64 (one rounding)."""
+    return math.ldexp(float(total), -k)
+
+
+@dataclass
+class _Acc:
+    """Exact integer sums of the terms, added group by group (order does not matter)."""
+
+    scales: dict[str, int]
+    n: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def add(self, row: dict[str, Any], names: tuple[str, ...]) -> None:
+        self.n += int(row["n"])
+        for name, value in zip(names, _exact(row, names), strict=True):
+            self.totals[name] = self.totals.get(name, 0) + value
+
+    def value(self, name: str) -> float:
+        return _as_float(self.totals.get(name, 0), self.scales[name])
+
+    def moments(self, names: tuple[str, ...]) -> Moments:
+        return Moments(self.n, *(self.value(k) for k in names))
+
+
+def _row_moments(row: dict[str, Any], names: tuple[str, ...], scales: dict[str, int]) -> Moments:
+    acc = _Acc(scales)
+    acc.add(row, names)
+    return acc.moments(names)
+
+
+# ---- query 1: checks, quantiles and column spans ---------------------------------------------
+def _quantile(col: ir.Column, qs: list[float], among: str) -> ir.Scalar:
+    """The ``qs`` quantiles (``quantile_cont``: linear interpolation) of a column pooled over
+    variants, of its non-zero values (``among="nonzero"``, the default, see
+    :class:`liftlab.plan.Cap`) or of all of them; one engine aggregate per column."""
+    values = _num(col)
+    if among == "nonzero":
+        values = values.nullif(0.0)
+    return values.quantile(qs)
+
+
+def _wanted_quantiles(plan: Plan, lay: Layout) -> dict[tuple[str, str], list[float]]:
+    """Per (column, among): the quantiles the caps and the sensitivity levels need."""
+    wanted: dict[tuple[str, str], set[float]] = {}
+    for m in plan.metrics:
+        among = m.cap.among if m.cap is not None else "nonzero"
+        qs = {q for _, q in SENSITIVITY_LEVELS if q is not None} if m.type == "mean" else set()
+        if m.cap is not None and m.cap.quantile is not None:
+            qs.add(m.cap.quantile)
+        for col in lay.columns[m.name]:
+            if col is not None and qs:
+                wanted.setdefault((col, among), set()).update(qs)
+    return {key: sorted(qs) for key, qs in wanted.items()}
+
+
+# Widest id range (max - min + 1) whose distinct ids are counted with a bitmap in DuckDB:
+# 2**30 bits, 128 MiB per thread.
+BITMAP_IDS = 2**30
+
+
+def _distinct_units(t: ir.Table, unit: str, backend: str) -> ir.IntegerScalar:
+    """The number of distinct unit ids, exactly: in DuckDB, integer ids spanning at most
+    :data:`BITMAP_IDS` are counted with a bitmap (``bit_count(bitstring_agg(id, min, max))``,
+    about ten times faster than a hash table); else ``COUNT(DISTINCT unit)``."""
+    col = t[unit]
+    if backend == "duckdb" and col.type().is_integer():
+        span = t.aggregate(lo=col.min(), hi=col.max()).to_pyarrow().to_pylist()[0]
+        lo, hi = span["lo"], span["hi"]
+        if lo is not None and hi - lo < BITMAP_IDS:
+            return _bit_count(_bitstring_agg(col.cast("int64"), int(lo), int(hi)))
+    return col.nunique()
+
+
+@ibis.udf.agg.builtin(name="bitstring_agg")
+def _bitstring_agg(arg: idt.int64, lo: idt.int64, hi: idt.int64) -> idt.binary:  # type: ignore[empty-body]
+    """DuckDB's bitmap of the integers in ``[lo, hi]`` that occur."""
+
+
+@ibis.udf.scalar.builtin(name="bit_count")
+def _bit_count(arg: idt.binary) -> idt.int64:  # type: ignore[empty-body]
+    """DuckDB's count of set bits."""
+
+
+def _checks(
+    plan: Plan, t: ir.Table, lay: Layout, backend: str
+) -> tuple[dict[str, Any], dict[tuple[str, str], list[float]]]:
+    """One query over all units: row count, null ids, variants and timestamps, distinct ids,
+    each metric column's nulls, least and greatest value, and its quantiles (each column's
+    list of quantiles computed once)."""
+    checks: dict[str, Any] = {"rows": t.count(), "null_variants": t[lay.variant].isnull().sum()}
+    if lay.unit in t.columns and not lay.derived:  # derived tables: one row per unit by build
         checks |= {
-            "distinct_units": t[lay.unit].nunique(),
+            "distinct_units": _distinct_units(t, lay.unit, backend),
             "null_units": t[lay.unit].isnull().sum(),
         }
     if lay.timestamp is not None:
         checks["null_ts"] = t[lay.timestamp].isnull().sum()
-    for i, m in enumerate(plan.metrics):
-        y_col, x_col = yx(m)
-        among = m.cap.among if m.cap is not None else "nonzero"
-        if m.cap is not None and m.cap.quantile is not None:
-            for col in (y_col, x_col):
-                if col is not None:
-                    checks[f"q_{i}_{col}"] = _quantile(t[col], m.cap.quantile, among)
-        if m.type == "mean":
-            for label, q in SENSITIVITY_LEVELS:
-                for col in (y_col, x_col):
-                    if q is not None and col is not None:
-                        checks[f"s_{i}_{label}_{col}"] = _quantile(t[col], q, among)
-    row = t.aggregate(**checks).to_pyarrow().to_pylist()[0]
-    _check_rows(plan, src, row, lay)
+    for col in _metric_columns(plan, lay):
+        value = _num(t[col])
+        checks |= {f"n_{col}": t[col].count(), f"lo_{col}": value.min(), f"hi_{col}": value.max()}
+    wanted = _wanted_quantiles(plan, lay)
+    for j, ((col, among), qs) in enumerate(wanted.items()):
+        checks[f"q{j}"] = _quantile(t[col], qs, among)
+    return t.aggregate(**checks).to_pyarrow().to_pylist()[0], wanted
 
-    caps: dict[str, dict[str, float]] = {}
-    sens_caps: dict[str, dict[str, dict[str, float]]] = {}
+
+def _metric_columns(plan: Plan, lay: Layout) -> list[str]:
+    cols: dict[str, None] = {}
+    for m in plan.metrics:
+        cols |= {c: None for c in lay.columns[m.name] if c is not None}
+    return list(cols)
+
+
+def _spans(plan: Plan, src: UnitSource, lay: Layout, row: dict[str, Any]) -> dict[str, Span]:
+    """Each metric column's :class:`Span`; a DataError for empty or infinite values."""
+    schema = src.table.schema()
+    spans: dict[str, Span] = {}
     for i, m in enumerate(plan.metrics):
-        y_col, x_col = yx(m)
-        cols = [c for c in (y_col, x_col) if c is not None]
-        if m.cap is not None:
-            for col in cols:
-                value = m.cap.value if m.cap.value is not None else row[f"q_{i}_{col}"]
-                if value is not None:  # None: every value is 0, nothing to cap
-                    caps.setdefault(m.name, {})[col] = float(value)
-        if m.type == "mean":
-            sens_caps[m.name] = {
-                label: (
-                    {}
-                    if q is None
-                    else {
-                        c: float(row[f"s_{i}_{label}_{c}"])
-                        for c in cols
-                        if row[f"s_{i}_{label}_{c}"] is not None
-                    }
+        y_attr, x_attr = (
+            ("numerator", "denominator") if m.type == "ratio" else ("column", "covariate")
+        )
+        for col, attr in zip(lay.columns[m.name], (y_attr, x_attr), strict=True):
+            if col is None or col in spans:
+                continue
+            nulls = int(row["rows"]) - int(row[f"n_{col}"])
+            if nulls:
+                raise DataError(
+                    f"'{col}' has {nulls} empty values in {src.label}; fill them "
+                    "(0 where nothing happened) or drop those units",
+                    source=plan.source,
+                    field=f"metrics[{i}].{attr}",
                 )
-                for label, q in SENSITIVITY_LEVELS
-            }
+            lo, hi = row[f"lo_{col}"], row[f"hi_{col}"]
+            lo, hi = (0.0, 0.0) if lo is None else (float(lo), float(hi))
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                raise DataError(
+                    f"'{col}' in {src.label} holds infinite or NaN values; clean them",
+                    source=plan.source,
+                    field=f"metrics[{i}].{attr}",
+                )
+            dtype = schema[col]
+            spans[col] = Span(lo, hi, dtype.is_integer() or dtype.is_boolean())
+    return spans
 
-    # ---- query 2: sufficient statistics per variant (× day) ----------------------------------
-    aggs: dict[str, Any] = {"n": t.count()}
-    main: dict[str, Any] = {"n": t.count()}  # the metrics' own sums, also per segment
-    sides: dict[str, ir.FloatingColumn] = {}
-    for i, m in enumerate(plan.metrics):
-        y_col, x_col = yx(m)
+
+def _caps(
+    plan: Plan,
+    lay: Layout,
+    row: dict[str, Any],
+    wanted: dict[tuple[str, str], list[float]],
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, dict[str, float]]]]:
+    """The caps of each metric's columns, and of each sensitivity level of a mean metric."""
+    found: dict[tuple[str, str, float], float | None] = {}
+    for j, ((col, among), qs) in enumerate(wanted.items()):
+        values = row[f"q{j}"] or [None] * len(qs)  # None: every value is 0, nothing to cap
+        found |= {(col, among, q): v for q, v in zip(qs, values, strict=True)}
+    caps: dict[str, dict[str, float]] = {}
+    levels: dict[str, dict[str, dict[str, float]]] = {}
+    for m in plan.metrics:
+        among = m.cap.among if m.cap is not None else "nonzero"
+        cols = [c for c in lay.columns[m.name] if c is not None]
+
+        def at(q: float, cols: list[str] = cols, among: str = among) -> dict[str, float]:
+            got = {c: found[(c, among, q)] for c in cols}
+            return {c: float(v) for c, v in got.items() if v is not None}
+
+        if m.cap is not None:
+            fixed = m.cap.value
+            capped = {c: float(fixed) for c in cols} if fixed is not None else None
+            caps[m.name] = capped if capped is not None else at(float(m.cap.quantile or 0))
+            if not caps[m.name]:
+                del caps[m.name]
+        if m.type == "mean":
+            levels[m.name] = {label: {} if q is None else at(q) for label, q in SENSITIVITY_LEVELS}
+    return caps, levels
+
+
+# ---- query 2: the sums, per variant (× day) --------------------------------------------------
+@dataclass
+class _Needs:
+    """The names of each metric's moments, per cap level, and of each cross product."""
+
+    sums: Sums = field(default_factory=Sums)
+    main: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    levels: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    cross: dict[str, str] = field(default_factory=dict)
+
+
+def _needs(
+    plan: Plan,
+    lay: Layout,
+    caps: dict[str, dict[str, float]],
+    levels: dict[str, dict[str, dict[str, float]]],
+) -> _Needs:
+    """Every sum the metrics, their cap levels and the plan's kind declare, as one union."""
+    from liftlab.kinds import cross_products
+
+    needs = _Needs()
+    sides: dict[str, Side] = {}
+    for m in plan.metrics:
+        y_col, x_col = lay.columns[m.name]
         cap = caps.get(m.name, {})
-        y = _capped(_num(t[y_col]), cap.get(y_col))
-        x = _capped(_num(t[x_col]), cap.get(x_col)) if x_col is not None else None
+        y = Side(y_col, cap.get(y_col))
+        x = Side(x_col, cap.get(x_col)) if x_col is not None else None
         sides[f"{m.name}.y"] = y
         if x is not None:
             sides[f"{m.name}.x"] = x
-        main |= _sums(f"m{i}", y, x)
-        aggs |= _sums(f"m{i}", y, x)
-        aggs[f"m{i}_nully"] = t[y_col].isnull().sum()
-        if x_col is not None:
-            aggs[f"m{i}_nullx"] = t[x_col].isnull().sum()
-        if m.type == "proportion":
-            aggs[f"m{i}_min"] = y.min()
-            aggs[f"m{i}_max"] = y.max()
-        for k, (label, _) in enumerate(SENSITIVITY_LEVELS if m.type == "mean" else ()):
-            level = sens_caps[m.name][label]
-            ys = _capped(_num(t[y_col]), level.get(y_col))
-            xs = _capped(_num(t[x_col]), level.get(x_col)) if x_col is not None else None
-            aggs |= _sums(f"m{i}_s{k}", ys, xs)
+        needs.main[m.name] = needs.sums.moments(y, x)
+        for label, level in levels.get(m.name, {}).items():
+            ys = Side(y_col, level.get(y_col))
+            xs = Side(x_col, level.get(x_col)) if x_col is not None else None
+            needs.levels.setdefault(m.name, {})[label] = needs.sums.moments(ys, xs)
+    for a_side, b_side in cross_products(plan):
+        needs.cross[f"{a_side}*{b_side}"] = needs.sums.need(sides[a_side], sides[b_side])
+    return needs
+
+
+def _group_keys(t: ir.Table, lay: Layout) -> list[Any]:
+    keys = [t[lay.variant].cast("string").name("_variant")]
+    if lay.timestamp is not None:
+        ts = t[lay.timestamp]
+        keys.append((ts if ts.type().is_date() else ts.date()).name("_day"))
+    return keys
+
+
+def _funnel_aggs(t: ir.Table, lay: Layout) -> dict[str, Any]:
+    aggs: dict[str, Any] = {}
     reached = None
     for k, col in enumerate(lay.funnel):
         step = _num(t[col]).fill_null(0.0) > 0
         reached = step if reached is None else reached & step
         aggs[f"f{k}"] = reached.ifelse(1, 0).sum()
-    from liftlab.kinds import cross_products
+    return aggs
 
-    pairs = cross_products(plan)
-    for k, (a_side, b_side) in enumerate(pairs):
-        aggs[f"cp{k}"] = (sides[a_side] * sides[b_side]).sum()
-    keys = [variant.cast("string").name("_variant")]
-    if lay.timestamp is not None:
-        ts = t[lay.timestamp]
-        keys.append((ts if ts.type().is_date() else ts.date()).name("_day"))
-    rows = t.group_by(keys).aggregate(**aggs).to_pyarrow().to_pylist()
 
-    seen = {r["_variant"]: 0 for r in rows}
-    for r in rows:
-        seen[r["_variant"]] += int(r["n"])
-    unknown = sorted(set(seen) - set(plan.variants))
-    if unknown:
-        bad = unknown[0]
+def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
+    """Run the checks query and the sums query; validate; return the moments.
+
+    All sums are exact and independent of the order rows are added in (see :class:`Sums`),
+    so the result is the same on one thread or many.
+    """
+    lay = src.layout or Layout.of(plan)
+    if src.layout is None:
+        check_columns(plan, src)
+    t = src.table
+    backend = backend_name(t)
+    row, wanted = _checks(plan, t, lay, backend)
+    _check_rows(plan, src, row, lay)
+    spans = _spans(plan, src, lay, row)
+    _check_proportions(plan, src, lay, spans, None)
+    if backend == "pyspark" and int(row["rows"]) >= 10**28 // 2**SCALE_BITS:
         raise DataError(
-            f"{src.label} has variant '{bad}' ({seen[bad]} units) that the plan does not "
-            f"name{did_you_mean(bad, plan.variants)}; add it to variants or filter the data",
+            f"{src.label} has {row['rows']} rows, more than Spark's exact DECIMAL(28, 0) sums "
+            "hold; analyse it in slices (as_of, segment) or on DuckDB",
             source=plan.source,
-            field="variants",
         )
-    for r in rows:
-        for i, m in enumerate(plan.metrics):
-            _validate_values(plan, src, i, m, r, lay)
+    caps, sens_caps = _caps(plan, lay, row, wanted)
+    needs = _needs(plan, lay, caps, sens_caps)
+    terms, scales = needs.sums.compile(t, spans, backend)
+    aggs = {"n": t.count(), **terms, **_funnel_aggs(t, lay)}
+    rows = t.group_by(_group_keys(t, lay)).aggregate(**aggs).to_pyarrow().to_pylist()
+    _check_variants(plan, src, rows)
+    stats = _assemble(plan, lay, rows, needs, scales, caps, sens_caps)
+    _check_proportions(plan, src, lay, spans, stats)
+    main = {"n": t.count()} | {k: terms[k] for names in needs.main.values() for k in names}
+    seg_counts, seg_moments = _segment_stats(plan, t, t[lay.variant], main, needs, scales)
+    return replace(stats, segment_counts=seg_counts, segment_moments=seg_moments)
 
+
+def _assemble(
+    plan: Plan,
+    lay: Layout,
+    rows: list[dict[str, Any]],
+    needs: _Needs,
+    scales: dict[str, int],
+    caps: dict[str, dict[str, float]],
+    sens_caps: dict[str, dict[str, dict[str, float]]],
+) -> UnitStats:
+    """Per-variant totals (exact integer additions over the days), daily moments, cap
+    levels, funnel counts and cross products, from the rows of the sums query."""
+    every = tuple(scales)
+    totals = {v: _Acc(scales) for v in plan.variants}
+    for r in rows:
+        totals[r["_variant"]].add(r, every)
     days = sorted({r["_day"] for r in rows}) if lay.timestamp is not None else []
     day_index = {d: k for k, d in enumerate(days)}
     zero = Moments(0, 0.0, 0.0)
-
-    def total(prefix: str, v: str) -> Moments:
-        acc = zero
-        for r in rows:
-            if r["_variant"] == v:
-                acc = acc + _moments(r, prefix)
-        return acc
-
-    counts = {v: seen.get(v, 0) for v in plan.variants}
-    moments = {
-        m.name: {v: total(f"m{i}", v) for v in plan.variants} for i, m in enumerate(plan.metrics)
-    }
-    sensitivity = {
-        m.name: {
-            label: (sens_caps[m.name][label], {v: total(f"m{i}_s{k}", v) for v in plan.variants})
-            for k, (label, _) in enumerate(SENSITIVITY_LEVELS)
-        }
-        for i, m in enumerate(plan.metrics)
-        if m.type == "mean"
-    }
     daily: dict[str, dict[str, list[Moments]]] = {}
     daily_counts: dict[str, list[int]] = {v: [0] * len(days) for v in plan.variants}
     if days:
-        for m in plan.metrics:
-            daily[m.name] = {v: [zero] * len(days) for v in plan.variants}
+        daily = {m.name: {v: [zero] * len(days) for v in plan.variants} for m in plan.metrics}
         for r in rows:
             k = day_index[r["_day"]]
             daily_counts[r["_variant"]][k] = int(r["n"])
-            for i, m in enumerate(plan.metrics):
-                daily[m.name][r["_variant"]][k] = _moments(r, f"m{i}")
+            for name, names in needs.main.items():
+                daily[name][r["_variant"]][k] = _row_moments(r, names, scales)
     funnel_counts: dict[str, list[int]] = {}
     if lay.funnel:
         funnel_counts = {v: [0] * (len(lay.funnel) + 1) for v in plan.variants}
@@ -393,35 +637,44 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
             acc[0] += int(r["n"])
             for k in range(len(lay.funnel)):
                 acc[k + 1] += int(r[f"f{k}"] or 0)
-    cross_sums = {
-        f"{a_side}*{b_side}": {
-            v: sum(_f(r[f"cp{k}"]) for r in rows if r["_variant"] == v) for v in plan.variants
-        }
-        for k, (a_side, b_side) in enumerate(pairs)
-    }
-    seg_counts, seg_moments = _segment_stats(plan, t, variant, main)
     return UnitStats(
-        counts=counts,
-        moments=moments,
+        counts={v: totals[v].n for v in plan.variants},
+        moments={
+            name: {v: totals[v].moments(names) for v in plan.variants}
+            for name, names in needs.main.items()
+        },
         caps=caps,
         days=days,
         daily=daily,
         daily_counts=daily_counts if days else {},
-        sensitivity=sensitivity,
-        segment_counts=seg_counts,
-        segment_moments=seg_moments,
+        sensitivity={
+            name: {
+                label: (sens_caps[name][label], {v: totals[v].moments(n) for v in plan.variants})
+                for label, n in per.items()
+            }
+            for name, per in needs.levels.items()
+        },
         funnel_counts=funnel_counts,
-        cross_sums=cross_sums,
+        cross_sums={
+            key: {v: totals[v].value(name) for v in plan.variants}
+            for key, name in needs.cross.items()
+        },
     )
 
 
 def _segment_stats(
-    plan: Plan, t: ir.Table, variant: ir.Column, sums: dict[str, Any]
+    plan: Plan,
+    t: ir.Table,
+    variant: ir.Column,
+    sums: dict[str, Any],
+    needs: _Needs,
+    scales: dict[str, int],
 ) -> tuple[
     dict[str, dict[str, dict[str, int]]], dict[str, dict[str, dict[str, dict[str, Moments]]]]
 ]:
     """Units and metric moments per segment value and variant, for every ``data.segments``
-    column, from one query grouped by variant and all segment columns."""
+    column, from one query grouped by variant and all segment columns (exact sums added
+    over the other columns' levels)."""
     segments = plan.data.segments
     if not segments:
         return {}, {}
@@ -438,26 +691,66 @@ def _segment_stats(
         *(t[s].cast("string").name(f"_seg_{j}") for j, s in enumerate(segments)),
     ]
     rows = t.group_by(keys).aggregate(**sums).to_pyarrow().to_pylist()
-    counts: dict[str, dict[str, dict[str, int]]] = {s: {} for s in segments}
-    zero = Moments(0, 0.0, 0.0)
-    moments: dict[str, dict[str, dict[str, dict[str, Moments]]]] = {s: {} for s in segments}
+    every = tuple(k for k in sums if k != "n")
+    accs: dict[str, dict[str, dict[str, _Acc]]] = {s: {} for s in segments}
     for r in rows:
         v = r["_variant"]
         for j, s in enumerate(segments):
             value = "(missing)" if r[f"_seg_{j}"] is None else str(r[f"_seg_{j}"])
-            per = counts[s].setdefault(value, {name: 0 for name in plan.variants})
-            if v not in per:
-                continue
-            per[v] += int(r["n"])
-            level = moments[s].setdefault(
-                value, {m.name: {name: zero for name in plan.variants} for m in plan.metrics}
+            per = accs[s].setdefault(value, {name: _Acc(scales) for name in plan.variants})
+            if v in per:
+                per[v].add(r, every)
+    counts = {
+        s: {value: {v: a.n for v, a in per.items()} for value, per in sorted(levels.items())}
+        for s, levels in accs.items()
+    }
+    moments = {
+        s: {
+            value: {
+                m: {v: a.moments(names) for v, a in per.items()} for m, names in needs.main.items()
+            }
+            for value, per in sorted(levels.items())
+        }
+        for s, levels in accs.items()
+    }
+    return counts, moments
+
+
+def _check_variants(plan: Plan, src: UnitSource, rows: list[dict[str, Any]]) -> None:
+    seen: dict[str, int] = {}
+    for r in rows:
+        seen[r["_variant"]] = seen.get(r["_variant"], 0) + int(r["n"])
+    unknown = sorted(set(seen) - set(plan.variants))
+    if unknown:
+        bad = unknown[0]
+        raise DataError(
+            f"{src.label} has variant '{bad}' ({seen[bad]} units) that the plan does not "
+            f"name{did_you_mean(bad, plan.variants)}; add it to variants or filter the data",
+            source=plan.source,
+            field="variants",
+        )
+
+
+def _check_proportions(
+    plan: Plan, src: UnitSource, lay: Layout, spans: dict[str, Span], stats: UnitStats | None
+) -> None:
+    """A proportion's column holds only 0 and 1: its least and greatest value are in [0, 1]
+    and, once the sums are in (``stats``), ``Σy = Σy²`` in every variant (only 0/1 give it)."""
+    for i, m in enumerate(plan.metrics):
+        if m.type != "proportion":
+            continue
+        y_col = lay.columns[m.name][0]
+        span = spans[y_col]
+        fractions = stats is not None and any(
+            mo.sum_y != mo.sum_y2 for mo in stats.moments[m.name].values()
+        )
+        if fractions or span.lo < 0 or span.hi > 1:
+            raise DataError(
+                f"'{y_col}' in {src.label} holds values other than 0 and 1 (from {span.lo:g} "
+                f"to {span.hi:g}); use type: mean for amounts",
+                source=plan.source,
+                field=f"metrics[{i}].column",
             )
-            for i, m in enumerate(plan.metrics):
-                level[m.name][v] = level[m.name][v] + _moments(r, f"m{i}")
-    return (
-        {s: dict(sorted(v.items())) for s, v in counts.items()},
-        {s: dict(sorted(v.items())) for s, v in moments.items()},
-    )
 
 
 def _check_rows(plan: Plan, src: UnitSource, row: dict[str, Any], lay: Layout) -> None:
@@ -492,40 +785,6 @@ def _check_rows(plan: Plan, src: UnitSource, row: dict[str, Any], lay: Layout) -
         )
 
 
-def _validate_values(
-    plan: Plan, src: UnitSource, i: int, m: Metric, r: dict[str, Any], lay: Layout
-) -> None:
-    y_col, x_col = lay.columns[m.name]
-    y_attr = "numerator" if m.type == "ratio" else "column"
-    x_attr = "denominator" if m.type == "ratio" else "covariate"
-    for col, attr, key in ((y_col, y_attr, "nully"), (x_col, x_attr, "nullx")):
-        nulls = r.get(f"m{i}_{key}")
-        if col is not None and nulls:
-            raise DataError(
-                f"'{col}' has {nulls} empty values in {src.label}; fill them "
-                "(0 where nothing happened) or drop those units",
-                source=plan.source,
-                field=f"metrics[{i}].{attr}",
-            )
-    if m.type == "proportion":
-        lo, hi = r[f"m{i}_min"], r[f"m{i}_max"]
-        if lo is not None and (lo < 0 or hi > 1 or r[f"m{i}_sy"] != r[f"m{i}_syy"]):
-            raise DataError(
-                f"'{y_col}' in {src.label} holds values other than 0 and 1 (from {lo:g} to "
-                f"{hi:g}); use type: mean for amounts",
-                source=plan.source,
-                field=f"metrics[{i}].column",
-            )
-    for key in ("sy", "syy", "sx", "sxx", "sxy"):
-        value = r.get(f"m{i}_{key}")
-        if value is not None and not math.isfinite(float(value)):
-            raise DataError(
-                f"'{y_col}' or its partner column in {src.label} holds infinite values; clean them",
-                source=plan.source,
-                field=f"metrics[{i}]",
-            )
-
-
 def metric_values(
     plan: Plan, src: UnitSource, metric: Metric, caps: dict[str, float] | None = None
 ) -> dict[str, np.ndarray]:
@@ -545,10 +804,14 @@ def metric_values(
 
 
 __all__ = [
+    "SCALE_BITS",
     "SENSITIVITY_LEVELS",
     "Layout",
+    "Sums",
     "UnitStats",
     "check_columns",
+    "fixed_point_sum",
     "metric_values",
+    "scale_exponent",
     "unit_statistics",
 ]

@@ -14,7 +14,10 @@ Semantics (pinned; tests check each):
 - An event counts for a metric when it is the metric's event and
   ``exposed_at <= ts < exposed_at + window_days`` (days of 24 hours).
 - ``aggregate``: ``count`` (number of events), ``sum`` (of ``value``; a null value counts as
-  0), ``any`` (0/1: at least one event), ``repeat`` (0/1: two or more, e.g. a repeat
+  0; added as fixed-point integers, exactly and in any order, so a unit's sum does not
+  depend on the engine's threads: each value is scaled by ``2**k`` with ``k`` from the
+  largest magnitude ``B`` among the summed events, an error below ``B·2**-58`` per event,
+  see :func:`liftlab.aggregate.fixed_point_sum`), ``any`` (0/1: at least one event), ``repeat`` (0/1: two or more, e.g. a repeat
   purchase). Units with no events count as zero.
 - Funnel steps (``landing_page.funnel``): 0/1 per step, the step's event within
   ``funnel_window_days`` of exposure; a unit reaches step k when it has the events of steps
@@ -32,12 +35,13 @@ exposed (or excluded), event rows with no unit id, and negative values of events
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from liftlab.aggregate import Layout
+from liftlab.aggregate import Layout, backend_name, fixed_point_sum, scale_exponent
 from liftlab.errors import DataError, did_you_mean
 from liftlab.plan import PRE_PERIOD, EventAgg, Metric, Plan
 from liftlab.sources import Scope, UnitSource, check_segment, connect, open_table
@@ -185,21 +189,24 @@ def open_events(plan: Plan, *, all_control: bool = False, scope: Scope | None = 
 
     right = units.select(u_=units.unit, exp_=units.exposed_at, variant_=units.variant)
     joined = ev.inner_join(right, ev.unit == right.u_)
+    scale = _value_scale(plan, ev)
     aggs: dict[str, Any] = {}
     layout_cols: dict[str, tuple[str, str | None]] = {}
     for i, m in enumerate(plan.metrics):
         y_spec, x_spec, x_pre = _sides(m)
-        aggs[f"m{i}_y"] = _aggregate(joined, y_spec, 0.0, m.window_days)
+        aggs[f"m{i}_y"] = _aggregate(joined, y_spec, 0.0, m.window_days, scale)
         x_name = None
         if x_spec is not None:
             lo, hi = (-m.pre_days, 0.0) if x_pre else (0.0, m.window_days)
-            aggs[f"m{i}_x"] = _aggregate(joined, x_spec, lo, hi)
+            aggs[f"m{i}_x"] = _aggregate(joined, x_spec, lo, hi, scale)
             x_name = f"m{i}_x"
         layout_cols[m.name] = (f"m{i}_y", x_name)
     funnel = plan.landing_page.funnel if plan.landing_page is not None else []
     window = plan.landing_page.funnel_window_days if plan.landing_page is not None else 0.0
     for k, step in enumerate(funnel):  # 0/1 per step; aggregate.py requires the earlier steps
-        aggs[f"f{k}"] = _aggregate(joined, EventAgg(event=step, aggregate="any"), 0.0, window)
+        aggs[f"f{k}"] = _aggregate(
+            joined, EventAgg(event=step, aggregate="any"), 0.0, window, scale
+        )
     per_metric = joined.group_by(k_=joined.unit).aggregate(**aggs)
     table = units.left_join(per_metric, units.unit == per_metric.k_).select(
         unit=units.unit,
@@ -237,13 +244,50 @@ def _sides(m: Metric) -> tuple[EventAgg, EventAgg | None, bool]:
     return y, (y if m.covariate == PRE_PERIOD else None), True
 
 
-def _aggregate(j: ir.Table, spec: EventAgg, lo_days: float, hi_days: float) -> ir.Scalar:
-    """Per unit: ``spec.aggregate`` of ``spec.event`` with ``exp_ + lo <= ts < exp_ + hi``."""
+def _sum_events(plan: Plan) -> list[str]:
+    """The events whose ``value`` some metric adds up (``aggregate: sum``)."""
+    return sorted(
+        {
+            s.event
+            for m in plan.metrics
+            for s in _sides(m)[:2]
+            if isinstance(s, EventAgg) and s.aggregate == "sum"
+        }
+    )
+
+
+def _value_scale(plan: Plan, ev: ir.Table) -> tuple[int, str]:
+    """The fixed-point scale of summed event values (from their largest magnitude, one
+    small query; none without a ``sum`` metric) and the engine's backend name."""
+    backend = backend_name(ev)
+    events = _sum_events(plan)
+    if not events:
+        return 0, backend
+    mine = ev.filter(ev.event.isin(events))
+    row = mine.aggregate(lo=mine.value.min(), hi=mine.value.max()).to_pyarrow().to_pylist()[0]
+    lo, hi = float(row["lo"] or 0.0), float(row["hi"] or 0.0)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise DataError(
+            f"'{plan.data.column('value')}' in {plan.data.events} holds infinite or NaN values "
+            f"for {', '.join(events)}; clean them",
+            source=plan.source,
+            field="data.events",
+        )
+    return scale_exponent(max(abs(lo), abs(hi))), backend
+
+
+def _aggregate(
+    j: ir.Table, spec: EventAgg, lo_days: float, hi_days: float, scale: tuple[int, str]
+) -> ir.Scalar:
+    """Per unit: ``spec.aggregate`` of ``spec.event`` with ``exp_ + lo <= ts < exp_ + hi``
+    (a ``sum`` exactly, in fixed point at ``scale``: see :func:`_value_scale`)."""
     lo = j.exp_ + ibis.interval(seconds=round(lo_days * DAY_SECONDS))
     hi = j.exp_ + ibis.interval(seconds=round(hi_days * DAY_SECONDS))
     hit = (j.event == spec.event) & (j.ts >= lo) & (j.ts < hi)
     if spec.aggregate == "sum":
-        return hit.ifelse(j.value.fill_null(0.0), 0.0).sum()
+        k, backend = scale
+        total = fixed_point_sum(hit.ifelse(j.value.fill_null(0.0), 0.0), k, backend)
+        return total.cast("float64") * (2.0**-k)
     # Portable 0/1: PostgreSQL cannot cast boolean to bigint, and reads a bare ``1.0`` literal
     # as NUMERIC (whose sums come back as Decimal); integers, then one cast to float64.
     one = hit.ifelse(1, 0)

@@ -15,7 +15,8 @@ in the report's footer (:func:`footer_markdown`):
 - ``packages``: versions of Python and of the packages the numbers depend on;
 - ``parameters``: the notebook's parameters, with paths relative to the project root;
 - ``started_at``, ``finished_at`` (UTC, ISO 8601) and ``duration_seconds`` of the analysis;
-- ``settings``: environment settings that change results (``LIFTLAB_THREADS``).
+- ``settings``: environment settings of the run (``LIFTLAB_THREADS``: engine threads, which
+  results do not depend on).
 
 :func:`finish_manifest` adds what only the runner knows after the notebook ends: the output
 files' SHA-256 and the whole run's duration (kernel start and HTML export included).
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from liftlab import __version__
 from liftlab.files import atomic_write, read_json_object
-from liftlab.sources import THREADS_ENV, redact
+from liftlab.sources import THREADS_DEFAULT, THREADS_ENV, redact
 
 if TYPE_CHECKING:
     from liftlab.analysis import Results
@@ -186,7 +187,7 @@ def build_manifest(
         manifest["project"] = {"commit": project["commit"], "dirty": project["dirty"]}
     manifest["packages"] = package_versions()
     manifest["parameters"] = params
-    manifest["settings"] = {THREADS_ENV: os.environ.get(THREADS_ENV, "1")}
+    manifest["settings"] = {THREADS_ENV: os.environ.get(THREADS_ENV, THREADS_DEFAULT)}
     manifest["started_at"] = _stamp(started_at)
     manifest["finished_at"] = _stamp(finished)
     manifest["duration_seconds"] = round((finished - started_at).total_seconds(), 3)

@@ -14,12 +14,12 @@ downstream works on Ibis table expressions, which is what lets the same metric c
 every backend.
 
 Reproducibility: floating-point sums depend on the order rows are added in, and a parallel
-aggregate adds them in whatever order its threads finish. So that re-running a report on the
-same data gives a byte-identical ``results.json``, DuckDB connections run on one thread and
-PostgreSQL sessions without parallel workers, unless the environment variable
-``LIFTLAB_THREADS`` says otherwise (``0`` = the engine's default, all cores; ``N`` = N
-threads). Spark's partial aggregates have no such switch: its sums agree across runs to
-about 1e-15 relative, not bit for bit.
+aggregate adds them in whatever order its threads finish. So liftlab never sums floats in the
+engine: :mod:`liftlab.aggregate` sums values scaled to fixed-point integers, exactly, and a
+re-run gives a byte-identical ``results.json`` on any number of threads. Engines therefore
+use all cores by default; the environment variable ``LIFTLAB_THREADS`` limits them (``N`` =
+N DuckDB threads, or N - 1 parallel PostgreSQL workers per query; ``0`` or unset = the
+engine's default). Spark keeps its own parallelism.
 """
 
 from __future__ import annotations
@@ -311,22 +311,24 @@ def spark_session(master: str = "local[2]") -> Any:
 
 
 THREADS_ENV = "LIFTLAB_THREADS"
+THREADS_DEFAULT = "0"  # all cores
 
 
 def engine_threads() -> int | None:
-    """Threads an engine may use for one query: ``LIFTLAB_THREADS``, default 1.
+    """Threads an engine may use for one query: ``LIFTLAB_THREADS``; ``0``, ``all`` or unset
+    (the default) return None: the engine's own default, all cores.
 
-    1 keeps float sums in one order, so results are bit-for-bit reproducible; ``0`` (or
-    ``all``) returns None: the engine's own default.
+    Results do not depend on it (sums are exact, see :mod:`liftlab.aggregate`); it only
+    limits the load, e.g. on a shared machine.
     """
-    raw = os.environ.get(THREADS_ENV, "1").strip().lower()
+    raw = os.environ.get(THREADS_ENV, THREADS_DEFAULT).strip().lower()
     if raw in ("0", "all", ""):
         return None
     try:
         n = int(raw)
     except ValueError:
         raise DataError(
-            f"{raw!r} is not a number; set it to 1 (reproducible), N or 0 (all cores)",
+            f"{raw!r} is not a number; set it to 0 (all cores, the default) or N threads",
             source="environment",
             field=THREADS_ENV,
         ) from None
@@ -344,8 +346,8 @@ def duckdb_connect(path: Path | None = None, *, read_only: bool = False) -> Any:
     return ibis.duckdb.connect(str(path), read_only=read_only, **config)
 
 
-def _serial_postgres(con: Any) -> Any:
-    """Turn off parallel workers in a PostgreSQL session (see the module's reproducibility)."""
+def _postgres_threads(con: Any) -> Any:
+    """Limit a PostgreSQL session's parallel workers when ``LIFTLAB_THREADS`` says so."""
     threads = engine_threads()
     if threads is not None and getattr(con, "name", "") == "postgres":
         workers = max(threads - 1, 0)
@@ -399,7 +401,7 @@ def connect(plan: Plan) -> Any:
                 field="data.engine",
             ) from None
     try:
-        return _serial_postgres(ibis.connect(url))
+        return _postgres_threads(ibis.connect(url))
     except Exception as exc:  # the driver's own message, without credentials
         raise DataError(
             f"cannot connect to {redact(url)} ({scrub(_first_line(exc), url)}); check the URL "

@@ -1,0 +1,202 @@
+"""Exact engine sums: the same results on any number of threads, and sums within the stated
+bound of the exact sum of the float64 terms.
+
+The reference for every sum is ``math.fsum`` (the correctly rounded sum) of the same terms
+computed by numpy in float64 at test time; the bound is the one :class:`liftlab.aggregate.Sums`
+states: ``|S - Σt| <= n·B·2**-58 + 2**-53·|Σt|``, ``B`` the largest magnitude of a term.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from liftlab import analyze, parse_plan
+from liftlab.aggregate import SCALE_BITS, scale_exponent, unit_statistics
+from liftlab.errors import DataError
+from liftlab.sources import THREADS_ENV, open_units
+from tests.test_events import _plan
+from tests.test_events import shop as _shop
+
+shop = _shop  # the event fixture of tests/test_events.py (module scope)
+
+THREADS = ("1", "2", "4", "8")
+STAMP = "2026-12-01T00:00:00Z"
+
+
+def _write(path: Path, columns: dict[str, Any], row_group: int = 4_096) -> Path:
+    """Parquet in many small row groups, so that DuckDB splits the scan over its threads."""
+    pq.write_table(pa.table(columns), path, row_group_size=row_group)
+    return path
+
+
+def _plan_for(path: Path, metrics: list[dict[str, Any]], **data: Any):  # type: ignore[no-untyped-def]
+    return parse_plan(
+        {
+            "name": "threads",
+            "kind": "landing_page",
+            "hypothesis": "h",
+            "unit": "user_id",
+            "variants": {"control": {}, "b": {}, "c": {}},
+            "data": {"units": str(path), **data},
+            "metrics": metrics,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def awkward(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """200,000 units with values whose float sums depend on the order they are added in:
+    skewed amounts with many digits, a large mean with a tiny spread, negatives, tiny values."""
+    rng = np.random.default_rng(11)
+    n = 200_000
+    pre = rng.lognormal(3.0, 1.2, n)
+    cols = {
+        "user_id": np.arange(n, dtype=np.int64) * 7 + 3,
+        "variant": np.asarray(["control", "b", "c"])[rng.integers(0, 3, n)],
+        "converted": (rng.random(n) < 0.1).astype(np.int8),
+        "revenue": np.maximum(0.0, 0.7 * pre + rng.normal(0, 9, n)) * (rng.random(n) < 0.3),
+        "pre_revenue": pre,
+        "big": 1e6 + rng.normal(0, 1e-3, n),  # large mean, tiny variance
+        "signed": rng.normal(-50.0, 30.0, n),  # negatives
+        "tiny": rng.exponential(1e-7, n),  # tiny values
+        "huge": rng.lognormal(27.0, 1.0, n),  # ~5e11
+        "clicks": rng.poisson(0.4, n).astype(np.int64),
+        "impressions": 1 + rng.poisson(4, n).astype(np.int64),
+        "exposed_at": np.datetime64("2026-03-01T00:00:00", "s")
+        + rng.integers(0, 9 * 86_400, n).astype("timedelta64[s]"),
+        "device": np.asarray(["mobile", "desktop", "tablet"])[rng.integers(0, 3, n)],
+    }
+    path = _write(tmp_path_factory.mktemp("threads") / "units.parquet", cols)
+    return {"path": path, "cols": cols, "n": n}
+
+
+def test_results_json_identical_across_thread_counts(awkward, monkeypatch):
+    """A CUPED mean with a quantile cap (and its sensitivity levels), a proportion, a ratio,
+    days and segments: results.json byte for byte on 1, 2, 4 and 8 engine threads."""
+    plan = _plan_for(
+        awkward["path"],
+        [
+            {"name": "conv", "role": "primary", "type": "proportion", "column": "converted"},
+            {
+                "name": "rev",
+                "type": "mean",
+                "column": "revenue",
+                "covariate": "pre_revenue",
+                "cap": {"quantile": 0.995},
+            },
+            {"name": "signed", "type": "mean", "column": "signed", "covariate": "big"},
+            {"name": "ctr", "type": "ratio", "numerator": "clicks", "denominator": "impressions"},
+        ],
+        timestamp="exposed_at",
+        segments=["device"],
+    )
+    files = {}
+    for threads in THREADS:
+        monkeypatch.setenv(THREADS_ENV, threads)
+        files[threads] = analyze(plan, generated_at=STAMP).to_json()
+    assert len(set(files.values())) == 1, [t for t in THREADS if files[t] != files["1"]]
+
+
+def test_event_plan_identical_across_thread_counts(shop, monkeypatch):
+    """Per-unit sums of event values (``aggregate: sum``) are exact too."""
+    root, _, _ = shop
+    plan = _plan(root, {"exposures": "exposures.parquet", "events": "events.parquet"}, True)
+    files = set()
+    for threads in ("1", "4"):
+        monkeypatch.setenv(THREADS_ENV, threads)
+        files.add(analyze(plan, generated_at=STAMP).to_json())
+    assert len(files) == 1
+
+
+def _fsum_bound(terms: np.ndarray) -> tuple[float, float]:
+    """The correctly rounded sum of ``terms`` and the stated bound of the engine's error."""
+    exact = math.fsum(terms.tolist())
+    bound = float(np.max(np.abs(terms))) if terms.size else 0.0
+    return exact, terms.size * bound * 2.0**-58 + 2.0**-53 * abs(exact)
+
+
+@pytest.mark.parametrize(
+    ("y_col", "x_col"), [("big", "signed"), ("tiny", "huge"), ("signed", "tiny")]
+)
+def test_sums_within_the_stated_bound_of_fsum(awkward, y_col, x_col, monkeypatch):
+    monkeypatch.setenv(THREADS_ENV, "4")
+    plan = _plan_for(
+        awkward["path"],
+        [{"name": "m", "role": "primary", "type": "mean", "column": y_col, "covariate": x_col}],
+    )
+    stats = unit_statistics(plan, open_units(plan))
+    cols = awkward["cols"]
+    for v in ("control", "b", "c"):
+        keep = cols["variant"] == v
+        y, x = cols[y_col][keep], cols[x_col][keep]
+        got = stats.moments["m"][v]
+        assert got.n == int(keep.sum())
+        for field, terms in (
+            ("sum_y", y),
+            ("sum_y2", y * y),
+            ("sum_x", x),
+            ("sum_x2", x * x),
+            ("sum_xy", x * y),
+        ):
+            exact, bound = _fsum_bound(terms)
+            assert abs(getattr(got, field) - exact) <= bound, (v, field, exact)
+
+
+def test_integer_sums_are_exact(awkward):
+    """Integer columns without a cap are summed as integers: no rounding at all."""
+    plan = _plan_for(
+        awkward["path"],
+        [
+            {
+                "name": "ctr",
+                "role": "primary",
+                "type": "ratio",
+                "numerator": "clicks",
+                "denominator": "impressions",
+            }
+        ],
+    )
+    stats = unit_statistics(plan, open_units(plan))
+    cols = awkward["cols"]
+    keep = cols["variant"] == "b"
+    c, i = cols["clicks"][keep].astype(object), cols["impressions"][keep].astype(object)
+    got = stats.moments["ctr"]["b"]
+    assert (got.sum_y, got.sum_y2, got.sum_x, got.sum_x2, got.sum_xy) == (
+        float(sum(c)),
+        float(sum(c * c)),
+        float(sum(i)),
+        float(sum(i * i)),
+        float(sum(c * i)),
+    )
+
+
+@pytest.mark.parametrize("bound", [1.0, 0.75, 1e-300, 3.7e5, 2.0**70, 1e300])
+def test_scale_exponent_fills_59_bits(bound):
+    k = scale_exponent(bound)
+    assert math.ldexp(bound, k) < 2.0**SCALE_BITS <= 2 * math.ldexp(bound, k)
+
+
+def test_duplicates_found_with_string_and_wide_integer_ids(tmp_path, awkward):
+    """The bitmap (integer ids in a narrow range) and COUNT(DISTINCT) (strings, ids spread
+    wider than the bitmap) find the same duplicate."""
+    cols = dict(awkward["cols"])
+    metric = [{"name": "conv", "role": "primary", "type": "proportion", "column": "converted"}]
+    ids = cols["user_id"].copy()
+    ids[10] = ids[11]
+    for name, unit in (
+        ("narrow", ids),
+        ("wide", ids * (2**33)),
+        ("text", np.asarray([f"u{i}" for i in ids])),
+    ):
+        path = _write(tmp_path / f"{name}.parquet", {**cols, "user_id": unit})
+        with pytest.raises(
+            DataError, match=r"^<plan>: unit: 1 unit ids in 'user_id' .*more than one row"
+        ):
+            analyze(_plan_for(path, metric))
