@@ -272,7 +272,8 @@ def _ratio(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
 def test_creative_money_comes_from_the_export(tmp_path: Path, export: pd.DataFrame) -> None:
     """Spend, CPA, CPC, ROAS and value per ad and for a group, against the closed form on
     the export's rows (each row, an ad's day, is a cluster); a typed spend is not used."""
-    raw = _raw(creative={"ctr": "ctr", "conversion": "purchases", "group_by": "campaign"})
+    creative = {"ctr": "ctr", "conversion": "purchases", "group_by": "campaign"}
+    raw = _raw(creative=creative, currency="USD")
     plan = _load(tmp_path, {k: v for k, v in raw.items() if k != "variants"})
     res = analyze(plan)
     got = {a["name"]: a for a in json.loads(res.to_json())["creative"]["arms"]}
@@ -301,8 +302,11 @@ def test_creative_money_comes_from_the_export(tmp_path: Path, export: pd.DataFra
     assert cpa is not None and cpa.estimate == pytest.approx(r, rel=1e-12)
     assert cpa.se == pytest.approx(se, rel=1e-9)
     # the report's volume table shows them in the plan's currency
-    volume = creative_kind.volume_frame(section, res).set_index("creative")
-    assert {"spend", "CPA", "CPC", "ROAS"} <= set(volume.columns)
+    money = creative_kind.money_frame(section, res).set_index("creative")
+    assert list(money.columns) == ["spend", "conversion value", "CPA", "CPC", "ROAS"]
+    top = section.shown[0].name  # the best-ranked ad, listed first
+    assert money.index[0] == top and money.loc[top, "spend"] == f"${got[top]['spend']:,.0f}"
+    assert money.loc[top, "CPA"].startswith(f"${got[top]['cpa']['estimate']:,.2f}")
 
 
 def test_a_typed_spend_is_not_used_on_an_export(tmp_path: Path, export: pd.DataFrame) -> None:

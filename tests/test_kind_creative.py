@@ -338,10 +338,11 @@ def test_views_show_the_summary_table_and_three_charts(event_run):
     # the correction in words, the technical name in brackets
     assert "p-values adjusted for testing 3 challengers at once [Benjamini–Hochberg]" in text
     assert "= <" not in text and not re.search(r"\de-\d", text)
-    volume = views[2].to_html()
-    assert "CPA" in volume and "ROAS" in volume and "CTR trend per day" in volume
+    volume, money = views[2].to_html(), views[3].to_html()
+    assert "CTR trend per day" in volume and "CPA" not in volume
+    assert "CPA" in money and "CPC" in money and "ROAS" in money and "spend" in money
     # no currency in this plan: CPA is a plain amount with cents, ROAS a ratio
-    frame = kind.volume_frame(section, res)
+    frame = kind.money_frame(section, res)
     arm = section.result.arm("b")
     assert arm.cpa is not None and arm.roas is not None
     b = frame.set_index("creative").loc["b"]
@@ -429,7 +430,7 @@ def test_tiny_ctrs_print_distinctly_and_money_is_in_the_plans_currency(tmp_path)
     summary = kind.summary_markdown(section, res)
     assert "on **click-through rate**" in summary
 
-    volume = kind.volume_frame(section, res).set_index("creative")
+    volume = kind.money_frame(section, res).set_index("creative")
     conversions = units.groupby("variant").converted.sum()
     for v in ctrs:
         cpa = volume.loc["a\u00a0(control)" if v == "a" else v, "CPA"]

@@ -712,21 +712,16 @@ def creative_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
 def _volume_row(
     section: CreativeSection, results: Results, x: ArmResult | CreativeArm, label: str
 ) -> dict[str, Any]:
-    """Volumes, conversion, CPA and ROAS of one creative (or a summed arm)."""
+    """Volumes and conversion of one creative (or a summed arm)."""
     r = section.result
     conv = rate_display(results, section.conversion_metric, "conversion")
     cvr_d = _decimals(conv, section, lambda a: a.cvr.estimate)
     cvr_i_d = _decimals(conv, section, lambda a: a.cvr_impression.estimate)
-    money = _cpa_display(results)
-    if isinstance(x, CreativeArm):  # a summed arm: its rates and money from the sums
+    if isinstance(x, CreativeArm):  # a summed arm: its rates from the sums
         cvr = rate_interval(x.moments("cvr"), r.alpha).estimate
         cvr_i = rate_interval(x.moments("cvr_impression"), r.alpha).estimate
-        cost = {"CPA": cpa_interval(x, r.alpha), "CPC": cpc_interval(x, r.alpha)}
-        roas = roas_interval(x, r.alpha)
-        spend = x.money.spend if x.money is not None else x.spend
     else:
-        cvr, cvr_i, roas, spend = x.cvr.estimate, x.cvr_impression.estimate, x.roas, x.spend
-        cost = {"CPA": x.cpa, "CPC": x.cpc}
+        cvr, cvr_i = x.cvr.estimate, x.cvr_impression.estimate
     row: dict[str, Any] = {
         "creative": label,
         section.units: fmt.count(x.users),
@@ -737,8 +732,27 @@ def _volume_row(
         row["conversions"] = fmt.count(x.conversions)
         row["conversions per click"] = fmt.value(conv, cvr, cvr_d)
         row["conversions per impression"] = fmt.value(conv, cvr_i, cvr_i_d)
-    if any(a.spend is not None for a in r.arms):
-        row["spend"] = fmt.money(spend, results.plan.currency, 0) if spend is not None else fmt.DASH
+    return row
+
+
+def _money_row(
+    section: CreativeSection, results: Results, x: ArmResult | CreativeArm, label: str
+) -> dict[str, Any]:
+    """Spend, conversion value, CPA, CPC and ROAS of one creative (or a summed arm)."""
+    r = section.result
+    money, currency = _cpa_display(results), results.plan.currency
+    if isinstance(x, CreativeArm):  # a summed arm: its money from the sums
+        cost = {"CPA": cpa_interval(x, r.alpha), "CPC": cpc_interval(x, r.alpha)}
+        roas = roas_interval(x, r.alpha)
+        spend, value = (
+            (x.money.spend, x.money.value) if x.money is not None else (x.spend, x.revenue)
+        )
+    else:
+        cost, roas, spend, value = {"CPA": x.cpa, "CPC": x.cpc}, x.roas, x.spend, x.value
+    row: dict[str, Any] = {"creative": label}
+    row["spend"] = fmt.money(spend, currency, 0) if spend is not None else fmt.DASH
+    if any(a.value is not None for a in r.arms):
+        row["conversion value"] = fmt.money(value, currency, 0) if value is not None else fmt.DASH
     for name, iv in cost.items():
         key = name.lower()
         if any(getattr(a, key) for a in r.arms):
@@ -748,6 +762,19 @@ def _volume_row(
         roas_d = _decimals(_ROAS, section, lambda a: _estimate(a.roas))
         row["ROAS"] = _with_ci(_ROAS, roas.estimate, roas.ci, roas_d) if roas else fmt.DASH
     return row
+
+
+def money_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
+    """One row per listed creative (best rank first; control too) and one for the rest,
+    summed: spend, conversion value, CPA and CPC (in the plan's currency) and ROAS; empty
+    when no creative has a spend (an export's, or a typed ``spend:``)."""
+    if all(a.spend is None for a in section.result.arms):
+        return pd.DataFrame()
+    rows = [_money_row(section, results, x, _label(section, x.name)) for x in section.shown]
+    pooled = section.pooled([x.name for x in section.rest], "rest")
+    if pooled is not None:
+        rows.append(_money_row(section, results, pooled, _rest_label(section) + " (summed)"))
+    return _unbroken(pd.DataFrame(rows))
 
 
 def _estimate(iv: Interval | None) -> float | None:
@@ -763,7 +790,7 @@ _ROAS = fmt.Display("return on ad spend")
 
 def volume_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
     """One row per listed creative (best rank first; control too) and one for the rest,
-    summed: volumes, conversion, CPA (in the plan's currency), ROAS and the CTR trend."""
+    summed: volumes, conversion and the CTR trend (money: :func:`money_frame`)."""
     r = section.result
     fits = {f.creative: f for f in r.fatigue or ()}
     rows = []
@@ -1036,7 +1063,7 @@ def fatigue_chart(section: CreativeSection, variants: list[str]) -> alt.LayerCha
 
 
 def views(section: CreativeSection, results: Results) -> list[Any]:
-    """The summary, two tables (three with groups) and three charts (fatigue only when it
+    """The summary, two tables (three with money, four with groups) and three charts (fatigue only when it
     was fitted); at most ``show`` creatives each, the rest counted."""
     from IPython.display import Markdown
 
@@ -1046,6 +1073,9 @@ def views(section: CreativeSection, results: Results) -> list[Any]:
         styled(creative_frame(section, results), "liftlab-creative"),
         styled(volume_frame(section, results), "liftlab-creative-volume"),
     ]
+    money = money_frame(section, results)
+    if not money.empty:
+        out.append(styled(money, "liftlab-creative-money"))
     if section.result.groups:
         out.append(styled(group_frame(section, results), "liftlab-creative-groups", "group"))
     if not lift_frame(section).empty:
