@@ -27,7 +27,7 @@ The truths (``truth.json`` key ``ads``) are conditional on the ads drawn: each a
 CTR ``Σ E[impressions]·ctr·decay^age / Σ E[impressions]`` over its rows (the gamma
 multiplier has mean 1), each campaign's the same over its ads' rows, the best ad, and the
 fatiguing ads' daily decay. ``scale`` multiplies every ad's daily volume (at least
-:data:`MIN_SCALE`); the ads and days stay, since the demo plan names the ads.
+:data:`MIN_SCALE`); the ads and days stay, since the demo plan names its control ad.
 """
 
 from __future__ import annotations
