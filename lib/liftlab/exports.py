@@ -24,6 +24,10 @@ ratios of roles: ``ctr`` clicks/impressions, ``cvr`` conversions/clicks, ``cpc``
 spend/clicks, ``cpm`` 1000·spend/impressions, ``cpa`` spend/conversions, ``roas``
 value/spend, ``value_per_conversion`` value/conversions.
 
+**Arms from the data.** ``variants: from_data`` (or no ``variants:``) with ``control:``
+takes the arms from the arm column, and ``creative.group_by`` a column's partition of them
+into groups; :func:`resolve_plan` writes both into the plan when it is analysed.
+
 **Presets** (:data:`PRESETS`) name each role's column as the platform's exports spell it; the
 first header present in the file wins, and ``columns:`` overrides any of them. They assume:
 
