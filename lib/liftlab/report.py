@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import html
 import json
 import math
@@ -36,7 +37,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from liftlab.errors import LiftlabError
@@ -188,6 +189,7 @@ class RunOutcome:
     status: str = "ok"
     verdict: str | None = None
     seconds: float = 0.0
+    stages: tuple[tuple[str, float], ...] = ()  # seconds per step of the run, in order
 
 
 class Terminated(KeyboardInterrupt):
@@ -347,15 +349,17 @@ def _run_queue(
     timeout: float | None,
     lines: Console | None = None,
 ) -> Iterator[tuple[int, RunOutcome]]:
-    """Start workers, at most ``jobs`` at once; yield each outcome as its run ends.
+    """Run the queue on at most ``jobs`` workers; yield each outcome as its run ends.
 
-    Progress is a transient progress bar on ``console``, or with ``lines`` one line there as
-    each run starts and one as it ends.
+    A worker that finished a run takes the next one, its kernel warm; one that failed to
+    report, crashed or was stopped is replaced. Progress is a transient progress bar on
+    ``console``, or with ``lines`` one line there as each run starts and one as it ends.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     pending = list(queue)
     running: dict[int, _Job] = {}
+    idle: list[subprocess.Popen[bytes]] = []  # workers between two runs
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     bar = Progress(*columns, console=console, transient=True, disable=lines is not None)
     with bar as progress:
@@ -364,31 +368,28 @@ def _run_queue(
             while pending or running:
                 while pending and len(running) < jobs:
                     i, plan, path, root = pending.pop(0)
-                    running[i] = _start(plan, path, root, data)
+                    running[i] = _start(plan, path, root, data, idle)
                     if lines is not None:
                         _line(lines, f"{plan.name}: started")
-                time.sleep(0.1)
+                time.sleep(0.05)
                 for i, job in list(running.items()):
-                    assert job.process is not None
-                    over = timeout is not None and time.monotonic() - job.clock > timeout
-                    if job.process.poll() is None and not over:
+                    outcome = _poll(job, timeout)
+                    if outcome is None:
                         continue
-                    if over and job.process.poll() is None:
-                        _stop(job.process)
-                        outcome = _finish(job, "timeout", f"stopped after {timeout:g} s")
-                    else:
-                        outcome = _collect(job)
                     del running[i]
+                    if job.process is not None and job.process.poll() is None:
+                        idle.append(job.process)
                     progress.advance(task)
                     if lines is None or not outcome.ok:
                         console.print(outcome.message, markup=False)
                     if lines is not None:
                         _line(lines, _end_line(outcome))
                     yield i, outcome
+            _retire(idle)
         except BaseException as exc:
             # Ctrl-C, SIGTERM or an error: stop every worker (all at once), keep their runs
             reason = _stopped_by(exc)
-            _stop(*(job.process for job in running.values() if job.process is not None))
+            _stop(*idle, *(job.process for job in running.values() if job.process is not None))
             for job in running.values():
                 if job.outcome_file.is_file():  # it finished before it was stopped
                     outcome = _collect(job)
@@ -398,6 +399,33 @@ def _run_queue(
                 if lines is not None:
                     _line(lines, _end_line(outcome))
             raise
+
+
+def _poll(job: _Job, timeout: float | None) -> RunOutcome | None:
+    """The outcome of ``job`` once it ended (stopped when over its time), else None."""
+    assert job.process is not None
+    if job.outcome_file.is_file() or job.process.poll() is not None:
+        return _collect(job)
+    if timeout is not None and time.monotonic() - job.clock > timeout:
+        _stop(job.process)
+        return _finish(job, "timeout", f"stopped after {timeout:g} s")
+    return None
+
+
+def _retire(workers: list[subprocess.Popen[bytes]]) -> None:
+    """End idle workers: no more runs (end of their stdin), so each stops its kernel and
+    exits; one that does not within the grace period is stopped."""
+    for worker in workers:
+        with contextlib.suppress(OSError):
+            if worker.stdin is not None:
+                worker.stdin.close()
+    deadline = time.monotonic() + _GRACE
+    for worker in workers:
+        try:
+            worker.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _stop(worker)
+    workers.clear()
 
 
 def _line(lines: Console, text: str) -> None:
@@ -416,16 +444,22 @@ def _end_line(outcome: RunOutcome) -> str:
     return text
 
 
-def _start(plan: Plan, plan_path: Path, reports_dir: Path, data: Path | None) -> _Job:
-    """Start a worker on ``plan``; a run folder that cannot be made (disk full, read-only)
-    raises a one-line :class:`StorageError` and leaves nothing behind."""
+def _start(
+    plan: Plan,
+    plan_path: Path,
+    reports_dir: Path,
+    data: Path | None,
+    idle: list[subprocess.Popen[bytes]],
+) -> _Job:
+    """Start ``plan`` on an idle worker or a new one; a run folder that cannot be made (disk
+    full, read-only) raises a one-line :class:`StorageError` and leaves nothing behind."""
     slug_dir = reports_dir / plan.name
     try:
         run_id, tmp = _new_run_folder(slug_dir)
     except OSError as exc:
         raise StorageError.from_os_error(exc, slug_dir) from None
     try:
-        return _spawn(plan, plan_path, slug_dir, run_id, tmp, data)
+        return _spawn(plan, plan_path, slug_dir, run_id, tmp, data, idle)
     except OSError as exc:
         (slug_dir / f".{run_id}.log").unlink(missing_ok=True)
         with contextlib.suppress(OSError):
@@ -434,7 +468,13 @@ def _start(plan: Plan, plan_path: Path, reports_dir: Path, data: Path | None) ->
 
 
 def _spawn(
-    plan: Plan, plan_path: Path, slug_dir: Path, run_id: str, tmp: Path, data: Path | None
+    plan: Plan,
+    plan_path: Path,
+    slug_dir: Path,
+    run_id: str,
+    tmp: Path,
+    data: Path | None,
+    idle: list[subprocess.Popen[bytes]],
 ) -> _Job:
     job = _Job(
         plan=plan,
@@ -453,18 +493,42 @@ def _spawn(
         "tmp": str(tmp),
         "started": job.started.isoformat(),
         "outcome_file": str(job.outcome_file),
+        "log": str(job.log),
     }
     with job.log.open("wb") as log:
-        job.process = subprocess.Popen(
-            [sys.executable, "-m", "liftlab.report", json.dumps(spec)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=str(plan.root),
-            start_new_session=True,
-        )
+        job.process = _dispatch(spec, log, plan.root, idle)
     job.clock = time.monotonic()
     return job
+
+
+def _dispatch(
+    spec: dict[str, Any], log: IO[bytes], cwd: Path, idle: list[subprocess.Popen[bytes]]
+) -> subprocess.Popen[bytes]:
+    """Hand a run to an idle worker (``python -m liftlab.report``, one JSON line on its
+    stdin), or to a new one whose output starts in ``log``."""
+    line = (json.dumps(spec) + "\n").encode()
+    while idle:
+        worker = idle.pop()
+        try:
+            assert worker.stdin is not None
+            worker.stdin.write(line)
+            worker.stdin.flush()
+        except OSError:  # it ended between two runs
+            _stop(worker)
+        else:
+            return worker
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "liftlab.report"],
+        stdin=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=str(cwd),
+        start_new_session=True,
+    )
+    assert worker.stdin is not None
+    worker.stdin.write(line)
+    worker.stdin.flush()
+    return worker
 
 
 def _stop(*processes: subprocess.Popen[bytes]) -> None:
@@ -512,6 +576,7 @@ def _collect(job: _Job) -> RunOutcome:
         status=data["status"],
         verdict=data.get("verdict"),
         seconds=float(data["seconds"]),
+        stages=tuple((str(k), float(v)) for k, v in data.get("stages") or ()),
     )
 
 
@@ -567,46 +632,34 @@ def execute_run(
     tmp: Path,
     started: dt.datetime,
     data: Path | None = None,
+    kernel: KernelSession | None = None,
 ) -> RunOutcome:
     """Execute the notebook for one plan in ``tmp`` and rename it to its run folder.
 
-    This is what a worker process does (:func:`run_reports` starts one per plan): papermill
-    runs ``notebooks/analyze.ipynb`` into ``tmp/report.ipynb`` (which writes
-    ``results.json`` and ``manifest.json``), nbconvert exports ``report.html``, the manifest
-    is completed with the outputs' SHA-256, and ``tmp`` becomes ``<run-id>/``, or
-    ``<run-id>-failed/`` when anything raised.
+    This is what a worker process does for each plan it is given (:func:`run_reports`):
+    papermill runs ``notebooks/analyze.ipynb`` into ``tmp/report.ipynb`` (which writes
+    ``results.json`` and ``manifest.json``) in ``kernel``, reset first, or in a kernel of its
+    own; nbconvert exports ``report.html``, the manifest is completed with the outputs'
+    SHA-256, and ``tmp`` becomes ``<run-id>/``, or ``<run-id>-failed/`` when anything raised.
     """
-    import papermill as pm
-
+    if kernel is None:
+        kernel = KernelSession()
+        try:
+            return execute_run(
+                plan_path, run_id=run_id, tmp=tmp, started=started, data=data, kernel=kernel
+            )
+        finally:
+            kernel.shutdown()
     from liftlab.provenance import finish_manifest
 
     plan = load_plan(plan_path)
-    notebook = find_notebook(plan)
-    assert notebook is not None, "checked before the run was started"
     slug_dir = tmp.parent
     executed = tmp / "report.ipynb"
-    results_json = tmp / "results.json"
+    stages: dict[str, float] = {}
     try:
-        pm.execute_notebook(
-            str(notebook),
-            str(executed),
-            parameters={
-                "plan_path": str(plan_path.resolve()),
-                "data_path": str(data) if data is not None else None,
-                "results_path": str(results_json),
-                "manifest_path": str(tmp / "manifest.json"),
-                "run_id": run_id,
-            },
-            kernel_name="python3",
-            cwd=str(plan.root),
-            progress_bar=False,
-            **kernel_options(),
-        )
-        if not results_json.is_file():
-            raise RuntimeError(f"{NOTEBOOK} ran but wrote no results.json")
-        write_html(executed, tmp / "report.html", title=f"{plan.name}: liftlab report")
-        _add_notebook(tmp / "manifest.json", notebook, plan.root)
-        finish_manifest(tmp, run_id=run_id, started_at=started, status="ok")
+        _execute(plan, plan_path, tmp, run_id, data, kernel, stages)
+        with _timed(stages, "write"):
+            finish_manifest(tmp, run_id=run_id, started_at=started, status="ok")
     except Exception as exc:
         failed = slug_dir / f"{run_id}-failed"
         if executed.is_file() and not (tmp / "report.html").exists():
@@ -627,7 +680,8 @@ def execute_run(
             seconds=_since(started),
         )
     final = slug_dir / run_id
-    tmp.rename(final)
+    with _timed(stages, "write"):
+        tmp.rename(final)
     verdict = _verdict(final / "results.json")
     return RunOutcome(
         plan.name,
@@ -636,7 +690,73 @@ def execute_run(
         f"{plan.name}: {verdict or 'done'} → {final / 'report.html'}",
         verdict=verdict,
         seconds=_since(started),
+        stages=tuple(stages.items()),
     )
+
+
+def _execute(
+    plan: Plan,
+    plan_path: Path,
+    tmp: Path,
+    run_id: str,
+    data: Path | None,
+    kernel: KernelSession,
+    stages: dict[str, float],
+) -> None:
+    """The body of :func:`execute_run`: notebook, HTML, notebook's hash; ``stages`` gets the
+    seconds each step took (for ``benchmarks/report_speed.py``)."""
+    notebook = find_notebook(plan)
+    assert notebook is not None, "checked before the run was started"
+    executed = tmp / "report.ipynb"
+    results_json = tmp / "results.json"
+    with _timed(stages, "kernel start"):
+        kernel.start(plan.root)  # it boots while this process prepares the export
+    with _timed(stages, "worker imports"):
+        pm = _papermill()
+    with _timed(stages, "kernel ready"):
+        kernel.reset(plan.root)
+    with _timed(stages, "notebook"):
+        pm.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters={
+                "plan_path": str(plan_path.resolve()),
+                "data_path": str(data) if data is not None else None,
+                "results_path": str(results_json),
+                "manifest_path": str(tmp / "manifest.json"),
+                "run_id": run_id,
+            },
+            kernel_name="python3",
+            cwd=str(plan.root),
+            progress_bar=False,
+            km=kernel.km,
+        )
+    if not results_json.is_file():
+        raise RuntimeError(f"{NOTEBOOK} ran but wrote no results.json")
+    with _timed(stages, "html export"):
+        write_html(executed, tmp / "report.html", title=f"{plan.name}: liftlab report")
+    with _timed(stages, "write"):
+        _add_notebook(tmp / "manifest.json", notebook, plan.root)
+
+
+@contextlib.contextmanager
+def _timed(stages: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        stages[name] = stages.get(name, 0.0) + time.perf_counter() - start
+
+
+def _papermill() -> Any:
+    """papermill, with the HTML exporter built and its templates compiled on the way (what a
+    worker does while its kernel starts)."""
+    defer_slow_imports()
+    import nbformat
+    import papermill
+
+    export_html(nbformat.v4.new_notebook())
+    return papermill
 
 
 def _since(started: dt.datetime) -> float:
@@ -653,36 +773,253 @@ def _add_notebook(manifest_path: Path, notebook: Path, root: Path) -> None:
         write_manifest(manifest, manifest_path)
 
 
-def _worker(argv: list[str]) -> int:
-    """``python -m liftlab.report '<spec json>'``: run one report, write its outcome file."""
-    spec = json.loads(argv[0])
+def _serve() -> int:
+    """``python -m liftlab.report``: run the reports whose specs arrive on stdin (one JSON
+    line each) in one kernel kept warm (:class:`KernelSession`), writing each run's outcome
+    file; return at the end of stdin.
 
-    def stop(signum: int, frame: object) -> None:  # a timeout: unwind so the kernel shuts down
-        raise SystemExit(128 + signum)
+    The runs execute in a thread of their own so that SIGTERM (a timeout, a stopped batch) is
+    handled at once by the main thread: the kernel is killed and the worker exits with
+    128 + 15, leaving the run's ``.tmp-<run-id>/`` for the batch to keep as failed.
+    """
+    import threading
+
+    session = KernelSession()
+    status = [0]
+
+    def stop(signum: int, frame: object) -> None:
+        session.kill()
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
-    outcome = execute_run(
-        Path(spec["plan_path"]),
-        run_id=spec["run_id"],
-        tmp=Path(spec["tmp"]),
-        started=dt.datetime.fromisoformat(spec["started"]),
-        data=Path(spec["data"]) if spec["data"] else None,
-    )
-    record = {
-        "plan": outcome.plan,
-        "folder": str(outcome.folder),
-        "ok": outcome.ok,
-        "message": outcome.message,
-        "status": outcome.status,
-        "verdict": outcome.verdict,
-        "seconds": outcome.seconds,
-    }
-    try:
-        atomic_write(Path(spec["outcome_file"]), json.dumps(record))
-    except OSError:  # disk full: the run's log (its last line) tells the batch instead
-        print(outcome.message, file=sys.stderr, flush=True)
-        return _NO_OUTCOME
+
+    def serve() -> None:
+        try:
+            for line in sys.stdin:
+                if line.strip():
+                    status[0] = _serve_one(json.loads(line), session)
+                    if status[0]:
+                        return
+        finally:
+            session.shutdown()
+
+    thread = threading.Thread(target=serve, name="liftlab-report", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.2)
+    return status[0]
+
+
+def _serve_one(spec: dict[str, Any], session: KernelSession) -> int:
+    """One run of :func:`_serve`, its output going to the run's log."""
+    with _output_to(Path(spec["log"])):
+        outcome = execute_run(
+            Path(spec["plan_path"]),
+            run_id=spec["run_id"],
+            tmp=Path(spec["tmp"]),
+            started=dt.datetime.fromisoformat(spec["started"]),
+            data=Path(spec["data"]) if spec["data"] else None,
+            kernel=session,
+        )
+        record = {
+            "plan": outcome.plan,
+            "folder": str(outcome.folder),
+            "ok": outcome.ok,
+            "message": outcome.message,
+            "status": outcome.status,
+            "verdict": outcome.verdict,
+            "seconds": outcome.seconds,
+            "stages": outcome.stages,
+        }
+        try:
+            atomic_write(Path(spec["outcome_file"]), json.dumps(record))
+        except OSError:  # disk full: the run's log (its last line) tells the batch instead
+            print(outcome.message, file=sys.stderr, flush=True)
+            return _NO_OUTCOME
     return 0
+
+
+@contextlib.contextmanager
+def _output_to(log: Path) -> Iterator[None]:
+    """Send this process's stdout and stderr (and its kernel's) to ``log`` for one run."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+        os.close(fd)
+
+
+# What a report's kernel runs as it starts (IPython's exec_lines: no history, no output): the
+# modules the analysis notebook imports, loaded while the worker prepares the HTML export.
+_KERNEL_PRELOAD = "__import__('liftlab.report').report._kernel_preload()"
+# What it runs before each report (silent, no history): see KernelSession.reset.
+_KERNEL_RESET = "__import__('liftlab.report').report._kernel_reset(get_ipython(), {cwd!r})"
+_KERNEL_STATE: dict[str, Any] = {}
+
+
+def _kernel_preload() -> None:
+    """In a report's kernel: import what the notebook imports, and remember the warning
+    filters a fresh kernel has."""
+    import warnings
+
+    defer_slow_imports()
+    import IPython.display  # noqa: F401
+
+    from liftlab import analysis, charts, kinds, present, provenance  # noqa: F401
+
+    _KERNEL_STATE["warnings"] = list(warnings.filters)
+
+
+def _kernel_reset(shell: Any, cwd: str) -> None:
+    """In a report's kernel, before a report: a fresh session as a new kernel starts one."""
+    import warnings
+
+    shell.reset(new_session=True)  # empty namespace, no history, execution count 1
+    os.chdir(cwd)
+    if "warnings" in _KERNEL_STATE:
+        warnings.filters[:] = _KERNEL_STATE["warnings"]  # type: ignore[index]
+    warnings._filters_mutated()  # type: ignore[attr-defined]  # show every warning again
+
+
+class KernelSession:
+    """One IPython kernel that runs report after report (one per worker process).
+
+    Starting a kernel and importing the analysis take longer than a demo report's own cells,
+    so a worker keeps its kernel: started with the notebook's imports done
+    (:data:`_KERNEL_PRELOAD`) and, before each report, reset as a fresh kernel would be
+    (:func:`_kernel_reset`): an empty namespace, execution count 1, the plan's project as
+    working folder, every warning shown again. Loaded modules are kept (that is the point);
+    the notebook only sets module state that is the same for every plan (the chart
+    renderer). A kernel that died is started again for the next report.
+    """
+
+    def __init__(self) -> None:
+        self.km: Any = None
+
+    def start(self, cwd: Path) -> None:
+        """Start the kernel unless it runs; return without waiting for it to be ready."""
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        if self.km is not None:
+            if run_sync(self.km.is_alive)():
+                return
+            self.shutdown()
+        import threading
+
+        self.km = AsyncKernelManager(kernel_name="python3", **kernel_options())
+        arguments = [
+            "--HistoryManager.hist_file=:memory:",  # as papermill's own kernels: no history file
+            f"--IPKernelApp.exec_lines={json.dumps([_KERNEL_PRELOAD])}",
+        ]
+        read, write = os.pipe()  # the kernel's own output goes to the current run's log
+        try:
+            start = run_sync(self.km.start_kernel)
+            start(cwd=str(cwd), extra_arguments=arguments, stdout=write, stderr=write)
+        finally:
+            os.close(write)
+        threading.Thread(target=_forward, args=(read,), name="kernel-output", daemon=True).start()
+
+    def reset(self, cwd: Path, timeout: float = 120.0) -> None:
+        """Wait until the kernel is ready, then reset it for a report run from ``cwd``."""
+        from jupyter_core.utils import run_sync
+
+        run_sync(self._execute)(_KERNEL_RESET.format(cwd=str(cwd)), timeout)
+
+    async def _execute(self, code: str, timeout: float) -> None:
+        kc = self.km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=timeout)
+            reply = await kc.execute_interactive(
+                code, silent=True, store_history=False, timeout=timeout, output_hook=_ignore
+            )
+        finally:
+            kc.stop_channels()
+        content = reply["content"]
+        if content["status"] != "ok":
+            raise RuntimeError(f"the kernel could not be reset: {content.get('evalue')}")
+
+    def shutdown(self) -> None:
+        """Stop the kernel (at once) and remove its connection file."""
+        from jupyter_core.utils import run_sync
+
+        km, self.km = self.km, None
+        if km is not None:
+            with contextlib.suppress(Exception):
+                run_sync(km.shutdown_kernel)(now=True)
+
+    def kill(self) -> None:
+        """Kill the kernel from a signal handler (no event loop): SIGKILL its process group
+        (a kernel leads its own) and remove its connection file."""
+        km = self.km
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        if process is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+        if km is not None:
+            with contextlib.suppress(OSError):
+                Path(km.connection_file).unlink(missing_ok=True)
+
+
+def _forward(fd: int) -> None:
+    """Copy a kernel's own output (not its cells') to this process's stderr until it ends."""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(fd, 65536):
+            os.write(2, chunk)
+    os.close(fd)
+
+
+def _ignore(msg: object) -> None:
+    """An output hook that drops the reset's own messages."""
+
+
+def defer_slow_imports() -> None:
+    """Load ``rfc3987_syntax`` only when a JSON schema checks an ``iri`` format.
+
+    jsonschema (which nbformat, papermill, nbconvert and Altair import) imports it when it is
+    installed, and it compiles a Lark grammar as it loads: about 0.9 s in every process that
+    touches a notebook or a chart, for a format that neither notebook nor Vega-Lite schemas
+    use. A stand-in module takes its name and loads the real one on first use.
+    """
+    import importlib
+    import importlib.util
+    import types
+
+    name = "rfc3987_syntax"
+    if name in sys.modules or importlib.util.find_spec(name) is None:
+        return
+    stand_in = types.ModuleType(name)
+
+    def real() -> Any:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+        return importlib.import_module(name)
+
+    def is_valid_syntax(*args: Any, **kwargs: Any) -> Any:
+        return real().is_valid_syntax(*args, **kwargs)
+
+    def attribute(attr: str) -> Any:
+        if attr.startswith("__"):  # the import system asking (__path__, …): not a package
+            raise AttributeError(attr)
+        return getattr(real(), attr)
+
+    stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
+    stand_in.__getattr__ = attribute  # type: ignore[method-assign]
+    sys.modules[name] = stand_in
 
 
 def summary_table(outcomes: list[RunOutcome]) -> Table:
@@ -807,8 +1144,12 @@ def _first_line(text: str) -> str:
 
 
 # ---- HTML export -------------------------------------------------------------------------------
+@functools.cache
 def html_exporter() -> Any:
-    """nbconvert's HTML exporter as reports use it: no code, no prompts, no CDN scripts."""
+    """nbconvert's HTML exporter as reports use it: no code, no prompts, no CDN scripts.
+
+    Built once per process (its templates are compiled on first use); an export keeps no
+    state in it."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -1277,4 +1618,4 @@ def write_index(reports_dir: Path) -> Path:
 
 
 if __name__ == "__main__":
-    sys.exit(_worker(sys.argv[1:]))
+    sys.exit(_serve())

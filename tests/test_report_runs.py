@@ -1,0 +1,144 @@
+"""Workers that keep their kernel warm from one plan to the next.
+
+A batch runs its plans on at most ``--jobs`` workers, each with one kernel that it resets
+before every plan. These tests run a probe cell, added to the analysis notebook of a
+throwaway project, that records which kernel ran it and what it found there, and they
+compare a plan's report from a fresh kernel with its report from a kernel that has already
+run other plans.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from liftlab.report import run_reports
+from tests.conftest import ROOT, console_buffer
+
+# What a fresh kernel cannot have: a name the probe of an earlier plan left, a history, a
+# warning already shown. Written next to the run's results.json.
+PROBE = """
+import os, sys, warnings
+probe = {
+    "kernel": os.getpid(),
+    "left_over": globals().get("probe_left_by"),
+    "execution_count": get_ipython().execution_count,
+    "inputs": len(In),
+    "cwd": os.getcwd(),
+}
+warnings.warn("shown in every report", UserWarning)
+with open(os.path.join(os.path.dirname(results_path), "probe.json"), "w") as f:
+    json_text = __import__("json").dumps(probe)
+    f.write(json_text)
+probe_left_by = plan_path
+"""
+
+
+@pytest.fixture(scope="module")
+def probed(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose analysis notebook ends with :data:`PROBE`."""
+    root = tmp_path_factory.mktemp("probed")
+    shutil.copytree(project / "experiments", root / "experiments")
+    (root / "data").symlink_to(project / "data")
+    (root / "notebooks").mkdir()
+    nb = nbformat.read(ROOT / "notebooks" / "analyze.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+    nbformat.write(nb, root / "notebooks" / "analyze.ipynb")
+    return root
+
+
+@pytest.fixture(scope="module")
+def warm_batch(probed: Path) -> dict[str, Any]:
+    """Three runs on one worker (``jobs=1``): landing, creative, landing again."""
+    plans = ["landing-headline", "creative-tournament", "landing-headline"]
+    console, buf = console_buffer()
+    outcomes = run_reports(
+        [probed / "experiments" / f"{p}.yaml" for p in plans], console=console, jobs=1
+    )
+    assert all(o.ok for o in outcomes), buf.getvalue()
+    probes = [
+        json.loads((o.folder / "probe.json").read_text(encoding="utf-8"))
+        for o in outcomes
+        if o.folder is not None
+    ]
+    return {"outcomes": outcomes, "probes": probes, "root": probed}
+
+
+def test_plans_of_a_batch_run_in_one_warm_kernel(warm_batch: dict[str, Any]) -> None:
+    """One worker, one kernel: the three plans' probe cells ran in the same process."""
+    kernels = {p["kernel"] for p in warm_batch["probes"]}
+    assert len(warm_batch["probes"]) == 3
+    assert len(kernels) == 1
+
+
+def test_a_plan_finds_the_kernel_as_a_fresh_one(warm_batch: dict[str, Any]) -> None:
+    """Nothing of an earlier plan reaches the next: no variable, no history, the execution
+    count where a new kernel has it, the plan's project as working folder, and a warning
+    that was shown in the first report is shown again in the next."""
+    probes = warm_batch["probes"]
+    first = probes[0]
+    assert first["left_over"] is None
+    for probe in probes:
+        assert probe["left_over"] is None
+        assert probe["execution_count"] == first["execution_count"]
+        assert probe["inputs"] == first["inputs"]
+        assert Path(probe["cwd"]).resolve() == Path(warm_batch["root"]).resolve()
+    for outcome in warm_batch["outcomes"]:
+        nb = nbformat.read(outcome.folder / "report.ipynb", as_version=4)
+        counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+        assert counts == list(range(1, len(counts) + 1))
+        streams = [o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream"]
+        assert any("shown in every report" in text for text in streams), nb.cells[-1].outputs
+
+
+def _comparable(folder: Path) -> dict[str, str]:
+    """A run's results and report with what changes from run to run (run id, times, run
+    folder, seconds) masked."""
+    run_id = folder.name
+    texts = {}
+    for name in ("results.json", "report.html"):
+        text = (folder / name).read_text(encoding="utf-8").replace(run_id, "RUN")
+        text = re.sub(r'"generated_at": "[^"]*"', "", text)
+        text = re.sub(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d)?(\.\d+)?(Z|\+00:00| UTC)?", "T", text)
+        text = re.sub(r"\d+(\.\d+)? s\b", "S", text)
+        text = re.sub(r"ipykernel_\d+", "ipykernel", text)  # the kernel's temporary folder
+        texts[name] = text
+    return texts
+
+
+def test_a_warm_kernel_writes_the_same_report_as_a_fresh_one(warm_batch: dict[str, Any]) -> None:
+    """landing-headline run first (fresh kernel) and third (after two plans): the same
+    results.json and report.html, run ids and times aside."""
+    first, _, third = warm_batch["outcomes"]
+    assert _comparable(first.folder) == _comparable(third.folder)
+
+
+def test_slow_imports_are_deferred_and_still_work() -> None:
+    """After :func:`defer_slow_imports`, importing papermill leaves ``rfc3987_syntax`` (a
+    grammar compiled at import) unloaded; jsonschema's ``iri`` check loads it on first use
+    and checks as before."""
+    script = """
+import sys
+from liftlab.report import defer_slow_imports
+defer_slow_imports()
+import jsonschema, papermill
+def loaded():
+    return getattr(sys.modules.get("rfc3987_syntax"), "__file__", None) is not None
+before = loaded()
+checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+validator = jsonschema.Draft202012Validator({"format": "iri"}, format_checker=checker)
+good, bad = validator.is_valid("https://example.com/caf\u00e9"), validator.is_valid("a b ::")
+print(before, good, bad, loaded())
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "True", "False", "True"]
