@@ -119,7 +119,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 from scipy import special as sc
-from scipy import stats as sps
 
 from liftlab.jsonsafe import clean
 from liftlab.stats.bayesian import (
@@ -879,9 +878,11 @@ def fit_fatigue(
     cov = np.linalg.inv((x.T * wt) @ x)
     df = int(m.size - 2)
     phi = float(np.sum((y - m * p) ** 2 / wt) / df) if dispersion == "quasi" else 1.0
-    dist = sps.t(df) if dispersion == "quasi" else sps.norm
     slope, se = float(beta[1]), math.sqrt(cov[1, 1] * phi)
-    crit, p_decline = float(dist.ppf(1 - alpha / 2)), float(dist.cdf(slope / se))
+    if dispersion == "quasi":  # scipy.stats.t's own special functions, without freezing one
+        crit, p_decline = float(sc.stdtrit(df, 1 - alpha / 2)), float(sc.stdtr(df, slope / se))
+    else:
+        crit, p_decline = float(sc.ndtri(1 - alpha / 2)), float(sc.ndtr(slope / se))
     ci = (slope - crit * se, slope + crit * se)
     return FatigueFit(curve.creative, float(beta[0]), slope, se, ci, p_decline, phi, dispersion, df)
 
