@@ -3,8 +3,9 @@ declared randomization and data quality.
 
 Every expected number is computed here from the rows of the hand-written export: sums with
 pandas, intervals with the delta method over clusters written out with numpy
-(``Var(R) = (s²_y − 2R·s_xy + R²·s²_x) / (n·x̄²)``, sample moments with ``n − 1``, normal
-quantile from scipy). The coverage test simulates platform delivery with over-dispersion.
+(``Var(R) = (s²_y − 2R·s_xy + R²·s²_x) / (n·x̄²)``, sample moments with ``n − 1``, the t
+quantile from scipy with Welch–Satterthwaite degrees of freedom over the clusters). The
+coverage test simulates platform delivery with over-dispersion.
 """
 
 from __future__ import annotations
@@ -125,7 +126,9 @@ def _check_ratio(results: Any, name: str, by_arm: dict[str, pd.DataFrame], num: 
     assert m.variants[treat].mean == pytest.approx(r_t, rel=1e-12)
     assert m.variants[ctrl].se == pytest.approx(math.sqrt(v_c), rel=1e-9)
     e = m.comparison(treat).effect
-    half = Z * math.sqrt(v_c + v_t)
+    n_c, n_t = len(by_arm[ctrl]), len(by_arm[treat])
+    df = (v_c + v_t) ** 2 / (v_c**2 / (n_c - 1) + v_t**2 / (n_t - 1))  # Welch, on clusters
+    half = sps.t.ppf(0.975, df) * math.sqrt(v_c + v_t)
     assert e.abs_effect == pytest.approx(r_t - r_c, rel=1e-10, abs=1e-12)
     assert e.abs_ci[0] == pytest.approx(r_t - r_c - half, rel=1e-9, abs=1e-12)
     assert e.abs_ci[1] == pytest.approx(r_t - r_c + half, rel=1e-9, abs=1e-12)
