@@ -232,9 +232,7 @@ def fixed_point_sum(value: ir.NumericValue, k: int, backend: str) -> ir.NumericS
     into ``DECIMAL(28, 0)`` (``10**28 / 2**59``: 1.7e10 rows per group). The result is a
     ``DECIMAL(38, 0)``; divide by ``2**k`` after the last exact addition.
     """
-    scaled = value if k == 0 else value * (2.0**k)
-    as_int = scaled.cast(idt.Decimal(18, 0)) if backend == "pyspark" else scaled.cast("int64")
-    return as_int.sum().cast(idt.Decimal(38, 0))
+    return _fixed(value, k, backend).sum().cast(idt.Decimal(38, 0))
 
 
 def backend_name(t: ir.Table) -> str:
@@ -306,26 +304,93 @@ class Sums:
             return names
         return (*names, self.need(x), self.need(x, x), self.need(x, y))
 
-    def compile(
-        self, t: ir.Table, spans: dict[str, Span], backend: str
-    ) -> tuple[dict[str, Any], dict[str, int]]:
-        """The engine aggregates of every term and each term's scale exponent ``k``."""
-        aggs: dict[str, Any] = {}
-        scales: dict[str, int] = {}
+    def compile(self, t: ir.Table, spans: dict[str, Span], backend: str) -> Compiled:
+        """The engine aggregates of every term (see :class:`Compiled`)."""
+        out = Compiled()
+        bases: dict[tuple[tuple[str, ...], int], str] = {}
         for term, name in self.names.items():
-            bound = math.prod(spans[s.column].bound(s.cap) for s in term)
-            exact_ints = bound < 2.0**SCALE_BITS and all(
-                spans[s.column].integer and s.cap is None for s in term
-            )
-            value: Any = None
-            for s in term:
-                side = (
-                    t[s.column].cast("int64") if exact_ints else _capped(_num(t[s.column]), s.cap)
-                )
-                value = side if value is None else value * side
-            scales[name] = 0 if exact_ints else scale_exponent(bound)
-            aggs[name] = fixed_point_sum(value, scales[name], backend)
-        return aggs, scales
+            cols = tuple(s.column for s in term)
+            sides = [spans[s.column] for s in term]
+            pairs = zip(sides, term, strict=True)
+            bound = math.prod(max(sp.bound(None), sp.bound(s.cap)) for sp, s in pairs)
+            capped = [s for s in term if s.cap is not None]
+            ints = not capped and bound < 2.0**SCALE_BITS and all(sp.integer for sp in sides)
+            k = out.scales[name] = 0 if ints else scale_exponent(bound)
+            raw = _product(t, tuple(Side(c) for c in cols), ints)
+            if (cols, k) not in bases:
+                bases[cols, k] = f"b{len(bases)}"
+                out.base[bases[cols, k]] = fixed_point_sum(raw, k, backend)
+            out.start[name] = bases[cols, k]
+            value = _product(t, term, ints)
+            out.direct[name] = fixed_point_sum(value, k, backend) if capped else None
+            if capped:
+                diff = _fixed(value, k, backend) - _fixed(raw, k, backend)
+                out.tails[name] = diff.sum().cast(idt.Decimal(38, 0))
+                for s in capped:
+                    cap = float(s.cap) if s.cap is not None else math.inf
+                    out.lowest[s.column] = min(out.lowest.get(s.column, math.inf), cap)
+        for col, cap in out.lowest.items():  # above the lowest cap of a column: a tail row
+            over = t[col] > cap
+            out.where = over if out.where is None else out.where | over
+        return out
+
+
+@dataclass
+class Compiled:
+    """The engine aggregates of a :class:`Sums`.
+
+    ``base``: one sum per distinct product of uncapped columns (and scale), over all rows;
+    ``tails``: per capped term, ``Σ int(capped·2**k) - int(raw·2**k)`` over the rows where
+    some capped column exceeds its cap (``where``; elsewhere the difference is 0), so a
+    capped sum is its base plus its tail, exactly, and the expensive capped products run on
+    the few rows above a cap instead of every row. ``start``: each term's base sum;
+    ``scales``: each term's ``k``; ``direct``: a capped term's sum in one aggregate (for the
+    segment query; None for uncapped terms, whose base is their sum); ``lowest``: each
+    capped column's lowest cap.
+    """
+
+    base: dict[str, Any] = field(default_factory=dict)
+    tails: dict[str, Any] = field(default_factory=dict)
+    where: Any = None
+    scales: dict[str, int] = field(default_factory=dict)
+    start: dict[str, str] = field(default_factory=dict)
+    direct: dict[str, Any] = field(default_factory=dict)
+    lowest: dict[str, float] = field(default_factory=dict)
+
+    def aggregate(self, name: str) -> Any:
+        """The one aggregate that sums term ``name``."""
+        direct = self.direct.get(name)
+        return direct if direct is not None else self.base[self.start[name]]
+
+    def resolve(self, row: dict[str, Any], tail: dict[str, Any] | None) -> dict[str, int]:
+        """Each term's exact sum in one group: its base sum plus its tail correction."""
+        out = {}
+        for name, base in self.start.items():
+            value = int(row[base] or 0)
+            if tail is not None and name in self.tails:
+                value += int(tail[name] or 0)
+            out[name] = value
+        return out
+
+
+def _fixed(value: ir.NumericValue, k: int, backend: str) -> ir.IntegerValue:
+    """``value · 2**k`` as a 64-bit integer (``DECIMAL(18, 0)`` in Spark), by the engine's cast."""
+    scaled = value if k == 0 else value * (2.0**k)
+    return scaled.cast(idt.Decimal(18, 0)) if backend == "pyspark" else scaled.cast("int64")
+
+
+def _product(t: ir.Table, term: tuple[Side, ...], ints: bool) -> ir.NumericValue:
+    """The product of a term's sides: as 64-bit integers, or as float64 after the caps
+    (``LEAST``: the checks query has ruled out empty values)."""
+    value: Any = None
+    for s in term:
+        col = t[s.column]
+        if ints:
+            side = col.cast("int64")
+        else:
+            side = _num(col) if s.cap is None else ibis.least(_num(col), s.cap)
+        value = side if value is None else value * side
+    return value
 
 
 def _exact(row: dict[str, Any], names: Iterator[str] | tuple[str, ...]) -> tuple[int, ...]:
@@ -393,16 +458,14 @@ def _wanted_quantiles(plan: Plan, lay: Layout) -> dict[tuple[str, str], list[flo
 BITMAP_IDS = 2**30
 
 
-def _distinct_units(t: ir.Table, unit: str, backend: str) -> ir.IntegerScalar:
+def _distinct_units(col: ir.Column, span: dict[str, Any], backend: str) -> ir.IntegerScalar:
     """The number of distinct unit ids, exactly: in DuckDB, integer ids spanning at most
-    :data:`BITMAP_IDS` are counted with a bitmap (``bit_count(bitstring_agg(id, min, max))``,
-    about ten times faster than a hash table); else ``COUNT(DISTINCT unit)``."""
-    col = t[unit]
-    if backend == "duckdb" and col.type().is_integer():
-        span = t.aggregate(lo=col.min(), hi=col.max()).to_pyarrow().to_pylist()[0]
-        lo, hi = span["lo"], span["hi"]
-        if lo is not None and hi - lo < BITMAP_IDS:
-            return _bit_count(_bitstring_agg(col.cast("int64"), int(lo), int(hi)))
+    :data:`BITMAP_IDS` (``span``: their least and greatest, ``unit_lo``/``unit_hi``) are
+    counted with a bitmap (``bit_count(bitstring_agg(id, min, max))``, several times faster
+    than a hash table); else ``COUNT(DISTINCT unit)``."""
+    lo, hi = span.get("unit_lo"), span.get("unit_hi")
+    if backend == "duckdb" and lo is not None and hi is not None and hi - lo < BITMAP_IDS:
+        return _bit_count(_bitstring_agg(col.cast("int64"), int(lo), int(hi)))
     return col.nunique()
 
 
@@ -416,27 +479,43 @@ def _bit_count(arg: idt.binary) -> idt.int64:  # type: ignore[empty-body]
     """DuckDB's count of set bits."""
 
 
+def _span_aggregates(plan: Plan, t: ir.Table, lay: Layout) -> dict[str, Any]:
+    """Row count, each metric column's non-null count, least and greatest value, and the
+    least and greatest integer unit id: plain ``COUNT``/``MIN``/``MAX`` of stored columns,
+    which DuckDB answers from a Parquet file's metadata without reading the rows."""
+    aggs: dict[str, Any] = {"rows": t.count()}
+    if lay.unit in t.columns and not lay.derived and t[lay.unit].type().is_integer():
+        aggs |= {"unit_lo": t[lay.unit].min(), "unit_hi": t[lay.unit].max()}
+    for col in _metric_columns(plan, lay):
+        aggs |= {f"n_{col}": t[col].count(), f"lo_{col}": t[col].min(), f"hi_{col}": t[col].max()}
+    return aggs
+
+
 def _checks(
     plan: Plan, t: ir.Table, lay: Layout, backend: str
 ) -> tuple[dict[str, Any], dict[tuple[str, str], list[float]]]:
-    """One query over all units: row count, null ids, variants and timestamps, distinct ids,
-    each metric column's nulls, least and greatest value, and its quantiles (each column's
-    list of quantiles computed once)."""
-    checks: dict[str, Any] = {"rows": t.count(), "null_variants": t[lay.variant].isnull().sum()}
+    """The checks over all units: row count, null ids, variants and timestamps, distinct
+    ids, each metric column's nulls, least and greatest value, and its quantiles (each
+    column's list of quantiles in one aggregate). In DuckDB, on a table of its own, the
+    counts and extremes come first from the file's metadata; elsewhere all is one query."""
+    spans = _span_aggregates(plan, t, lay)
+    checks: dict[str, Any] = {"null_variants": t[lay.variant].isnull().sum()}
+    found: dict[str, Any] = {}
+    if backend == "duckdb" and not lay.derived:
+        found = t.aggregate(**spans).to_pyarrow().to_pylist()[0]
+    else:
+        checks |= spans
     if lay.unit in t.columns and not lay.derived:  # derived tables: one row per unit by build
         checks |= {
-            "distinct_units": _distinct_units(t, lay.unit, backend),
+            "distinct_units": _distinct_units(t[lay.unit], found, backend),
             "null_units": t[lay.unit].isnull().sum(),
         }
     if lay.timestamp is not None:
         checks["null_ts"] = t[lay.timestamp].isnull().sum()
-    for col in _metric_columns(plan, lay):
-        value = _num(t[col])
-        checks |= {f"n_{col}": t[col].count(), f"lo_{col}": value.min(), f"hi_{col}": value.max()}
     wanted = _wanted_quantiles(plan, lay)
     for j, ((col, among), qs) in enumerate(wanted.items()):
         checks[f"q{j}"] = _quantile(t[col], qs, among)
-    return t.aggregate(**checks).to_pyarrow().to_pylist()[0], wanted
+    return found | t.aggregate(**checks).to_pyarrow().to_pylist()[0], wanted
 
 
 def _metric_columns(plan: Plan, lay: Layout) -> list[str]:
@@ -568,6 +647,19 @@ def _funnel_aggs(t: ir.Table, lay: Layout) -> dict[str, Any]:
     return aggs
 
 
+def _sums_rows(t: ir.Table, lay: Layout, compiled: Compiled) -> list[dict[str, Any]]:
+    """The sums query (grouped by variant × day) and, when some term is capped, the tail
+    query over the rows above a cap; each row with every term's exact integer sum."""
+    aggs = {"n": t.count(), **compiled.base, **_funnel_aggs(t, lay)}
+    rows = t.group_by(_group_keys(t, lay)).aggregate(**aggs).to_pyarrow().to_pylist()
+    tails: dict[tuple[Any, Any], dict[str, Any]] = {}
+    if compiled.tails:
+        tail = t.filter(compiled.where)
+        found = tail.group_by(_group_keys(tail, lay)).aggregate(**compiled.tails)
+        tails = {(r["_variant"], r.get("_day")): r for r in found.to_pyarrow().to_pylist()}
+    return [r | compiled.resolve(r, tails.get((r["_variant"], r.get("_day")))) for r in rows]
+
+
 def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
     """Run the checks query and the sums query; validate; return the moments.
 
@@ -591,14 +683,13 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
         )
     caps, sens_caps = _caps(plan, lay, row, wanted)
     needs = _needs(plan, lay, caps, sens_caps)
-    terms, scales = needs.sums.compile(t, spans, backend)
-    aggs = {"n": t.count(), **terms, **_funnel_aggs(t, lay)}
-    rows = t.group_by(_group_keys(t, lay)).aggregate(**aggs).to_pyarrow().to_pylist()
+    compiled = needs.sums.compile(t, spans, backend)
+    rows = _sums_rows(t, lay, compiled)
     _check_variants(plan, src, rows)
-    stats = _assemble(plan, lay, rows, needs, scales, caps, sens_caps)
+    stats = _assemble(plan, lay, rows, needs, compiled.scales, caps, sens_caps)
     _check_proportions(plan, src, lay, spans, stats)
-    main = {"n": t.count()} | {k: terms[k] for names in needs.main.values() for k in names}
-    seg_counts, seg_moments = _segment_stats(plan, t, t[lay.variant], main, needs, scales)
+    main = {"n": t.count()} | {k: compiled.aggregate(k) for v in needs.main.values() for k in v}
+    seg_counts, seg_moments = _segment_stats(plan, t, t[lay.variant], main, needs, compiled)
     return replace(stats, segment_counts=seg_counts, segment_moments=seg_moments)
 
 
@@ -668,7 +759,7 @@ def _segment_stats(
     variant: ir.Column,
     sums: dict[str, Any],
     needs: _Needs,
-    scales: dict[str, int],
+    compiled: Compiled,
 ) -> tuple[
     dict[str, dict[str, dict[str, int]]], dict[str, dict[str, dict[str, dict[str, Moments]]]]
 ]:
@@ -697,7 +788,7 @@ def _segment_stats(
         v = r["_variant"]
         for j, s in enumerate(segments):
             value = "(missing)" if r[f"_seg_{j}"] is None else str(r[f"_seg_{j}"])
-            per = accs[s].setdefault(value, {name: _Acc(scales) for name in plan.variants})
+            per = accs[s].setdefault(value, {name: _Acc(compiled.scales) for name in plan.variants})
             if v in per:
                 per[v].add(r, every)
     counts = {

@@ -1,0 +1,135 @@
+"""Benchmark: ``liftlab.analyze`` against its floor, on one 10M-row Parquet unit table.
+
+The table is generated in DuckDB from a seeded hash of the row number (the same bytes on
+every machine and thread count): three arms, a 0/1 conversion, a skewed revenue with a
+pre-period covariate (CUPED, capped at its p99.9, with the default cap-sensitivity levels)
+and clicks over impressions (a ratio).
+
+The floor is the least an engine must do for these statistics: one DuckDB ``GROUP BY``
+variant of every sum the three metrics need (count, and ``Σy, Σy², Σx, Σx², Σxy``), in
+float64, with nothing checked, capped or made exact; timed on all cores and on one thread.
+``liftlab.analyze`` runs in process at its default settings (all cores, exact sums, the
+checks and cap sensitivity). Each figure is the best of three, printed beside its ratio to
+the all-core floor; timings from one run are comparable, runs on a busy machine are not.
+
+    .venv/bin/python benchmarks/analyze_speed.py              # 10M rows
+    .venv/bin/python benchmarks/analyze_speed.py 1000000      # another size
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from liftlab import analyze, parse_plan
+from liftlab.sources import THREADS_ENV
+
+UNIFORM = "(hash(i, {seed}) / 18446744073709551616.0)"
+
+
+def make_table(path: Path, n: int) -> None:
+    """The seeded unit table, written by DuckDB straight to Parquet."""
+    u = [UNIFORM.format(seed=s) for s in range(1, 6)]
+    duckdb.connect().execute(
+        f"""
+        COPY (
+          WITH b AS (
+            SELECT i, {u[0]} AS u1, {u[1]} AS u2, {u[2]} AS u3, {u[3]} AS u4, {u[4]} AS u5
+            FROM range({n}) r(i))
+          SELECT i AS user_id,
+            ['control', 'b', 'c'][1 + CAST(floor(u1 * 3) AS INTEGER)] AS variant,
+            CAST(u2 < 0.1 AS TINYINT) AS converted,
+            -20 * ln(1 - u3) AS pre_revenue,
+            greatest(0, -10 * ln(1 - u3) + 8 * sqrt(-2 * ln(1 - u4)) * cos(2 * pi() * u5))
+              AS revenue,
+            1 + CAST(floor(-4 * ln(1 - u4)) AS INTEGER) AS impressions,
+            CAST(floor((1 + floor(-4 * ln(1 - u4))) * u5 * 0.06) AS INTEGER) AS clicks
+          FROM b
+        ) TO '{path}' (FORMAT parquet)
+        """
+    )
+
+
+def plan_for(path: Path):  # type: ignore[no-untyped-def]
+    return parse_plan(
+        {
+            "name": "bench",
+            "kind": "landing_page",
+            "hypothesis": "benchmark",
+            "unit": "user_id",
+            "variants": {"control": {}, "b": {}, "c": {}},
+            "data": {"units": str(path)},
+            "metrics": [
+                {"name": "conv", "role": "primary", "type": "proportion", "column": "converted"},
+                {
+                    "name": "rev",
+                    "type": "mean",
+                    "column": "revenue",
+                    "covariate": "pre_revenue",
+                    "cap": {"quantile": 0.999},
+                },
+                {
+                    "name": "ctr",
+                    "type": "ratio",
+                    "numerator": "clicks",
+                    "denominator": "impressions",
+                },
+            ],
+        }
+    )
+
+
+def floor_sql(path: Path) -> str:
+    sums = ["count(*)", "sum(converted)", "sum(converted * converted)"]
+    for y, x in (("revenue", "pre_revenue"), ("clicks", "impressions")):
+        sums += [f"sum({y})", f"sum({y} * {y})", f"sum({x})", f"sum({x} * {x})", f"sum({x} * {y})"]
+    return f"SELECT variant, {', '.join(sums)} FROM read_parquet('{path}') GROUP BY variant"
+
+
+def best_of(run: Callable[[], object], repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "units.parquet"
+        make_table(path, n)
+        plan = plan_for(path)
+        sql = floor_sql(path)
+        figures: list[tuple[str, float]] = []
+        for label, threads in (("all cores", None), ("one thread", 1)):
+            con = duckdb.connect(config={} if threads is None else {"threads": threads})
+            con.execute(sql).fetchall()  # warm-up: the file in the page cache
+            figures.append(
+                (
+                    f"floor: DuckDB GROUP BY of every sum, {label}",
+                    best_of(lambda con=con: con.execute(sql).fetchall()),
+                )
+            )
+        os.environ.pop(THREADS_ENV, None)  # the default: all cores
+        analyze(plan)  # warm-up: imports, DuckDB start
+        figures.append(
+            ("liftlab.analyze, default (all cores, exact sums)", best_of(lambda: analyze(plan)))
+        )
+        floor = figures[0][1]
+        print(
+            f"{n:,} units, 3 metrics (proportion, CUPED mean capped at p99.9, ratio), "
+            f"{os.cpu_count()} cores, best of 3"
+        )
+        for label, seconds in figures:
+            print(f"  {label:<52} {seconds:7.3f} s  {seconds / floor:5.1f} x floor")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000)
