@@ -301,6 +301,16 @@ def test_creative_money_comes_from_the_export(tmp_path: Path, export: pd.DataFra
     cpa = cpa_interval(pooled)
     assert cpa is not None and cpa.estimate == pytest.approx(r, rel=1e-12)
     assert cpa.se == pytest.approx(se, rel=1e-9)
+    group = next(g for g in section.result.groups if g.name == "Spring - UGC")
+    assert group.cpa is not None and group.cpa.se == pytest.approx(se, rel=1e-9)
+    w, s = ugc["Purchases conversion value"].to_numpy(float), ugc[cols["s"]].to_numpy(float)
+    r, se = _ratio(w, s)
+    assert group.roas is not None and group.roas.ci == pytest.approx(
+        (r - Z * se, r + Z * se), rel=1e-9
+    )
+    assert group.spend == pytest.approx(s.sum(), rel=1e-12)
+    frame = creative_kind.group_frame(section, res).set_index("group")
+    assert frame.loc["Spring - UGC", "spend"] == f"${s.sum():,.0f}"
     # the report's volume table shows them in the plan's currency
     money = creative_kind.money_frame(section, res).set_index("creative")
     assert list(money.columns) == ["spend", "conversion value", "CPA", "CPC", "ROAS"]

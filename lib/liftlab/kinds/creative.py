@@ -57,6 +57,7 @@ from liftlab.stats.creative import (
     CreativeArm,
     CreativeResult,
     FatigueCurve,
+    GroupResult,
     Interval,
     MoneySums,
     analyze_creatives,
@@ -813,8 +814,22 @@ def volume_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
     return _unbroken(pd.DataFrame(rows))
 
 
+def _group_money(results: Results, g: GroupResult) -> dict[str, str]:
+    """A group's spend, CPA and ROAS cells (none without spend)."""
+    if g.spend is None:
+        return {}
+    money, currency = _cpa_display(results), results.plan.currency
+    out = {"spend": fmt.money(g.spend, currency, 0)}
+    if g.cpa is not None:
+        out["CPA"] = _with_ci(money, g.cpa.estimate, g.cpa.ci, 2)
+    if g.roas is not None:
+        out["ROAS"] = _with_ci(_ROAS, g.roas.estimate, g.roas.ci, 2)
+    return out
+
+
 def group_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
-    """One row per group of creatives (summed): creatives, volumes, CTR, chance best."""
+    """One row per group of creatives (summed): creatives, volumes, CTR, chance best, and
+    spend, CPA and ROAS when there is spend."""
     r = section.result
     ctr = rate_display(results, section.ctr_metric, "CTR")
     ctr_d = fmt.value_decimals(ctr, [g.ctr.estimate for g in r.groups or ()])
@@ -829,6 +844,7 @@ def group_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
                 ctr, g.ctr.estimate, g.ctr.ci, ctr_d
             ),
             "chance best group": fmt.mc_probability(g.prob_best),
+            **_group_money(results, g),
         }
         for g in sorted(r.groups or (), key=lambda g: -g.ctr.estimate)
     ]

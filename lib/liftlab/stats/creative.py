@@ -387,7 +387,8 @@ class Ranking:
 
 @dataclass(frozen=True, slots=True)
 class GroupResult:
-    """A group of creatives (e.g. a concept) as one arm: summed volumes, rates, P(best)."""
+    """A group of creatives (e.g. a concept) as one arm: summed volumes, rates, P(best),
+    and money (CPA, CPC, ROAS, spend and value, as :class:`ArmResult`'s) from the sums."""
 
     name: str
     creatives: tuple[str, ...]
@@ -398,10 +399,15 @@ class GroupResult:
     ctr: Interval
     cvr: Interval
     prob_best: float
+    cpa: Interval | None = None
+    cpc: Interval | None = None
+    roas: Interval | None = None
+    spend: float | None = None
+    value: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         keys = "name creatives users impressions clicks conversions ctr cvr prob_best"
-        return _pick(self, keys)
+        return _pick(self, keys + " cpa cpc roas spend value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -974,6 +980,10 @@ def group_results(
             ctr[g.name],
             rate_interval(g.moments("cvr"), alpha),
             best[j],
+            cpa_interval(g, alpha),
+            cpc_interval(g, alpha),
+            roas_interval(g, alpha),
+            *_totals(g),
         )
         for j, g in enumerate(combined)
     )
