@@ -139,6 +139,10 @@ def test_validate_reads_the_arms_and_no_data_checks_the_yaml(tmp_path: Path, exp
     done = CliRunner().invoke(app, ["validate", "--no-data", str(path)])
     assert done.exit_code == 0, done.output
     assert "variants from the data" in done.output
+    done = CliRunner().invoke(app, ["design", str(path)])  # no data read: no arms yet
+    assert isinstance(done.exception, PlanError)  # main() prints it in one line, exit 2
+    assert str(done.exception).startswith(f"{path}: variants: the arms are read from")
+    assert "list them under variants: to design the test" in str(done.exception)
 
 
 def test_arms_from_data_need_an_export_and_a_control() -> None:

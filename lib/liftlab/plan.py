@@ -903,10 +903,16 @@ class Plan(_Strict):
 
     @property
     def weights(self) -> dict[str, float]:
-        """Planned traffic shares; equal when the plan gives no weights ({} while the arms
-        are still to be read from the export)."""
+        """Planned traffic shares; equal when the plan gives no weights. A plan whose arms
+        are still to be read from its export (:data:`FROM_DATA`) has none yet: PlanError
+        (:func:`liftlab.exports.resolve_plan` reads them)."""
         if not self.variants:
-            return {}
+            raise PlanError(
+                f"the arms are read from the export only when the plan is analysed "
+                f"(variants: {FROM_DATA}); list them under variants: to design the test",
+                source=self.source,
+                field="variants",
+            )
         if all(v.weight is None for v in self.variants.values()):
             return {k: 1 / len(self.variants) for k in self.variants}
         return {k: float(v.weight) for k, v in self.variants.items()}  # type: ignore[arg-type]
