@@ -494,28 +494,101 @@ def _span_aggregates(plan: Plan, t: ir.Table, lay: Layout) -> dict[str, Any]:
 def _checks(
     plan: Plan, t: ir.Table, lay: Layout, backend: str
 ) -> tuple[dict[str, Any], dict[tuple[str, str], list[float]]]:
-    """The checks over all units: row count, null ids, variants and timestamps, distinct
-    ids, each metric column's nulls, least and greatest value, and its quantiles (each
-    column's list of quantiles in one aggregate). In DuckDB, on a table of its own, the
-    counts and extremes come first from the file's metadata; elsewhere all is one query."""
+    """The checks over all units before the sums: row count, distinct ids, each metric
+    column's nulls, least and greatest value, and its quantiles (each column's list of
+    quantiles in one aggregate). In DuckDB, on a table of its own, counts and extremes come
+    from the file's metadata and quantiles from the tail of each column (see
+    :func:`_tail_quantiles`); elsewhere all is one query. Null ids, variants and timestamps
+    are counted by the sums query (:func:`_null_counts`)."""
     spans = _span_aggregates(plan, t, lay)
-    checks: dict[str, Any] = {"null_variants": t[lay.variant].isnull().sum()}
+    checks: dict[str, Any] = {}
     found: dict[str, Any] = {}
     if backend == "duckdb" and not lay.derived:
         found = t.aggregate(**spans).to_pyarrow().to_pylist()[0]
     else:
         checks |= spans
     if lay.unit in t.columns and not lay.derived:  # derived tables: one row per unit by build
-        checks |= {
-            "distinct_units": _distinct_units(t[lay.unit], found, backend),
-            "null_units": t[lay.unit].isnull().sum(),
-        }
-    if lay.timestamp is not None:
-        checks["null_ts"] = t[lay.timestamp].isnull().sum()
+        checks["distinct_units"] = _distinct_units(t[lay.unit], found, backend)
     wanted = _wanted_quantiles(plan, lay)
+    bounds = _sample_bounds(t, wanted, int(found["rows"])) if found else {}
     for j, ((col, among), qs) in enumerate(wanted.items()):
-        checks[f"q{j}"] = _quantile(t[col], qs, among)
-    return found | t.aggregate(**checks).to_pyarrow().to_pylist()[0], wanted
+        if j in bounds:  # the count the rank is taken over, and the values at the top
+            checks[f"k{j}"] = _considered(t[col], among).count()
+            checks[f"v{j}"] = _num(t[col]).collect(where=t[col] >= bounds[j])
+        else:
+            checks[f"q{j}"] = _quantile(t[col], qs, among)
+    row = found | (t.aggregate(**checks).to_pyarrow().to_pylist()[0] if checks else {})
+    return row | _tail_quantiles(t, wanted, bounds, row), wanted
+
+
+# Quantiles from the tail (DuckDB, tables of their own): a sample of about this many rows
+# places a lower bound below the smallest quantile asked for, with this margin in rank.
+TAIL_SAMPLE_ROWS = 50_000
+TAIL_MARGIN = 0.02
+
+
+def _considered(col: ir.Column, among: str) -> ir.FloatingColumn:
+    values = _num(col)
+    return values.nullif(0.0) if among == "nonzero" else values
+
+
+def _sample_bounds(
+    t: ir.Table, wanted: dict[tuple[str, str], list[float]], rows: int
+) -> dict[int, float]:
+    """Per wanted column, a value below its smallest quantile asked for, from a block sample
+    (``TABLESAMPLE system``, seeded): the quantile ``2·q - 1 - 0.02`` of the sample (0.97 for
+    a p99), so that the exact quantiles sit among the few rows above it."""
+    if not wanted or rows < 4 * TAIL_SAMPLE_ROWS:
+        return {}
+    sample = t.sample(TAIL_SAMPLE_ROWS / rows, method="block", seed=1)
+    aggs = {
+        f"l{j}": _considered(sample[col], among).quantile(max(0.5, 2 * min(qs) - 1 - TAIL_MARGIN))
+        for j, ((col, among), qs) in enumerate(wanted.items())
+    }
+    row = sample.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    return {j: float(row[f"l{j}"]) for j in range(len(wanted)) if row[f"l{j}"] is not None}
+
+
+def _tail_quantiles(
+    t: ir.Table,
+    wanted: dict[tuple[str, str], list[float]],
+    bounds: dict[int, float],
+    row: dict[str, Any],
+) -> dict[str, Any]:
+    """The exact quantiles of each column with a sample bound, from the values at or above
+    that bound (collected by the checks query: a few percent of the rows, values only), by
+    ``quantile_cont``'s rule to the last bit: ``h = (n - 1)·q``, ``d = h - ⌊h⌋``,
+    ``v[⌊h⌋]·(1 - d) + v[⌈h⌉]·d``. A column whose tail turns out too short is computed by
+    the engine's ``quantile_cont`` instead."""
+    out: dict[str, Any] = {}
+    for j, ((col, among), qs) in enumerate(wanted.items()):
+        if j not in bounds:
+            continue
+        values = np.sort(np.asarray(row[f"v{j}"] or [], dtype=np.float64))
+        if among == "nonzero":
+            values = values[values != 0.0]
+        exact = _order_quantiles(values, int(row[f"k{j}"]), qs)
+        out[f"q{j}"] = exact if exact is not None else _quantile_now(t, col, qs, among)
+    return out
+
+
+def _order_quantiles(top: np.ndarray, n: int, qs: list[float]) -> list[float] | None:
+    """``quantile_cont`` of ``n`` values of which ``top`` are the largest, sorted; None when
+    an order statistic needed lies below them."""
+    out = []
+    for q in qs:
+        h = (n - 1) * q
+        lo, hi = math.floor(h), math.ceil(h)
+        first = n - len(top)  # the rank of top[0] among all n
+        if n == 0 or lo < first:
+            return None
+        a, b, d = float(top[lo - first]), float(top[hi - first]), h - lo
+        out.append(a if lo == hi else a * (1 - d) + b * d)  # DuckDB's order of operations
+    return out
+
+
+def _quantile_now(t: ir.Table, col: str, qs: list[float], among: str) -> Any:
+    return t.aggregate(q=_quantile(t[col], qs, among)).to_pyarrow().to_pylist()[0]["q"]
 
 
 def _metric_columns(plan: Plan, lay: Layout) -> list[str]:
@@ -651,6 +724,8 @@ def _sums_rows(t: ir.Table, lay: Layout, compiled: Compiled) -> list[dict[str, A
     """The sums query (grouped by variant × day) and, when some term is capped, the tail
     query over the rows above a cap; each row with every term's exact integer sum."""
     aggs = {"n": t.count(), **compiled.base, **_funnel_aggs(t, lay)}
+    if lay.unit in t.columns and not lay.derived:
+        aggs["_null_units"] = t[lay.unit].isnull().sum()
     rows = t.group_by(_group_keys(t, lay)).aggregate(**aggs).to_pyarrow().to_pylist()
     tails: dict[tuple[Any, Any], dict[str, Any]] = {}
     if compiled.tails:
@@ -672,7 +747,6 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
     t = src.table
     backend = backend_name(t)
     row, wanted = _checks(plan, t, lay, backend)
-    _check_rows(plan, src, row, lay)
     spans = _spans(plan, src, lay, row)
     _check_proportions(plan, src, lay, spans, None)
     if backend == "pyspark" and int(row["rows"]) >= 10**28 // 2**SCALE_BITS:
@@ -685,6 +759,7 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
     needs = _needs(plan, lay, caps, sens_caps)
     compiled = needs.sums.compile(t, spans, backend)
     rows = _sums_rows(t, lay, compiled)
+    _check_rows(plan, src, row | _null_counts(rows), lay)
     _check_variants(plan, src, rows)
     stats = _assemble(plan, lay, rows, needs, compiled.scales, caps, sens_caps)
     _check_proportions(plan, src, lay, spans, stats)
@@ -842,6 +917,16 @@ def _check_proportions(
                 source=plan.source,
                 field=f"metrics[{i}].column",
             )
+
+
+def _null_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Rows with no variant or no timestamp (the sums query's groups whose key is null) and
+    with no unit id (counted per group), from the sums query's rows."""
+    return {
+        "null_variants": sum(int(r["n"]) for r in rows if r["_variant"] is None),
+        "null_ts": sum(int(r["n"]) for r in rows if "_day" in r and r["_day"] is None),
+        "null_units": sum(int(r.get("_null_units") or 0) for r in rows),
+    }
 
 
 def _check_rows(plan: Plan, src: UnitSource, row: dict[str, Any], lay: Layout) -> None:
