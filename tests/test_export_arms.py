@@ -330,3 +330,21 @@ def test_a_typed_spend_is_not_used_on_an_export(tmp_path: Path, export: pd.DataF
     spend = export.groupby("Ad name")["Amount spent (USD)"].sum()
     for a in got["arms"]:
         assert a["spend"] == pytest.approx(spend[a["name"]], rel=1e-12)
+
+
+def test_many_groups_list_the_best_and_sum_the_rest(tmp_path: Path, export: pd.DataFrame):
+    """group_by the ad itself: 33 groups, the report's table lists ``show`` of them (highest
+    CTR first) and sums the others' rows, as pandas does."""
+    creative = {"ctr": "ctr", "group_by": "Ad name", "show": 5, "draws": 2000}
+    res = analyze(_load(tmp_path, _raw(creative=creative, currency="USD")))
+    section = res.sections["creative"]
+    frame = creative_kind.group_frame(section, res).set_index("group")
+    assert len(frame) == 6 and frame.index[-1] == "the other 28 groups (summed)"
+    sums = export.groupby("Ad name")[["Impressions", "Link clicks", "Amount spent (USD)"]].sum()
+    ctr = (sums["Link clicks"] / sums["Impressions"]).sort_values(ascending=False)
+    assert list(frame.index[:5]) == list(ctr.index[:5])
+    rest = sums.loc[ctr.index[5:]].sum()
+    row = frame.iloc[-1]
+    assert row["impressions"].replace("\u00a0", "") == f"{rest['Impressions']:,.0f}"
+    assert row["clicks"].replace("\u00a0", "") == f"{rest['Link clicks']:,.0f}"
+    assert row["spend"].replace("\u00a0", "") == f"${rest['Amount spent (USD)']:,.0f}"

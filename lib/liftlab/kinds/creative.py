@@ -57,7 +57,6 @@ from liftlab.stats.creative import (
     CreativeArm,
     CreativeResult,
     FatigueCurve,
-    GroupResult,
     Interval,
     MoneySums,
     analyze_creatives,
@@ -814,25 +813,30 @@ def volume_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
     return _unbroken(pd.DataFrame(rows))
 
 
-def _group_money(results: Results, g: GroupResult) -> dict[str, str]:
+def _group_money(
+    results: Results, spend: float | None, cpa: Interval | None, roas: Interval | None
+) -> dict[str, str]:
     """A group's spend, CPA and ROAS cells (none without spend)."""
-    if g.spend is None:
+    if spend is None:
         return {}
     money, currency = _cpa_display(results), results.plan.currency
-    out = {"spend": fmt.money(g.spend, currency, 0)}
-    if g.cpa is not None:
-        out["CPA"] = _with_ci(money, g.cpa.estimate, g.cpa.ci, 2)
-    if g.roas is not None:
-        out["ROAS"] = _with_ci(_ROAS, g.roas.estimate, g.roas.ci, 2)
+    out = {"spend": fmt.money(spend, currency, 0)}
+    if cpa is not None:
+        out["CPA"] = _with_ci(money, cpa.estimate, cpa.ci, 2)
+    if roas is not None:
+        out["ROAS"] = _with_ci(_ROAS, roas.estimate, roas.ci, 2)
     return out
 
 
 def group_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
-    """One row per group of creatives (summed): creatives, volumes, CTR, chance best, and
-    spend, CPA and ROAS when there is spend."""
+    """One row per group of creatives (summed; the ``show`` groups with the highest CTR,
+    the others summed in one row): creatives, volumes, CTR, chance best, and spend, CPA
+    and ROAS when there is spend."""
     r = section.result
     ctr = rate_display(results, section.ctr_metric, "CTR")
     ctr_d = fmt.value_decimals(ctr, [g.ctr.estimate for g in r.groups or ()])
+    ctr_col = f"{ctr.label} ({fmt.level(r.alpha)} CI)"
+    ranked = sorted(r.groups or (), key=lambda g: -g.ctr.estimate)
     rows = [
         {
             "group": g.name,
@@ -840,14 +844,33 @@ def group_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
             section.units: fmt.count(g.users),
             "impressions": fmt.count(g.impressions),
             "clicks": fmt.count(g.clicks),
-            f"{ctr.label} ({fmt.level(r.alpha)} CI)": _with_ci(
-                ctr, g.ctr.estimate, g.ctr.ci, ctr_d
-            ),
+            ctr_col: _with_ci(ctr, g.ctr.estimate, g.ctr.ci, ctr_d),
             "chance best group": fmt.mc_probability(g.prob_best),
-            **_group_money(results, g),
+            **_group_money(results, g.spend, g.cpa, g.roas),
         }
-        for g in sorted(r.groups or (), key=lambda g: -g.ctr.estimate)
+        for g in ranked[: section.show]
     ]
+    rest = ranked[section.show :]
+    pooled = section.pooled([n for g in rest for n in g.creatives], "rest")
+    if pooled is not None:
+        rate = rate_interval(pooled.moments("ctr"), r.alpha)
+        rows.append(
+            {
+                "group": f"the other {fmt.count(len(rest))} groups (summed)",
+                "creatives": fmt.count(sum(len(g.creatives) for g in rest)),
+                section.units: fmt.count(pooled.users),
+                "impressions": fmt.count(pooled.impressions),
+                "clicks": fmt.count(pooled.clicks),
+                ctr_col: _with_ci(ctr, rate.estimate, rate.ci, ctr_d),
+                "chance best group": fmt.mc_probability(sum(g.prob_best for g in rest)),
+                **_group_money(
+                    results,
+                    pooled.money.spend if pooled.money is not None else pooled.spend,
+                    cpa_interval(pooled, r.alpha),
+                    roas_interval(pooled, r.alpha),
+                ),
+            }
+        )
     frame = pd.DataFrame(rows)
     numbers = [c for c in frame.columns if c != "group"]
     frame[numbers] = frame[numbers].map(unbroken)
