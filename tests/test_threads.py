@@ -12,12 +12,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from liftlab import analyze, parse_plan
+from liftlab import aggregate, analyze, parse_plan
 from liftlab.aggregate import SCALE_BITS, scale_exponent, unit_statistics
 from liftlab.errors import DataError
 from liftlab.sources import THREADS_ENV, open_units
@@ -200,3 +201,41 @@ def test_duplicates_found_with_string_and_wide_integer_ids(tmp_path, awkward):
             DataError, match=r"^<plan>: unit: 1 unit ids in 'user_id' .*more than one row"
         ):
             analyze(_plan_for(path, metric))
+
+
+def _duckdb_quantiles(path: Path, col: str, qs: list[float], among: str) -> list[float]:
+    """DuckDB's own ``quantile_cont`` over the whole column: the reference for the caps."""
+    values = f"nullif({col}, 0.0)" if among == "nonzero" else col
+    sql = f"SELECT quantile_cont({values}, {qs}) FROM read_parquet('{path}')"
+    return list(duckdb.connect().execute(sql).fetchone()[0])
+
+
+@pytest.mark.parametrize("margin", [aggregate.TAIL_MARGIN, -0.5])
+@pytest.mark.parametrize("among", ["nonzero", "all"])
+def test_quantile_caps_equal_quantile_cont(awkward, monkeypatch, margin, among):
+    """Caps and sensitivity levels taken from the tail of a column equal DuckDB's
+    ``quantile_cont`` over the whole column to the last bit, and numpy's linear quantile to
+    rounding; with a sample bound too high (margin -0.5) the engine's quantile is used."""
+    monkeypatch.setattr(aggregate, "TAIL_MARGIN", margin)
+    plan = _plan_for(
+        awkward["path"],
+        [
+            {
+                "name": "rev",
+                "role": "primary",
+                "type": "mean",
+                "column": "revenue",
+                "covariate": "pre_revenue",
+                "cap": {"quantile": 0.995, "among": among},
+            }
+        ],
+    )
+    stats = unit_statistics(plan, open_units(plan))
+    levels = stats.sensitivity["rev"]
+    for col in ("revenue", "pre_revenue"):
+        want = _duckdb_quantiles(awkward["path"], col, [0.99, 0.995, 0.999], among)
+        got = [levels["p99"][0][col], stats.caps["rev"][col], levels["p99.9"][0][col]]
+        assert got == want, col
+        values = awkward["cols"][col]
+        values = values[values != 0] if among == "nonzero" else values
+        assert got == pytest.approx(np.quantile(values, [0.99, 0.995, 0.999]), rel=1e-14)

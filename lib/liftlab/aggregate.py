@@ -542,7 +542,9 @@ def _sample_bounds(
         return {}
     sample = t.sample(TAIL_SAMPLE_ROWS / rows, method="block", seed=1)
     aggs = {
-        f"l{j}": _considered(sample[col], among).quantile(max(0.5, 2 * min(qs) - 1 - TAIL_MARGIN))
+        f"l{j}": _considered(sample[col], among).quantile(
+            min(1.0, max(0.5, 2 * min(qs) - 1 - TAIL_MARGIN))
+        )
         for j, ((col, among), qs) in enumerate(wanted.items())
     }
     row = sample.aggregate(**aggs).to_pyarrow().to_pylist()[0]
