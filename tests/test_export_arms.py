@@ -348,3 +348,21 @@ def test_many_groups_list_the_best_and_sum_the_rest(tmp_path: Path, export: pd.D
     assert row["impressions"].replace("\u00a0", "") == f"{rest['Impressions']:,.0f}"
     assert row["clicks"].replace("\u00a0", "") == f"{rest['Link clicks']:,.0f}"
     assert row["spend"].replace("\u00a0", "") == f"${rest['Amount spent (USD)']:,.0f}"
+
+
+def test_google_ads_ids_are_arms_and_total_rows_are_not(tmp_path: Path) -> None:
+    """Ad IDs (numbers in the file) are arms as text; the download's title lines and its
+    ``Total: Account`` row give no arm."""
+    from test_exports import GOOGLE
+
+    (tmp_path / "google.csv").write_text(GOOGLE)
+    raw = _raw(
+        kind="general",
+        control=101,
+        data={"aggregates": "google.csv", "preset": "google_ads", "columns": {"arm": "ad"}},
+        metrics=[{"name": "ctr", "type": "ctr", "role": "primary"}],
+    )
+    del raw["creative"]
+    plan = resolve_plan(_load(tmp_path, raw))
+    assert list(plan.variants) == ["101", "102", "201", "202"]
+    assert plan.control_name == "101"
