@@ -2,9 +2,10 @@
 
 Writes a synthetic unit table of N rows (three arms; a 0/1 metric, a capped amount with a
 covariate and a ratio), then times ``liftlab.analyze`` end to end: the checks and quantile
-query, the grouped sufficient-statistics query and the statistics, on one engine thread (the
-default, for reproducible sums) and on all cores (``LIFTLAB_THREADS=0``). Prints one line per
-size and setting.
+query, the grouped sufficient-statistics query and the statistics, on one engine thread
+(``LIFTLAB_THREADS=1``) and on all cores (the default; the sums are exact, so both give the
+same results). Prints one line per size and setting. ``analyze_speed.py`` sets the figure
+beside its floor.
 
     .venv/bin/python benchmarks/aggregate_speed.py            # 1M and 10M rows
     .venv/bin/python benchmarks/aggregate_speed.py 200000     # a custom size
@@ -82,7 +83,7 @@ def main(sizes: list[int]) -> None:
             make_table(path, n)
             plan = plan_for(path)
             analyze(plan)  # warm-up: imports, DuckDB start
-            # one engine thread (the default: bit-for-bit reproducible sums), then all cores
+            # one engine thread, then all cores (the default): the same results either way
             for threads in ("1", "0"):
                 os.environ[THREADS_ENV] = threads
                 times = []

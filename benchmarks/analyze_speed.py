@@ -18,6 +18,7 @@ the all-core floor; timings from one run are comparable, runs on a busy machine 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -92,42 +93,38 @@ def floor_sql(path: Path) -> str:
     return f"SELECT variant, {', '.join(sums)} FROM read_parquet('{path}') GROUP BY variant"
 
 
-def best_of(run: Callable[[], object], repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def timed(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
 
 
-def main(n: int) -> None:
+def main(n: int, repeats: int = 3) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "units.parquet"
         make_table(path, n)
         plan = plan_for(path)
         sql = floor_sql(path)
-        figures: list[tuple[str, float]] = []
-        for label, threads in (("all cores", None), ("one thread", 1)):
-            con = duckdb.connect(config={} if threads is None else {"threads": threads})
-            con.execute(sql).fetchall()  # warm-up: the file in the page cache
-            figures.append(
-                (
-                    f"floor: DuckDB GROUP BY of every sum, {label}",
-                    best_of(lambda con=con: con.execute(sql).fetchall()),
-                )
-            )
-        os.environ.pop(THREADS_ENV, None)  # the default: all cores
-        analyze(plan)  # warm-up: imports, DuckDB start
-        figures.append(
-            ("liftlab.analyze, default (all cores, exact sums)", best_of(lambda: analyze(plan)))
-        )
-        floor = figures[0][1]
+        every = duckdb.connect()
+        one = duckdb.connect(config={"threads": 1})
+        os.environ.pop(THREADS_ENV, None)  # analyze at its default: all cores
+        runs: dict[str, Callable[[], object]] = {
+            "floor: DuckDB GROUP BY of every sum, all cores": lambda: every.sql(sql).fetchall(),
+            "floor: DuckDB GROUP BY of every sum, one thread": lambda: one.sql(sql).fetchall(),
+            "liftlab.analyze, default (all cores, exact sums)": lambda: analyze(plan),
+        }
+        for run in runs.values():  # warm-up: the file in the page cache, imports
+            run()
+        best = dict.fromkeys(runs, math.inf)
+        for _ in range(repeats):  # interleaved, so that a busy spell hits every figure alike
+            for label, run in runs.items():
+                best[label] = min(best[label], timed(run))
+        floor = next(iter(best.values()))
         print(
             f"{n:,} units, 3 metrics (proportion, CUPED mean capped at p99.9, ratio), "
-            f"{os.cpu_count()} cores, best of 3"
+            f"{os.cpu_count()} cores, best of {repeats}"
         )
-        for label, seconds in figures:
+        for label, seconds in best.items():
             print(f"  {label:<52} {seconds:7.3f} s  {seconds / floor:5.1f} x floor")
 
 

@@ -510,7 +510,7 @@ def _checks(
     if lay.unit in t.columns and not lay.derived:  # derived tables: one row per unit by build
         checks["distinct_units"] = _distinct_units(t[lay.unit], found, backend)
     wanted = _wanted_quantiles(plan, lay)
-    bounds = _sample_bounds(t, wanted, int(found["rows"])) if found else {}
+    bounds = _sample_bounds(t, wanted, found) if found else {}
     for j, ((col, among), qs) in enumerate(wanted.items()):
         if j in bounds:  # the count the rank is taken over, and the values at the top
             checks[f"k{j}"] = _considered(t[col], among).count()
@@ -533,11 +533,13 @@ def _considered(col: ir.Column, among: str) -> ir.FloatingColumn:
 
 
 def _sample_bounds(
-    t: ir.Table, wanted: dict[tuple[str, str], list[float]], rows: int
+    t: ir.Table, wanted: dict[tuple[str, str], list[float]], found: dict[str, Any]
 ) -> dict[int, float]:
     """Per wanted column, a value below its smallest quantile asked for, from a block sample
     (``TABLESAMPLE system``, seeded): the quantile ``2·q - 1 - 0.02`` of the sample (0.97 for
-    a p99), so that the exact quantiles sit among the few rows above it."""
+    a p99), so that the exact quantiles sit among the few rows above it. None for a column
+    whose bound is its least value (a column mostly of one value: no short tail)."""
+    rows = int(found["rows"])
     if not wanted or rows < 4 * TAIL_SAMPLE_ROWS:
         return {}
     sample = t.sample(TAIL_SAMPLE_ROWS / rows, method="block", seed=1)
@@ -548,7 +550,12 @@ def _sample_bounds(
         for j, ((col, among), qs) in enumerate(wanted.items())
     }
     row = sample.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-    return {j: float(row[f"l{j}"]) for j in range(len(wanted)) if row[f"l{j}"] is not None}
+    bounds = {}
+    for j, (col, _) in enumerate(wanted):
+        bound, least = row[f"l{j}"], found[f"lo_{col}"]
+        if bound is not None and (least is None or bound > least):
+            bounds[j] = float(bound)
+    return bounds
 
 
 def _tail_quantiles(
