@@ -614,11 +614,11 @@ def test_redact_never_shows_a_password_or_a_secret_parameter(pw: str, value: str
 
 def test_a_huge_plan_without_aliases_is_refused_as_huge(tmp_path: Path) -> None:
     path = tmp_path / "huge.yaml"
-    path.write_text("name: [" + ", ".join(["1"] * 20_000) + "]\n", encoding="utf-8")
+    path.write_text("name: [" + ", ".join(["1"] * 60_000) + "]\n", encoding="utf-8")
     done = _validate(path)
     assert done.exit_code == 2
     line = _one_line(done.output)
     assert line == (
-        f"{path}: name: line 1: more than 10,000 values; a plan has a few hundred, "
-        "check that the file is a plan"
+        f"{path}: name: line 1: more than 50,000 values; check that the file is a plan "
+        "(for an export's ads write variants: from_data)"
     )
