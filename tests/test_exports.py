@@ -508,3 +508,89 @@ def test_a_parquet_export_without_preset_with_segments_and_row_clusters(tmp_path
     young = analyze(plan, segment={"age": "18-24"})
     by_arm = {a: df[(df["campaign"] == a) & (df["age"] == "18-24")] for a in ("a", "b")}
     _check_ratio(young, "ctr", by_arm, "clicks", "impressions")
+
+
+# ---- the platforms' own pitfalls ------------------------------------------------------------
+def _meta_results(indicators: tuple[str, str]) -> str:
+    """META with Purchases renamed to Results and a Result indicator per row (campaign)."""
+    lines = META.replace("Purchases,", "Results,", 1).splitlines()
+    head = lines[0] + ",Result indicator"
+    rows = [f"{r},{indicators[0] if ',Static,' in r else indicators[1]}" for r in lines[1:]]
+    return "\n".join([head, *rows]) + "\n"
+
+
+def test_meta_results_of_mixed_events_are_refused_and_of_one_event_are_conversions(
+    tmp_path: Path,
+) -> None:
+    data = {"aggregates": "meta.csv", "preset": "meta", "columns": {"arm": "campaign"}}
+    _write(tmp_path, "meta.csv", _meta_results(("actions:lead", "actions:link_click")))
+    plan = _plan(tmp_path, data, ["Static", "Video"])
+    with pytest.raises(DataError) as err:
+        analyze(plan)
+    msg = str(err.value)
+    assert "'Results' (conversions)" in msg and "2 different events" in msg
+    assert "'actions:lead' and 'actions:link_click'" in msg and "Purchases" in msg
+    assert "\n" not in msg and err.value.field == "data.columns.conversions"
+
+    purchase = "actions:offsite_conversion.fb_pixel_purchase"
+    _write(tmp_path, "meta.csv", _meta_results((purchase, purchase)))
+    res = analyze(plan)
+    df = _frame(META)
+    for arm in ("Static", "Video"):
+        rows = df[df["Campaign name"] == arm]
+        spend = rows["Amount spent (USD)"].astype(str).str.replace("$", "").astype(float)
+        expected = spend.fillna(0).sum() / rows["Purchases"].sum()
+        assert res.metric("cpa").variants[arm].mean == pytest.approx(expected, rel=1e-12)
+
+
+def test_meta_rows_spanning_the_period_are_not_days(tmp_path: Path) -> None:
+    """Without the Day breakdown "Reporting starts" is the period's first day, not a day."""
+    rows = META.splitlines()
+    weekly = [rows[0]] + [
+        r.replace("2026-11-01,2026-11-01", "2026-11-01,2026-11-07").replace(
+            "2026-11-02,2026-11-02", "2026-11-08,2026-11-14"
+        )
+        for r in rows[1:]
+    ]
+    _write(tmp_path, "meta.csv", "\n".join(weekly) + "\n")
+    data = {"aggregates": "meta.csv", "preset": "meta", "columns": {"arm": "ad"}}
+    ads = [f"Ad {i}" for i in range(1, 7)]
+    plan = _plan(tmp_path, data, ads)
+    from liftlab.exports import open_export
+
+    src = open_export(plan)
+    assert "date" not in src.table.schema().names
+    res = analyze(plan)
+    assert res.metric("ctr").variants["Ad 1"].n == 2  # two rows, each a cluster
+    with pytest.raises(DataError, match="as_of needs the export's day column"):
+        analyze(plan, as_of="2026-11-08")
+    # naming the column says the rows are days after all
+    plan = _plan(tmp_path, {**data, "columns": {"arm": "ad", "date": "Reporting starts"}}, ads)
+    assert "date" in open_export(plan).table.schema().names
+
+
+@pytest.mark.parametrize(
+    ("preset", "text", "header"),
+    [
+        ("meta", META, "Amount spent"),
+        ("tiktok", TIKTOK, "Cost (USD)"),
+        ("tiktok", TIKTOK, "Spend"),
+    ],
+)
+def test_spend_headers_the_platforms_also_write(
+    tmp_path: Path, preset: str, text: str, header: str
+) -> None:
+    original = "Amount spent (USD)" if preset == "meta" else "Cost"
+    _write(tmp_path, "export.csv", text.replace(original, header, 1))
+    arms = [f"Ad {i}" for i in range(1, 7)] if preset == "meta" else ["Clip 1", "Clip 2"]
+    plan = _plan(
+        tmp_path, {"aggregates": "export.csv", "preset": preset, "columns": {"arm": "ad"}}, arms
+    )
+    res = analyze(plan)
+    df = _frame(text)
+    col = df[original].astype(str).str.replace("$", "", regex=False).astype(float).fillna(0)
+    arm_col = "Ad name"
+    for arm in arms:
+        mask = df[arm_col] == arm
+        expected = 1000 * col[mask].sum() / df.loc[mask, "Impressions"].sum()
+        assert res.metric("cpm").variants[arm].mean == pytest.approx(expected, rel=1e-12)

@@ -33,24 +33,37 @@ first header present in the file wins, and ``columns:`` overrides any of them. T
 
 - ``meta``: Ads Manager "Export table data" (CSV/XLSX saved as CSV) with the Day breakdown:
   ``Day`` or ``Reporting starts``; ``Campaign name``, ``Ad set name``, ``Ad name``;
-  ``Impressions``; ``Link clicks`` (else ``Clicks (all)``); ``Amount spent (XXX)`` in the
-  account currency (any three-letter code); ``Purchases`` (else ``Results``, which is only a
-  conversion count when the ad set optimises for purchases); ``Purchases conversion value``
-  (else ``Website purchases conversion value``); ``Reach`` as units.
+  ``Impressions``; ``Link clicks`` (else ``Clicks (all)``, which also counts likes, shares
+  and profile taps); ``Amount spent (XXX)`` in the account currency (any three-letter code;
+  else ``Amount spent`` beside a ``Currency`` column); ``Purchases`` (else ``Results``);
+  ``Purchases conversion value`` (else ``Website purchases conversion value``); ``Reach``
+  as units. ``Results`` counts each ad set's own optimisation event, named per row in
+  ``Result indicator``: an export whose rows name more than one event (leads in one ad set,
+  link clicks in another) is refused, since their sum is not a conversion count. Without the
+  Day breakdown each row spans the report's period (``Reporting starts`` before ``Reporting
+  ends``): the rows are then not days, so the date role is dropped (no fatigue, cumulative
+  or ``as_of`` views) unless ``columns: {date: ...}`` names one. ``Reach`` counts people
+  once per row: summed over daily rows it counts a person once per day seen, so for a
+  sample-ratio check on people export without the Day breakdown.
 - ``google_ads``: a report downloaded from the Google Ads interface with segment Day:
   ``Day``; ``Campaign``, ``Ad group``, ``Ad ID`` (else ``Ad``); ``Impr.`` (else
-  ``Impressions``); ``Clicks``; ``Cost``; ``Conversions``; ``Conv. value``. Its title lines
-  above the header and its ``Total: …`` rows are skipped (and counted), ``--`` is empty.
-  Download as "CSV" (UTF-8, commas); the "Excel .csv" download is UTF-16 with tabs: save it
-  as UTF-8 CSV first.
+  ``Impressions``); ``Clicks``; ``Cost`` (else ``Cost (Converted currency)``, a
+  manager account's view); ``Conversions``; ``Conv. value``. Its title lines above the
+  header and its ``Total: …`` rows are skipped (and counted), ``--`` is empty. Download as
+  "CSV" (UTF-8, commas); the "Excel .csv" download is UTF-16 with tabs: save it as UTF-8
+  CSV first.
 - ``tiktok``: TikTok Ads Manager's custom report by day: ``Date`` (else ``By Day``);
   ``Campaign name``, ``Ad group name``, ``Ad name``; ``Impressions``; ``Clicks
-  (destination)`` (else ``Clicks (all)``, ``Clicks``); ``Cost``; ``Conversions`` (else
-  ``Complete payment``); ``Total purchase value`` (else ``Total complete payment value``).
+  (destination)`` (else ``Clicks (all)``, ``Clicks``); ``Cost`` (else ``Cost (XXX)``,
+  ``Spend``); ``Conversions`` (else ``Complete payment``); ``Total purchase value`` (else
+  ``Total complete payment value``).
 
-These headers follow the platforms' column references as of 2026; platforms rename columns,
-so a missing column is one error naming the column, its role and the preset, with the
-closest header of the file, and ``columns:`` fixes it.
+These headers were checked against the platforms' column references and against exports
+shared publicly as of 2026 (Meta's "Reporting starts/ends" day rows and "Amount spent
+(USD)"; Google's "Campaign report" title, "Impr." and "Total: Account" rows; TikTok's
+"Clicks (destination)" and "By Day"). Platforms rename columns and translate them with the
+interface language, so a missing column is one error naming the column, its role and the
+preset, with the closest header of the file, and ``columns:`` fixes it.
 
 **Numbers as text.** Exports often write ``1,234`` or ``$1,234.50``. A numeric role read as
 text is parsed in the engine: spaces, currency symbols (``$ € £ ¥ ₹``) and a leading or
@@ -89,7 +102,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +128,7 @@ PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
         "ad": ("Ad name",),
         "impressions": ("Impressions",),
         "clicks": ("Link clicks", "Clicks (all)"),
-        "spend": ("Amount spent (XXX)",),
+        "spend": ("Amount spent (XXX)", "Amount spent"),
         "conversions": ("Purchases", "Results"),
         "value": ("Purchases conversion value", "Website purchases conversion value"),
         "units": ("Reach",),
@@ -127,9 +140,9 @@ PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
         "ad": ("Ad ID", "Ad"),
         "impressions": ("Impr.", "Impressions"),
         "clicks": ("Clicks",),
-        "spend": ("Cost",),
+        "spend": ("Cost", "Cost (Converted currency)"),
         "conversions": ("Conversions",),
-        "value": ("Conv. value",),
+        "value": ("Conv. value", "Conv. value (Converted currency)"),
     },
     "tiktok": {
         "date": ("Date", "By Day"),
@@ -138,7 +151,7 @@ PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
         "ad": ("Ad name",),
         "impressions": ("Impressions",),
         "clicks": ("Clicks (destination)", "Clicks (all)", "Clicks"),
-        "spend": ("Cost",),
+        "spend": ("Cost", "Cost (XXX)", "Spend"),
         "conversions": ("Conversions", "Complete payment"),
         "value": ("Total purchase value", "Total complete payment value"),
     },
@@ -337,9 +350,11 @@ def _checked_roles(plan: Plan) -> set[str]:
     return roles
 
 
-def _check_numbers(plan: Plan, t: ir.Table, cols: ExportColumns, label: str) -> None:
-    """Refuse text in a numeric role that is not a number (one query, an example each), and
-    a day column that is not a date."""
+def _check_numbers(plan: Plan, t: ir.Table, cols: ExportColumns, label: str) -> dict[str, Any]:
+    """Refuse text in a numeric role that is not a number (one query, an example each), a
+    day column that is not a date and Meta ``Results`` of mixed events; return the query's
+    row (``span``: rows whose report period is longer than a day, see :func:`_period_checks`).
+    """
     checks: dict[str, Any] = {}
     date_col = cols.roles.get("date")
     if date_col is not None and t[date_col].type().is_string():
@@ -359,9 +374,11 @@ def _check_numbers(plan: Plan, t: ir.Table, cols: ExportColumns, label: str) -> 
         bad = text.notnull() & (text != "") & (text != "--") & ~text.re_search(_TEXT_NUMBER)
         checks[f"n{k}"] = bad.ifelse(1, 0).sum()
         checks[f"e{k}"] = bad.ifelse(col.cast("string"), ibis.null("string")).min()
+    checks.update(_period_checks(plan, t, cols))
     if not checks:
-        return
-    row = t.aggregate(**checks).to_pyarrow().to_pylist()[0]
+        return {}
+    row: dict[str, Any] = t.aggregate(**checks).to_pyarrow().to_pylist()[0]
+    _refuse_mixed_results(plan, row, label)
     if row.get("nd"):
         raise DataError(
             f"'{date_col}' (date) in {label} holds {row['nd']} values that are not dates, e.g. "
@@ -378,6 +395,42 @@ def _check_numbers(plan: Plan, t: ir.Table, cols: ExportColumns, label: str) -> 
                 source=plan.source,
                 field=f"data.columns.{role}",
             )
+    return row
+
+
+RESULT_INDICATOR = "Result indicator"  # Meta: the event each row's "Results" counts
+REPORTING_ENDS = "Reporting ends"  # Meta: a row's last day ("Reporting starts" its first)
+
+
+def _period_checks(plan: Plan, t: ir.Table, cols: ExportColumns) -> dict[str, Any]:
+    """Aggregates for two Meta pitfalls, merged into the numbers query: the distinct events
+    behind a ``Results`` conversion column, and rows whose period is longer than a day when
+    the date role is ``Reporting starts`` taken from the preset."""
+    names = set(t.schema().names)
+    out: dict[str, Any] = {}
+    if cols.roles.get("conversions") == "Results" and RESULT_INDICATOR in names:
+        events = t[RESULT_INDICATOR].cast("string").strip().nullif("")
+        out["ri_n"] = events.nunique()
+        out["ri_lo"] = events.min()
+        out["ri_hi"] = events.max()
+    start = cols.roles.get("date")
+    if start == "Reporting starts" and REPORTING_ENDS in names and "date" not in plan.data.columns:
+        first = t[start].cast("string").strip().left(10)
+        last = t[REPORTING_ENDS].cast("string").strip().left(10)
+        out["span"] = (first.notnull() & last.notnull() & (first != last)).ifelse(1, 0).sum()
+    return out
+
+
+def _refuse_mixed_results(plan: Plan, row: dict[str, Any], label: str) -> None:
+    if (row.get("ri_n") or 0) > 1:
+        raise DataError(
+            f"'Results' (conversions) in {label} counts {row['ri_n']} different events in "
+            f"'{RESULT_INDICATOR}' (e.g. '{row['ri_lo']}' and '{row['ri_hi']}'), so their "
+            "sum is not a conversion count; export the event's own column (e.g. Purchases) "
+            "and name it with data.columns (columns: {conversions: Purchases})",
+            source=plan.source,
+            field="data.columns.conversions",
+        )
 
 
 def open_export(plan: Plan, *, scope: Scope | None = None) -> UnitSource:
@@ -406,7 +459,9 @@ def open_export(plan: Plan, *, scope: Scope | None = None) -> UnitSource:
             source=plan.source,
             field="data.segments",
         )
-    _check_numbers(plan, raw, cols, label)
+    if _check_numbers(plan, raw, cols, label).get("span"):
+        # each row spans the report's period (no Day breakdown): the rows are not days
+        cols = replace(cols, roles={r: c for r, c in cols.roles.items() if r != "date"})
     skipped_total = _is_total(raw, cols)
     t = raw.filter(~skipped_total)
     date_col = cols.roles.get("date")
