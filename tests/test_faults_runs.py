@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import psutil
 import pytest
@@ -182,6 +183,7 @@ def _signalled_batch(
             pytest.fail("the worker's kernel never started")
         time.sleep(1.0)  # the notebook is running
         tree = psutil.Process(proc.pid).children(recursive=True)
+        commands = [_cmdline(p) for p in tree]
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -196,6 +198,7 @@ def _signalled_batch(
         "run_id": started[0].name.removeprefix(".tmp-"),
         "runs": {t.parent.name: t.name.removeprefix(".tmp-") for t in started},
         "alive": [(p.pid, _cmdline(p)) for p in alive],
+        "stopped": commands,
     }
 
 
@@ -238,9 +241,16 @@ def test_a_signal_stops_the_batch_and_keeps_its_run_as_interrupted(
     assert "Traceback" not in str(result["err"])
     assert f"report interrupted: stopped by {name}" in str(result["err"])
     assert str(result["out"]).splitlines()[-1].startswith(f"{PLAN}: interrupted in ")
-    # no process with the run's id is left (the worker's command line carries it)
-    for p in psutil.process_iter():
-        assert run_id not in " ".join(_cmdline(p)), p
+    # the worker and its kernel were among the processes stopped, and the kernel's
+    # connection file is gone with it
+    commands = cast(list[list[str]], result["stopped"])
+    stopped = [" ".join(c) for c in commands]
+    assert any("liftlab.report" in c for c in stopped), stopped
+    kernels = [c for c in commands if "ipykernel" in " ".join(c)]
+    assert kernels, stopped
+    for command in kernels:
+        connection = command[command.index("-f") + 1]
+        assert not Path(connection).exists(), connection
 
 
 def test_readme_states_the_exit_status_of_an_interrupted_batch() -> None:

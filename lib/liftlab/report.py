@@ -12,6 +12,10 @@
    complete or absent. A failed run is kept, executed notebook and all, in
    ``reports/<slug>/<run-id>-failed/`` and never touches an earlier good run.
 
+Plans run on at most ``--jobs`` worker processes; each keeps one kernel warm from one plan to
+the next (the analysis imported once, the kernel reset before each plan, see
+:class:`KernelSession`) and builds nbconvert's exporter once.
+
 The run id is the UTC time ``YYYYMMDDTHHMMSSZ`` (plus ``-2``, ``-3``, … when that folder
 exists). After all plans, ``reports/index.html`` lists every experiment and run, newest
 first, with the verdict each run wrote to its ``results.json``.
@@ -256,9 +260,10 @@ def run_reports(
 ) -> list[RunOutcome]:
     """Run the analysis notebook for each plan; write ``reports/index.html``.
 
-    Each run executes in its own worker process (``python -m liftlab.report``), at most
-    ``jobs`` at a time, and is stopped after ``timeout`` seconds (SIGTERM, then SIGKILL; the
-    kernel exits with its parent). A run writes into ``reports/<slug>/.tmp-<run-id>/`` and is
+    Runs execute on at most ``jobs`` worker processes (``python -m liftlab.report``), each
+    running plan after plan in one kernel it resets before each (:class:`KernelSession`). A
+    run is stopped after ``timeout`` seconds (SIGTERM, then SIGKILL; the worker kills its
+    kernel) and its worker replaced. A run writes into ``reports/<slug>/.tmp-<run-id>/`` and is
     renamed to ``<run-id>/`` when complete, or to ``<run-id>-failed/`` (executed notebook,
     ``run.log`` and a manifest saying why) when it fails, times out or is interrupted; earlier
     runs are never touched. ``reports/<slug>/latest`` then points to the newest good run.
@@ -798,6 +803,9 @@ def _serve() -> int:
 
     def serve() -> None:
         try:
+            with contextlib.suppress(Exception):  # else it fails in the run, which says why
+                session.start(Path.cwd())  # the kernel boots while the worker imports
+                _papermill()
             for line in sys.stdin:
                 if line.strip():
                     status[0] = _serve_one(json.loads(line), session)
@@ -908,6 +916,7 @@ class KernelSession:
 
     def __init__(self) -> None:
         self.km: Any = None
+        self.ready = False  # it answered once: no need to wait for it again
 
     def start(self, cwd: Path) -> None:
         """Start the kernel unless it runs; return without waiting for it to be ready."""
@@ -921,6 +930,7 @@ class KernelSession:
         import threading
 
         self.km = AsyncKernelManager(kernel_name="python3", **kernel_options())
+        self.ready = False
         arguments = [
             "--HistoryManager.hist_file=:memory:",  # as papermill's own kernels: no history file
             f"--IPKernelApp.exec_lines={json.dumps([_KERNEL_PRELOAD])}",
@@ -940,18 +950,25 @@ class KernelSession:
         run_sync(self._execute)(_KERNEL_RESET.format(cwd=str(cwd)), timeout)
 
     async def _execute(self, code: str, timeout: float) -> None:
+        """Run ``code`` silently and wait for its reply (on the shell channel only: the
+        output channel needs a handshake of its own, which a started kernel does not)."""
         kc = self.km.client()
         kc.start_channels()
         try:
-            await kc.wait_for_ready(timeout=timeout)
-            reply = await kc.execute_interactive(
-                code, silent=True, store_history=False, timeout=timeout, output_hook=_ignore
-            )
+            if not self.ready:
+                await kc.wait_for_ready(timeout=timeout)
+            msg_id = kc.execute(code, silent=True, store_history=False)
+            deadline = time.monotonic() + timeout
+            while True:
+                reply = await kc.get_shell_msg(timeout=max(0.0, deadline - time.monotonic()))
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
         finally:
             kc.stop_channels()
         content = reply["content"]
         if content["status"] != "ok":
             raise RuntimeError(f"the kernel could not be reset: {content.get('evalue')}")
+        self.ready = True
 
     def shutdown(self) -> None:
         """Stop the kernel (at once) and remove its connection file."""
@@ -981,10 +998,6 @@ def _forward(fd: int) -> None:
         while chunk := os.read(fd, 65536):
             os.write(2, chunk)
     os.close(fd)
-
-
-def _ignore(msg: object) -> None:
-    """An output hook that drops the reset's own messages."""
 
 
 def defer_slow_imports() -> None:
