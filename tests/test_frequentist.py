@@ -20,8 +20,12 @@ from liftlab.stats.frequentist import (
     cuped_test,
     fieller_interval,
     log_delta_interval,
+    norm_cdf,
+    norm_pdf,
+    ppf,
     ratio_test,
     ratio_variance,
+    sf,
     welch_test,
 )
 from liftlab.stats.moments import Moments
@@ -225,3 +229,23 @@ def test_non_inferiority_matches_scipy_one_sided_welch():
     nd = non_inferiority(eff, 0.5, margin_type="absolute", direction="decrease")
     ref2 = sps.ttest_ind(t - 0.5, c, equal_var=False, alternative="less")
     assert nd.p_value == pytest.approx(ref2.pvalue, rel=1e-9)
+
+
+def test_distribution_functions_equal_scipy_stats_to_the_last_bit():
+    """ppf, sf, norm_cdf and norm_pdf against scipy.stats.norm and frozen scipy.stats.t (what
+    the tests used before), on random and edge arguments: the same float, not just close."""
+    rng = np.random.default_rng(11)
+    dfs = np.concatenate([rng.uniform(0.5, 5, 200), rng.lognormal(3, 2, 200), [1, 2, 1e6]])
+    xs = np.concatenate([rng.normal(0, 3, 403), [0.0, 40.0, -40.0]])[: dfs.size]
+    qs = rng.uniform(0.0005, 0.9995, dfs.size)
+    for df, x, q in zip(dfs.tolist(), xs.tolist(), qs.tolist(), strict=True):
+        assert ppf(q, df) == float(sps.t(df).ppf(q))
+        assert sf(x, df) == float(sps.t(df).sf(x))
+        assert ppf(q) == float(sps.norm.ppf(q))
+        assert sf(x) == float(sps.norm.sf(x))
+        assert norm_cdf(x) == float(sps.norm.cdf(x))
+        assert norm_pdf(x) == float(sps.norm.pdf(x))
+    for bad in (math.nan, 0.0, -1.0):  # scipy's argument check: NaN, as here
+        assert math.isnan(ppf(0.975, bad)) and math.isnan(float(sps.t(bad).ppf(0.975)))
+        assert math.isnan(sf(1.0, bad)) and math.isnan(float(sps.t(bad).sf(1.0)))
+    assert math.isnan(sf(math.nan, 4.0)) and sf(math.inf, 4.0) == 0.0 == sps.t(4.0).sf(math.inf)
