@@ -5,6 +5,12 @@ headline and the metric's display, through liftlab.format). They must appear, ch
 character, in the report's scorecard and in the metric's own table, in the verdict (for the
 comparison it quotes), in the portfolio index (the primary metric) and in the command line's
 table, markdown and CSV output of `liftlab analyze` on the same plan and data.
+
+The verdict's word (``SHIP``, ``KEEP RUNNING``, … and ``LEADS`` for an observational winner:
+liftlab.headline.verdict_word, from results.json's recommendation and randomization) is the
+same on every surface: the verdict box, the scorecard's tag on the picked treatment, the
+index, and the command line's table, markdown and CSV (tests/test_report_scale.py checks the
+observational word on a 600-ad export).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 import pytest
 
 from liftlab.format import Display, percent
-from liftlab.headline import Headline
+from liftlab.headline import Headline, verdict_text, verdict_word
 from tests.conftest import DEMO_PLANS
 
 LIFTLAB = [str(Path(sys.executable).parent / "liftlab")]
@@ -101,7 +107,8 @@ def test_report_scorecard_and_metric_tables_show_the_headline(
         group = [r for metric, r in rows if metric == e["metric"]]
         # the metric's label and role once, on its first row
         assert f">{html.escape(e['label'])}</a>" in group[0]
-        row = next(r for r in group if f">{e['variant']}</td>" in r)
+        # the name, alone or followed by the verdict's tag (the pick, the runner-up)
+        row = next(r for r in group if re.search(rf">{re.escape(e['variant'])}(</td>| <span)", r))
         assert f">{html.escape(e['change'])}</td>" in row
         assert f">{html.escape(e['probability'])}</td>" in row
         assert f">{e['status']}</span>" in row
@@ -135,6 +142,35 @@ def test_verdict_quotes_the_headline_it_decides_by(
         assert winner["probability"] in decision["reason"]
     # the command line prints the same reason
     assert decision["reason"] in s["markdown"]
+
+
+@pytest.mark.parametrize("plan", DEMO_PLANS)
+def test_the_verdict_word_is_the_same_on_every_surface(
+    surfaces: dict[str, dict[str, Any]], plan: str
+) -> None:
+    s = surfaces[plan]
+    decision = s["results"]["decision"]
+    randomization = s["results"]["srm"]["randomization"]
+    word = verdict_word(decision["recommendation"], randomization)
+    text = verdict_text(decision["recommendation"], decision["variant"], randomization)
+    # the report's verdict box: the word, and the pick after a colon
+    box = _between(s["html"], 'class="liftlab-verdict', 'id="scorecard"')
+    heading = re.search(r"font-size: 1.9em;[^>]*>([^<]*)</div>", box)
+    assert heading is not None
+    pick = f": {decision['variant']}" if decision["recommendation"] == "ship" else ""
+    assert html.unescape(heading.group(1)).removeprefix("⚠ ").startswith(word + pick)
+    # the scorecard tags the picked treatment with the same word
+    card = _between(s["html"], 'id="scorecard"', "liftlab-contents")
+    tags = re.findall(r'class="ll-tag ll-verdict-tag"[^>]*>([^<]*)</span>', card)
+    if decision["recommendation"] == "ship":
+        assert tags and set(tags) == {word}
+    else:
+        assert not tags
+    # the index, and the command line's table, markdown and CSV
+    assert f">{html.escape(text)}</span>" in s["index"]
+    assert s["table"].splitlines()[0] == f"{s['results']['experiment']}: {word}"
+    assert f"**{word}**: " in s["markdown"]
+    assert {r["verdict"] for r in csv.DictReader(io.StringIO(s["csv"]))} == {text}
 
 
 @pytest.mark.parametrize("plan", DEMO_PLANS)

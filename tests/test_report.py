@@ -879,6 +879,194 @@ def test_verdict_box_for_every_recommendation(tmp_path: Path, units: dict[str, A
     assert "Before you ship, weigh:" in box and "b is &lt;worse&gt; on revenue." in box
 
 
+def test_an_observational_winner_leads_and_is_not_shipped(
+    tmp_path: Path, units: dict[str, Any]
+) -> None:
+    """Under randomization: none the rules' "ship" is shown as LEADS (liftlab.headline
+    .verdict_word), in blue, its caveats "before you act on it"; results.json keeps "ship"."""
+    from liftlab.headline import verdict_text, verdict_word
+    from liftlab.scorecard import scorecard_html
+
+    res = _analyze(tmp_path, units)
+    decision = Decision("ship", "Observed, not randomised: b beats control.", "b", "c", ("x",))
+    obs = dataclasses.replace(res, plan=res.plan.with_(randomization="none"), decision=decision)
+    box = present.verdict_html(obs)
+    assert "LEADS: b (observed, not randomised)" in box and "SHIP" not in box
+    assert present.OBSERVATIONAL_COLOURS[0] in box and "#1a7f37" not in box
+    assert "Before you act on it, weigh:" in box
+    assert present.verdict_markdown(obs).startswith("## Verdict: LEADS: b (observed, not rand")
+    card = scorecard_html(obs)
+    assert card.count(">LEADS</span>") == len(res.metrics) and "SHIP" not in card
+    assert card.count(">runner-up</span>") == len(res.metrics)
+    assert obs.to_dict()["decision"]["recommendation"] == "ship"
+    # the words of every recommendation, randomised or not
+    assert verdict_word("ship", "unit") == "SHIP" and verdict_word("ship", None) == "SHIP"
+    assert verdict_text("ship", "b", "impression") == "SHIP b"
+    assert verdict_text("ship", "b", "none") == "LEADS b"
+    for rec, word in [("do_not_ship", "DO NOT SHIP"), ("keep_running", "KEEP RUNNING")]:
+        assert verdict_word(rec, "none") == verdict_text(rec, "b", "none") == word
+    assert verdict_word("investigate", "unit") == "INVESTIGATE"
+    # a randomised winner still ships, its runner-up tagged
+    shipped = dataclasses.replace(res, decision=dataclasses.replace(decision, reason="r"))
+    assert ">SHIP</span>" in scorecard_html(shipped)
+    assert "SHIP: b" in present.verdict_html(shipped)
+
+
+# ---- many arms: the arms every per-arm surface lists ------------------------------------------
+MANY = {  # treatment: (conversion rate, complaint rate); control 10%, 2%
+    "t01": (0.20, 0.02),
+    "t02": (0.17, 0.02),
+    "t03": (0.15, 0.02),
+    "t04": (0.14, 0.02),
+    "t05": (0.10, 0.02),
+    "t06": (0.10, 0.02),
+    "t07": (0.10, 0.07),  # flat on the primary, fails the guardrail
+    "t08": (0.10, 0.02),
+    "t09": (0.10, 0.02),
+    "t10": (0.10, 0.02),
+    "t11": (0.10, 0.02),
+    "t12": (0.04, 0.02),  # worse on the primary
+}
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    """Control and twelve treatments, 3,000 units each over 7 days: t01 to t04 better on the
+    primary metric, t12 worse, t07 failing the complaint guardrail, the rest flat (each arm's
+    rates exactly as in :data:`MANY`, so the flat ones equal control)."""
+    rng = np.random.default_rng(13)
+    arms = {"control": (0.10, 0.02), **MANY}
+    n = 3_000
+
+    def exactly(rate: float) -> np.ndarray:
+        return rng.permutation(np.arange(n) < round(rate * n))
+
+    variant = np.repeat(list(arms), n)
+    conv = np.concatenate([exactly(c) for c, _ in arms.values()])
+    complaint = np.concatenate([exactly(k) for _, k in arms.values()])
+    start = np.datetime64("2026-03-01T00:00:00", "s")
+    root = tmp_path_factory.mktemp("many")
+    path = write_table(
+        root / "many.parquet",
+        {
+            "user_id": np.arange(variant.size),
+            "variant": variant,
+            "converted": conv.astype(np.int64),
+            "complained": complaint.astype(np.int64),
+            "exposed_at": start + rng.integers(0, 7 * 86_400, variant.size).astype("m8[s]"),
+        },
+    )
+    raw = {
+        "name": "many-arms",
+        "hypothesis": "some arm lifts conversion",
+        "unit": "user_id",
+        "variants": {v: {} for v in arms},
+        "data": {"units": str(path), "timestamp": "exposed_at"},
+        "metrics": [
+            {"name": "conversion", "role": "primary", "type": "proportion", "column": "converted"},
+            {"name": "complaints", "role": "guardrail", "type": "proportion"}
+            | {"column": "complained", "direction": "decrease"},
+        ],
+        "analysis": {"alpha": 0.05, "correction": "bh"},
+    }
+    return analyze(load_plan(write_plan(root / "plan.yaml", raw)))
+
+
+def test_listing_of_many_arms_follows_the_rule(many: Results) -> None:
+    from liftlab.scorecard import listed_arms
+
+    statuses = {c.variant: c.headline.status for c in many.metric("conversion").comparisons}
+    assert [v for v, s in statuses.items() if s == "better"] == ["t01", "t02", "t03", "t04"]
+    assert [v for v, s in statuses.items() if s == "worse"] == ["t12"]
+    guard = many.metric("complaints").comparison("t07").headline
+    assert guard is not None and guard.status == "guardrail_failed"
+    d = many.decision
+    assert (d.recommendation, d.variant, d.runner_up) == ("ship", "t01", "t02")
+    # up to 15 treatments (no creative.show): every arm, in the plan's order
+    every = listed_arms(many)
+    assert every.complete and every.treatments == tuple(MANY)
+    # six: the verdict's two, the better ones, a third (two) for the losers, best first
+    six = listed_arms(many, limit=6)
+    assert six.treatments == ("t01", "t02", "t03", "t04", "t07", "t12")
+    assert six.rest == ("t05", "t06", "t08", "t09", "t10", "t11")
+    assert six.arms[0] == "control" and "control" in six and "t05" not in six
+    assert six.rest_text(six.rest_statuses(many.metric("conversion"))) == (
+        "+ 6 more variants: 6 flat; see results.json"
+    )
+    # three: the verdict's two and one loser (the worst); one: the verdict's two all the same
+    assert listed_arms(many, limit=3).treatments == ("t01", "t02", "t12")
+    assert listed_arms(many, limit=1).treatments == ("t01", "t02")
+    # four: no better arm left out for a loser's place beyond a third
+    four = listed_arms(many, limit=4)
+    assert four.treatments == ("t01", "t02", "t03", "t12")
+
+
+def test_every_per_arm_surface_lists_the_same_arms(many: Results) -> None:
+    from liftlab.decision import display_of
+    from liftlab.scorecard import listed_arms, scorecard_html
+
+    listing = listed_arms(many, limit=6)
+    shown, rest = list(listing.treatments), listing.rest
+    conversion = many.metric("conversion")
+    # the scorecard: the listed rows, then one row counting the rest
+    card = scorecard_html(many, listing)
+    rows = re.findall(r'<tr data-metric="conversion">(.*?)</tr>', card, flags=re.S)
+    assert [re.search(r">(t\d\d)[< ]", r).group(1) for r in rows] == shown  # type: ignore[union-attr]
+    assert "+ 6 more variants: 6 flat; see results.json" in card
+    assert "+ 6 more variants: 6 guardrail passed; see results.json" in card
+    assert not any(f">{v}<" in card for v in rest)
+    # the charts: the listed treatments only, the rest counted in the subtitle
+    display = display_of(many.plan, "conversion")
+    forest = charts.forest_plot(conversion, display, listing).to_dict()
+    [data] = [v for k, v in forest["datasets"].items() if len(v) == len(shown)]
+    assert [r["variant"] for r in data] == shown
+    assert "6 of 12 variants shown; the other 6: 6 flat in results.json" in " ".join(
+        forest["title"]["subtitle"]
+    )
+    cumulative = charts.cumulative_chart(conversion, listing)
+    assert cumulative is not None
+    colours = cumulative.to_dict()["layer"][1]["encoding"]["color"]["scale"]
+    assert colours["domain"] == shown and len(set(colours["range"])) == len(shown)
+    traffic = charts.traffic_frame(many.traffic, listing)
+    label = "other 6 variants (mean)"
+    assert list(dict.fromkeys(traffic["variant"])) == [*listing.arms, label]
+    mean = sum(sum(many.traffic.units[v]) for v in rest) / len(rest)
+    assert traffic[traffic["variant"] == label]["units"].sum() == pytest.approx(mean)
+    assert charts.traffic_chart(many.traffic, listing) is not None
+    # the tables: the metric's, its diagnostics and the sample-ratio check
+    frame = present.metric_frame(conversion, dataclasses.replace(many, plan=_show(many, 6)))
+    assert list(frame["variant"]) == ["control", *shown, "+ 6 more variants (each in results.json)"]
+    assert frame["status"].iloc[-1] == "6 flat"
+    assert frame["units"].iloc[-1] == f"{6 * 3_000:,}"
+    srm = present.srm_markdown(dataclasses.replace(many, plan=_show(many, 6)))
+    assert "| *+ 6 more variants (together; each in results.json)* | 18,000 |" in srm
+    assert not any(f"| {v} |" in srm for v in rest)
+    chart = charts.srm_chart(many.srm, listing).to_dict()
+    assert len(chart["layer"]) == 2  # bars and the planned ticks: the split was randomised
+
+
+def _show(res: Results, n: int):  # type: ignore[no-untyped-def]
+    """The plan with ``creative.show: n`` (how a plan sets the number of arms listed)."""
+    from liftlab.plan import CreativeOptions
+
+    ratio = "conversion"  # creative options need a ratio metric only when analysed as creative
+    return res.plan.model_copy(update={"creative": CreativeOptions(ctr=ratio, show=n)})
+
+
+def test_an_untested_split_draws_observed_shares_with_readable_ticks() -> None:
+    from liftlab.stats.srm import SRMResult
+
+    names = [f"ad {i:03d}" for i in range(600)]
+    srm = SRMResult(
+        {n: 14 for n in names}, {n: 1 / 600 for n in names}, math.nan, 599, math.nan, 0.001
+    )
+    chart = charts.srm_chart(srm).to_dict()
+    assert "layer" in chart and len(chart["layer"]) == 1  # no planned ticks
+    assert "no sample-ratio test" in " ".join(chart["title"]["subtitle"])
+    axis = chart["layer"][0]["encoding"]["x"]["axis"]
+    assert axis["format"] == ".2~%"  # 0.17% each, not "0%"
+
+
 def test_metric_tables_show_the_headline_and_diagnostics_apart(
     tmp_path: Path, units: dict[str, Any]
 ) -> None:

@@ -150,3 +150,27 @@ def test_a_progress_bar_run_prints_no_progress_lines(good_run: dict[str, Any]) -
     assert ": started" not in good_run["log"]
     for outcome in good_run["outcomes"]:
         assert outcome.message in good_run["log"]
+
+
+def test_the_end_line_and_index_say_leads_for_an_observational_winner(tmp_path: Path) -> None:
+    """The verdict's words from results.json (liftlab.headline.verdict_text): the contract's
+    ``ship`` reads LEADS under ``srm.randomization: none``, SHIP otherwise or in older files
+    without it."""
+    import json
+
+    run = tmp_path / "20261125T155446Z"
+    run.mkdir()
+    decision = {"recommendation": "ship", "variant": "Video 06", "reason": "r"}
+    for srm, word in [
+        ({"randomization": "none"}, "LEADS Video 06"),
+        ({"randomization": "unit"}, "SHIP Video 06"),
+        (None, "SHIP Video 06"),
+    ]:
+        data = {"decision": decision} | ({"srm": srm} if srm else {})
+        (run / "results.json").write_text(json.dumps(data), encoding="utf-8")
+        assert _verdict(run / "results.json") == word
+    keep = {"decision": {"recommendation": "keep_running"}, "srm": {"randomization": "none"}}
+    (run / "results.json").write_text(json.dumps(keep), encoding="utf-8")
+    assert _verdict(run / "results.json") == "KEEP RUNNING"
+    outcome = RunOutcome("ad-export", run, True, "", verdict="LEADS Video 06", seconds=31.2)
+    assert _end_line(outcome).startswith("ad-export: ok in 31.2 s, LEADS Video 06")

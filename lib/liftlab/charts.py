@@ -19,6 +19,11 @@ that returns exactly the table it plots.
   exported HTML report draws them offline, with no JavaScript and no CDN.
 - :func:`use_notebook_renderer`: the inline SVG plus the Vega-Lite spec, which JupyterLab
   draws interactively; the exported HTML still holds only the SVG.
+
+Every per-arm chart takes a ``listing`` (:func:`liftlab.scorecard.listed_arms`): it draws the
+arms the report lists, in the listing's order, and says in its subtitle how many more there
+are, so a chart of a 600-ad test stays as legible (no legend cut short) and as light as one of
+15. Without a listing, a chart draws every arm.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
     from liftlab.analysis import MetricResult, Traffic
     from liftlab.monitor import CumulativeView, SequentialView
     from liftlab.plan import Metric
+    from liftlab.scorecard import Listing
     from liftlab.stats.srm import SRMResult
 
 POSTERIOR_POINTS = 60
@@ -55,16 +61,73 @@ _variant_colours = theme.variant_colours
 _level = theme.level
 _title = theme.metric_title
 _BAND_HEIGHT = _SMALL_HEIGHT + 30  # a cumulative effect by day
+BAND_ARMS = 4  # more treatments than this on one chart of bands draw them paler
 OTHER = theme.OTHER_COLOUR
+# a listing of some of many arms: theme.PALETTE's ten colours, then ten more, by the arm's
+# place in the listing (a place in a plan of 600 arms would repeat every ten)
+LISTED_PALETTE = (
+    *theme.PALETTE,
+    "#1b9e77",
+    "#7570b3",
+    "#d95f02",
+    "#e7298a",
+    "#66a61e",
+    "#a6761d",
+    "#1f78b4",
+    "#6a3d9a",
+    "#b15928",
+    "#17becf",
+)
+REST_COLOUR = "#9e9e9e"  # the line that stands for the arms not listed
 
 
-def _treatment_colour(metric_result: MetricResult) -> alt.Color:
-    """Colour by treatment variant (plan colours); the legend's symbols are opaque even when
-    a layer draws translucent bands."""
+def arm_colours(variants: list[str], shown: list[str], listing: Listing | None) -> alt.Scale:
+    """The colour of each arm in ``shown``: its place in the plan's ``variants``
+    (:func:`liftlab.theme.variant_colours`), or, when ``listing`` lists some of many arms,
+    its place in the listing (:data:`LISTED_PALETTE`), the same in every chart."""
+    if listing is None or listing.complete:
+        return _variant_colours(variants, shown)
+    order = list(listing.arms)
+    return alt.Scale(
+        domain=shown,
+        range=[
+            LISTED_PALETTE[order.index(v) % len(LISTED_PALETTE)] if v in order else REST_COLOUR
+            for v in shown
+        ],
+    )
+
+
+def _listed(metric_result: MetricResult, listing: Listing | None) -> MetricResult:
+    """The metric with the listed arms only (all without a listing)."""
+    return metric_result if listing is None else listing.only(metric_result)
+
+
+def rest_note(listing: Listing | None, metric_result: MetricResult | None = None) -> str:
+    """What a chart's subtitle adds when it draws some of many arms: ``12 of 599 ads shown;
+    the other 587: 3 better, 584 flat`` (counted on ``metric_result``), or ``""``."""
+    if listing is None or listing.complete:
+        return ""
+    from liftlab.scorecard import status_counts
+
+    total = len(listing.treatments) + len(listing.rest)
+    counts = status_counts(listing.rest_statuses(metric_result)) if metric_result else ""
+    return (
+        f"{len(listing.treatments):,} of {total:,} {listing.nouns} shown; the other "
+        f"{len(listing.rest):,}{': ' + counts if counts else ''} in results.json"
+    )
+
+
+def _with_note(subtitle: str, note: str) -> str:
+    return f"{subtitle}. {note[0].upper()}{note[1:]}" if note else subtitle
+
+
+def _treatment_colour(metric_result: MetricResult, listing: Listing | None = None) -> alt.Color:
+    """Colour by treatment variant (plan colours, or the listing's); the legend's symbols are
+    opaque even when a layer draws translucent bands."""
     return alt.Color(
         "variant:N",
-        scale=_variant_colours(
-            list(metric_result.variants), [c.variant for c in metric_result.comparisons]
+        scale=arm_colours(
+            list(metric_result.variants), [c.variant for c in metric_result.comparisons], listing
         ),
         title=None,
         legend=alt.Legend(orient="right", symbolOpacity=1, symbolType="circle"),
@@ -179,10 +242,16 @@ def _effect_axis(display: fmt.Display, relative: bool, title: str | list[str] | 
         return alt.Axis(format="+.1~%", title=title)
     if display.is_percent:
         return alt.Axis(title=title, labelExpr="format(datum.value * 100, '+.2~f')")
-    return alt.Axis(title=title, format="+~g")
+    # "r", not "g": Vega sets the precision from the tick step, and "g" at one digit of
+    # precision writes +300 as +3e+2
+    return alt.Axis(title=title, format="+,~r")
 
 
-def forest_plot(metric_result: MetricResult, display: fmt.Display | None = None) -> alt.LayerChart:
+def forest_plot(
+    metric_result: MetricResult,
+    display: fmt.Display | None = None,
+    listing: Listing | None = None,
+) -> alt.LayerChart:
     """Each treatment's headline effect against control with its headline interval.
 
     A point per treatment at its headline effect and a rule spanning its headline interval
@@ -192,10 +261,13 @@ def forest_plot(metric_result: MetricResult, display: fmt.Display | None = None)
     the credible interval (Bayesian). Each is coloured by its headline status, in the
     scorecard's colours (:data:`liftlab.scorecard.STATUS_COLOURS`); a dashed rule marks 0.
     The axis title and subtitle name the interval in words. ``display``: the metric's label
-    and units (default: from the metric's own fields, no currency).
+    and units (default: from the metric's own fields, no currency). ``listing``: the
+    treatments drawn, in its order, and the others counted by status in the subtitle.
     """
     from liftlab.scorecard import STATUS_COLOURS
 
+    full = metric_result
+    metric_result = _listed(metric_result, listing)
     m = metric_result.metric
     display = display or display_of_metric(m)
     data, relative = effects_frame(metric_result, display)
@@ -221,6 +293,7 @@ def forest_plot(metric_result: MetricResult, display: fmt.Display | None = None)
     if kinds == ["always-valid"]:
         subtitle += " (valid at every look)"
     subtitle += ", as the decision reads it; colour: status"
+    subtitle = _with_note(subtitle, rest_note(listing, full))
     statuses = [s for s in STATUSES if s in set(data["status"])]
     colour = alt.Color(
         "status_text:N",
@@ -269,89 +342,144 @@ def forest_plot(metric_result: MetricResult, display: fmt.Display | None = None)
 
 
 # ---- health ------------------------------------------------------------------------------------
-def srm_chart(srm: SRMResult) -> alt.LayerChart:
-    """Observed share of units per variant (bars) against the planned share (black ticks)."""
+def srm_chart(srm: SRMResult, listing: Listing | None = None) -> alt.LayerChart:
+    """Observed share of units per variant (bars) against the planned share (black ticks).
+
+    Without a test (``p`` undefined: the arms were not randomised, so nothing was planned to
+    check against) the bars show the observed shares alone. ``listing``: the arms drawn; the
+    others' share together is in the subtitle.
+    """
     observed = srm.observed_shares
+    names = [v for v in (listing.arms if listing else srm.expected_weights)]
+    names = [v for v in names if v in srm.expected_weights]
+    tested = math.isfinite(srm.p_value)
     data = pd.DataFrame(
         [
             {
                 "variant": v,
                 "units": int(srm.counts.get(v, 0)),
                 "observed": _nan_to_none(observed.get(v, math.nan)),
-                "planned": _nan_to_none(w),
+                "planned": _nan_to_none(srm.expected_weights[v]),
             }
-            for v, w in srm.expected_weights.items()
+            for v in names
         ]
     )
+    tooltip = [
+        alt.Tooltip("variant:N"),
+        alt.Tooltip("units:Q", format=","),
+        alt.Tooltip("observed:Q", title="observed share", format=".2%"),
+    ]
+    if tested:
+        tooltip.append(alt.Tooltip("planned:Q", title="planned share", format=".2%"))
     base = alt.Chart(data).encode(
-        y=alt.Y("variant:N", title=None, sort=list(data["variant"])),
-        tooltip=[
-            alt.Tooltip("variant:N"),
-            alt.Tooltip("units:Q", format=","),
-            alt.Tooltip("observed:Q", title="observed share", format=".2%"),
-            alt.Tooltip("planned:Q", title="planned share", format=".2%"),
-        ],
+        y=alt.Y("variant:N", title=None, sort=list(data["variant"])), tooltip=tooltip
     )
-    axis = alt.Axis(format=".0%", title="share of units (bar: observed, tick: planned)")
+    what = "share of units (bar: observed, tick: planned)" if tested else "observed share of units"
+    # tick labels with the digits the shares need: 0.17% each of 600 arms is not "0%"
+    top = max([x for x in [*data["observed"], *data["planned"]] if x is not None], default=1.0)
+    digits = 0 if top >= 0.1 else 1 if top >= 0.01 else 2
+    axis = alt.Axis(format=f".{digits}~%", title=what)
     bars = base.mark_bar(color="#f4a261" if srm.mismatch else "#8fb9d9").encode(
         x=alt.X("observed:Q", axis=axis)
     )
-    ticks = base.mark_tick(color="black", thickness=2, size=26).encode(
-        x=alt.X("planned:Q", axis=axis)
-    )
-    verdict = "MISMATCH" if srm.mismatch else "ok"
-    chart = alt.layer(bars, ticks).properties(
+    layers: list[alt.Chart] = [bars]
+    if tested:
+        verdict = "MISMATCH" if srm.mismatch else "ok"
+        subtitle = f"Pearson χ² p = {srm.p_value:.3g} ({verdict} at α = {srm.alpha:g})"
+        layers.append(
+            base.mark_tick(color="black", thickness=2, size=26).encode(
+                x=alt.X("planned:Q", axis=axis)
+            )
+        )
+    else:
+        subtitle = "no sample-ratio test: no split was planned (the arms were not randomised)"
+    if listing is not None and listing.rest:
+        rest = sum(observed.get(v, 0.0) for v in listing.rest if v in observed)
+        subtitle += (
+            f"; the other {len(listing.rest):,} {listing.nouns}: {rest:.1%} of units together"
+        )
+    chart = alt.layer(*layers).properties(
         width=_WIDTH,
         height=alt.Step(32),
-        title=theme.title(
-            "Traffic split", f"Pearson χ² p = {srm.p_value:.3g} ({verdict} at α = {srm.alpha:g})"
-        ),
+        title=theme.title("Traffic split", subtitle),
     )
     return cast("alt.LayerChart", theme.configure(chart))
 
 
-def traffic_frame(traffic: Traffic) -> pd.DataFrame:
-    """Units entering the test per day and variant: columns ``day``, ``variant``, ``units``."""
+def traffic_frame(traffic: Traffic, listing: Listing | None = None) -> pd.DataFrame:
+    """Units entering the test per day and variant: columns ``day``, ``variant``, ``units``.
+
+    With a ``listing`` of some of many arms: the listed arms, then one series for the others,
+    their mean per arm each day (labelled ``other 585 ads (mean)``), so its scale matches.
+    """
+    names = list(traffic.units)
+    if listing is not None and listing.rest:
+        names = [v for v in listing.arms if v in traffic.units]
     rows = [
-        {"day": pd.Timestamp(day), "variant": v, "units": int(counts[k])}
-        for v, counts in traffic.units.items()
+        {"day": pd.Timestamp(day), "variant": v, "units": int(traffic.units[v][k])}
+        for v in names
         for k, day in enumerate(traffic.days)
     ]
+    rest = [v for v in (listing.rest if listing is not None else ()) if v in traffic.units]
+    if rest:
+        label = rest_label(listing)
+        for k, day in enumerate(traffic.days):
+            mean = sum(traffic.units[v][k] for v in rest) / len(rest)
+            rows.append({"day": pd.Timestamp(day), "variant": label, "units": mean})
     return pd.DataFrame(rows, columns=["day", "variant", "units"])
 
 
-def traffic_chart(traffic: Traffic) -> alt.LayerChart | None:
+def rest_label(listing: Listing | None) -> str:
+    """The series that stands for the arms not listed: ``other 585 ads (mean)``."""
+    n = len(listing.rest) if listing is not None else 0
+    nouns = listing.nouns if listing is not None else "variants"
+    return f"other {n:,} {nouns} (mean)"
+
+
+def traffic_chart(traffic: Traffic, listing: Listing | None = None) -> alt.LayerChart | None:
     """Daily units per variant (one line per variant); ``None`` when the data have no days.
 
     A healthy test shows parallel lines in the planned proportions; a line that drops or
-    jumps on one day points to an assignment or logging change.
+    jumps on one day points to an assignment or logging change. ``listing``: the arms drawn;
+    the others as one grey dashed line, their mean per arm.
     """
-    data = traffic_frame(traffic)
+    data = traffic_frame(traffic, listing)
     if data.empty:
         return None
     variants = list(traffic.units)
+    shown = list(dict.fromkeys(data["variant"]))
+    rest = listing is not None and bool(listing.rest)
     base = alt.Chart(data).encode(
         x=alt.X("day:T", axis=_DAY_AXIS),
         y=alt.Y("units:Q", title="units per day", scale=alt.Scale(zero=True)),
         color=alt.Color(
             "variant:N",
-            scale=_variant_colours(variants),
+            scale=arm_colours(variants, shown, listing),
             title=None,
-            legend=alt.Legend(orient="right"),
+            legend=alt.Legend(orient="right", symbolOpacity=1),
         ),
+        strokeDash=alt.condition(
+            alt.datum.variant == rest_label(listing), alt.value([4, 3]), alt.value([1, 0])
+        )
+        if rest
+        else alt.value([1, 0]),
         tooltip=[
             alt.Tooltip("day:T", format="%Y-%m-%d"),
             alt.Tooltip("variant:N"),
-            alt.Tooltip("units:Q", format=","),
+            alt.Tooltip("units:Q", format=",.4~g"),
         ],
     )
+    what = f"units entering the test each day (UTC), {len(traffic.days)} days"
+    if rest:
+        assert listing is not None
+        what += (
+            f"; {len(listing.treatments):,} of {len(variants) - 1:,} {listing.nouns} shown, "
+            "the others as their mean per arm (dashed)"
+        )
     chart = base.mark_line(strokeWidth=2).properties(
         width=_WIDTH,
         height=_SMALL_HEIGHT,
-        title=theme.title(
-            "Daily units per variant",
-            f"units entering the test each day (UTC), {len(traffic.days)} days",
-        ),
+        title=theme.title("Daily units per variant", what),
     )
     return cast("alt.LayerChart", theme.configure(chart))
 
@@ -436,21 +564,26 @@ def _first_rejections(metric_result: MetricResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["variant", "day", "label"])
 
 
-def sequential_chart(metric_result: MetricResult) -> alt.LayerChart | None:
+def sequential_chart(
+    metric_result: MetricResult, listing: Listing | None = None
+) -> alt.LayerChart | None:
     """The sequential view of a metric (``None`` without one).
 
     Always-valid methods (mSPRT, asymptotic confidence sequence): the cumulative absolute
     effect of each treatment by day, its always-valid confidence sequence as a band (finite
     parts only), a rule at 0 and a dotted rule on the day the test first rejected.
     Group-sequential designs: the z statistic at each planned look against ``±boundary``.
+    ``listing``: the treatments drawn (the others counted in the subtitle).
     """
+    full = metric_result
+    metric_result = _listed(metric_result, listing)
     data = sequential_frame(metric_result)
     if data.empty:
         return None
     views = [c.sequential for c in metric_result.comparisons if c.sequential is not None]
     kind = views[0].kind
     if kind == "group-sequential" and data["boundary"].notna().any():
-        return _group_sequential_chart(metric_result, data)
+        return _group_sequential_chart(metric_result, data, listing, rest_note(listing, full))
     m = metric_result.metric
     alpha = views[0].alpha
     level = _level(alpha)
@@ -464,7 +597,8 @@ def sequential_chart(metric_result: MetricResult) -> alt.LayerChart | None:
             f"cumulative difference and its {level} always-valid confidence sequence "
             f"({method}); the test rejects once the band leaves 0"
         )
-    layers = _band_layers(metric_result, data, y_axis, p_title="always-valid p")
+    sub = _with_note(sub, rest_note(listing, full))
+    layers = _band_layers(metric_result, data, y_axis, p_title="always-valid p", listing=listing)
     rejections = _first_rejections(metric_result)
     if not rejections.empty:
         marks = alt.Chart(rejections).encode(x=alt.X("day:T", axis=_DAY_AXIS))
@@ -483,17 +617,23 @@ def sequential_chart(metric_result: MetricResult) -> alt.LayerChart | None:
 
 
 def _band_layers(
-    metric_result: MetricResult, data: pd.DataFrame, y_axis: alt.Axis, *, p_title: str
+    metric_result: MetricResult,
+    data: pd.DataFrame,
+    y_axis: alt.Axis,
+    *,
+    p_title: str,
+    listing: Listing | None = None,
 ) -> list[alt.Chart]:
     """A dashed rule at 0, each treatment's interval as a band (finite rows only) and its
     estimate as a line with points, by day (``data``: a :func:`sequential_frame` or
     :func:`cumulative_frame`)."""
     base = alt.Chart(data).encode(
-        x=alt.X("day:T", axis=_DAY_AXIS), color=_treatment_colour(metric_result)
+        x=alt.X("day:T", axis=_DAY_AXIS), color=_treatment_colour(metric_result, listing)
     )
+    many = len(metric_result.comparisons) > BAND_ARMS  # overlapping bands: paler, lines read
     band = (
         base.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
-        .mark_area(opacity=0.18)
+        .mark_area(opacity=0.07 if many else 0.18)
         .encode(
             y=alt.Y("ci_low:Q", axis=y_axis),
             y2=alt.Y2("ci_high:Q"),
@@ -534,14 +674,19 @@ def cumulative_frame(metric_result: MetricResult) -> pd.DataFrame:
     return _looks_frame(views, CUMULATIVE_COLUMNS, ordered=False)
 
 
-def cumulative_chart(metric_result: MetricResult) -> alt.LayerChart | None:
+def cumulative_chart(
+    metric_result: MetricResult, listing: Listing | None = None
+) -> alt.LayerChart | None:
     """The cumulative effect by day with its pointwise interval (``None`` without one).
 
     One line per treatment (plan colours): the absolute difference from control on all units
     exposed up to each day, its fixed-horizon ``1 − alpha`` interval as a band and a dashed
     rule at 0. The intervals are pointwise, not valid for stopping early (see
     :func:`liftlab.monitor.fixed_horizon_view`); the last day is the final analysis.
+    ``listing``: the treatments drawn (the others counted in the subtitle).
     """
+    full = metric_result
+    metric_result = _listed(metric_result, listing)
     data = cumulative_frame(metric_result)
     if data.empty:
         return None
@@ -549,25 +694,30 @@ def cumulative_chart(metric_result: MetricResult) -> alt.LayerChart | None:
     view = next(c.cumulative for c in metric_result.comparisons if c.cumulative is not None)
     control = metric_result.comparisons[0].control
     y_axis = theme.abs_axis(m, f"difference vs {control}", length=_BAND_HEIGHT)
-    layers = _band_layers(metric_result, data, y_axis, p_title="p (pointwise)")
+    layers = _band_layers(metric_result, data, y_axis, p_title="p (pointwise)", listing=listing)
     chart = alt.layer(*layers).properties(
         width=_WIDTH,
         height=_BAND_HEIGHT,
         title=_title(
             m,
             "cumulative difference by day",
-            f"difference vs {control} on the units so far, pointwise {_level(view.alpha)} CI "
-            "— not valid for stopping early",
+            _with_note(
+                f"difference vs {control} on the units so far, pointwise {_level(view.alpha)} "
+                "CI — not valid for stopping early",
+                rest_note(listing, full),
+            ),
         ),
     )
     return cast("alt.LayerChart", theme.configure(chart))
 
 
-def _group_sequential_chart(metric_result: MetricResult, data: pd.DataFrame) -> alt.LayerChart:
+def _group_sequential_chart(
+    metric_result: MetricResult, data: pd.DataFrame, listing: Listing | None, note: str
+) -> alt.LayerChart:
     m = metric_result.metric
     data = data[data["boundary"].notna()]
     view = next(c.sequential for c in metric_result.comparisons if c.sequential is not None)
-    colour = _treatment_colour(metric_result)
+    colour = _treatment_colour(metric_result, listing)
     bounds = pd.concat(
         [
             data.assign(bound=data["boundary"], side="upper"),
@@ -615,8 +765,11 @@ def _group_sequential_chart(metric_result: MetricResult, data: pd.DataFrame) -> 
         title=_title(
             m,
             "z at each planned look",
-            f"group-sequential test ({spending}-type spending): the test stops when z crosses "
-            "the dashed ±boundary",
+            _with_note(
+                f"group-sequential test ({spending}-type spending): the test stops when z "
+                "crosses the dashed ±boundary",
+                note,
+            ),
         ),
     )
     return cast("alt.LayerChart", theme.configure(chart))
@@ -675,12 +828,17 @@ def posterior_frame(
     return pd.DataFrame(rows, columns=columns), scale
 
 
-def posterior_chart(metric_result: MetricResult) -> alt.LayerChart | None:
+def posterior_chart(
+    metric_result: MetricResult, listing: Listing | None = None
+) -> alt.LayerChart | None:
     """The posterior of each treatment's effect, one curve per treatment (``None`` without one).
 
     The area on the better side of 0 is shaded: it is (approximately, see
-    :func:`posterior_frame`) the chance to beat control. A dashed rule marks 0.
+    :func:`posterior_frame`) the chance to beat control. A dashed rule marks 0. ``listing``:
+    the treatments drawn (the others counted in the subtitle).
     """
+    full = metric_result
+    metric_result = _listed(metric_result, listing)
     data, scale = posterior_frame(metric_result)
     if data.empty:
         return None
@@ -694,7 +852,7 @@ def posterior_chart(metric_result: MetricResult) -> alt.LayerChart | None:
         if relative
         else theme.abs_axis(m, f"absolute difference vs {control}")
     )
-    colour = _treatment_colour(metric_result)
+    colour = _treatment_colour(metric_result, listing)
     base = alt.Chart(data).encode(x=alt.X("effect:Q", axis=axis), color=colour)
     shade = (
         base.transform_filter("datum.better")
@@ -724,7 +882,10 @@ def posterior_chart(metric_result: MetricResult) -> alt.LayerChart | None:
         title=_title(
             m,
             "posterior of the effect",
-            f"{model}; shaded: effect {side} 0, the chance to beat control",
+            _with_note(
+                f"{model}; shaded: effect {side} 0, the chance to beat control",
+                rest_note(listing, full),
+            ),
         ),
     )
     return cast("alt.LayerChart", theme.configure(chart))
@@ -761,12 +922,17 @@ def bootstrap_frame(metric_result: MetricResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=BOOTSTRAP_COLUMNS)
 
 
-def bootstrap_chart(metric_result: MetricResult) -> alt.VConcatChart | None:
+def bootstrap_chart(
+    metric_result: MetricResult, listing: Listing | None = None
+) -> alt.VConcatChart | None:
     """One small histogram per treatment of its bootstrap effects, interval marked.
 
     Bars: the bootstrap distribution; dark rules: the interval; solid rule: the estimate; dashed
-    grey rule: 0. ``None`` when no bootstrap was run.
+    grey rule: 0. ``None`` when no bootstrap was run. ``listing``: the treatments drawn (the
+    others counted in the subtitle).
     """
+    full = metric_result
+    metric_result = _listed(metric_result, listing)
     data = bootstrap_frame(metric_result)
     if data.empty:
         return None
@@ -791,7 +957,7 @@ def bootstrap_chart(metric_result: MetricResult) -> alt.VConcatChart | None:
     panels = []
     for i, c in enumerate(boots):
         part = data[data["variant"] == c.variant]
-        colour = _colour_of(c.variant, list(metric_result.variants))
+        colour = arm_colours(list(metric_result.variants), [c.variant], listing).range[0]
         # the histogram as one stepped area (an outline of the bars): one path, not a rect
         # per bin
         steps = pd.DataFrame(
@@ -852,7 +1018,10 @@ def bootstrap_chart(metric_result: MetricResult) -> alt.VConcatChart | None:
         title=_title(
             m,
             "bootstrap distribution",
-            f"{first.n_resamples:,} resamples of the {what}; {level} {method} interval",
+            _with_note(
+                f"{first.n_resamples:,} resamples of the {what}; {level} {method} interval",
+                rest_note(listing, full),
+            ),
         )
     )
     return cast("alt.VConcatChart", theme.configure(chart))

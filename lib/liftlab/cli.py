@@ -285,8 +285,12 @@ def _probability_cell(row: _Row, suffix: dict[str, str]) -> str:
     return row.probability + suffix.get(row.headline.probability_kind, "")
 
 
-def _verdict_text(recommendation: str) -> str:
-    return recommendation.replace("_", " ").upper()
+def _verdict_text(results: Results) -> str:
+    """The verdict's word, as every surface prints it (``LEADS`` for an observational winner:
+    :func:`liftlab.headline.verdict_word`)."""
+    from liftlab.headline import verdict_word
+
+    return verdict_word(results.decision.recommendation, results.plan.randomization)
 
 
 def _srm_text(results: Results) -> str:
@@ -527,7 +531,7 @@ def _print_results(results: Results) -> None:
         Text.assemble(
             (results.plan.name, "bold"),
             ": ",
-            (_verdict_text(d.recommendation), _VERDICT_STYLE.get(d.recommendation, "bold")),
+            (_verdict_text(results), _VERDICT_STYLE.get(d.recommendation, "bold")),
         ),
         highlight=False,
     )
@@ -569,7 +573,7 @@ def _markdown_text(results: Results) -> str:
     rows = [r for g in groups for r in g.rows]
     prob_header, suffix = _probability_column(rows)
     lines = [f"## {_md(results.plan.name)}", ""]
-    lines += [f"**{_verdict_text(d.recommendation)}**: {_md(d.reason)}", ""]
+    lines += [f"**{_verdict_text(results)}**: {_md(d.reason)}", ""]
     if results.scope is not None:
         lines.append(f"- slice: {_md(results.scope.text())}")
     lines += [f"- caveat: {_md(c)}" for c in d.caveats]
@@ -623,6 +627,7 @@ CSV_FIELDS = (
     "change",
     "probability_text",
     "status_text",
+    "verdict",  # the experiment's verdict, as the index prints it: SHIP benefit, LEADS Video 06
 )
 
 
@@ -632,7 +637,12 @@ def _csv_number(x: float | None) -> str:
 
 
 def _csv_text(results: Results) -> str:
-    """One row per comparison: the headline's raw numbers and the texts the table shows."""
+    """One row per comparison: the headline's raw numbers and the texts the table shows, and
+    the experiment's verdict (:func:`liftlab.headline.verdict_text`) on each."""
+    from liftlab.headline import verdict_text
+
+    d = results.decision
+    verdict = verdict_text(d.recommendation, d.variant, results.plan.randomization)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
@@ -668,6 +678,7 @@ def _csv_text(results: Results) -> str:
                     r.change,
                     r.probability,
                     r.status_text,
+                    verdict,
                 ]
             )
     return buf.getvalue()

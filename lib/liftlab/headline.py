@@ -30,6 +30,10 @@ The status (``STATUSES``) says what the comparison means for the decision:
   is set and the one-sided non-inferiority test has not passed yet; else
   ``guardrail_passed``.
 - ``not_enough_data``: the effect or its interval could not be computed.
+
+The verdict's headline word (:func:`verdict_word`, :func:`verdict_text`) is the one every
+surface prints for the decision's ``recommendation``: the report's verdict box and scorecard,
+the portfolio index and the command line's table, markdown and CSV.
 """
 
 from __future__ import annotations
@@ -257,3 +261,43 @@ def _pair(ci: Any) -> tuple[float, float]:
 
 def _num(x: Any) -> float:
     return math.nan if x is None else float(x)
+
+
+# ---- the verdict's headline word -----------------------------------------------------------------
+VERDICT_WORDS = {
+    "ship": "SHIP",
+    "do_not_ship": "DO NOT SHIP",
+    "keep_running": "KEEP RUNNING",
+    "investigate": "INVESTIGATE",
+}
+OBSERVATIONAL_LEAD = "LEADS"
+
+
+def verdict_word(recommendation: str, randomization: str | None = None) -> str:
+    """The verdict's headline word: ``SHIP``, ``DO NOT SHIP``, ``KEEP RUNNING``,
+    ``INVESTIGATE``, or ``LEADS`` for a winner of an observational comparison.
+
+    ``recommendation`` is the decision's (``results.json`` ``decision.recommendation``, whose
+    values never change); ``randomization`` the plan's (``results.json``
+    ``srm.randomization``). Under ``randomization: none`` the platform's delivery chose who
+    saw each arm (an ad-platform export): its audiences, placements and timing differ, and
+    delivery optimisation steers impressions to the arms it predicts will do best, so the
+    arm the rules would ship is one that *leads* the field on the primary metric, an
+    association, not an effect shown to follow from shipping it. "SHIP" would claim that
+    effect; "FAVOUR" would tell the reader to act on it; ``LEADS`` says only what was
+    observed (the reason begins "Observed, not randomised:", and a caveat asks for a
+    randomised test to confirm it). The other words stay: keeping the control (``DO NOT
+    SHIP``) or gathering more data (``KEEP RUNNING``) claims no effect.
+    """
+    if recommendation == "ship" and randomization == "none":
+        return OBSERVATIONAL_LEAD
+    return VERDICT_WORDS.get(recommendation, recommendation.replace("_", " ").upper())
+
+
+def verdict_text(
+    recommendation: str, variant: str | None = None, randomization: str | None = None
+) -> str:
+    """The headline word with the arm it names when the verdict picks one: ``SHIP benefit``,
+    ``LEADS Video 06``, ``KEEP RUNNING`` (:func:`verdict_word`)."""
+    word = verdict_word(recommendation, randomization)
+    return f"{word} {variant}" if variant and recommendation == "ship" else word

@@ -10,6 +10,10 @@ asks for), and the conventions behind every number (:func:`conventions_markdown`
 
 Plan text (hypothesis, owner, variant and metric names, descriptions, file names) is written
 by people and is escaped before it goes into Markdown or HTML (:func:`md_text`).
+
+Every per-arm table and chart lists the arms of :func:`liftlab.scorecard.listed_arms` (all of
+them up to ``creative.show``, else 15; past that, the ones that decide and the leaders) and
+counts the rest in one row, so a report of 600 ads reads, and weighs, like one of 15.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -24,14 +29,17 @@ import pandas as pd
 from liftlab import format as fmt
 from liftlab import glossary
 from liftlab.decision import display_of
-from liftlab.headline import STATUS_TEXT
+from liftlab.headline import STATUS_TEXT, verdict_word
 from liftlab.progress import counted
 from liftlab.scorecard import (
     STATUS_COLOURS,
+    Listing,
     arm_texts,
     contents_html,
+    listed_arms,
     metric_anchor,
     scorecard_html,
+    status_counts,
 )
 
 if TYPE_CHECKING:
@@ -50,12 +58,15 @@ CORRECTION_NAMES = {
     "by": "Benjamini–Yekutieli",
 }
 RECOMMENDATIONS = {
-    # recommendation: (label, accent colour, background colour)
+    # recommendation: (label, accent colour, background colour); the words are
+    # liftlab.headline.verdict_word's, which every surface prints
     "ship": ("SHIP", "#1a7f37", "#e9f6ec"),
     "do_not_ship": ("DO NOT SHIP", "#b42318", "#fdecea"),
     "keep_running": ("KEEP RUNNING", "#9a6700", "#fff8e1"),
     "investigate": ("⚠ INVESTIGATE", "#b42318", "#fdecea"),
 }
+# an observational leader (randomization: none) is not a green light to ship: blue, not green
+OBSERVATIONAL_COLOURS = ("#1f5fa8", "#eaf2fb")
 INVESTIGATE_WARNING = (
     "Do not act on any effect in this report: the data are not what the plan assigned. "
     "Find and fix the cause, then re-run the test."
@@ -212,8 +223,7 @@ def title_markdown(results: Results, index_href: str | None = None) -> str:
         "",
     ]
     if len(plan.variants) > MAX_VARIANT_ROWS:  # a line, so that the verdict stays near the top
-        names = ", ".join(md_text(_variant_label(n, plan.control_name)) for n in plan.variants)
-        return "\n".join([*lines, f"**{len(plan.variants)} variants**: {names}.", ""]) + "\n"
+        return "\n".join([*lines, _variants_line(results), ""]) + "\n"
     with_price = any(v.price is not None for v in plan.variants.values())
     planned = plan.randomization != "none"  # platform delivery planned no shares
     header = [
@@ -232,6 +242,26 @@ def title_markdown(results: Results, index_href: str | None = None) -> str:
         cells.append(md_text(v.description) if v.description else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+MAX_NAMED_CHARS = 480  # the variants line names every arm while they fit in about four lines
+
+
+def _variants_line(results: Results) -> str:
+    """The variants in one line: every name while they fit in :data:`MAX_NAMED_CHARS`; past
+    that, how many there are and how the report lists them (:func:`listed_arms`)."""
+    plan = results.plan
+    names = [_variant_label(n, plan.control_name) for n in plan.variants]
+    if sum(len(n) + 2 for n in names) <= MAX_NAMED_CHARS:
+        return f"**{len(names)} variants**: {', '.join(md_text(n) for n in names)}."
+    listing = listed_arms(results)
+    others = len(names) - 1
+    return (
+        f"**{fmt.count(len(names))} variants** ({md_text(listing.nouns)}), "
+        f"**{md_text(plan.control_name)}** the control. The report lists "
+        f"{fmt.count(len(listing.treatments))} of the other {fmt.count(others)} (the rule is "
+        "under Conventions) and counts the rest in one row; results.json holds every one."
+    )
 
 
 # ---- verdict -----------------------------------------------------------------------------------
@@ -305,13 +335,12 @@ def verdict_html(results: Results) -> str:
     coloured box (HTML).
 
     ``ship`` is green, ``do_not_ship`` red, ``keep_running`` amber, ``investigate`` red with a
-    warning not to act on any effect. The reason quotes the headlines (:mod:`liftlab.decision`).
-    Text is escaped.
+    warning not to act on any effect; the word is :func:`liftlab.headline.verdict_word`'s, so
+    an observational winner (``randomization: none``) ``LEADS``, in blue. The reason quotes
+    the headlines (:mod:`liftlab.decision`). Text is escaped.
     """
     d = results.decision
-    label, accent, background = RECOMMENDATIONS.get(
-        d.recommendation, (d.recommendation.replace("_", " ").upper(), "#444", "#f4f4f4")
-    )
+    label, accent, background = _verdict_look(results)
     headline = label + (f": {d.variant}" if d.variant and d.recommendation == "ship" else "")
     if results.plan.randomization == "none":
         headline += " (observed, not randomised)"
@@ -324,8 +353,9 @@ def verdict_html(results: Results) -> str:
     caveats = ""
     if d.caveats:
         items = "".join(f"<li>{html.escape(c)}</li>" for c in d.caveats)
+        act = "act on it" if results.plan.randomization == "none" else "ship"
         caveats = (
-            '<div style="margin-top: 8px;"><b>Before you ship, weigh:</b>'
+            f'<div style="margin-top: 8px;"><b>Before you {act}, weigh:</b>'
             f'<ul style="margin: 4px 0 0 0;">{items}</ul></div>'
         )
     return (
@@ -342,10 +372,21 @@ def verdict_html(results: Results) -> str:
     )
 
 
+def _verdict_look(results: Results) -> tuple[str, str, str]:
+    """The verdict's label (its word, :func:`liftlab.headline.verdict_word`), accent and
+    background colours."""
+    d = results.decision
+    word = verdict_word(d.recommendation, results.plan.randomization)
+    _, accent, background = RECOMMENDATIONS.get(d.recommendation, ("", "#444", "#f4f4f4"))
+    if d.recommendation == "ship" and results.plan.randomization == "none":
+        accent, background = OBSERVATIONAL_COLOURS
+    return ("⚠ " if d.recommendation == "investigate" else "") + word, accent, background
+
+
 def verdict_markdown(results: Results) -> str:
     """The verdict as plain Markdown (for places that do not render HTML)."""
     d = results.decision
-    label = RECOMMENDATIONS.get(d.recommendation, (d.recommendation.replace("_", " ").upper(),))[0]
+    label = _verdict_look(results)[0]
     variant = f": {md_text(d.variant)}" if d.variant and d.recommendation == "ship" else ""
     if results.plan.randomization == "none":
         variant += " (observed, not randomised)"
@@ -412,12 +453,7 @@ def srm_markdown(results: Results) -> str:
             f"| variant | {counted} | share |",
             "|---|---:|---:|",
         ]
-        shares = srm.observed_shares
-        for name in srm.expected_weights:
-            lines.append(
-                f"| {md_text(name)} | {srm.counts.get(name, 0):,} | "
-                f"{_pct(shares.get(name, math.nan), 2)} |"
-            )
+        lines += _srm_rows(results, planned=False)
         return "\n".join(lines) + "\n"
     if plan.randomization == "impression":
         lines += [
@@ -442,13 +478,34 @@ def srm_markdown(results: Results) -> str:
         f"| variant | {counted} | observed share | planned share |",
         "|---|---:|---:|---:|",
     ]
-    shares = srm.observed_shares
-    for name, weight in srm.expected_weights.items():
-        lines.append(
-            f"| {md_text(name)} | {srm.counts.get(name, 0):,} | "
-            f"{_pct(shares.get(name, math.nan), 2)} | {_pct(weight, 2)} |"
-        )
+    lines += _srm_rows(results, planned=True)
     return "\n".join(lines) + "\n"
+
+
+def _srm_rows(results: Results, *, planned: bool) -> list[str]:
+    """The sample-ratio table's rows: the listed arms (:func:`listed_arms`), then the rest
+    summed in one row."""
+    srm = results.srm
+    listing = listed_arms(results)
+    shares = srm.observed_shares
+    names = [n for n in listing.arms if n in srm.expected_weights]
+    rows = []
+    for name in names:
+        cells = [md_text(name), f"{srm.counts.get(name, 0):,}", _pct(shares.get(name, math.nan), 2)]
+        if planned:
+            cells.append(_pct(srm.expected_weights[name], 2))
+        rows.append("| " + " | ".join(cells) + " |")
+    rest = [n for n in listing.rest if n in srm.expected_weights]
+    if rest:
+        cells = [
+            f"*{md_text(listing.more())} (together; each in results.json)*",
+            f"{sum(srm.counts.get(n, 0) for n in rest):,}",
+            _pct(sum(shares.get(n, 0.0) for n in rest), 2),
+        ]
+        if planned:
+            cells.append(_pct(sum(srm.expected_weights[n] for n in rest), 2))
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
 
 
 _QUALITY_ROWS = (
@@ -524,14 +581,19 @@ def data_quality_markdown(results: Results) -> str:
         flagged = [f"{c}={v}" for c, by in seg.items() for v, s in by.items() if s.mismatch]
         if flagged:
             lines += [f"> ⚠ **Sample-ratio mismatch within segments**: {', '.join(flagged)}.", ""]
-        names = list(results.plan.variants)
+        listing = listed_arms(results)  # the listed arms' columns, the rest summed in one
+        names = list(listing.arms)
+        heads = [md_text(n) for n in names] + ([md_text(listing.more())] if listing.rest else [])
         lines += [
-            "| segment | " + " | ".join(md_text(n) for n in names) + " | SRM p |",
-            "|---|" + "---:|" * (len(names) + 1),
+            "| segment | " + " | ".join(heads) + " | SRM p |",
+            "|---|" + "---:|" * (len(heads) + 1),
         ]
         for col, by in seg.items():
             for level, s in by.items():
-                cells = " | ".join(f"{s.counts.get(n, 0):,}" for n in names)
+                counts = [s.counts.get(n, 0) for n in names]
+                if listing.rest:
+                    counts.append(sum(s.counts.get(n, 0) for n in listing.rest))
+                cells = " | ".join(f"{c:,}" for c in counts)
                 mark = " ⚠" if s.mismatch else ""
                 lines.append(
                     f"| {md_text(col)} = {md_text(level)} | {cells} | {p_text(s.p_value)}{mark} |"
@@ -695,21 +757,44 @@ def metric_markdown(metric_result: MetricResult, results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
-def status_html(metric_result: MetricResult) -> str:
-    """A warning box when the metric is ``flagged`` or in ``error`` (empty string when ok)."""
+def status_html(metric_result: MetricResult, listing: Listing | None = None) -> str:
+    """A warning box when the metric is ``flagged`` or in ``error`` (empty string when ok).
+
+    A flag names each comparison that could not be computed; with a ``listing`` of some of
+    many arms, those of the listed arms, and the others counted by reason.
+    """
     if metric_result.status == "ok":
         return ""
     if metric_result.status == "error":
         title, accent, background = "Not analysed", "#b42318", "#fdecea"
     else:
         title, accent, background = "Flagged", "#9a6700", "#fff8e1"
-    reason = metric_result.reason or "no reason given"
+    reason = _flag_reason(metric_result, listing) or "no reason given"
     return (
         f'<div class="liftlab-status liftlab-{html.escape(metric_result.status)}" '
         f'style="border-left: 5px solid {accent}; background: {background}; color: #1b1b1b; '
         'padding: 8px 14px; margin: 6px 0 10px 0; border-radius: 3px;">'
         f'<b style="color: {accent};">⚠ {title}:</b> {html.escape(reason)}</div>'
     )
+
+
+def _flag_reason(metric_result: MetricResult, listing: Listing | None) -> str | None:
+    """The metric's reason, its notes on unlisted arms counted (``2 more ads: fewer than two
+    units in an arm``) rather than named."""
+    comps = metric_result.comparisons
+    if listing is None or listing.complete or metric_result.status != "flagged":
+        return metric_result.reason
+    if not any(c.effect.note and c.variant in listing.rest for c in comps):
+        return metric_result.reason
+    named = sorted(
+        {f"{c.variant}: {c.effect.note}" for c in comps if c.effect.note and c.variant in listing}
+    )
+    rest = Counter(c.effect.note for c in comps if c.effect.note and c.variant in listing.rest)
+    n = sum(rest.values())
+    notes = ", ".join(f"{note} ({k:,})" if len(rest) > 1 else note for note, k in rest.items())
+    noun = listing.nouns if n != 1 else listing.noun
+    named.append(f"{n:,} more {noun}: {notes} (see results.json)")
+    return "; ".join(named)
 
 
 def _ni_cell(metric: Metric, c: Comparison) -> str:
@@ -749,12 +834,13 @@ def metric_frame(metric_result: MetricResult, results: Results) -> pd.DataFrame:
     first = metric_result.comparisons[0] if metric_result.comparisons else None
     control = first.control if first else next(iter(metric_result.variants), None)
     change_label, prob_label = _headline_labels(metric_result)
-    arms = arm_texts(results, metric_result)
+    listing = listed_arms(results)
+    arms = arm_texts(results, metric_result, listing.arms)
     value_label = (
         "observed rate" if display_of(results.plan, m.name).is_percent else "observed mean"
     )
     rows: list[dict[str, Any]] = []
-    order = [control] + [v for v in metric_result.variants if v != control]
+    order = [control] + [v for v in listing.treatments if v != control]
     for name in order:
         if name is None or name not in metric_result.variants:
             continue
@@ -770,6 +856,18 @@ def metric_frame(metric_result: MetricResult, results: Results) -> pd.DataFrame:
                 change_label: h.effect_text(display_of(results.plan, m.name)) if h else DASH,
                 prob_label: h.probability_text() if h else DASH,
                 "status": h.status_text if h else ("control" if name == control else DASH),
+            }
+        )
+    rest = [v for v in listing.rest if v in metric_result.variants]
+    if rest:
+        rows.append(
+            {
+                "variant": f"{listing.more()} (each in results.json)",
+                "units": f"{sum(metric_result.variants[v].n for v in rest):,}",
+                value_label: DASH,
+                change_label: DASH,
+                prob_label: DASH,
+                "status": status_counts(listing.rest_statuses(metric_result)),
             }
         )
     return pd.DataFrame(rows)
@@ -844,8 +942,9 @@ def diagnostics_frame(metric_result: MetricResult, results: Results) -> pd.DataF
     control_mean = (
         metric_result.variants[control].mean if control in metric_result.variants else math.nan
     )
+    listing = listed_arms(results)
     rows = []
-    for c in metric_result.comparisons:
+    for c in listing.only(metric_result).comparisons:
         e = c.effect
         row: dict[str, Any] = {"variant": c.variant}
         if seq is not None:
@@ -902,6 +1001,8 @@ def diagnostics_frame(metric_result: MetricResult, results: Results) -> pd.DataF
         )
     if not rows or all(len(r) == 1 for r in rows):
         return None
+    if any(c.variant in listing.rest for c in metric_result.comparisons):
+        rows.append({"variant": f"{listing.more()} (each in results.json)"})
     return pd.DataFrame(rows).fillna(DASH)
 
 
@@ -949,9 +1050,11 @@ def diagnostics_table(metric_result: MetricResult, results: Results) -> Styler |
 
 
 # ---- the method's extra views ------------------------------------------------------------------
-def sequential_markdown(metric_result: MetricResult) -> str:
-    """A caption for the sequential chart: what the band means and when the test rejected."""
-    views = [(c, c.sequential) for c in metric_result.comparisons if c.sequential is not None]
+def sequential_markdown(metric_result: MetricResult, listing: Listing | None = None) -> str:
+    """A caption for the sequential chart: what the band means and when the test rejected
+    (for the arms of ``listing``, :func:`liftlab.scorecard.listed_arms`; default all)."""
+    shown = listing.only(metric_result) if listing is not None else metric_result
+    views = [(c, c.sequential) for c in shown.comparisons if c.sequential is not None]
     if not views:
         return ""
     kind = views[0][1].kind
@@ -975,6 +1078,8 @@ def sequential_markdown(metric_result: MetricResult) -> str:
             states.append(f"{md_text(c.variant)}: rejected on {v.first_rejection.isoformat()}")
         else:
             states.append(f"{md_text(c.variant)}: {SEQUENTIAL_STATUS.get(v.status, v.status)}")
+    if listing is not None and listing.rest:
+        states.append(f"{md_text(listing.more())} in results.json")
     notes = sorted({md_text(v.note) for _, v in views if v.note})
     warning = "".join(f"\n\n> ⚠ {note}." for note in notes)
     return text + " " + "; ".join(states) + "." + warning + "\n"
@@ -1018,9 +1123,11 @@ def posterior_markdown(metric_result: MetricResult) -> str:
     )
 
 
-def bootstrap_markdown(metric_result: MetricResult) -> str:
-    """The bootstrap comparison of each treatment: estimate, interval and p-value (Markdown)."""
-    comps = [c for c in metric_result.comparisons if c.bootstrap is not None]
+def bootstrap_markdown(metric_result: MetricResult, listing: Listing | None = None) -> str:
+    """The bootstrap comparison of each treatment: estimate, interval and p-value (Markdown);
+    the treatments of ``listing`` (default all), the rest counted in one line."""
+    shown = listing.only(metric_result) if listing is not None else metric_result
+    comps = [c for c in shown.comparisons if c.bootstrap is not None]
     if not comps:
         return ""
     m = metric_result.metric
@@ -1063,6 +1170,8 @@ def bootstrap_markdown(metric_result: MetricResult) -> str:
         )
         if bs.note:
             notes.append(f"{md_text(c.variant)}: {md_text(bs.note)}")
+    if listing is not None and any(c.variant in listing.rest for c in metric_result.comparisons):
+        lines.append(f"| *{md_text(listing.more())} (each in results.json)* | | | |")
     if notes:
         lines += ["", "> ⚠ " + "; ".join(notes)]
     return "\n".join(lines) + "\n"
@@ -1095,7 +1204,11 @@ def sensitivity_markdown(metric_result: MetricResult, results: Results | None = 
     whose caps are the plan's is marked "as analysed". The rows are fixed-horizon tests: they
     show whether a few extreme units drive the effect; they do not decide.
     """
-    rows = metric_result.sensitivity
+    listing = listed_arms(results) if results is not None else None
+    rows = [r for r in metric_result.sensitivity if listing is None or r.variant in listing]
+    if listing is not None and not listing.complete:  # the listing's order, levels within
+        place = {v: k for k, v in enumerate(listing.arms)}
+        rows = sorted(rows, key=lambda r: place[r.variant])
     if not rows:
         return ""
     m = metric_result.metric
@@ -1154,6 +1267,8 @@ def sensitivity_markdown(metric_result: MetricResult, results: Results | None = 
             f"{diff} | "
             f"{p_text(e.p_value)} |"
         )
+    if listing is not None and any(r.variant in listing.rest for r in metric_result.sensitivity):
+        lines.append(f"| | | *{md_text(listing.more())} (each in results.json)* | | | |")
     return "\n".join(lines) + "\n"
 
 
@@ -1178,33 +1293,35 @@ def metric_views(metric_result: MetricResult, results: Results) -> list[Any]:
     be analysed (:func:`status_html`), the table (:func:`metric_table`), the forest plot, the
     cumulative effect by day (always-valid for sequential plans, pointwise otherwise, when the
     data have days), and what the plan's method and the metric ask for: the posterior
-    (Bayesian), the bootstrap distribution and the cap-sensitivity table.
+    (Bayesian), the bootstrap distribution and the cap-sensitivity table. Each lists the
+    arms of :func:`liftlab.scorecard.listed_arms` and counts the rest.
     """
     from IPython.display import HTML, Markdown
 
     from liftlab import charts
 
+    listing = listed_arms(results)
     views: list[Any] = [Markdown(metric_markdown(metric_result, results))]
     if metric_result.status != "ok":
-        views.append(HTML(status_html(metric_result)))
+        views.append(HTML(status_html(metric_result, listing)))
     if metric_result.variants:
         views.append(metric_table(metric_result, results))
     if not metric_result.comparisons:
         return views
     display = display_of(results.plan, metric_result.metric.name)
-    views.append(charts.forest_plot(metric_result, display))
-    seq = charts.sequential_chart(metric_result)
+    views.append(charts.forest_plot(metric_result, display, listing))
+    seq = charts.sequential_chart(metric_result, listing)
     if seq is not None:
-        views += [seq, Markdown(sequential_markdown(metric_result))]
-    cum = charts.cumulative_chart(metric_result)
+        views += [seq, Markdown(sequential_markdown(metric_result, listing))]
+    cum = charts.cumulative_chart(metric_result, listing)
     if cum is not None:
         views += [cum, Markdown(cumulative_markdown(metric_result))]
-    post = charts.posterior_chart(metric_result)
+    post = charts.posterior_chart(metric_result, listing)
     if post is not None:
         views += [post, Markdown(posterior_markdown(metric_result))]
-    boot = charts.bootstrap_chart(metric_result)
+    boot = charts.bootstrap_chart(metric_result, listing)
     if boot is not None:
-        views += [Markdown(bootstrap_markdown(metric_result)), boot]
+        views += [Markdown(bootstrap_markdown(metric_result, listing)), boot]
     diagnostics = diagnostics_table(metric_result, results)
     if diagnostics is not None:
         views += [Markdown(diagnostics_markdown(metric_result, results)), diagnostics]
@@ -1470,8 +1587,15 @@ def conventions_markdown(results: Results) -> str:
         f"that wins on a primary metric (it {win}, in the good direction), loses on none, "
         "harms no guardrail and leaves none unproven; *do not ship* when every treatment loses "
         f"on a primary metric or harms a guardrail{reached}; otherwise *keep running*."
+        + (
+            " Not randomised, a variant the rules would ship *leads* (LEADS): it is associated "
+            "with the better result, which is not shown to follow from shipping it."
+            if plan.randomization == "none"
+            else ""
+        )
     )
     items += _design_conventions(results)
+    items += _listing_conventions(results)
     return section_heading("conventions") + "\n" + "\n".join(f"- {i}" for i in items) + "\n"
 
 
@@ -1506,6 +1630,26 @@ def _design_conventions(results: Results) -> list[str]:
             "independent trial would give intervals far too narrow)."
         )
     return items
+
+
+def _listing_conventions(results: Results) -> list[str]:
+    """Which arms the report lists, when it does not list them all (:func:`listed_arms`)."""
+    listing = listed_arms(results)
+    if listing.complete:
+        return []
+    n = len(listing.treatments) + len(listing.rest)
+    nouns = md_text(listing.nouns)
+    return [
+        f"**Arms listed**: of {fmt.count(n)} {nouns} against {md_text(listing.control)}, each "
+        f"table and chart lists the same {fmt.count(len(listing.treatments))}, best first by "
+        "the first primary metric's headline: those the verdict names (its pick and the "
+        "runner-up), those significantly better on a primary metric, up to a third of the "
+        f"{fmt.count(listing.limit)} places for the clearest losers (worse on a primary metric "
+        "or failing a guardrail), then the leaders on the primary headline "
+        f"({'creative.show' if results.plan.creative is not None else 'at most 15'}). The "
+        f"other {fmt.count(len(listing.rest))} are counted by status in one row; "
+        "`liftlab analyze` and results.json give every one."
+    ]
 
 
 def glossary_keys(results: Results) -> list[str]:

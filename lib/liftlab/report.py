@@ -1246,18 +1246,25 @@ def list_runs(experiment_dir: Path) -> list[Path]:
 
 
 def _verdict(results_json: Path) -> str | None:
-    """``SHIP benefit``, ``KEEP RUNNING``, … from a run's results.json (None if unreadable)."""
+    """``SHIP benefit``, ``LEADS Video 06``, ``KEEP RUNNING``, … from a run's results.json
+    (None if unreadable)."""
     return _verdict_of(read_json_object(results_json))
 
 
 def _verdict_of(data: dict[str, Any] | None) -> str | None:
+    """The verdict's words as every surface prints them (:func:`liftlab.headline.verdict_text`:
+    an observational winner, ``srm.randomization: none``, ``LEADS``)."""
+    from liftlab.headline import verdict_text
+
     decision = (data or {}).get("decision")
     if not isinstance(decision, dict) or not decision.get("recommendation"):
         return None
-    text = str(decision["recommendation"]).replace("_", " ").upper()
-    if decision.get("variant") and decision["recommendation"] == "ship":
-        text += f" {decision['variant']}"
-    return text
+    srm = (data or {}).get("srm")
+    randomization = srm.get("randomization") if isinstance(srm, dict) else None
+    variant = decision.get("variant")
+    return verdict_text(
+        str(decision["recommendation"]), str(variant) if variant else None, randomization
+    )
 
 
 def _href(*parts: str) -> str:
