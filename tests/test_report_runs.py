@@ -142,3 +142,45 @@ print(before, good, bad, loaded())
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["False", "True", "False", "True"]
+
+
+# Before the analysis: one plan fails, one runs past any timeout.
+TRAPS = """
+if plan_path.endswith("creative-tournament.yaml"):
+    raise RuntimeError("a planned failure")
+if plan_path.endswith("pricing-three-tiers.yaml"):
+    __import__("time").sleep(600)
+"""
+
+
+def test_a_failed_and_a_timed_out_plan_leave_the_next_plan_a_working_kernel(
+    project: Path, tmp_path: Path
+) -> None:
+    """On one worker: a plan whose notebook raises (its kernel is kept and reset), then one
+    over its time (worker and kernel stopped, a new worker started), then a good plan: the
+    good report is written, the others kept as failed and timed out, no process left."""
+    import psutil
+
+    root = tmp_path / "traps"
+    shutil.copytree(project / "experiments", root / "experiments")
+    (root / "data").symlink_to(project / "data")
+    (root / "notebooks").mkdir()
+    nb = nbformat.read(ROOT / "notebooks" / "analyze.ipynb", as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell(TRAPS))
+    nbformat.write(nb, root / "notebooks" / "analyze.ipynb")
+    before = set(psutil.Process().children(recursive=True))
+    console, buf = console_buffer()
+    plans = ["creative-tournament", "pricing-three-tiers", "landing-headline"]
+    outcomes = run_reports(
+        [root / "experiments" / f"{p}.yaml" for p in plans], console=console, jobs=1, timeout=45
+    )
+    assert [o.status for o in outcomes] == ["failed", "timeout", "ok"], buf.getvalue()
+    assert "a planned failure" in outcomes[0].message
+    for outcome in outcomes[:2]:
+        assert outcome.folder is not None and outcome.folder.name.endswith("-failed")
+        manifest = json.loads((outcome.folder / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["status"] == outcome.status
+    assert outcomes[2].folder is not None and (outcomes[2].folder / "report.html").is_file()
+    left = set(psutil.Process().children(recursive=True)) - before
+    _, alive = psutil.wait_procs(list(left), timeout=15)
+    assert alive == []
