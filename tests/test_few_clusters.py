@@ -192,3 +192,30 @@ def test_no_caveat_with_enough_clusters_and_units_keep_the_normal_reference(
     e = unit_res.metric("ctr").comparison("Clip 2").effect
     assert e.method == "delta-z" and math.isinf(e.df)
     assert not [c for c in unit_res.decision.caveats if c.startswith("Few clusters")]
+
+
+def test_many_arms_caveat_names_the_verdicts_arms_first_and_counts_the_rest() -> None:
+    """At 600 arms the caveat quotes the pick, the runner-up and the control (the arms every
+    report lists), then the arms with the fewest clusters, and counts the others."""
+    from types import SimpleNamespace as NS
+
+    from liftlab.decision import few_clusters_caveat
+
+    arms = [f"Ad {i:03d}" for i in range(600)]
+    n = {a: 3 + (i % 7) for i, a in enumerate(arms)}  # 3..9 clusters: every arm is "few"
+    plan = NS(data=NS(on_aggregates=True), variants=arms, control_name="Ad 000")
+    metric = NS(
+        metric=NS(role="primary"),
+        status="ok",
+        variants={a: NS(n=k) for a, k in n.items()},
+    )
+    text = few_clusters_caveat(plan, [metric], named=("Ad 137", "Ad 042"))  # type: ignore[arg-type]
+    assert text is not None
+    head = text.split(" have fewer")[0]
+    assert head.startswith(
+        f"Few clusters: Ad 137 ({n['Ad 137']}), Ad 042 ({n['Ad 042']}), Ad 000 ({n['Ad 000']}), "
+    )
+    listed = head.removeprefix("Few clusters: ").split(", ")
+    assert len(listed) == 6 and listed[-1] == "595 more"
+    fewest = sorted(a for a in arms if n[a] == 3 and a not in ("Ad 137", "Ad 042", "Ad 000"))
+    assert listed[3:5] == [f"{a} (3)" for a in fewest[:2]]

@@ -107,7 +107,7 @@ OBSERVATIONAL_CAVEAT = (
 def decide(plan: Plan, srm: SRMResult, metrics: list[MetricResult], progress: Progress) -> Decision:
     """The recommendation and its reason (rules in the module docstring)."""
     decision = _decide(plan, srm, metrics, progress)
-    few = few_clusters_caveat(plan, metrics)
+    few = few_clusters_caveat(plan, metrics, named=(decision.variant, decision.runner_up))
     if few is not None:
         decision = replace(decision, caveats=(*decision.caveats, few))
     if plan.randomization != "none":
@@ -119,9 +119,16 @@ def decide(plan: Plan, srm: SRMResult, metrics: list[MetricResult], progress: Pr
     )
 
 
-def few_clusters_caveat(plan: Plan, metrics: list[MetricResult]) -> str | None:
+def few_clusters_caveat(
+    plan: Plan, metrics: list[MetricResult], named: tuple[str | None, ...] = ()
+) -> str | None:
     """The caveat on an export's arms with fewer than :data:`FEW_CLUSTERS` clusters on a
-    primary metric (the fewest over the primary metrics), or ``None``."""
+    primary metric (the fewest over the primary metrics), or ``None``.
+
+    It names at most five arms: first those the verdict names (``named``: the pick and the
+    runner-up) and the control, which every report lists, then the arms with the fewest
+    clusters; the others are counted ("595 more"), so a many-arm report does not quote arms
+    it does not show."""
     if not plan.data.on_aggregates:
         return None
     primary = [m for m in metrics if m.metric.role == "primary" and m.status != "error"]
@@ -133,7 +140,9 @@ def few_clusters_caveat(plan: Plan, metrics: list[MetricResult]) -> str | None:
     few = {v: n for v, n in counts.items() if n < FEW_CLUSTERS}
     if not few:
         return None
-    shown = [f"{v} ({n})" for v, n in sorted(few.items(), key=lambda kv: kv[1])[:5]]
+    first = [v for v in (*named, plan.control_name) if v in few]
+    order = list(dict.fromkeys([*first, *sorted(few, key=lambda v: few[v])]))
+    shown = [f"{v} ({few[v]})" for v in order[:5]]
     if len(few) > 5:
         shown.append(f"{len(few) - 5} more")
     verb = "has" if len(few) == 1 else "have"

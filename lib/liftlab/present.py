@@ -678,7 +678,9 @@ def _decided_by(metric_result: MetricResult, results: Results) -> str:
     """How the metric's comparisons are decided, in plain words first (names in brackets)."""
     m = metric_result.metric
     a = results.plan.analysis
-    test = "delta-method z-test" if m.type == "ratio" else "Welch t-test"
+    clusters = any(c.effect.method == "delta-t" for c in metric_result.comparisons)
+    ratio = "delta-method t-test over clusters" if clusters else "delta-method z-test"
+    test = ratio if m.type == "ratio" else "Welch t-test"
     if m.covariate is not None:
         test = f"{test} with {glossary.term('cuped')} on {_covariate_text(m)}"
     bayes = next((c.bayes for c in metric_result.comparisons if c.bayes is not None), None)
@@ -1470,6 +1472,13 @@ def conventions_markdown(results: Results) -> str:
             "**Ratio metrics** (Σ numerator / Σ denominator per variant): the delta method with "
             "the numerator–denominator covariance, and a normal (z) test and interval "
             "(Deng et al., 2018)."
+            + (
+                " On an export, whose rows or ads are the clusters, a t test and interval "
+                "instead, with Welch–Satterthwaite degrees of freedom over the clusters "
+                "(the normal one is too narrow with few clusters)."
+                if any(c.effect.method == "delta-t" for c in comps)
+                else ""
+            )
         )
     if any(m.metric.covariate is not None for m in results.metrics):
         items.append(

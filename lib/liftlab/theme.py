@@ -150,7 +150,7 @@ def abs_axis(metric: Metric, text: str | None, *, length: float = WIDTH) -> alt.
             title=axis_title(f"{text} (percentage points)" if text else None, length),
             labelExpr="format(datum.value * 100, '+.2~f')",
         )
-    return alt.Axis(title=axis_title(text, length), format="+~g")
+    return alt.Axis(title=axis_title(text, length), format="+,~r")
 
 
 Chart = TypeVar("Chart", bound=alt.TopLevelMixin)
