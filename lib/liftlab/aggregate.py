@@ -290,8 +290,9 @@ class Sums:
     ``n·2**-53``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cappable: frozenset[str] = frozenset()) -> None:
         self.names: dict[tuple[Side, ...], str] = {}
+        self.cappable = cappable  # columns some cap may apply to: always scaled as floats
 
     def need(self, *sides: Side) -> str:
         term = tuple(sorted(sides, key=Side.key))
@@ -305,22 +306,24 @@ class Sums:
         return (*names, self.need(x), self.need(x, x), self.need(x, y))
 
     def compile(self, t: ir.Table, spans: dict[str, Span], backend: str) -> Compiled:
-        """The engine aggregates of every term (see :class:`Compiled`)."""
+        """The engine aggregates of every term (see :class:`Compiled`). A base sum is named
+        after its product and scale, so that two compilations of the same data agree."""
         out = Compiled()
-        bases: dict[tuple[tuple[str, ...], int], str] = {}
         for term, name in self.names.items():
             cols = tuple(s.column for s in term)
             sides = [spans[s.column] for s in term]
             pairs = zip(sides, term, strict=True)
             bound = math.prod(max(sp.bound(None), sp.bound(s.cap)) for sp, s in pairs)
             capped = [s for s in term if s.cap is not None]
-            ints = not capped and bound < 2.0**SCALE_BITS and all(sp.integer for sp in sides)
+            ints = (
+                bound < 2.0**SCALE_BITS
+                and all(sp.integer for sp in sides)
+                and not set(cols) & self.cappable
+            )
             k = out.scales[name] = 0 if ints else scale_exponent(bound)
             raw = _product(t, tuple(Side(c) for c in cols), ints)
-            if (cols, k) not in bases:
-                bases[cols, k] = f"b{len(bases)}"
-                out.base[bases[cols, k]] = fixed_point_sum(raw, k, backend)
-            out.start[name] = bases[cols, k]
+            base = out.start[name] = f"b:{'*'.join(cols)}:{k}"
+            out.base[base] = fixed_point_sum(raw, k, backend)
             value = _product(t, term, ints)
             out.direct[name] = fixed_point_sum(value, k, backend) if capped else None
             if capped:
@@ -493,7 +496,7 @@ def _span_aggregates(plan: Plan, t: ir.Table, lay: Layout) -> dict[str, Any]:
 
 def _checks(
     plan: Plan, t: ir.Table, lay: Layout, backend: str
-) -> tuple[dict[str, Any], dict[tuple[str, str], list[float]]]:
+) -> tuple[dict[str, Any], dict[tuple[str, str], list[float]], dict[int, float]]:
     """The checks over all units before the sums: row count, distinct ids, each metric
     column's nulls, least and greatest value, and its quantiles (each column's list of
     quantiles in one aggregate). In DuckDB, on a table of its own, counts and extremes come
@@ -512,13 +515,23 @@ def _checks(
     wanted = _wanted_quantiles(plan, lay)
     bounds = _sample_bounds(t, wanted, found) if found else {}
     for j, ((col, among), qs) in enumerate(wanted.items()):
-        if j in bounds:  # the count the rank is taken over, and the values at the top
-            checks[f"k{j}"] = _considered(t[col], among).count()
-            checks[f"v{j}"] = _num(t[col]).collect(where=t[col] >= bounds[j])
-        else:
+        if j not in bounds:  # else counted and collected by the sums query
             checks[f"q{j}"] = _quantile(t[col], qs, among)
     row = found | (t.aggregate(**checks).to_pyarrow().to_pylist()[0] if checks else {})
-    return row | _tail_quantiles(t, wanted, bounds, row), wanted
+    return row, wanted, bounds
+
+
+def _tail_aggregates(
+    t: ir.Table, wanted: dict[tuple[str, str], list[float]], bounds: dict[int, float]
+) -> dict[str, Any]:
+    """Per column with a sample bound: the count its quantiles' ranks are taken over, and
+    its values at or above the bound (aggregates of the sums query, per group)."""
+    aggs: dict[str, Any] = {}
+    for j, (col, among) in enumerate(wanted):
+        if j in bounds:
+            aggs[f"k{j}"] = _considered(t[col], among).count()
+            aggs[f"v{j}"] = _num(t[col]).collect(where=t[col] >= bounds[j])
+    return aggs
 
 
 # Quantiles from the tail (DuckDB, tables of their own): a sample of about this many rows
@@ -573,7 +586,9 @@ def _tail_quantiles(
     for j, ((col, among), qs) in enumerate(wanted.items()):
         if j not in bounds:
             continue
-        values = np.sort(np.asarray(row[f"v{j}"] or [], dtype=np.float64))
+        values = np.sort(
+            np.concatenate([np.asarray(v or [], dtype=np.float64) for v in row[f"v{j}"]])
+        )
         if among == "nonzero":
             values = values[values != 0.0]
         exact = _order_quantiles(values, int(row[f"k{j}"]), qs)
@@ -687,11 +702,20 @@ def _needs(
     lay: Layout,
     caps: dict[str, dict[str, float]],
     levels: dict[str, dict[str, dict[str, float]]],
+    sums: Sums | None = None,
 ) -> _Needs:
-    """Every sum the metrics, their cap levels and the plan's kind declare, as one union."""
+    """Every sum the metrics, their cap levels and the plan's kind declare, as one union
+    (added to ``sums`` when given)."""
     from liftlab.kinds import cross_products
 
-    needs = _Needs()
+    cappable = frozenset(
+        c
+        for m in plan.metrics
+        if m.cap is not None or m.type == "mean"
+        for c in lay.columns[m.name]
+        if c is not None
+    )
+    needs = _Needs(sums=sums if sums is not None else Sums(cappable))
     sides: dict[str, Side] = {}
     for m in plan.metrics:
         y_col, x_col = lay.columns[m.name]
@@ -709,6 +733,19 @@ def _needs(
     for a_side, b_side in cross_products(plan):
         needs.cross[f"{a_side}*{b_side}"] = needs.sums.need(sides[a_side], sides[b_side])
     return needs
+
+
+def _first_sums(plan: Plan, lay: Layout) -> Sums:
+    """The sums that need no quantile: every product uncapped, and under fixed caps (a
+    quantile-capped sum is its uncapped base plus a tail, :class:`Compiled`)."""
+    fixed = {
+        m.name: {c: float(m.cap.value) for c in lay.columns[m.name] if c is not None}
+        for m in plan.metrics
+        if m.cap is not None and m.cap.value is not None
+    }
+    first = _needs(plan, lay, {}, {})
+    _needs(plan, lay, fixed, {}, first.sums)
+    return first.sums
 
 
 def _group_keys(t: ir.Table, lay: Layout) -> list[Any]:
@@ -729,13 +766,20 @@ def _funnel_aggs(t: ir.Table, lay: Layout) -> dict[str, Any]:
     return aggs
 
 
-def _sums_rows(t: ir.Table, lay: Layout, compiled: Compiled) -> list[dict[str, Any]]:
-    """The sums query (grouped by variant × day) and, when some term is capped, the tail
-    query over the rows above a cap; each row with every term's exact integer sum."""
-    aggs = {"n": t.count(), **compiled.base, **_funnel_aggs(t, lay)}
+def _base_rows(t: ir.Table, lay: Layout, aggs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sums query, grouped by variant (× day): the count, the uncapped base sums and
+    ``aggs``, the funnel steps and the null unit ids of each group."""
+    aggs = {"n": t.count(), **aggs, **_funnel_aggs(t, lay)}
     if lay.unit in t.columns and not lay.derived:
         aggs["_null_units"] = t[lay.unit].isnull().sum()
-    rows = t.group_by(_group_keys(t, lay)).aggregate(**aggs).to_pyarrow().to_pylist()
+    return t.group_by(_group_keys(t, lay)).aggregate(**aggs).to_pyarrow().to_pylist()
+
+
+def _with_tails(
+    t: ir.Table, lay: Layout, rows: list[dict[str, Any]], compiled: Compiled
+) -> list[dict[str, Any]]:
+    """The sums query's rows with every term's exact integer sum: its base, plus, when some
+    term is capped, its correction from the tail query over the rows above a cap."""
     tails: dict[tuple[Any, Any], dict[str, Any]] = {}
     if compiled.tails:
         tail = t.filter(compiled.where)
@@ -744,18 +788,28 @@ def _sums_rows(t: ir.Table, lay: Layout, compiled: Compiled) -> list[dict[str, A
     return [r | compiled.resolve(r, tails.get((r["_variant"], r.get("_day")))) for r in rows]
 
 
+def _pooled_tails(rows: list[dict[str, Any]], bounds: dict[int, float]) -> dict[str, Any]:
+    """The tail counts and values of the sums query's groups, pooled over the groups."""
+    out: dict[str, Any] = {}
+    for j in bounds:
+        out[f"k{j}"] = sum(int(r[f"k{j}"] or 0) for r in rows)
+        out[f"v{j}"] = [r[f"v{j}"] for r in rows]
+    return out
+
+
 def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
-    """Run the checks query and the sums query; validate; return the moments.
+    """Run the checks, the sums query and the tail query; validate; return the moments.
 
     All sums are exact and independent of the order rows are added in (see :class:`Sums`),
-    so the result is the same on one thread or many.
+    so the result is the same on one thread or many. The uncapped sums do not wait for the
+    caps, so the sums query also gathers what the quantile caps need (in DuckDB).
     """
     lay = src.layout or Layout.of(plan)
     if src.layout is None:
         check_columns(plan, src)
     t = src.table
     backend = backend_name(t)
-    row, wanted = _checks(plan, t, lay, backend)
+    row, wanted, bounds = _checks(plan, t, lay, backend)
     spans = _spans(plan, src, lay, row)
     _check_proportions(plan, src, lay, spans, None)
     if backend == "pyspark" and int(row["rows"]) >= 10**28 // 2**SCALE_BITS:
@@ -764,12 +818,15 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
             "hold; analyse it in slices (as_of, segment) or on DuckDB",
             source=plan.source,
         )
+    first = _first_sums(plan, lay).compile(t, spans, backend)
+    rows = _base_rows(t, lay, first.base | _tail_aggregates(t, wanted, bounds))
+    _check_rows(plan, src, row | _null_counts(rows), lay)
+    _check_variants(plan, src, rows)
+    row |= _tail_quantiles(t, wanted, bounds, _pooled_tails(rows, bounds))
     caps, sens_caps = _caps(plan, lay, row, wanted)
     needs = _needs(plan, lay, caps, sens_caps)
     compiled = needs.sums.compile(t, spans, backend)
-    rows = _sums_rows(t, lay, compiled)
-    _check_rows(plan, src, row | _null_counts(rows), lay)
-    _check_variants(plan, src, rows)
+    rows = _with_tails(t, lay, rows, compiled)
     stats = _assemble(plan, lay, rows, needs, compiled.scales, caps, sens_caps)
     _check_proportions(plan, src, lay, spans, stats)
     main = {"n": t.count()} | {k: compiled.aggregate(k) for v in needs.main.values() for k in v}
