@@ -214,7 +214,7 @@ def test_a_failure_leaves_the_metric_standing(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise ArithmeticError("boom")
 
-    monkeypatch.setattr("liftlab.analysis.fixed_horizon_view", broken)
+    monkeypatch.setattr("liftlab.analysis.fixed_horizon_views", broken)
     res = _analyze(tmp_path, units)
     for m in res.metrics:
         assert m.status == "ok" and len(m.comparisons) == 2

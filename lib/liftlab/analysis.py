@@ -61,7 +61,7 @@ from liftlab.monitor import (
     CumulativeView,
     SequentialView,
     always_valid_view,
-    fixed_horizon_view,
+    fixed_horizon_views,
     group_sequential_view,
 )
 from liftlab.plan import Analysis, Metric, Plan
@@ -562,7 +562,10 @@ def _metric_draft(
     variants = {v: _summary(metric, mom[v]) for v in plan.variants}
     caps = stats.caps.get(metric.name, {})
     try:
-        comparisons = [_compare(plan, stats, metric, v, planned, values) for v in plan.treatments]
+        cum = _cumulative(plan, stats, metric) if plan.analysis.method != "sequential" else {}
+        comparisons = [
+            _compare(plan, stats, metric, v, planned, values, cum.get(v)) for v in plan.treatments
+        ]
         sensitivity = _sensitivity(plan, stats, metric)
         best = _best_arm(plan, metric, mom) if len(plan.variants) > 2 else None
     except (ValueError, ArithmeticError) as exc:
@@ -581,6 +584,7 @@ def _compare(
     variant: str,
     planned: int | None,
     values: dict[str, np.ndarray] | None,
+    cum: CumulativeView | None = None,
 ) -> Comparison:
     a = plan.analysis
     ctrl = plan.control_name
@@ -594,7 +598,6 @@ def _compare(
         if a.method == "sequential" and stats.days
         else None
     )
-    cum = _cumulative(plan, stats, metric, variant) if a.method != "sequential" else None
     ni = (
         non_inferiority(
             eff,
@@ -687,19 +690,31 @@ def _looks(
     return days, looks
 
 
-def _cumulative(
-    plan: Plan, stats: UnitStats, metric: Metric, variant: str
-) -> CumulativeView | None:
-    """The fixed-horizon test at every daily look; ``None`` with fewer than two days of daily
-    statistics for the metric, or when it cannot be computed (the metric stands without it)."""
+def _cumulative(plan: Plan, stats: UnitStats, metric: Metric) -> dict[str, CumulativeView]:
+    """Every treatment's fixed-horizon test at every daily look, by variant; empty with fewer
+    than two days of daily statistics for the metric, or when it cannot be computed (the
+    metric stands without it). All the arms in a few array operations
+    (:func:`~liftlab.monitor.fixed_horizon_views`), the numbers of the metric's own test."""
     if len(stats.days) < 2 or metric.name not in stats.daily:
-        return None
-    a = plan.analysis
+        return {}
+    per_variant = stats.daily[metric.name]
     try:
-        days, looks = _looks(plan, stats, metric, variant)
-        return fixed_horizon_view(days, looks, _test_for(plan, metric), alpha=a.alpha)
+        return fixed_horizon_views(
+            stats.days,
+            per_variant[plan.control_name],
+            {v: per_variant[v] for v in plan.treatments},
+            _method_for(plan, metric),
+            alpha=plan.analysis.alpha,
+        )
     except (ValueError, ArithmeticError, KeyError):
-        return None
+        return {}
+
+
+def _method_for(plan: Plan, metric: Metric) -> str:
+    """The name of the test :func:`_test_for` runs (its :class:`Effect`'s ``method``)."""
+    if metric.type == "ratio":
+        return "delta-t" if plan.data.on_aggregates else "delta-z"
+    return "cuped-welch-t" if metric.covariate else "welch-t"
 
 
 def _sequential(

@@ -127,6 +127,7 @@ from liftlab.stats.bayesian import (
     BetaPosterior,
     NormalPosterior,
     draw_blocks,
+    fold_best,
 )
 from liftlab.stats.frequentist import ratio_test, ratio_variance
 from liftlab.stats.moments import Moments
@@ -749,14 +750,10 @@ def rank_arms(
     best_v, best_i = np.full(draws, -np.inf), np.zeros(draws, np.intp)
     top_v, top_i = np.empty((draws, 0)), np.empty((draws, 0), np.intp)
     means = np.empty(k)
-    rows = np.arange(draws)
     for start, theta in draw_blocks(posts, draws, rng, block=BLOCK):
         c = theta.shape[0]
         means[start : start + c] = theta.mean(axis=1)
-        j = theta.argmax(axis=0)
-        v = theta[j, rows]
-        better = v > best_v  # strict: ties stay with the arm listed first
-        best_v, best_i = np.where(better, v, best_v), np.where(better, start + j, best_i)
+        fold_best(theta, start, best_v, best_i)  # strict: ties stay with the arm listed first
         if top_k > 1:
             top_v = np.concatenate([top_v, theta.T], axis=1)
             ids = np.broadcast_to(np.arange(start, start + c), (draws, c))

@@ -52,9 +52,11 @@ Conventions (defaults in bold; alternatives by name):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import special as sc
 
 from liftlab.stats.moments import Moments
@@ -274,8 +276,13 @@ def fieller_interval(
 
 def welch_df(var_mean_c: float, var_mean_t: float, n_c: int, n_t: int) -> float:
     """Welch–Satterthwaite degrees of freedom from the variances of the two means."""
-    num = (var_mean_c + var_mean_t) ** 2
-    den = var_mean_c**2 / (n_c - 1) + var_mean_t**2 / (n_t - 1) if min(n_c, n_t) > 1 else 0
+    total = var_mean_c + var_mean_t
+    num = total * total  # squares as products, as in the array form (welch_df_arrays)
+    den = (
+        var_mean_c * var_mean_c / (n_c - 1) + var_mean_t * var_mean_t / (n_t - 1)
+        if min(n_c, n_t) > 1
+        else 0
+    )
     return num / den if den > 0 else math.nan
 
 
@@ -309,7 +316,7 @@ def ratio_variance(m: Moments) -> float:
     if m.n < 2 or m.sum_x == 0:
         return math.nan
     r = m.sum_y / m.sum_x
-    return (m.var_y - 2 * r * m.cov_xy + r * r * m.var_x) / (m.n * m.mean_x**2)
+    return (m.var_y - 2 * r * m.cov_xy + r * r * m.var_x) / (m.n * (m.mean_x * m.mean_x))
 
 
 def ratio_test(
@@ -436,3 +443,169 @@ def non_inferiority(
         bound = effect.abs_effect + crit * effect.abs_se
     p = sf(stat, effect.df)
     return NonInferiority(margin, margin_type, m_abs, float(stat), p, float(bound), p < alpha)
+
+
+# ----- many comparisons at once ---------------------------------------------------------------
+# The absolute effect of Welch, CUPED and the delta method on arrays of sums (every arm, every
+# daily look) in a few numpy operations. Each element is the scalar test's number to the last
+# bit: the same operations in the same order (``tests/test_many_arms.py`` checks it).
+Array = NDArray[np.float64]
+ARRAY_METHODS = ("welch-t", "cuped-welch-t", "delta-z", "delta-t")
+
+
+@dataclass(frozen=True, slots=True)
+class MomentArrays:
+    """The sums of many :class:`Moments` as arrays of one shape (e.g. arms × looks).
+
+    Its properties are the elementwise :class:`Moments` properties (``n − 1`` sample
+    variances, clipped at 0; NaN below two units)."""
+
+    n: NDArray[np.int64]
+    sum_y: Array
+    sum_y2: Array
+    sum_x: Array
+    sum_x2: Array
+    sum_xy: Array
+
+    @classmethod
+    def of(cls, rows: Sequence[Sequence[Moments]]) -> MomentArrays:
+        """From a table of moments (rows × columns)."""
+        fields = ("sum_y", "sum_y2", "sum_x", "sum_x2", "sum_xy")
+        n = np.array([[m.n for m in row] for row in rows], dtype=np.int64)
+        sums = [np.array([[getattr(m, f) for m in row] for row in rows], float) for f in fields]
+        return cls(n, *sums)
+
+    def cumsum(self) -> MomentArrays:
+        """Running sums along the last axis (in order, as ``Moments`` added one by one)."""
+        sums = (self.sum_y, self.sum_y2, self.sum_x, self.sum_x2, self.sum_xy)
+        return MomentArrays(np.cumsum(self.n, axis=-1), *(np.cumsum(a, axis=-1) for a in sums))
+
+    @property
+    def mean_y(self) -> Array:
+        return _per_unit(self.sum_y, self.n)
+
+    @property
+    def mean_x(self) -> Array:
+        return _per_unit(self.sum_x, self.n)
+
+    @property
+    def var_y(self) -> Array:
+        return _centered_arrays(self.sum_y2, self.sum_y, self.sum_y, self.n, variance=True)
+
+    @property
+    def var_x(self) -> Array:
+        return _centered_arrays(self.sum_x2, self.sum_x, self.sum_x, self.n, variance=True)
+
+    @property
+    def cov_xy(self) -> Array:
+        return _centered_arrays(self.sum_xy, self.sum_x, self.sum_y, self.n)
+
+
+def _per_unit(total: Array, n: NDArray[np.int64]) -> Array:
+    with np.errstate(all="ignore"):
+        return np.where(n != 0, total / n, math.nan)
+
+
+def _centered_arrays(
+    sab: Array, sa: Array, sb: Array, n: NDArray[np.int64], *, variance: bool = False
+) -> Array:
+    with np.errstate(all="ignore"):
+        value = (sab - sa * sb / n) / (n - 1)
+    return np.where(n < 2, math.nan, np.maximum(value, 0.0) if variance else value)
+
+
+@dataclass(frozen=True, slots=True)
+class AbsEffects:
+    """The absolute effect of many comparisons: :class:`Effect`'s ``abs_effect``,
+    ``abs_se``, ``abs_ci`` and ``p_value`` (NaN where the scalar test gives NaN), as arrays."""
+
+    estimate: Array
+    se: Array
+    ci_low: Array
+    ci_high: Array
+    p_value: Array
+
+
+def abs_effects(
+    method: str, control: MomentArrays, treatment: MomentArrays, *, alpha: float = 0.05
+) -> AbsEffects:
+    """:func:`welch_test`, :func:`cuped_test` or :func:`ratio_test` (``delta-z``: normal,
+    ``delta-t``: t reference) on arrays of control and treatment sums (broadcast)."""
+    if method not in ARRAY_METHODS:
+        raise ValueError(f"method must be one of {ARRAY_METHODS}, got {method!r}")
+    c, t = control, treatment
+    with np.errstate(all="ignore"):
+        if method == "welch-t":
+            mc, mt = c.mean_y, t.mean_y
+            vc = np.where(c.n != 0, c.var_y / c.n, math.nan)
+            vt = np.where(t.n != 0, t.var_y / t.n, math.nan)
+        elif method == "cuped-welch-t":
+            mc, mt, vc, vt = _cuped_arrays(c, t)
+        else:
+            mc, mt = _ratio_arrays(c), _ratio_arrays(t)
+            vc, vt = ratio_variance_arrays(c), ratio_variance_arrays(t)
+        df = welch_df_arrays(vc, vt, c.n, t.n) if method != "delta-z" else np.inf
+        diff = mt - mc
+        var = vc + vt
+        se = np.where(var >= 0, np.sqrt(var), math.nan)
+        ok = np.isfinite(se) & (se != 0)
+        crit = ppf_arrays(1 - alpha / 2, df)
+        p = np.where(ok, 2 * sf_arrays(np.abs(diff) / se, df), math.nan)
+        low = np.where(ok, diff - crit * se, math.nan)
+        high = np.where(ok, diff + crit * se, math.nan)
+    return AbsEffects(diff, se, low, high, p)
+
+
+def _ratio_arrays(m: MomentArrays) -> Array:
+    return np.where(m.sum_x != 0, m.sum_y / m.sum_x, math.nan)
+
+
+def ratio_variance_arrays(m: MomentArrays) -> Array:
+    """:func:`ratio_variance` elementwise."""
+    r = m.sum_y / m.sum_x
+    mx = m.mean_x
+    var = (m.var_y - 2 * r * m.cov_xy + r * r * m.var_x) / (m.n * (mx * mx))
+    return np.where((m.n < 2) | (m.sum_x == 0), math.nan, var)
+
+
+def welch_df_arrays(vc: Array, vt: Array, n_c: NDArray[np.int64], n_t: NDArray[np.int64]) -> Array:
+    """:func:`welch_df` elementwise."""
+    total = vc + vt
+    num = total * total
+    den = np.where(np.minimum(n_c, n_t) > 1, vc * vc / (n_c - 1) + vt * vt / (n_t - 1), 0.0)
+    return np.where(den > 0, num / den, math.nan)
+
+
+def _cuped_arrays(c: MomentArrays, t: MomentArrays) -> tuple[Array, Array, Array, Array]:
+    """:func:`cuped_test`'s adjusted means and their variances, elementwise."""
+    sxx = c.var_x * (c.n - 1) + t.var_x * (t.n - 1)
+    sxy = c.cov_xy * (c.n - 1) + t.cov_xy * (t.n - 1)
+    theta = np.where(sxx > 0, sxy / sxx, 0.0)
+    n_all = c.n + t.n
+    x_pooled = np.where(n_all != 0, (c.sum_x + t.sum_x) / n_all, math.nan)
+
+    def adjusted(m: MomentArrays) -> tuple[Array, Array]:
+        mean = m.mean_y - theta * (m.mean_x - x_pooled)
+        var = m.var_y + theta * theta * m.var_x - 2 * theta * m.cov_xy
+        few = m.n < 2
+        return np.where(few, m.mean_y, mean), np.where(few, math.nan, np.maximum(var, 0.0) / m.n)
+
+    mc, vc = adjusted(c)
+    mt, vt = adjusted(t)
+    return mc, mt, vc, vt
+
+
+def ppf_arrays(q: float, df: Array | float) -> Array:
+    """:func:`ppf` elementwise over ``df``."""
+    df = np.asarray(df, dtype=float)
+    with np.errstate(all="ignore"):
+        t = np.where(df > 0, sc.stdtrit(np.where(np.isinf(df), 1.0, df), q), math.nan)
+    return np.where(np.isposinf(df), sc.ndtri(q), t)
+
+
+def sf_arrays(x: Array, df: Array | float) -> Array:
+    """:func:`sf` elementwise."""
+    df = np.asarray(df, dtype=float)
+    with np.errstate(all="ignore"):
+        t = np.where(df > 0, sc.stdtr(np.where(np.isinf(df), 1.0, df), -x), math.nan)
+    return np.where(np.isposinf(df), sc.ndtr(-x), t)
