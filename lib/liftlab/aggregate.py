@@ -1,21 +1,24 @@
 """Metric definitions compiled to Ibis aggregations that return sufficient statistics.
 
-For a unit table the engine runs two queries and sends back a few numbers per group, never
-the rows:
+For a unit table the engine answers a few queries and sends back a few numbers per group,
+never the rows:
 
-1. a *checks* query over all units: row count, null unit ids, variants and timestamps, the
-   number of distinct unit ids (a bitmap in DuckDB for integer ids, else ``COUNT(DISTINCT)``),
-   each metric column's nulls, least and greatest value, and the quantiles that the caps
-   and the capping sensitivity table need (p99 / p99.9 of every mean metric), each column's
-   list computed in one ``quantile_cont`` call (pooled over variants, of the non-zero values
-   unless the cap says ``among: all``; see :class:`~liftlab.plan.Cap`);
+1. the *checks*: row count, each metric column's nulls, least and greatest value (in DuckDB
+   read from a Parquet file's metadata, without reading rows) and the number of distinct
+   unit ids (a bitmap in DuckDB for integer ids, else ``COUNT(DISTINCT)``);
 2. the *sums* query, grouped by variant (and by UTC day of ``data.timestamp`` when the plan
    names one). Each metric declares its sums (count, ``Σy``, ``Σy²``, ``Σx``, ``Σx²``,
    ``Σxy``, ``y`` the value or numerator, ``x`` the denominator or covariate, after the cap),
    so do its cap-sensitivity levels (no cap / p99 / p99.9) and the plan's kind (cross
    products); :class:`Sums` compiles their union, each distinct product once, into exact
    fixed-point sums that do not depend on the order rows are added in: the same results on
-   one thread or many.
+   one thread or many. This pass sums the uncapped products and also counts null ids,
+   variants and timestamps and, in DuckDB, gathers the top few percent of each capped
+   column, from which the caps (``quantile_cont``, pooled over variants, of the non-zero
+   values unless the cap says ``among: all``; see :class:`~liftlab.plan.Cap`) follow
+   exactly; elsewhere the checks query computes the quantiles;
+3. the *tail* query, over the rows above some cap only: the difference each cap makes to
+   each capped sum, added to the uncapped sums exactly (:class:`Compiled`).
 
 Per-variant totals are exact integer sums of the per-day groups, converted to floats once,
 so the daily cumulative series for sequential monitoring costs no extra query. Only
@@ -278,16 +281,16 @@ class Sums:
     sum in the engine.
 
     Sums are exact and independent of row order (:func:`fixed_point_sum`), so results are
-    byte-identical on any number of threads. A term over integer columns without a cap, whose
-    products stay below ``2**59``, is summed as integers (``k = 0``, no rounding at all). Any
-    other term is scaled by ``2**k`` with ``k = 59 - e``, where ``B < 2**e`` bounds the term's
-    magnitude (``B`` from each column's least and greatest value, capped), and converted to
-    an integer: an error below ``2**-k <= B·2**-58`` per row. So a sum ``S`` of ``n`` terms
-    differs from the exact sum of the float64 terms by at most ``n·B·2**-58`` before its one
-    final rounding to float64 (relative ``2**-53``): relative to ``Σ|t|`` that is below
-    ``(B / mean|t|)·2**-58``, e.g. 4e-16 even when the largest value is a hundred times the
-    mean, and never above ``n·2**-58`` (float64 summation in some thread order: up to
-    ``n·2**-53``).
+    byte-identical on any number of threads. A term over integer columns that no cap applies
+    to, whose products stay below ``2**59``, is summed as integers (``k = 0``, no rounding at
+    all). Any other term is scaled by ``2**k`` with ``k = 59 - e``, where ``B < 2**e`` bounds
+    the term's magnitude (``B``: the product of each column's largest magnitude, from its
+    least and greatest value before any quantile cap), and converted to an integer: an error
+    below ``2**-k <= B·2**-58`` per row. So a sum ``S`` of ``n`` terms differs from the exact
+    sum of the float64 terms by at most ``n·B·2**-58`` before its one final rounding to
+    float64 (relative ``2**-53``). Relative to ``Σ|t|`` that is ``(B / mean|t|)·2**-58``:
+    4e-16 when ``B`` is a hundred times the mean magnitude, 3.5e-12 when it is a million
+    times; float64 summation in some thread order errs up to ``n·2**-53`` relative.
     """
 
     def __init__(self, cappable: frozenset[str] = frozenset()) -> None:
