@@ -284,3 +284,25 @@ def test_the_observational_winner_leads_on_every_surface(scale: dict[str, Any]) 
     # and the word that would claim an effect is on none of them
     for text in (page, row, scale["table"], scale["markdown"], scale["csv"]):
         assert not re.search(r"\bSHIP\b", text)
+
+
+def test_over_time_charts_draw_the_leading_five(scale: dict[str, Any]) -> None:
+    """A cumulative chart of 15 lines with bands is unreadable: it draws the first
+    ``TIME_ARMS`` of the listing (the pick and the runner-up first) and says so."""
+    from liftlab.charts import TIME_ARMS, cumulative_chart
+
+    results = scale["results"]
+    listing = listed_arms(results)
+    for m in results.metrics:
+        chart = cumulative_chart(m, listing)
+        assert chart is not None
+        spec = chart.to_dict()
+        frame = next(d for d in spec["datasets"].values() if d and "variant" in d[0])
+        drawn = list(dict.fromkeys(row["variant"] for row in frame))
+        assert drawn == list(listing.treatments[:TIME_ARMS])
+        assert drawn[:2] == [results.decision.variant, results.decision.runner_up]
+        sub = spec["title"]["subtitle"]
+        subtitle = " ".join(sub) if isinstance(sub, list) else sub
+        assert f"The {TIME_ARMS} leading of 599 ads drawn; the tables list {DEFAULT_SHOW}" in (
+            subtitle
+        )

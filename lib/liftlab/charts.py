@@ -117,6 +117,30 @@ def rest_note(listing: Listing | None, metric_result: MetricResult | None = None
     )
 
 
+TIME_ARMS = 5
+"""Over-time charts (cumulative, sequential) of a many-arm report draw at most this many
+treatments: the first of the listing, which puts the verdict's pick and runner-up and the
+leaders first. Five lines with their bands stay readable; twelve overlapping bands do not,
+and the tables above list every listed arm's final numbers."""
+
+
+def _over_time(
+    metric_result: MetricResult, listing: Listing | None
+) -> tuple[MetricResult, Listing | None, str]:
+    """The metric with the treatments an over-time chart draws, the listing it colours by,
+    and its subtitle's note on the arms left out (``""`` when it draws the whole listing)."""
+    full = metric_result
+    if listing is None or listing.complete or len(listing.treatments) <= TIME_ARMS:
+        return _listed(metric_result, listing), listing, rest_note(listing, full)
+    drawn = dataclasses.replace(listing, treatments=listing.treatments[:TIME_ARMS])
+    total = len(listing.treatments) + len(listing.rest)
+    note = (
+        f"the {TIME_ARMS} leading of {total:,} {listing.nouns} drawn; the tables list "
+        f"{len(listing.treatments)} and results.json every one"
+    )
+    return drawn.only(metric_result), listing, note
+
+
 def _with_note(subtitle: str, note: str) -> str:
     return f"{subtitle}. {note[0].upper()}{note[1:]}" if note else subtitle
 
@@ -575,15 +599,14 @@ def sequential_chart(
     Group-sequential designs: the z statistic at each planned look against ``±boundary``.
     ``listing``: the treatments drawn (the others counted in the subtitle).
     """
-    full = metric_result
-    metric_result = _listed(metric_result, listing)
+    metric_result, listing, note = _over_time(metric_result, listing)
     data = sequential_frame(metric_result)
     if data.empty:
         return None
     views = [c.sequential for c in metric_result.comparisons if c.sequential is not None]
     kind = views[0].kind
     if kind == "group-sequential" and data["boundary"].notna().any():
-        return _group_sequential_chart(metric_result, data, listing, rest_note(listing, full))
+        return _group_sequential_chart(metric_result, data, listing, note)
     m = metric_result.metric
     alpha = views[0].alpha
     level = _level(alpha)
@@ -597,7 +620,7 @@ def sequential_chart(
             f"cumulative difference and its {level} always-valid confidence sequence "
             f"({method}); the test rejects once the band leaves 0"
         )
-    sub = _with_note(sub, rest_note(listing, full))
+    sub = _with_note(sub, note)
     layers = _band_layers(metric_result, data, y_axis, p_title="always-valid p", listing=listing)
     rejections = _first_rejections(metric_result)
     if not rejections.empty:
@@ -685,8 +708,7 @@ def cumulative_chart(
     :func:`liftlab.monitor.fixed_horizon_view`); the last day is the final analysis.
     ``listing``: the treatments drawn (the others counted in the subtitle).
     """
-    full = metric_result
-    metric_result = _listed(metric_result, listing)
+    metric_result, listing, note = _over_time(metric_result, listing)
     data = cumulative_frame(metric_result)
     if data.empty:
         return None
@@ -704,7 +726,7 @@ def cumulative_chart(
             _with_note(
                 f"difference vs {control} on the units so far, pointwise {_level(view.alpha)} "
                 "CI — not valid for stopping early",
-                rest_note(listing, full),
+                note,
             ),
         ),
     )
