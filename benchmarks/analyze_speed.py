@@ -14,6 +14,7 @@ the all-core floor; timings from one run are comparable, runs on a busy machine 
 
     .venv/bin/python benchmarks/analyze_speed.py              # 10M rows
     .venv/bin/python benchmarks/analyze_speed.py 1000000      # another size
+    .venv/bin/python benchmarks/analyze_speed.py 10000000 5   # best of five (a busy machine)
 """
 
 from __future__ import annotations
@@ -129,4 +130,7 @@ def main(n: int, repeats: int = 3) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000)
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000,
+        int(sys.argv[2]) if len(sys.argv) > 2 else 3,
+    )
