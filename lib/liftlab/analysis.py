@@ -48,6 +48,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +179,16 @@ class MetricResult:
     reason: str | None = None
 
     def comparison(self, variant: str) -> Comparison:
-        return next(c for c in self.comparisons if c.variant == variant)
+        """The comparison of ``variant`` with control (``StopIteration`` when there is none)."""
+        found = self._by_variant.get(variant)
+        if found is None:
+            raise StopIteration(variant)
+        return found
+
+    @cached_property
+    def _by_variant(self) -> dict[str, Comparison]:
+        # a lookup by name for surfaces that ask for each of a thousand arms in turn
+        return {c.variant: c for c in self.comparisons}
 
 
 @dataclass(frozen=True)

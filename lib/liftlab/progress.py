@@ -209,6 +209,7 @@ def detectable_effect(plan: Plan, stats: UnitStats, n_per_variant: int) -> float
     try:
         c = stats.moments[metric.name][plan.control_name]
         names = [plan.control_name, *plan.treatments]
+        weights = plan.weights  # built on each access: once, not once per arm
         if metric.type == "ratio":
             baseline = c.sum_y / c.sum_x
             extra: dict[str, Any] = {"moments": c}
@@ -222,7 +223,7 @@ def detectable_effect(plan: Plan, stats: UnitStats, n_per_variant: int) -> float
             alpha=a.alpha,
             power=a.power,
             arms=len(names),
-            weights=[plan.weights[n] for n in names],
+            weights=[weights[n] for n in names],
             correction=a.correction,
             comparisons=len(primary) * len(plan.treatments),
             mde_type="relative",
