@@ -594,3 +594,45 @@ def test_spend_headers_the_platforms_also_write(
         mask = df[arm_col] == arm
         expected = 1000 * col[mask].sum() / df.loc[mask, "Impressions"].sum()
         assert res.metric("cpm").variants[arm].mean == pytest.approx(expected, rel=1e-12)
+
+
+def test_an_export_gives_the_same_bytes_on_any_number_of_threads(tmp_path: Path, monkeypatch):
+    """Rows added up per ad (the clusters of a campaign arm) are summed exactly, so the
+    engine's thread count cannot change a last bit of results.json."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from liftlab.sources import THREADS_ENV
+
+    rng = np.random.default_rng(11)
+    ads, days = 300, 40
+    ad = np.repeat([f"Ad {i}" for i in range(ads)], days)
+    impressions = rng.integers(200, 5_000, ads * days).astype(float)
+    clicks = rng.binomial(impressions.astype(int), 0.02).astype(float)
+    pq.write_table(
+        pa.table(
+            {
+                "Campaign name": np.where(np.arange(ads * days) // days % 2 == 0, "A", "B"),
+                "Ad name": ad,
+                "Impressions": impressions,
+                "Link clicks": clicks,
+                "Amount spent (USD)": impressions * rng.uniform(0.001, 0.02, ads * days) / 3,
+                "Purchases": rng.binomial(clicks.astype(int), 0.05).astype(float),
+                "Purchases conversion value": rng.gamma(2.0, 17.3, ads * days) / 7,
+            }
+        ),
+        tmp_path / "meta.parquet",
+        row_group_size=256,
+    )
+    plan = _plan(
+        tmp_path,
+        {"aggregates": "meta.parquet", "preset": "meta", "columns": {"arm": "campaign"}},
+        ["A", "B"],
+    )
+    files = {}
+    for threads in ("1", "2", "4", "8"):
+        monkeypatch.setenv(THREADS_ENV, threads)
+        files[threads] = analyze(plan, generated_at="2026-12-01T00:00:00Z").to_json()
+    assert len(set(files.values())) == 1, [t for t in files if files[t] != files["1"]]
+    res = analyze(plan)
+    assert res.metric("ctr").variants["A"].n == ads // 2  # clusters are the ads

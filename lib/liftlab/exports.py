@@ -107,6 +107,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from liftlab.aggregate import Layout
@@ -494,7 +495,7 @@ def open_export(plan: Plan, *, scope: Scope | None = None) -> UnitSource:
     quality = _quality(plan, raw, skipped_total, rows, cols)
     if cols.cluster is not None:
         table = rows.group_by(["variant", "cluster_"]).aggregate(
-            **{role: rows[role].sum() for role in numbers}
+            **{role: _exact_sum(rows[role]) for role in numbers}
         )
         table = table.select(
             unit=table.variant.concat(ibis.literal("\x1f"), table.cluster_),
@@ -529,6 +530,19 @@ def open_export(plan: Plan, *, scope: Scope | None = None) -> UnitSource:
         quality=quality,
         extras={"export": table, "export_columns": cols},
     )
+
+
+CLUSTER_DECIMALS = 9
+"""Decimal places to which an export's values are summed per cluster (exports give at most
+four); see :func:`_exact_sum`."""
+
+
+def _exact_sum(col: ir.NumericColumn) -> ir.FloatingScalar:
+    """A cluster's sum of one role, the same in any order: each value rounded to
+    :data:`CLUSTER_DECIMALS` places and added as ``DECIMAL(38, 9)`` (exact; room for 10²⁹),
+    then read as float64. Float addition in the engine's thread order would change last
+    bits between runs and thread counts, and so ``results.json``."""
+    return col.cast(dt.Decimal(38, CLUSTER_DECIMALS)).sum().cast("float64")
 
 
 def _yx(m: Any) -> tuple[str, str | None]:
