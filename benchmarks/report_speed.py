@@ -133,14 +133,9 @@ def report_api(proj: Path, stages: dict[str, float]) -> float:
     return seconds
 
 
-def _stages(outcome: object, seconds: float) -> dict[str, float]:
-    """Where one run's seconds went: the batch and worker start, the worker's steps, and the
-    notebook's cells by group (papermill's own work is the notebook's rest)."""
-    out: dict[str, float] = {"total": seconds}
-    worker = dict(getattr(outcome, "stages", ()))
-    out["batch, worker start and index"] = seconds - sum(worker.values())
-    folder = getattr(outcome, "folder", None)
-    nb = json.loads((Path(str(folder)) / "report.ipynb").read_text(encoding="utf-8"))
+def cell_groups(notebook: Path) -> dict[str, float]:
+    """An executed notebook's seconds by group of cells (papermill's per-cell durations)."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
     cells: dict[str, float] = {name: 0.0 for name, _ in CELL_GROUPS}
     cells["other cells"] = 0.0
     for cell in nb["cells"]:
@@ -148,6 +143,16 @@ def _stages(outcome: object, seconds: float) -> dict[str, float]:
         group = next((n for n, keys in CELL_GROUPS if any(k in source for k in keys)), None)
         seconds_in = (cell["metadata"].get("papermill") or {}).get("duration") or 0.0
         cells[group or "other cells"] += seconds_in
+    return cells
+
+
+def _stages(outcome: object, seconds: float) -> dict[str, float]:
+    """Where one run's seconds went: the batch and worker start, the worker's steps, and the
+    notebook's cells by group (papermill's own work is the notebook's rest)."""
+    out: dict[str, float] = {"total": seconds}
+    worker = dict(getattr(outcome, "stages", ()))
+    out["batch, worker start and index"] = seconds - sum(worker.values())
+    cells = cell_groups(Path(str(getattr(outcome, "folder", ""))) / "report.ipynb")
     for name, value in worker.items():
         if name == "notebook":
             for cell_group, cell_seconds in cells.items():
@@ -192,6 +197,7 @@ def main() -> None:
         figures[f"(c) {n_plans} plans, --jobs 2"] = min(
             wall(command, proj) for _ in range(1 if args.quick else 2)
         )
+        many = many_cells(proj / "reports-many")
     floor = figures["(a) trivial two-cell papermill run"]
     print(f"report speed ({os.cpu_count()} cores, best of {rounds}; ratio to (a))")
     for name, seconds in figures.items():
@@ -199,6 +205,20 @@ def main() -> None:
     print(f"stages of (b) in process, best run (ratio to (a)); goal (b) ≤ {2 * floor:.2f} s")
     for name, seconds in stages.items():
         print(f"  {name:44s} {seconds:7.2f} s  {seconds / floor:5.2f} ×")
+    print("notebook cells in (c), per demo plan (mean of its copies)")
+    for demo, groups in many.items():
+        cells = ", ".join(f"{name} {value:.2f} s" for name, value in groups.items())
+        print(f"  {demo:24s} {cells}")
+
+
+def many_cells(reports: Path) -> dict[str, dict[str, float]]:
+    """The (c) runs' notebook cells by group, averaged over each demo plan's copies."""
+    out: dict[str, dict[str, float]] = {}
+    for demo in DEMO_PLANS:
+        runs = [cell_groups(p) for p in sorted(reports.glob(f"{demo}-*/latest/report.ipynb"))]
+        if runs:
+            out[demo] = {k: sum(r[k] for r in runs) / len(runs) for k in runs[0]}
+    return out
 
 
 if __name__ == "__main__":

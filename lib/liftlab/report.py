@@ -311,10 +311,11 @@ def run_reports(
             continue
         queue.append((i, plan, Path(path), root))
     failure: BaseException | None = None
+    retiring: list[subprocess.Popen[bytes]] = []  # workers told to end, waited for last
     with _sigterm_interrupts():
         try:
             for i, outcome in _run_queue(
-                queue, data_abs, console, max(1, jobs), timeout or None, lines
+                queue, data_abs, console, max(1, jobs), timeout or None, lines, retiring
             ):
                 outcomes[i] = outcome
         except BaseException as exc:
@@ -324,6 +325,7 @@ def run_reports(
             for root in roots:
                 if root.is_dir():
                     _index_line(root, console, failure)
+            _wait_for(retiring)
     ordered = [outcomes[i] for i in sorted(outcomes)]
     if len(ordered) > 1:
         console.print(summary_table(ordered))
@@ -353,15 +355,19 @@ def _run_queue(
     jobs: int,
     timeout: float | None,
     lines: Console | None = None,
+    retiring: list[subprocess.Popen[bytes]] | None = None,
 ) -> Iterator[tuple[int, RunOutcome]]:
     """Run the queue on at most ``jobs`` workers; yield each outcome as its run ends.
 
     A worker that finished a run takes the next one, its kernel warm; one that failed to
-    report, crashed or was stopped is replaced. Progress is a transient progress bar on
-    ``console``, or with ``lines`` one line there as each run starts and one as it ends.
+    report, crashed or was stopped is replaced. Once no run is left to start, idle workers
+    are told to end and added to ``retiring`` (the caller waits for them). Progress is a
+    transient progress bar on ``console``, or with ``lines`` one line there as each run
+    starts and one as it ends.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    retiring = [] if retiring is None else retiring
     pending = list(queue)
     running: dict[int, _Job] = {}
     idle: list[subprocess.Popen[bytes]] = []  # workers between two runs
@@ -390,20 +396,32 @@ def _run_queue(
                     if lines is not None:
                         _line(lines, _end_line(outcome))
                     yield i, outcome
-            _retire(idle)
+                if not pending:
+                    _retire(idle, retiring)
         except BaseException as exc:
             # Ctrl-C, SIGTERM or an error: stop every worker (all at once), keep their runs
-            reason = _stopped_by(exc)
-            _stop(*idle, *(job.process for job in running.values() if job.process is not None))
-            for job in running.values():
-                if job.outcome_file.is_file():  # it finished before it was stopped
-                    outcome = _collect(job)
-                else:
-                    outcome = _finish(job, "interrupted", reason)
-                console.print(outcome.message, markup=False)
-                if lines is not None:
-                    _line(lines, _end_line(outcome))
+            _stop_all(list(running.values()), [*idle, *retiring], _stopped_by(exc), console, lines)
             raise
+
+
+def _stop_all(
+    running: list[_Job],
+    others: list[subprocess.Popen[bytes]],
+    reason: str,
+    console: Console,
+    lines: Console | None,
+) -> None:
+    """Stop every worker at once, and keep the runs they had as interrupted (or as they
+    ended, when they ended before they were stopped)."""
+    _stop(*others, *(job.process for job in running if job.process is not None))
+    for job in running:
+        if job.outcome_file.is_file():  # it finished before it was stopped
+            outcome = _collect(job)
+        else:
+            outcome = _finish(job, "interrupted", reason)
+        console.print(outcome.message, markup=False)
+        if lines is not None:
+            _line(lines, _end_line(outcome))
 
 
 def _poll(job: _Job, timeout: float | None) -> RunOutcome | None:
@@ -417,20 +435,25 @@ def _poll(job: _Job, timeout: float | None) -> RunOutcome | None:
     return None
 
 
-def _retire(workers: list[subprocess.Popen[bytes]]) -> None:
-    """End idle workers: no more runs (end of their stdin), so each stops its kernel and
-    exits; one that does not within the grace period is stopped."""
-    for worker in workers:
+def _retire(idle: list[subprocess.Popen[bytes]], retiring: list[subprocess.Popen[bytes]]) -> None:
+    """Tell idle workers there are no more runs (the end of their stdin): each stops its
+    kernel and exits. They move from ``idle`` to ``retiring``."""
+    for worker in idle:
         with contextlib.suppress(OSError):
             if worker.stdin is not None:
                 worker.stdin.close()
+    retiring += idle
+    idle.clear()
+
+
+def _wait_for(workers: list[subprocess.Popen[bytes]]) -> None:
+    """Wait for retiring workers to exit; stop those still running after the grace period."""
     deadline = time.monotonic() + _GRACE
     for worker in workers:
         try:
             worker.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             _stop(worker)
-    workers.clear()
 
 
 def _line(lines: Console, text: str) -> None:
