@@ -1026,7 +1026,9 @@ def test_every_per_arm_surface_lists_the_same_arms(many: Results) -> None:
     cumulative = charts.cumulative_chart(conversion, listing)
     assert cumulative is not None
     colours = cumulative.to_dict()["layer"][1]["encoding"]["color"]["scale"]
-    assert colours["domain"] == shown and len(set(colours["range"])) == len(shown)
+    drawn = shown[: charts.TIME_ARMS]  # over time: the leading five, coloured as elsewhere
+    assert colours["domain"] == drawn and len(set(colours["range"])) == len(drawn)
+    assert colours["range"] == [charts.LISTED_PALETTE[listing.arms.index(v)] for v in drawn]
     traffic = charts.traffic_frame(many.traffic, listing)
     label = "other 6 variants (mean)"
     assert list(dict.fromkeys(traffic["variant"])) == [*listing.arms, label]
