@@ -17,6 +17,12 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 from typing import TYPE_CHECKING, Any
 
+from liftlab.startup import defer_slow_imports
+
+# jsonschema (under Altair, nbformat, papermill) loads rfc3987_syntax, which compiles a
+# grammar for 1-2 s, for a format no liftlab schema checks: it now loads on first real use.
+defer_slow_imports()
+
 if TYPE_CHECKING:  # the names below load on first use: ``import liftlab`` stays light
     from liftlab.analysis import Results, analyze, analyze_statistics
     from liftlab.errors import DataError, LiftlabError, PlanError

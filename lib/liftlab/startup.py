@@ -1,0 +1,47 @@
+"""Process start-up: keep a slow, unused import out of every liftlab process.
+
+Kept apart from :mod:`liftlab.report` so that ``import liftlab`` can call it without loading
+anything heavy (the module imports only the standard library).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+__all__ = ["defer_slow_imports"]
+
+
+def defer_slow_imports() -> None:
+    """Load ``rfc3987_syntax`` only when a JSON schema checks an ``iri`` format.
+
+    jsonschema (which nbformat, papermill, nbconvert and Altair import) imports it when it is
+    installed, and it compiles a Lark grammar as it loads: about 0.9 s in every process that
+    touches a notebook or a chart, for a format that neither notebook nor Vega-Lite schemas
+    use. A stand-in module takes its name and loads the real one on first use.
+    """
+    import importlib
+    import importlib.util
+    import types
+
+    name = "rfc3987_syntax"
+    if name in sys.modules or importlib.util.find_spec(name) is None:
+        return
+    stand_in = types.ModuleType(name)
+
+    def real() -> Any:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+        return importlib.import_module(name)
+
+    def is_valid_syntax(*args: Any, **kwargs: Any) -> Any:
+        return real().is_valid_syntax(*args, **kwargs)
+
+    def attribute(attr: str) -> Any:
+        if attr.startswith("__"):  # the import system asking (__path__, …): not a package
+            raise AttributeError(attr)
+        return getattr(real(), attr)
+
+    stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
+    stand_in.__getattr__ = attribute  # type: ignore[method-assign]
+    sys.modules[name] = stand_in
