@@ -9,13 +9,16 @@
   the views :func:`liftlab.analysis.analyze_statistics` attaches to a 40-arm analysis.
 - :func:`liftlab.stats.bayesian.prob_best` on normal posteriors against the one
   ``arms × draws`` matrix of ``rng.normal`` reduced with ``argmax`` (the earlier
-  implementation, written out here), exactly.
+  implementation, written out here), exactly; and each metric's chance of being best in an
+  analysis the same whether its draws run on one thread or several (``LIFTLAB_THREADS``),
+  and equal to ``prob_best`` on the arms' means and standard errors.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -123,7 +126,7 @@ def test_views_of_all_arms_equal_one_view_per_comparison(method: str) -> None:
                 assert _same(getattr(g, field), getattr(w, field)), (name, g.day, field)
 
 
-def test_the_analysis_attaches_each_arms_view_and_the_last_look_is_the_analysis() -> None:
+def _forty_arms() -> tuple[Any, UnitStats, list[dt.date]]:
     """40 arms, a ratio (delta-z) and a mean metric on unit statistics with daily moments."""
     rng = np.random.default_rng(21)
     names = [f"ad{g:02d}" for g in range(40)]
@@ -157,8 +160,13 @@ def test_the_analysis_attaches_each_arms_view_and_the_last_look_is_the_analysis(
         }
     )
     counts = {v: moments["ctr"][v].n for v in names}
-    stats = UnitStats(counts, moments, days=days, daily=daily)
+    return plan, UnitStats(counts, moments, days=days, daily=daily), days
+
+
+def test_the_analysis_attaches_each_arms_view_and_the_last_look_is_the_analysis() -> None:
+    plan, stats, days = _forty_arms()
     res = analyze_statistics(plan, stats)
+    moments = stats.moments
     for m in res.metrics:
         assert len(m.comparisons) == 39
         for c in m.comparisons:
@@ -196,3 +204,23 @@ def test_prob_best_equals_the_one_matrix_of_draws() -> None:
         assert list(got.expected_loss.values()) == want_loss.tolist()
     with pytest.raises(ValueError, match="negative"):
         prob_best({"a": NormalPosterior(0.0, 1.0), "b": NormalPosterior(0.0, -1.0)})
+
+
+def test_best_arm_draws_give_the_same_numbers_on_any_number_of_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan, stats, _ = _forty_arms()
+    best = {}
+    for threads in ("1", "4"):
+        monkeypatch.setenv("LIFTLAB_THREADS", threads)
+        best[threads] = {m.metric.name: m.best for m in analyze_statistics(plan, stats).metrics}
+    assert best["1"] == best["4"]
+    ctr = best["1"]["ctr"]
+    assert ctr is not None
+    arms = {}
+    for v, m in stats.moments["ctr"].items():  # the delta-method rate and its standard error
+        r = m.sum_y / m.sum_x
+        var = (m.var_y - 2 * r * m.cov_xy + r * r * m.var_x) / (m.n * (m.mean_x * m.mean_x))
+        arms[v] = NormalPosterior(r, math.sqrt(var))
+    want = prob_best(arms, seed=plan.analysis.bayesian.seed)
+    assert ctr.prob_best == want.prob_best and ctr.expected_loss == want.expected_loss

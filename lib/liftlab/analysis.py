@@ -23,7 +23,8 @@ Every comparison carries the frequentist effect (Welch, delta method or CUPED; s
 
 Plans that are not sequential also get, for every comparison, the cumulative effect by day
 (when the data have at least two days): the same fixed-horizon test on all units exposed up to
-each day, with its pointwise interval (:func:`liftlab.monitor.fixed_horizon_view`). It shows
+each day, with its pointwise interval (:func:`liftlab.monitor.fixed_horizon_views`, every arm
+at once). It shows
 novelty effects and the danger of peeking; it decides nothing, and a failure to compute it
 leaves the rest of the metric as it is.
 
