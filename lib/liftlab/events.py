@@ -170,17 +170,24 @@ def open_events(plan: Plan, *, all_control: bool = False, scope: Scope | None = 
         e, ev = e.filter(scope.before(e.exposed_at)), ev.filter(scope.before(ev.ts))
     names = list(plan.variants)
     ef = e.filter(e.unit.notnull())
+    first, last = ef.variant.min(), ef.variant.max()
+    # 0, 1 or 2 (two or more) variants: from the least and greatest, which cost a fraction
+    # of a count of distinct values
+    n_variants = (first != last).ifelse(2, first.notnull().ifelse(1, 0))
     per_unit = ef.group_by("unit").aggregate(
         exposed_at=ef.exposed_at.min(),
-        n_variants=ef.variant.nunique(),
-        variant=ef.variant.min(),
+        n_variants=n_variants,
+        variant=first,
         rows=ef.count(),
         # kept: one variant, and one the plan names. A column of its own (not a filter
         # expression) so that PostgreSQL, which cannot estimate ``n_variants = 1 AND variant
         # IN (...)`` over an aggregate and guesses one row, does not plan nested loops.
-        kept_=(ef.variant.nunique() == 1) & ef.variant.min().isin(names),
+        kept_=(n_variants == 1) & first.isin(names),
         **{s: ef[s].argmin(ef.exposed_at) for s in d.segments},
     )
+    # One row per exposed unit, computed once in the engine (a temporary table): the quality
+    # counts and the metric table below read it instead of grouping the exposures again.
+    per_unit = _computed(per_unit)
     units = per_unit.filter(per_unit.kept_)
 
     quality, identity = _quality(plan, e, ev, per_unit, units)
@@ -188,7 +195,12 @@ def open_events(plan: Plan, *, all_control: bool = False, scope: Scope | None = 
         units = units.filter(scope.within(units))
 
     right = units.select(u_=units.unit, exp_=units.exposed_at, variant_=units.variant)
-    joined = ev.inner_join(right, ev.unit == right.u_)
+    # Only the events some metric or funnel step reads are joined to the units (event
+    # streams are mostly other events); the counts by exposure day read the full join.
+    read = sorted({name for _, name in _wanted_events(plan)})
+    mine = ev.filter(ev.event.isin(read)) if read else ev
+    joined = mine.inner_join(right, mine.unit == right.u_)
+    everything = ev.inner_join(right, ev.unit == right.u_)
     scale = _value_scale(plan, ev)
     aggs: dict[str, Any] = {}
     layout_cols: dict[str, tuple[str, str | None]] = {}
@@ -215,6 +227,9 @@ def open_events(plan: Plan, *, all_control: bool = False, scope: Scope | None = 
         **{s: units[s] for s in d.segments},
         **{k: per_metric[k].fill_null(0) for k in aggs},
     )
+    # Computed once: the statistics run several queries over the unit rows, each of which
+    # would otherwise join the events again.
+    table = _computed(table)
     label = f"{d.exposures} + {d.events}"
     return UnitSource(
         table=table,
@@ -230,8 +245,17 @@ def open_events(plan: Plan, *, all_control: bool = False, scope: Scope | None = 
             funnel=tuple(f"f{k}" for k in range(len(funnel))),
         ),
         quality=quality,
-        extras={"events": joined.select("variant_", "event", "ts", "exp_")},
+        extras={"events": everything.select("variant_", "event", "ts", "exp_")},
     )
+
+
+def _computed(table: ir.Table) -> ir.Table:
+    """``table`` computed once in its engine: a temporary table (gone with the connection),
+    or in Spark, which has none, a cached DataFrame."""
+    con = table._find_backend()
+    if con.name == "pyspark":
+        return table.cache()
+    return con.create_table(ibis.util.gen_name("liftlab_units"), table, temp=True)
 
 
 def _sides(m: Metric) -> tuple[EventAgg, EventAgg | None, bool]:
