@@ -224,3 +224,25 @@ def test_best_arm_draws_give_the_same_numbers_on_any_number_of_threads(
         arms[v] = NormalPosterior(r, math.sqrt(var))
     want = prob_best(arms, seed=plan.analysis.bayesian.seed)
     assert ctr.prob_best == want.prob_best and ctr.expected_loss == want.expected_loss
+
+
+def test_an_arm_without_a_standard_error_never_wins_and_hides_no_other_arm() -> None:
+    """An arm whose metric is undefined (cost per purchase with no purchase: NaN mean and SE)
+    draws NaN. It takes no draw and has a NaN loss; every other arm keeps its share, as in
+    the one matrix with that arm's row left out of the maximum. (The earlier ``argmax`` per
+    block let a NaN take the whole block's draws, so the arms drawn in its block lost theirs.)
+    """
+    rng = np.random.default_rng(9)
+    k, draws, seed, dead = 30, 2_000, 4, 12
+    means, sds = rng.normal(50, 5, k), rng.uniform(2, 6, k)
+    means[dead] = sds[dead] = math.nan
+    arms = {
+        f"ad{g}": NormalPosterior(float(m), float(s))
+        for g, (m, s) in enumerate(zip(means, sds, strict=True))
+    }
+    got = prob_best(arms, seed=seed, draws=draws, direction="decrease", block=draws * 7)
+    theta = -np.random.default_rng(seed).normal(means[:, None], sds[:, None], (k, draws))
+    want_p = np.bincount(np.nan_to_num(theta, nan=-np.inf).argmax(axis=0), minlength=k) / draws
+    assert list(got.prob_best.values()) == want_p.tolist()
+    assert got.prob_best[f"ad{dead}"] == 0.0 and math.isnan(got.expected_loss[f"ad{dead}"])
+    assert sum(got.prob_best.values()) == pytest.approx(1.0, abs=1e-12)

@@ -893,6 +893,8 @@ def prob_best(
     drawn independently from ``numpy.random.default_rng(seed)``, in the order of ``arms``;
     the same arms, order, seed and draws give identical numbers. Given samples set the
     number of draws (all arrays must have the same length). Ties go to the arm listed first.
+    An arm whose draws are NaN (a metric undefined for it, e.g. a cost per purchase without a
+    purchase) never wins a draw and its expected loss is NaN; the other arms share the draws.
 
     The draws are taken in blocks of arms (:func:`draw_blocks`, at most ``block`` numbers at
     once) and reduced as they come: per draw the best value and its arm, per arm the mean.
