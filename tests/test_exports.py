@@ -612,6 +612,7 @@ def test_an_export_gives_the_same_bytes_on_any_number_of_threads(tmp_path: Path,
     pq.write_table(
         pa.table(
             {
+                "Day": np.tile(np.datetime64("2026-10-01") + np.arange(days), ads),
                 "Campaign name": np.where(np.arange(ads * days) // days % 2 == 0, "A", "B"),
                 "Ad name": ad,
                 "Impressions": impressions,
@@ -636,3 +637,18 @@ def test_an_export_gives_the_same_bytes_on_any_number_of_threads(tmp_path: Path,
     assert len(set(files.values())) == 1, [t for t in files if files[t] != files["1"]]
     res = analyze(plan)
     assert res.metric("ctr").variants["A"].n == ads // 2  # clusters are the ads
+    # the creative section's money sums and daily counts per ad, read from the same rows
+    from liftlab.exports import open_export
+    from liftlab.kinds.creative import export_day_counts, export_money
+
+    by_ad = _plan(
+        tmp_path,
+        {"aggregates": "meta.parquet", "preset": "meta", "columns": {"arm": "ad"}},
+        [f"Ad {i}" for i in range(ads)],
+    )
+    seen = []
+    for threads in ("1", "8"):
+        monkeypatch.setenv(THREADS_ENV, threads)
+        src = open_export(by_ad)
+        seen.append((export_money(src), export_day_counts(src, "impressions", "clicks", 30)))
+    assert seen[0] == seen[1]  # every float equal, not only close

@@ -495,7 +495,7 @@ def open_export(plan: Plan, *, scope: Scope | None = None) -> UnitSource:
     quality = _quality(plan, raw, skipped_total, rows, cols)
     if cols.cluster is not None:
         table = rows.group_by(["variant", "cluster_"]).aggregate(
-            **{role: _exact_sum(rows[role]) for role in numbers}
+            **{role: exact_sum(rows[role]) for role in numbers}
         )
         table = table.select(
             unit=table.variant.concat(ibis.literal("\x1f"), table.cluster_),
@@ -534,10 +534,10 @@ def open_export(plan: Plan, *, scope: Scope | None = None) -> UnitSource:
 
 CLUSTER_DECIMALS = 9
 """Decimal places to which an export's values are summed per cluster (exports give at most
-four); see :func:`_exact_sum`."""
+four); see :func:`exact_sum`."""
 
 
-def _exact_sum(col: ir.NumericColumn) -> ir.FloatingScalar:
+def exact_sum(col: ir.NumericColumn) -> ir.FloatingScalar:
     """A cluster's sum of one role, the same in any order: each value rounded to
     :data:`CLUSTER_DECIMALS` places and added as ``DECIMAL(38, 9)`` (exact; room for 10²⁹),
     then read as float64. Float addition in the engine's thread order would change last

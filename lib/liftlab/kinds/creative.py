@@ -49,6 +49,7 @@ import pandas as pd
 from liftlab import format as fmt
 from liftlab import theme
 from liftlab.decision import display_of
+from liftlab.exports import exact_sum
 from liftlab.kinds import KIND_ANCHOR, unbroken
 from liftlab.plan import CreativeOptions, EventAgg
 from liftlab.present import CORRECTION_NAMES, md_text
@@ -181,7 +182,7 @@ def export_day_counts(
     j = j.filter((j.d_ >= 0) & (j.d_ < days))
     rows = (
         j.group_by(v_=j.variant, day_=j.d_)
-        .aggregate(i_=j[impressions].sum(), c_=j[clicks].sum())
+        .aggregate(i_=exact_sum(j[impressions]), c_=exact_sum(j[clicks]))
         .to_pyarrow()
         .to_pylist()
     )
@@ -204,13 +205,13 @@ def export_money(src: UnitSource | None) -> dict[str, MoneySums]:
     if not {"spend", "clicks"} <= set(t.columns):
         return {}
     s = t.spend
-    aggs: dict[str, Any] = {"n": t.count(), "spend": s.sum(), "spend2": (s * s).sum()}
+    aggs: dict[str, Any] = {"n": t.count(), "spend": exact_sum(s), "spend2": exact_sum(s * s)}
     for role in ("clicks", "conversions", "value"):
         if role in t.columns:
             x = t[role]
-            aggs[role] = x.sum()
-            aggs[f"{role}2"] = (x * x).sum()
-            aggs[f"{role}_spend"] = (x * s).sum()
+            aggs[role] = exact_sum(x)
+            aggs[f"{role}2"] = exact_sum(x * x)
+            aggs[f"{role}_spend"] = exact_sum(x * s)
     rows = t.group_by(v_=t.variant).aggregate(**aggs).to_pyarrow().to_pylist()
 
     def sums(r: dict[str, Any]) -> MoneySums:
