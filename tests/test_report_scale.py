@@ -281,8 +281,17 @@ def test_the_observational_winner_leads_on_every_surface(scale: dict[str, Any]) 
     rows = list(csv.DictReader(io.StringIO(scale["csv"])))
     assert len(rows) == len(data["metrics"]) * (K - 1)  # the command line keeps every arm
     assert {r["verdict"] for r in rows} == {f"LEADS {best}"}
+    # the notebook's one-line view of the results
+    assert f"): LEADS: {best}. Observed, not randomised:" in repr(scale["results"])
     # and the word that would claim an effect is on none of them
-    for text in (page, row, scale["table"], scale["markdown"], scale["csv"]):
+    for text in (
+        page,
+        row,
+        scale["table"],
+        scale["markdown"],
+        scale["csv"],
+        repr(scale["results"]),
+    ):
         assert not re.search(r"\bSHIP\b", text)
 
 

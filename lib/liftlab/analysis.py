@@ -338,10 +338,10 @@ class Results:
 
     def __repr__(self) -> str:
         """One paragraph: the experiment, the method, the units, the slice and the verdict."""
-        from liftlab.present import RECOMMENDATIONS
+        from liftlab.headline import verdict_word
 
         d = self.decision
-        label = RECOMMENDATIONS.get(d.recommendation, (d.recommendation,))[0]
+        label = verdict_word(d.recommendation, self.plan.randomization)
         verdict = label + (f": {d.variant}" if d.variant and d.recommendation == "ship" else "")
         scope = f", {self.scope.text()}" if self.scope is not None else ""
         return (
