@@ -352,13 +352,19 @@ def _quality(
             if isinstance(s, EventAgg) and s.aggregate == "sum"
         }
     )
-    seen = units.select(s_=units.unit, one_=ibis.literal(1))
-    lj = ev.left_join(seen, ev.unit == seen.s_)
+    if backend_name(ev) == "duckdb":
+        # a membership test (a mark join) costs a fifth less than the left join in DuckDB;
+        # PostgreSQL and Spark plan ``IN (subquery)`` in a select list badly or not at all
+        lj, exposed = ev, ev.unit.isin(units.unit)
+    else:
+        seen = units.select(s_=units.unit, one_=ibis.literal(1))
+        lj = ev.left_join(seen, ev.unit == seen.s_)
+        exposed = lj.one_.notnull()
     ev_row = (
         lj.aggregate(
             rows=lj.count(),
             null_unit_rows=lj.unit.isnull().sum(),
-            unexposed=(lj.unit.notnull() & lj.one_.isnull()).sum(),
+            unexposed=(lj.unit.notnull() & ~exposed).sum(),
             negative=(lj.event.isin(sum_events or [""]) & (lj.value < 0)).sum(),
             max_ts=lj.ts.max(),
         )
