@@ -492,3 +492,33 @@ def test_fatigue_from_an_exports_daily_rows(tmp_path):
     volume = kind.volume_frame(section, res).set_index("creative")
     days = export.groupby("ad").size()  # each row a cluster, the zero-impression day too
     assert volume.loc["b", "export rows"] == str(days["b"])
+
+
+def test_fatigue_chart_draws_the_declining_ads_first_and_at_most_six() -> None:
+    """Twelve listed ads would be twelve overlapping dotted curves: the chart draws the
+    significantly declining ones (strongest evidence first), then the tables' order."""
+    from types import SimpleNamespace as NS
+
+    names = [f"Ad {i:02d}" for i in range(12)]
+    # adjusted p for decline and whether it is significant; Ad 05 has no fit
+    flags = {n: (0.5, False) for n in names if n != "Ad 05"}
+    flags |= {"Ad 09": (0.001, True), "Ad 03": (0.02, True), "Ad 11": (0.0001, True)}
+    section = NS(shown=[NS(name=n) for n in names], declining=flags)
+    drawn = kind.fatigue_drawn(section)  # type: ignore[arg-type]
+    assert drawn == ["Ad 11", "Ad 09", "Ad 03", "Ad 00", "Ad 01", "Ad 02"]
+    assert len(drawn) == kind.FATIGUE_LINES
+
+
+def test_budget_bars_break_ties_at_the_floor_by_the_tables_order() -> None:
+    """Most ads of a big campaign sit at the budget floor with the same share: the bars
+    then name the ads the tables list (by chance best, then their order), not plan order."""
+    from types import SimpleNamespace as NS
+
+    names = [f"Ad {i:02d}" for i in range(10)]
+    weights = dict.fromkeys(names, 0.01) | {"Ad 07": 0.6, "Ad 04": 0.32}
+    prob = dict.fromkeys(names, 0.0) | {"Ad 07": 0.9, "Ad 04": 0.1, "Ad 08": 1e-4}
+    shown = [NS(name=n) for n in ("Ad 07", "Ad 04", "Ad 09", "Ad 06", "Ad 08")]
+    section = NS(result=NS(allocation=NS(weights=weights, prob_best=prob)), shown=shown, show=4)
+    frame = kind.allocation_frame(section)  # type: ignore[arg-type]
+    assert list(frame["creative"]) == ["Ad 07", "Ad 04", "Ad 08", "Ad 09", "the other 6"]
+    assert frame["weight"].iloc[-1] == pytest.approx(0.06)

@@ -970,9 +970,17 @@ def lift_chart(section: CreativeSection) -> alt.LayerChart:
 
 def allocation_frame(section: CreativeSection) -> pd.DataFrame:
     """Budget share and chance best per creative, largest share first: the ``show`` largest
-    and one row summing the rest."""
+    and one row summing the rest. Ties (the many creatives held at the floor) go by chance
+    best, then by the tables' order, so the bars name the creatives the tables list rather
+    than the first ones of the plan."""
     al = section.result.allocation
-    order = sorted(al.weights, key=lambda n: -al.weights[n])
+    place = {x.name: i for i, x in enumerate(section.shown)}
+
+    def key(n: str) -> tuple[float, float, float]:
+        p = al.prob_best[n]
+        return (-al.weights[n], -(0.0 if p != p else p), place.get(n, math.inf))
+
+    order = sorted(al.weights, key=key)
     head, tail = order[: section.show], order[section.show :]
     rows = [
         {"creative": n, "weight": al.weights[n], "prob_best": theme.nan_to_none(al.prob_best[n])}
@@ -1026,6 +1034,21 @@ def allocation_chart(section: CreativeSection, variants: list[str]) -> alt.Layer
     return cast("alt.LayerChart", theme.configure(chart))
 
 
+FATIGUE_LINES = 6
+"""The fatigue chart draws at most this many creatives; the summary line names every
+declining one."""
+
+
+def fatigue_drawn(section: CreativeSection) -> list[str]:
+    """The creatives the fatigue chart draws: the listed ones whose CTR declines
+    significantly, steepest evidence first, then the other listed ones in the tables'
+    order, up to :data:`FATIGUE_LINES` (a dozen dotted curves overlap past reading)."""
+    flags = section.declining
+    listed = [x.name for x in section.shown if x.name in flags]
+    tired = sorted((n for n in listed if flags[n][1]), key=lambda n: flags[n][0])
+    return list(dict.fromkeys([*tired, *listed]))[:FATIGUE_LINES]
+
+
 def fatigue_frame(section: CreativeSection) -> pd.DataFrame:
     """Per fitted creative and day since first exposure: impressions, clicks, CTR, fitted CTR.
 
@@ -1033,7 +1056,7 @@ def fatigue_frame(section: CreativeSection) -> pd.DataFrame:
     draws its CTR; the few survivors of the last days would otherwise set the axis).
     """
     fits = {f.creative: f for f in section.result.fatigue or ()}
-    listed = {x.name for x in section.shown}
+    listed = set(fatigue_drawn(section))
     rows = []
     for c in section.curves:
         f = fits.get(c.creative) if c.creative in listed else None
@@ -1096,10 +1119,18 @@ def fatigue_chart(section: CreativeSection, variants: list[str]) -> alt.LayerCha
         title=theme.title(
             f"CTR by day since {section.since}",
             f"dots: observed, on days with at least {DOT_SHARE:.0%} of a creative's "
-            "impressions (size: impressions); lines: binomial-logit fit per creative",
+            "impressions (size: impressions); lines: binomial-logit fit per creative"
+            + _fatigue_note(section, len(shown)),
         ),
     )
     return cast("alt.LayerChart", theme.configure(chart))
+
+
+def _fatigue_note(section: CreativeSection, drawn: int) -> str:
+    fitted = len([x for x in section.shown if x.name in section.declining])
+    if drawn >= fitted:
+        return ""
+    return f". {drawn} of the {fitted} listed creatives drawn: the declining ones first"
 
 
 def views(section: CreativeSection, results: Results) -> list[Any]:
