@@ -215,6 +215,57 @@ def test_data_quality_counts_match_pandas(shop):
     assert q["excluded_units"] == 65
 
 
+def test_missing_variants_and_ids_are_counted_like_pandas(tmp_path):
+    """Exposure rows with no variant or no unit id, and events with no unit id: the units
+    kept and the data-quality counts equal pandas' (``nunique`` and ``min`` skip nulls)."""
+    exposures = pd.DataFrame(
+        [
+            ("u1", "control"),
+            ("u2", "control"),
+            ("u2", None),  # a second row without a variant: still one variant
+            ("u3", None),  # no variant at all: neither kept nor a known or unknown variant
+            ("u4", "control"),
+            ("u4", "treat"),  # two variants: excluded
+            ("u5", "mystery"),  # a variant the plan does not name: excluded
+            ("u6", "treat"),
+            ("u7", "treat"),
+            (None, "control"),  # no unit id
+        ],
+        columns=["user_id", "variant"],
+    ).assign(exposed_at=lambda d: START + pd.to_timedelta(range(len(d)), unit="h"))
+    ids = ["u1", "u2", "u3", "u4", "u5", "u6", "u7", "u9", None, "u2", "u6"]
+    kinds = ["purchase", "click", "impression"] * 4
+    events = pd.DataFrame(
+        {
+            "user_id": ids,
+            "event": kinds[: len(ids)],
+            "ts": START + DAY,
+            "value": [5.0 if k == "purchase" else np.nan for k in kinds[: len(ids)]],
+        }
+    )
+    exposures.to_parquet(tmp_path / "exposures.parquet")
+    events.to_parquet(tmp_path / "events.parquet")
+    src = open_units(
+        _plan(tmp_path, {"exposures": "exposures.parquet", "events": "events.parquet"}, True)
+    )
+    q = src.quality
+    per_unit = exposures.groupby("user_id").variant.agg(["nunique", "min", "size"])
+    one = per_unit["nunique"] == 1
+    known = per_unit["min"].isin(["control", "treat"])
+    assert q["exposures"]["units"] == len(per_unit) == 7
+    assert q["exposures"]["null_unit_rows"] == int(exposures.user_id.isna().sum()) == 1
+    assert q["exposures"]["multi_variant_units"] == int((per_unit["nunique"] > 1).sum()) == 1
+    assert q["exposures"]["unknown_variant_units"] == int((one & ~known).sum()) == 1
+    unknown_rows = ~exposures.variant.isin(["control", "treat"]) | exposures.variant.isna()
+    assert q["exposures"]["unknown_variant_rows"] == int(unknown_rows.sum()) == 3
+    kept = per_unit[one & known]
+    got = src.table.group_by("variant").aggregate(n=src.table.count()).to_pandas()
+    assert dict(zip(got.variant, got.n, strict=True)) == kept["min"].value_counts().to_dict()
+    assert q["events"]["null_unit_rows"] == int(events.user_id.isna().sum()) == 1
+    unexposed = events.user_id.notna() & ~events.user_id.isin(kept.index)
+    assert q["events"]["unexposed_unit_rows"] == int(unexposed.sum()) == 4
+
+
 def test_event_plan_errors(shop, tmp_path):
     root, _, _ = shop
     from liftlab.errors import DataError, PlanError
