@@ -388,6 +388,26 @@ def test_unit_table_on_spark_equals_duckdb(spark_loaded):
         _close(rc[key], rb[key], key)
 
 
+def test_parquet_files_on_spark_equal_duckdb(spark_loaded):
+    """A plan naming Parquet files with a Spark engine reads them in Spark: one file, and a
+    glob of two halves stacked (Spark's reader takes one path per call)."""
+    import pyarrow.parquet as pq
+
+    root, _, url = spark_loaded
+    flat = pq.read_table(root / "flat.parquet")
+    half = flat.num_rows // 2
+    (root / "halves").mkdir(exist_ok=True)
+    pq.write_table(flat.slice(0, half), root / "halves" / "a.parquet")
+    pq.write_table(flat.slice(half), root / "halves" / "b.parquet")
+    plan = _plan(root, {"units": "flat.parquet", "timestamp": "exposed_at"}, False)
+    rb = analyze(plan).to_dict()
+    for spec in ("flat.parquet", "halves/*.parquet"):
+        data = plan.data.model_copy(update={"units": spec, "engine": url})
+        rc = analyze(plan.model_copy(update={"data": data})).to_dict()
+        for key in ("srm", "metrics", "decision"):
+            _close(rc[key], rb[key], key)
+
+
 def test_spark_errors_name_the_table(spark_loaded):
     root, _, url = spark_loaded
     from liftlab.errors import DataError

@@ -483,6 +483,17 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _read_each(con: Any, reader: str, names: list[str]) -> Table:
+    """The files as one table: one call with the list where the engine takes a list (DuckDB,
+    PostgreSQL's reader); on Spark, whose Ibis readers take one path (a list would become
+    the path "['…']"), one read per file, stacked with ``UNION ALL``."""
+    read = getattr(con, reader)
+    if getattr(con, "name", "") != "pyspark":
+        return read(names)
+    tables = [read(n) for n in names]
+    return tables[0] if len(tables) == 1 else tables[0].union(*tables[1:], distinct=False)
+
+
 def read_files(
     con: Any, spec: str, path: Path, *, plan: Plan, field_name: str | None
 ) -> tuple[Table, tuple[Path, ...]]:
@@ -504,11 +515,11 @@ def read_files(
     lower = names[0].lower()
     try:
         if lower.endswith((".parquet", ".pq")):
-            return con.read_parquet(names), files
+            return _read_each(con, "read_parquet", names), files
         if lower.endswith((".csv", ".csv.gz")):
             for f in files:
                 _check_csv(f, spec, where, field_name)
-            return con.read_csv(names), files
+            return _read_each(con, "read_csv", names), files
     except DataError:
         raise
     except Exception as exc:  # the engine's own reader error, e.g. a corrupt file
