@@ -28,8 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+from aggregate_speed import plan_for  # the same plan as aggregate_speed.py's tables
 
-from liftlab import analyze, parse_plan
+from liftlab import analyze
 from liftlab.sources import THREADS_ENV
 
 UNIFORM = "(hash(i, {seed}) / 18446744073709551616.0)"
@@ -55,35 +56,6 @@ def make_table(path: Path, n: int) -> None:
           FROM b
         ) TO '{path}' (FORMAT parquet)
         """
-    )
-
-
-def plan_for(path: Path):  # type: ignore[no-untyped-def]
-    return parse_plan(
-        {
-            "name": "bench",
-            "kind": "landing_page",
-            "hypothesis": "benchmark",
-            "unit": "user_id",
-            "variants": {"control": {}, "b": {}, "c": {}},
-            "data": {"units": str(path)},
-            "metrics": [
-                {"name": "conv", "role": "primary", "type": "proportion", "column": "converted"},
-                {
-                    "name": "rev",
-                    "type": "mean",
-                    "column": "revenue",
-                    "covariate": "pre_revenue",
-                    "cap": {"quantile": 0.999},
-                },
-                {
-                    "name": "ctr",
-                    "type": "ratio",
-                    "numerator": "clicks",
-                    "denominator": "impressions",
-                },
-            ],
-        }
     )
 
 
