@@ -97,7 +97,7 @@ class UnitStats:
     - ``funnel_counts``: per variant, ``[n, c_1, …, c_K]``: units exposed and units that
       reached each funnel step and every step before it (``Layout.funnel``).
     - ``cross_sums``: per ``"a*b"`` (sides ``metric.y`` / ``metric.x`` that a kind asks for,
-      :func:`liftlab.kinds.cross_products`), per variant, the sum over units of the product
+      :attr:`liftlab.plan.Plan.cross_products`), per variant, the sum over units of the product
       of the two (capped) values: what a delta method across two metrics needs.
     """
 
@@ -709,8 +709,6 @@ def _needs(
 ) -> _Needs:
     """Every sum the metrics, their cap levels and the plan's kind declare, as one union
     (added to ``sums`` when given)."""
-    from liftlab.kinds import cross_products
-
     cappable = frozenset(
         c
         for m in plan.metrics
@@ -733,7 +731,7 @@ def _needs(
             ys = Side(y_col, level.get(y_col))
             xs = Side(x_col, level.get(x_col)) if x_col is not None else None
             needs.levels.setdefault(m.name, {})[label] = needs.sums.moments(ys, xs)
-    for a_side, b_side in cross_products(plan):
+    for a_side, b_side in plan.cross_products:
         needs.cross[f"{a_side}*{b_side}"] = needs.sums.need(sides[a_side], sides[b_side])
     return needs
 

@@ -893,6 +893,23 @@ class Plan(_Strict):
         return not self.variants
 
     @property
+    def cross_products(self) -> list[tuple[str, str]]:
+        """The products of two metrics' per-unit values the plan's kind needs summed.
+
+        Each side is ``"<metric>.y"`` (value or numerator) or ``"<metric>.x"`` (denominator
+        or covariate). A creative tournament with a conversion metric needs conversions ×
+        clicks and conversions × impressions per unit, for the delta-method intervals of
+        conversion per click and per impression. The kind's options declare them here, so
+        the data layer (:mod:`liftlab.aggregate`) compiles them with every other sum
+        without knowing any kind.
+        """
+        opts = self.creative
+        if self.kind == "creative" and opts is not None and opts.conversion is not None:
+            conv = f"{opts.conversion}.y"
+            return [(conv, f"{opts.ctr}.y"), (conv, f"{opts.ctr}.x")]
+        return []
+
+    @property
     def control_name(self) -> str:
         """The control variant: ``control:`` if given, else the first variant listed."""
         return self.control or next(iter(self.variants))

@@ -49,18 +49,8 @@ class Unavailable:
 
 
 def cross_products(plan: Plan) -> list[tuple[str, str]]:
-    """The products of two metrics' per-unit values a kind needs summed by the engine.
-
-    Each side is ``"<metric>.y"`` (value or numerator) or ``"<metric>.x"`` (denominator or
-    covariate). A creative tournament with a conversion metric needs conversions × clicks and
-    conversions × impressions per user, for the delta-method intervals of conversion per
-    click and per impression.
-    """
-    opts = plan.creative
-    if plan.kind == "creative" and opts is not None and opts.conversion is not None:
-        conv = f"{opts.conversion}.y"
-        return [(conv, f"{opts.ctr}.y"), (conv, f"{opts.ctr}.x")]
-    return []
+    """The products a kind needs summed: :attr:`liftlab.plan.Plan.cross_products`."""
+    return plan.cross_products
 
 
 def _module(kind: str) -> Any:
