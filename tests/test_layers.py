@@ -102,3 +102,13 @@ def test_the_check_finds_each_way_of_reaching_a_private_name() -> None:
     # a module's own private names are its own business
     own = "from liftlab.kinds.example import _local\nx = _local()"
     assert violations(own, "liftlab.kinds.example", path) == []
+
+
+def test_layer_contracts_hold() -> None:
+    """The import-linter contracts of pyproject.toml: stats imports only stats (and the leaf
+    JSON cleaner), the data layer knows no kind, analysis, verdict or report, and report
+    code runs no queries (no engine module, no Ibis, no DuckDB)."""
+    from importlinter.cli import lint_imports
+
+    root = LIB.parent
+    assert lint_imports(config_filename=str(root / "pyproject.toml"), no_cache=True) == 0
