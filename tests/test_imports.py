@@ -18,11 +18,8 @@ HEAVY = ("ibis", "duckdb", "scipy", "pandas", "altair", "pydantic", "numpy", "st
 
 
 def _loaded(code: str) -> set[str]:
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
-    return {m.split(".")[0] for m in json.loads(out.splitlines()[-1])}
+    """The top-level packages a fresh interpreter has loaded after ``code``."""
+    return {m.split(".")[0] for m in _loaded_modules(code)}
 
 
 @pytest.mark.parametrize(
@@ -48,3 +45,19 @@ def test_public_names_resolve_on_first_use():
     assert set(liftlab.__all__) <= set(dir(liftlab))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         liftlab.nope  # noqa: B018
+
+
+def test_the_analysis_loads_no_scipy_stats() -> None:
+    """scipy.stats costs about 0.5 s to import; the analysis's tests take their quantiles and
+    tail areas from scipy.special (the functions scipy.stats calls, the same floats)."""
+    loaded = _loaded_modules("import liftlab.analysis, liftlab.stats.funnel, liftlab.stats.srm")
+    assert "scipy.stats" not in loaded
+    assert "scipy.special" in loaded
+
+
+def _loaded_modules(code: str) -> set[str]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    return set(json.loads(out.splitlines()[-1]))
