@@ -48,11 +48,6 @@ class Unavailable:
         return {"status": "unavailable", "reason": self.reason}
 
 
-def cross_products(plan: Plan) -> list[tuple[str, str]]:
-    """The products a kind needs summed: :attr:`liftlab.plan.Plan.cross_products`."""
-    return plan.cross_products
-
-
 def _module(kind: str) -> Any:
     return importlib.import_module(f"liftlab.kinds.{MODULES[kind]}")
 

@@ -885,7 +885,7 @@ def fit_fatigue(
     if dispersion == "quasi":  # scipy.stats.t's own special functions, without freezing one
         crit, p_decline = float(sc.stdtrit(df, 1 - alpha / 2)), float(sc.stdtr(df, slope / se))
     else:
-        crit, p_decline = float(sc.ndtri(1 - alpha / 2)), float(sc.ndtr(slope / se))
+        crit, p_decline = _z(alpha), float(sc.ndtr(slope / se))
     ci = (slope - crit * se, slope + crit * se)
     return FatigueFit(curve.creative, float(beta[0]), slope, se, ci, p_decline, phi, dispersion, df)
 

@@ -97,7 +97,14 @@ from typing import Any
 from scipy import special as sc
 
 from liftlab.jsonsafe import clean
-from liftlab.stats.frequentist import Effect, cuped_test, ratio_test, welch_test
+from liftlab.stats.frequentist import (
+    Effect,
+    cuped_test,
+    quantile,
+    ratio_test,
+    sf,
+    welch_test,
+)
 from liftlab.stats.moments import Moments
 from liftlab.stats.multiple import adjust_pvalues
 
@@ -114,10 +121,6 @@ NAN_CI = (math.nan, math.nan)
 
 def _jdict(d: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k): clean(v) for k, v in d.items()}
-
-
-def _z(alpha: float) -> float:
-    return float(sc.ndtri(1 - alpha / 2))  # the normal quantile, as scipy.stats.norm.ppf
 
 
 def _ci(e: Effect, scale: str) -> tuple[float, float]:
@@ -162,7 +165,7 @@ def wilson_interval(successes: int, trials: int, alpha: float) -> tuple[float, f
     """Wilson score interval of a binomial proportion; NaN when there are no trials."""
     if trials <= 0:
         return NAN_CI
-    z = _z(alpha)
+    z = quantile(alpha)
     p = successes / trials
     denom = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
@@ -496,8 +499,8 @@ def _combine(pairs: Sequence[tuple[float, float]], scale: str, alpha: float) -> 
     df = len(ok) - 1
     q = sum((t - theta) ** 2 / v for t, v in ok) if df > 0 else math.nan
     q_p = float(sc.chdtrc(df, q)) if df > 0 else math.nan
-    z = _z(alpha)
-    p = float(2 * sc.ndtr(-abs(theta) / se))
+    z = quantile(alpha)
+    p = 2 * sf(abs(theta) / se)
     est, lo, hi = theta, theta - z * se, theta + z * se
     if scale == "relative":  # back from the log ratio to the lift
         est, lo, hi = math.expm1(est), math.expm1(lo), math.expm1(hi)
@@ -689,8 +692,8 @@ def novelty_from_cohorts(
     var = v_e + v_l
     if math.isfinite(var) and var > 0:
         se = math.sqrt(var)
-        p = float(2 * sc.ndtr(-abs(diff) / se))
-        z = _z(alpha)
+        p = 2 * sf(abs(diff) / se)
+        z = quantile(alpha)
         ci = (diff - z * se, diff + z * se)
     else:
         se, p, ci = math.nan, math.nan, NAN_CI
