@@ -239,3 +239,55 @@ def test_quantile_caps_equal_quantile_cont(awkward, monkeypatch, margin, among):
         values = awkward["cols"][col]
         values = values[values != 0] if among == "nonzero" else values
         assert got == pytest.approx(np.quantile(values, [0.99, 0.995, 0.999]), rel=1e-14)
+
+
+def _capped_plan(path: Path):  # type: ignore[no-untyped-def]
+    metric = {
+        "name": "rev",
+        "role": "primary",
+        "type": "mean",
+        "column": "revenue",
+        "covariate": "pre_revenue",
+        "cap": {"quantile": 0.995},
+    }
+    return _plan_for(path, [metric], timestamp="exposed_at")
+
+
+def test_capped_sums_from_the_tail_equal_capped_values(awkward, monkeypatch):
+    """Capped sums (the cap, each sensitivity level) are the uncapped sums plus corrections
+    read from the rows above a sample bound: within the stated bound of ``fsum`` of the
+    capped values, and the same bytes as corrections over the whole table."""
+    plan = _capped_plan(awkward["path"])
+    rows: list[int] = []
+    build = aggregate._tail_table
+
+    def spy(*args: Any) -> Any:
+        tail = build(*args)
+        rows.append(tail.count().execute())
+        return tail
+
+    monkeypatch.setattr(aggregate, "_tail_table", spy)
+    stats = unit_statistics(plan, open_units(plan))
+    assert 0 < rows[0] < awkward["n"] // 10  # a tail table of a few percent of the rows
+    monkeypatch.setattr(aggregate, "_covers", lambda *_: False)  # the whole-table query
+    whole = unit_statistics(plan, open_units(plan))
+    assert stats.moments == whole.moments and stats.daily == whole.daily
+    assert stats.sensitivity == whole.sensitivity
+    cols = awkward["cols"]
+    levels = {"cap": (stats.caps["rev"], stats.moments["rev"])}
+    levels |= {label: got for label, got in stats.sensitivity["rev"].items()}
+    for label, (caps, moments) in levels.items():
+        y = np.minimum(cols["revenue"], caps.get("revenue", np.inf))
+        x = np.minimum(cols["pre_revenue"], caps.get("pre_revenue", np.inf))
+        for v in ("control", "b", "c"):
+            keep = cols["variant"] == v
+            got = moments[v]
+            for name, terms in (
+                ("sum_y", y[keep]),
+                ("sum_y2", y[keep] ** 2),
+                ("sum_x2", x[keep] ** 2),
+                ("sum_xy", x[keep] * y[keep]),
+            ):
+                exact, bound = _fsum_bound(terms)
+                assert abs(getattr(got, name) - exact) <= bound, (label, v, name)
+    assert stats.caps["rev"]["revenue"] < cols["revenue"].max()  # the cap bites

@@ -308,11 +308,16 @@ class Sums:
             return names
         return (*names, self.need(x), self.need(x, x), self.need(x, y))
 
-    def compile(self, t: ir.Table, spans: dict[str, Span], backend: str) -> Compiled:
-        """The engine aggregates of every term (see :class:`Compiled`). A base sum is named
-        after its product and scale, so that two compilations of the same data agree."""
+    def compile(
+        self, t: ir.Table, spans: dict[str, Span], backend: str, capped_only: bool = False
+    ) -> Compiled:
+        """The engine aggregates of every term (see :class:`Compiled`), or of the capped
+        terms only (for a table of the rows above the caps). A base sum is named after its
+        product and scale, so that two compilations of the same data agree."""
         out = Compiled()
         for term, name in self.names.items():
+            if capped_only and all(s.cap is None for s in term):
+                continue
             cols = tuple(s.column for s in term)
             sides = [spans[s.column] for s in term]
             pairs = zip(sides, term, strict=True)
@@ -524,17 +529,59 @@ def _checks(
     return row, wanted, bounds
 
 
-def _tail_aggregates(
+def _tail_counts(
     t: ir.Table, wanted: dict[tuple[str, str], list[float]], bounds: dict[int, float]
 ) -> dict[str, Any]:
-    """Per column with a sample bound: the count its quantiles' ranks are taken over, and
-    its values at or above the bound (aggregates of the sums query, per group)."""
-    aggs: dict[str, Any] = {}
-    for j, (col, among) in enumerate(wanted):
+    """Per column with a sample bound, the count its quantiles' ranks are taken over (an
+    aggregate of the sums query, per group)."""
+    return {
+        f"k{j}": _considered(t[col], among).count()
+        for j, (col, among) in enumerate(wanted)
+        if j in bounds
+    }
+
+
+def _tail_table(
+    t: ir.Table,
+    lay: Layout,
+    cols: list[str],
+    wanted: dict[tuple[str, str], list[float]],
+    bounds: dict[int, float],
+) -> ir.Table | None:
+    """The rows at or above some column's sample bound (a few percent of the rows; the
+    variant, the timestamp and ``cols``), fetched once and registered with the engine as a
+    temporary table, from which the quantiles' values and the capped sums' corrections are
+    read. None without bounds. Dropped by :func:`_drop`."""
+    where = None
+    for j, (col, _) in enumerate(wanted):
         if j in bounds:
-            aggs[f"k{j}"] = _considered(t[col], among).count()
-            aggs[f"v{j}"] = _num(t[col]).collect(where=t[col] >= bounds[j])
-    return aggs
+            over = t[col] >= bounds[j]
+            where = over if where is None else where | over
+    if where is None:
+        return None
+    keep = list(dict.fromkeys([lay.variant, *([lay.timestamp] if lay.timestamp else []), *cols]))
+    con = t._find_backend()
+    name = ibis.util.gen_name("liftlab_tail")
+    con.con.register(name, t.filter(where).select(*keep).to_pyarrow())  # DuckDB only
+    return con.table(name)
+
+
+def _tail_columns(plan: Plan, lay: Layout) -> list[str]:
+    """The columns a capped sum can involve: those of metrics that have a cap or cap levels
+    (means), and of the metrics in the kind's cross products."""
+    crossed = {side.split(".")[0] for pair in plan.cross_products for side in pair}
+    return [
+        c
+        for m in plan.metrics
+        if m.cap is not None or m.type == "mean" or m.name in crossed
+        for c in lay.columns[m.name]
+        if c is not None
+    ]
+
+
+def _drop(tail: ir.Table | None) -> None:
+    if tail is not None:
+        tail._find_backend().con.unregister(tail.op().name)
 
 
 # Quantiles from the tail (DuckDB, tables of their own): a sample of about this many rows
@@ -576,40 +623,49 @@ def _sample_bounds(
 
 def _tail_quantiles(
     t: ir.Table,
+    tail: ir.Table | None,
     wanted: dict[tuple[str, str], list[float]],
     bounds: dict[int, float],
-    row: dict[str, Any],
+    counts: dict[str, int],
 ) -> dict[str, Any]:
-    """The exact quantiles of each column with a sample bound, from the values at or above
-    that bound (collected by the checks query: a few percent of the rows, values only), by
-    ``quantile_cont``'s rule to the last bit: ``h = (n - 1)·q``, ``d = h - ⌊h⌋``,
-    ``v[⌊h⌋]·(1 - d) + v[⌈h⌉]·d``. A column whose tail turns out too short is computed by
-    the engine's ``quantile_cont`` instead."""
+    """The exact quantiles of each column with a sample bound, from its values at or above
+    that bound (in ``tail``, :func:`_tail_table`) and the count of all values considered
+    (``counts``, from the sums query), by ``quantile_cont``'s rule to the last bit:
+    ``h = (n - 1)·q``, ``d = h - ⌊h⌋``, ``v[⌊h⌋]·(1 - d) + v[⌈h⌉]·d``. A column whose tail
+    turns out too short is computed by the engine's ``quantile_cont`` instead."""
+    if tail is None:
+        return {}
+    cols = list(dict.fromkeys(col for j, (col, _) in enumerate(wanted) if j in bounds))
+    found = tail.select(*(_num(tail[c]).name(c) for c in cols)).to_pyarrow()
     out: dict[str, Any] = {}
     for j, ((col, among), qs) in enumerate(wanted.items()):
         if j not in bounds:
             continue
-        values = np.sort(
-            np.concatenate([np.asarray(v or [], dtype=np.float64) for v in row[f"v{j}"]])
-        )
+        values = found.column(col).to_numpy()
+        values = values[values >= bounds[j]]
         if among == "nonzero":
             values = values[values != 0.0]
-        exact = _order_quantiles(values, int(row[f"k{j}"]), qs)
+        exact = _order_quantiles(values, counts[f"k{j}"], qs)
         out[f"q{j}"] = exact if exact is not None else _quantile_now(t, col, qs, among)
     return out
 
 
 def _order_quantiles(top: np.ndarray, n: int, qs: list[float]) -> list[float] | None:
-    """``quantile_cont`` of ``n`` values of which ``top`` are the largest, sorted; None when
-    an order statistic needed lies below them."""
-    out = []
+    """``quantile_cont`` of ``n`` values of which ``top`` (in any order) are the largest;
+    None when an order statistic needed lies below them. Only the order statistics needed
+    are put in place (``np.partition``), not the whole tail sorted."""
+    first = n - len(top)  # the rank of the least of top among all n
+    ranks = []
     for q in qs:
         h = (n - 1) * q
         lo, hi = math.floor(h), math.ceil(h)
-        first = n - len(top)  # the rank of top[0] among all n
         if n == 0 or lo < first:
             return None
-        a, b, d = float(top[lo - first]), float(top[hi - first]), h - lo
+        ranks.append((lo - first, hi - first, h - lo))
+    placed = np.partition(top, sorted({r for lo, hi, _ in ranks for r in (lo, hi)}))
+    out = []
+    for lo, hi, d in ranks:
+        a, b = float(placed[lo]), float(placed[hi])
         out.append(a if lo == hi else a * (1 - d) + b * d)  # DuckDB's order of operations
     return out
 
@@ -777,25 +833,40 @@ def _base_rows(t: ir.Table, lay: Layout, aggs: dict[str, Any]) -> list[dict[str,
 
 
 def _with_tails(
-    t: ir.Table, lay: Layout, rows: list[dict[str, Any]], compiled: Compiled
+    t: ir.Table,
+    lay: Layout,
+    rows: list[dict[str, Any]],
+    compiled: Compiled,
+    capped: Compiled | None = None,
 ) -> list[dict[str, Any]]:
     """The sums query's rows with every term's exact integer sum: its base, plus, when some
-    term is capped, its correction from the tail query over the rows above a cap."""
+    term is capped, its correction from the tail query over the rows of ``t`` above a cap.
+    ``t`` is the table (``compiled`` against it), or the tail table when that holds every
+    such row (:func:`_covers`; ``capped``: the capped terms compiled against it)."""
     tails: dict[tuple[Any, Any], dict[str, Any]] = {}
-    if compiled.tails:
-        tail = t.filter(compiled.where)
-        found = tail.group_by(_group_keys(tail, lay)).aggregate(**compiled.tails)
+    capped = capped or compiled
+    if capped.tails:
+        over = t.filter(capped.where)
+        found = over.group_by(_group_keys(over, lay)).aggregate(**capped.tails)
         tails = {(r["_variant"], r.get("_day")): r for r in found.to_pyarrow().to_pylist()}
     return [r | compiled.resolve(r, tails.get((r["_variant"], r.get("_day")))) for r in rows]
 
 
-def _pooled_tails(rows: list[dict[str, Any]], bounds: dict[int, float]) -> dict[str, Any]:
-    """The tail counts and values of the sums query's groups, pooled over the groups."""
-    out: dict[str, Any] = {}
-    for j in bounds:
-        out[f"k{j}"] = sum(int(r[f"k{j}"] or 0) for r in rows)
-        out[f"v{j}"] = [r[f"v{j}"] for r in rows]
-    return out
+def _pooled_counts(rows: list[dict[str, Any]], bounds: dict[int, float]) -> dict[str, int]:
+    """The count of values each quantile is taken over, added over the sums query's groups."""
+    return {f"k{j}": sum(int(r[f"k{j}"] or 0) for r in rows) for j in bounds}
+
+
+def _covers(
+    wanted: dict[tuple[str, str], list[float]], bounds: dict[int, float], lowest: dict[str, float]
+) -> bool:
+    """Whether the tail table holds every row above a cap: each capped column has a sample
+    bound at or below its lowest cap."""
+    floor: dict[str, float] = {}
+    for j, (col, _) in enumerate(wanted):
+        if j in bounds:
+            floor[col] = min(floor.get(col, math.inf), bounds[j])
+    return all(col in floor and floor[col] <= cap for col, cap in lowest.items())
 
 
 def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
@@ -820,14 +891,22 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
             source=plan.source,
         )
     first = _first_sums(plan, lay).compile(t, spans, backend)
-    rows = _base_rows(t, lay, first.base | _tail_aggregates(t, wanted, bounds))
-    _check_rows(plan, src, row | _null_counts(rows), lay)
-    _check_variants(plan, src, rows)
-    row |= _tail_quantiles(t, wanted, bounds, _pooled_tails(rows, bounds))
-    caps, sens_caps = _caps(plan, lay, row, wanted)
-    needs = _needs(plan, lay, caps, sens_caps)
-    compiled = needs.sums.compile(t, spans, backend)
-    rows = _with_tails(t, lay, rows, compiled)
+    tail = _tail_table(t, lay, _tail_columns(plan, lay), wanted, bounds)
+    try:
+        rows = _base_rows(t, lay, first.base | _tail_counts(t, wanted, bounds))
+        _check_rows(plan, src, row | _null_counts(rows), lay)
+        _check_variants(plan, src, rows)
+        row |= _tail_quantiles(t, tail, wanted, bounds, _pooled_counts(rows, bounds))
+        caps, sens_caps = _caps(plan, lay, row, wanted)
+        needs = _needs(plan, lay, caps, sens_caps)
+        compiled = needs.sums.compile(t, spans, backend)
+        if tail is not None and _covers(wanted, bounds, compiled.lowest):
+            capped = needs.sums.compile(tail, spans, backend, capped_only=True)
+            rows = _with_tails(tail, lay, rows, compiled, capped)
+        else:
+            rows = _with_tails(t, lay, rows, compiled)
+    finally:
+        _drop(tail)
     stats = _assemble(plan, lay, rows, needs, compiled.scales, caps, sens_caps)
     _check_proportions(plan, src, lay, spans, stats)
     main = {"n": t.count()} | {k: compiled.aggregate(k) for v in needs.main.values() for k in v}
