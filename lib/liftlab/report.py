@@ -903,8 +903,9 @@ _KERNEL_STATE: dict[str, Any] = {}
 
 
 def _kernel_preload() -> None:
-    """In a report's kernel: import what the notebook imports, and remember the warning
-    filters a fresh kernel has."""
+    """In a report's kernel: import what the notebook imports, remember the warning filters
+    a fresh kernel has, and start the chart renderer's engine in the background."""
+    import threading
     import warnings
 
     defer_slow_imports()
@@ -913,6 +914,22 @@ def _kernel_preload() -> None:
     from liftlab import analysis, charts, kinds, present, provenance  # noqa: F401
 
     _KERNEL_STATE["warnings"] = list(warnings.filters)
+    threading.Thread(target=_warm_chart_renderer, name="liftlab-vl-convert", daemon=True).start()
+
+
+# The smallest chart vl-convert draws: its first drawing starts the JavaScript engine it runs
+# Vega in (about 0.4 s), which a report's first chart would otherwise wait for.
+_WARM_UP_SPEC = {"data": {"values": [{"a": 1}]}, "mark": "point"}
+
+
+def _warm_chart_renderer() -> None:
+    """In a report's kernel, beside the notebook's first cells (vl-convert lets go of the
+    GIL while it draws): start the chart renderer's engine. A failure is the first real
+    chart's to report."""
+    with contextlib.suppress(Exception):
+        import vl_convert
+
+        vl_convert.vegalite_to_svg(_WARM_UP_SPEC)
 
 
 def _kernel_reset(shell: Any, cwd: str) -> None:
