@@ -53,7 +53,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -137,6 +137,30 @@ class Comparison:
     cumulative: CumulativeView | None = None
     headline: Headline | None = None
 
+    # results.json: the effect's numbers flattened in, next to the plan method's verdict.
+    json_fields: ClassVar = (
+        "variant",
+        "control",
+        "headline",
+        ("control_mean", "effect.control_mean"),
+        ("variant_mean", "effect.treatment_mean"),
+        ("abs_effect", "effect.abs_effect"),
+        ("abs_se", "effect.abs_se"),
+        ("abs_ci", "effect.abs_ci"),
+        ("rel_effect", "effect.rel_effect"),
+        ("rel_ci", "effect.rel_ci"),
+        ("df", "effect.df"),
+        ("p_value", "effect.p_value"),
+        "p_value_adjusted",
+        "significant",
+        ("method", "effect.method"),
+        "cuped",
+        ("theta", "effect.theta"),
+        "prob_beat_control",
+        "expected_loss",
+        ("note", "effect.note"),
+    )
+
     @property
     def better(self) -> bool:
         """Significant (by the plan's method), in the metric's good direction."""
@@ -162,6 +186,17 @@ class SensitivityRow:
     caps: dict[str, float]
     variant: str
     effect: Effect
+
+    json_fields: ClassVar = (
+        ("cap", "label"),
+        ("cap_values", "caps"),
+        "variant",
+        ("abs_effect", "effect.abs_effect"),
+        ("abs_ci", "effect.abs_ci"),
+        ("rel_effect", "effect.rel_effect"),
+        ("rel_ci", "effect.rel_ci"),
+        ("p_value", "effect.p_value"),
+    )
 
 
 @dataclass(frozen=True)

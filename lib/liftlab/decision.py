@@ -35,7 +35,7 @@ metric: its intervals use a t reference with few degrees of freedom (see
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from liftlab import format as fmt
 from liftlab.headline import Headline
@@ -67,6 +67,8 @@ class Decision:
     variant: str | None = None
     runner_up: str | None = None
     caveats: tuple[str, ...] = field(default_factory=tuple)
+
+    json_fields: ClassVar = ("recommendation", "variant", "reason", "runner_up", "caveats")
 
 
 def display_of(plan: Plan, metric_name: str) -> fmt.Display:

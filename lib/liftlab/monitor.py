@@ -31,6 +31,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -64,6 +65,25 @@ class Look:
     information_fraction: float | None = None
     rejected: bool = False
 
+    json_fields: ClassVar = (
+        "day",
+        "n_control",
+        "n_treatment",
+        "estimate",
+        "se",
+        "ci",
+        "p_value",
+        "z",
+        "boundary",
+        "information_fraction",
+        "rejected",
+    )
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        """``(ci_low, ci_high)``."""
+        return (self.ci_low, self.ci_high)
+
 
 @dataclass(frozen=True, slots=True)
 class SequentialView:
@@ -81,6 +101,20 @@ class SequentialView:
     spending: str | None = None
     status: str = "continue"
     note: str | None = None
+
+    json_fields: ClassVar = (
+        "kind",
+        "status",
+        "p_value",
+        "ci",
+        "rejected",
+        "first_rejection",
+        "tau",
+        "planned_n",
+        "spending",
+        "note",
+        "looks",
+    )
 
 
 @dataclass(frozen=True, slots=True)

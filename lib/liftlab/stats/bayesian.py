@@ -81,6 +81,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -186,6 +187,25 @@ class BayesResult:
     n_draws: int | None = None
     seed: int | None = None
     note: str | None = None
+    # results.json: ``model`` is ``method``, ``draws`` is ``n_draws``; the arms' means, the
+    # level and the direction are the comparison's own.
+    json_fields: ClassVar = (
+        ("model", "method"),
+        "prior",
+        "effect_scale",
+        "abs_effect",
+        "abs_ci",
+        "rel_effect",
+        "rel_ci",
+        "prob_beat_control",
+        "expected_loss_treatment",
+        "expected_loss_control",
+        "expected_loss_treatment_rel",
+        "expected_loss_control_rel",
+        ("draws", "n_draws"),
+        "seed",
+        "note",
+    )
 
     @property
     def effect(self) -> float:
@@ -221,6 +241,8 @@ class BestArm:
     direction: str
     draws: int
     seed: int | None
+
+    json_fields: ClassVar = ("prob_best", "expected_loss", "draws", "seed")
 
 
 # ----- log Beta function ---------------------------------------------------------------------

@@ -105,7 +105,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from scipy import special
@@ -167,6 +167,23 @@ class BootstrapResult:
     histogram: Histogram
     effects: np.ndarray = field(compare=False, repr=False)
     note: str | None = None
+
+    # results.json: the estimates, interval and histogram, not the draws themselves.
+    json_fields: ClassVar = (
+        "statistic",
+        "method",
+        "scheme",
+        "control_estimate",
+        "treatment_estimate",
+        "effect",
+        "ci",
+        "p_value",
+        "se",
+        "n_resamples",
+        "seed",
+        "histogram",
+        "note",
+    )
 
 
 @dataclass(frozen=True, slots=True)

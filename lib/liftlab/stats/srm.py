@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from scipy import special as sc
 
@@ -26,6 +27,16 @@ class SRMResult:
     df: int
     p_value: float
     alpha: float
+
+    json_fields: ClassVar = (
+        "p_value",
+        "statistic",
+        "df",
+        "counts",
+        "expected_weights",
+        "mismatch",
+        "alpha",
+    )
 
     @property
     def mismatch(self) -> bool:
