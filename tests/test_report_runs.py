@@ -144,6 +144,26 @@ print(before, good, bad, loaded())
     assert out == ["False", "True", "False", "True"]
 
 
+def test_the_kernel_starts_the_chart_renderer_beside_the_first_cells(monkeypatch) -> None:
+    """A report's kernel draws one tiny chart in a background thread as it boots, so that
+    the report's first chart does not wait for vl-convert's engine to start; the tiny chart
+    is one vl-convert draws (a failure would be silent)."""
+    import threading
+
+    import vl_convert
+
+    from liftlab import report
+
+    assert vl_convert.vegalite_to_svg(report._WARM_UP_SPEC).startswith("<svg")
+    drawn: list[Any] = []
+    monkeypatch.setattr(vl_convert, "vegalite_to_svg", lambda spec, **_: drawn.append(spec))
+    report._kernel_preload()
+    for thread in threading.enumerate():
+        if thread.name == "liftlab-vl-convert":
+            thread.join(10)
+    assert drawn == [report._WARM_UP_SPEC]
+
+
 # Before the analysis: one plan fails, one runs past any timeout.
 TRAPS = """
 if plan_path.endswith("creative-tournament.yaml"):
