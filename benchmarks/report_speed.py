@@ -41,7 +41,7 @@ DEMO_PLANS = ("landing-headline", "pricing-three-tiers", "creative-tournament", 
 CELL_GROUPS = (
     ("imports", ("from liftlab import",)),
     ("analysis", ("load_results(",)),
-    ("charts and tables", ("charts.", "metrics_section(", "kinds.views(")),
+    ("charts and tables", ("charts.", "metrics_section(", "views.section_views(")),
 )
 
 

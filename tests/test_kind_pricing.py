@@ -1,4 +1,5 @@
-"""The pricing section of a ``kind: pricing`` plan (:mod:`liftlab.kinds.pricing`).
+"""The pricing section of a ``kind: pricing`` plan (:mod:`liftlab.kinds.pricing`) and its views
+(:mod:`liftlab.views.pricing`).
 
 Where each expected number comes from:
 
@@ -27,12 +28,12 @@ import statsmodels.api as sm
 import vl_convert as vlc
 from IPython.display import HTML, Markdown
 
-from liftlab import analyze, kinds, load_plan
+from liftlab import analyze, load_plan, views
 from liftlab.errors import PlanError
-from liftlab.kinds import pricing as kind
 from liftlab.plan import parse_plan
 from liftlab.simulate import DEMAND_INTERCEPT, DEMAND_SLOPE
 from liftlab.stats.pricing import PriceArm, analyze_pricing
+from liftlab.views import pricing as view
 from tests.conftest import base_plan, write_plan, write_table
 
 PRICES = {"p10": 10.0, "p15": 15.0, "p20": 20.0, "p25": 25.0}
@@ -141,9 +142,9 @@ def test_views_show_the_summary_the_table_and_two_charts(tmp_path: Path) -> None
     rows = _rows()
     results = analyze(_plan(tmp_path, rows))
     section = results.sections["pricing"]
-    views = kind.views(section, results)
-    assert [type(v) for v in kinds.views(results)] == [type(v) for v in views]
-    md = "\n".join(v.data for v in views if isinstance(v, Markdown))
+    shown = view.views(section, results)
+    assert [type(v) for v in views.section_views(results)] == [type(v) for v in shown]
+    md = "\n".join(v.data for v in shown if isinstance(v, Markdown))
     assert md.startswith('<a id="kind"></a>\n\n## Pricing')
     opt = section.result.optimal_price
     # this curve's revenue still rises at 25: the optimum is the top edge, said plainly
@@ -156,7 +157,7 @@ def test_views_show_the_summary_the_table_and_two_charts(tmp_path: Path) -> None
     assert "outweighed" in md or "both" in md  # the decomposition, in words
     assert "Price elasticity of conversion" in md and "Cochran–Armitage" in md
     assert len(re.findall(r"^\| p\d", md, flags=re.M)) == len(PRICES)  # a table row per arm
-    charts = [v for v in views if isinstance(v, alt.TopLevelMixin)]
+    charts = [v for v in shown if isinstance(v, alt.TopLevelMixin)]
     assert len(charts) >= 2
     marks: Counter[str] = Counter()
     for chart in charts:
@@ -193,7 +194,7 @@ def test_no_buyers_leaves_the_section_unavailable_and_the_rest_analysed(tmp_path
     assert "no visitor bought" in out["pricing"]["reason"]
     assert [m["name"] for m in out["metrics"]] == ["revenue", "purchase"]
     assert out["decision"]["recommendation"]
-    [box] = kinds.views(results)
+    [box] = views.section_views(results)
     assert isinstance(box, HTML) and "Pricing analysis unavailable:" in box.data
     assert "no visitor bought" in box.data
 
@@ -229,8 +230,8 @@ def test_money_is_in_the_plans_currency_and_order_value_has_its_interval(tmp_pat
     raw["metrics"][0]["label"] = "revenue per visitor"
     results = analyze(load_plan(write_plan(tmp_path / "eur.yaml", raw)))
     section = results.sections["pricing"]
-    summary = kind.summary_markdown(section, results)
-    table = kind.arms_markdown(section, results)
+    summary = view.summary_markdown(section, results)
+    table = view.arms_markdown(section, results)
     r = section.result
     # prices, the optimum and the unit cost in euros
     assert f"at a price of €{r.optimal_price.price:,.2f}**" in summary
@@ -256,8 +257,8 @@ def test_money_is_in_the_plans_currency_and_order_value_has_its_interval(tmp_pat
     shown = [rows_[a.name].strip("| ").split(" | ")[6].split(" [")[0] for a in r.arms]
     assert len(set(shown)) == len({a.rpv.estimate for a in r.arms})
     # the charts' money axes name the currency
-    demand = json.dumps(kind.demand_chart(section, results).to_dict())
-    value = json.dumps(kind.value_chart(section, results).to_dict())
+    demand = json.dumps(view.demand_chart(section, results).to_dict())
+    value = json.dumps(view.value_chart(section, results).to_dict())
     assert '"title": "price (EUR)"' in demand and '"title": "per visitor (EUR)"' in value
 
 
@@ -265,7 +266,7 @@ def test_identical_order_values_drop_the_interval_from_the_column_name(tmp_path:
     rows = _rows()
     rows["revenue"] = rows.purchased * rows.variant.map(PRICES)  # every buyer pays the price
     results = analyze(_plan(tmp_path, rows))
-    table = kind.arms_markdown(results.sections["pricing"], results)
+    table = view.arms_markdown(results.sections["pricing"], results)
     head, *_ = table.splitlines()
     assert "| order value |" in head and "order value (95% CI)" not in head
     assert "Order value has no interval: every buyer of a variant spent the same amount" in table

@@ -911,7 +911,7 @@ def _kernel_preload() -> None:
     defer_slow_imports()
     import IPython.display  # noqa: F401
 
-    from liftlab import analysis, charts, kinds, present, provenance  # noqa: F401
+    from liftlab import analysis, charts, present, provenance, views  # noqa: F401
 
     _KERNEL_STATE["warnings"] = list(warnings.filters)
     threading.Thread(target=_warm_chart_renderer, name="liftlab-vl-convert", daemon=True).start()

@@ -12,16 +12,17 @@ event counts by exposure day):
 - ``landing_page`` (:mod:`liftlab.kinds.landing`): the funnel step by step, segments with a
   Simpson's-paradox check, novelty (early against late cohorts) and repeat purchase.
 
-Each kind module has ``analyze(plan, stats, results, src) -> section`` (an object with
-``to_dict()``) and ``views(section, results) -> list`` (what the report displays), and may
-have ``caveats(section, results) -> list[str]`` (sentences for the verdict). A section
-that cannot be computed does not stop the report: it is replaced by an
-:class:`Unavailable` that says why.
+:data:`MODULES` maps a kind to its analysis module, which has
+``analyze(plan, stats, results, src) -> section`` (a result dataclass with ``to_dict()``) and
+may have ``caveats(section, results) -> list[str]`` (sentences for the verdict). These
+modules query through the data layer and call into :mod:`liftlab.stats`; they draw nothing
+(no Altair, no IPython, no Markdown): the report's views of each section type live in
+:mod:`liftlab.views`. A section that cannot be computed does not stop the report: it is
+replaced by an :class:`Unavailable` that says why.
 """
 
 from __future__ import annotations
 
-import html
 import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -82,27 +83,3 @@ def unbroken(text: str) -> str:
     no-break space except the one before an interval's bracket (``+0.82 pp`` and ``< 0.001``
     stay whole; ``+0.82 pp [+0.13 pp, +1.51 pp]`` may wrap only before its ``[``)."""
     return "\u00a0".join(text.split(" ")).replace("\u00a0[", " [")
-
-
-def unavailable_html(title: str, reason: str) -> str:
-    """The warning box shown in place of a section (or part) that could not be computed."""
-    return (
-        '<div class="liftlab-status liftlab-error" style="border-left: 5px solid #b42318; '
-        "background: #fdecea; color: #1b1b1b; padding: 8px 14px; margin: 6px 0 10px 0; "
-        f'border-radius: 3px;"><b style="color: #b42318;">⚠ {html.escape(title)} '
-        f"unavailable:</b> {html.escape(reason)}</div>"
-    )
-
-
-def views(results: Results) -> list[Any]:
-    """Everything the report shows for the kind's section, as objects IPython displays."""
-    from IPython.display import HTML
-
-    out: list[Any] = []
-    for kind, section in results.sections.items():
-        if isinstance(section, Unavailable):
-            title = f"{kind.replace('_', ' ').capitalize()} analysis"
-            out.append(HTML(KIND_ANCHOR + unavailable_html(title, section.reason)))
-            continue
-        out.extend(_module(kind).views(section, results))
-    return out

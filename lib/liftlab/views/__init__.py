@@ -1,0 +1,70 @@
+"""What the report shows for a kind's section: its result dataclass → Markdown, tables, charts.
+
+A plan's kind adds a section to the results (:mod:`liftlab.kinds`: the analysis, plain result
+dataclasses, no drawing); this package turns each section into the objects the report
+displays (IPython Markdown and HTML, pandas Stylers, Altair charts). :data:`VIEWS` maps a
+section's type to the module that draws it, and each such module has
+``views(section, results) -> list``.
+
+Adding a view of a kind: write ``views/<kind>.py`` with ``views(section, results)`` and add one
+line to :data:`VIEWS`; the analysis is not touched. A section the analysis could not compute
+(:class:`~liftlab.kinds.Unavailable`) shows as a warning box that says why.
+
+The notebook calls :func:`section_views` (every section of a :class:`~liftlab.analysis.Results`);
+:func:`views_of` draws one section.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from liftlab.kinds import KIND_ANCHOR, Unavailable
+from liftlab.kinds.creative import CreativeSection
+from liftlab.kinds.landing import LandingSection
+from liftlab.kinds.pricing import PricingSection
+
+if TYPE_CHECKING:
+    from liftlab.analysis import Results
+
+# A section's type → the module whose ``views(section, results)`` draws it.
+VIEWS: dict[type, str] = {
+    PricingSection: "liftlab.views.pricing",
+    CreativeSection: "liftlab.kinds.creative",
+    LandingSection: "liftlab.kinds.landing",
+}
+
+
+def unavailable_html(title: str, reason: str) -> str:
+    """The warning box shown in place of a section (or part) that could not be computed."""
+    return (
+        '<div class="liftlab-status liftlab-error" style="border-left: 5px solid #b42318; '
+        "background: #fdecea; color: #1b1b1b; padding: 8px 14px; margin: 6px 0 10px 0; "
+        f'border-radius: 3px;"><b style="color: #b42318;">⚠ {html.escape(title)} '
+        f"unavailable:</b> {html.escape(reason)}</div>"
+    )
+
+
+def views_of(section: Any, results: Results) -> list[Any]:
+    """What the report shows for one section: its views module's ``views`` (by the section's
+    type, or the nearest base type in :data:`VIEWS`), or the warning box of an
+    :class:`~liftlab.kinds.Unavailable`. ``TypeError`` for a type with no views module."""
+    if isinstance(section, Unavailable):
+        from IPython.display import HTML
+
+        title = f"{section.kind.replace('_', ' ').capitalize()} analysis"
+        return [HTML(KIND_ANCHOR + unavailable_html(title, section.reason))]
+    module = next((VIEWS[t] for t in type(section).__mro__ if t in VIEWS), None)
+    if module is None:
+        raise TypeError(
+            f"no views for a {type(section).__name__}: add a module to liftlab.views and a line "
+            "to liftlab.views.VIEWS"
+        )
+    shown: list[Any] = importlib.import_module(module).views(section, results)
+    return shown
+
+
+def section_views(results: Results) -> list[Any]:
+    """Everything the report shows for the kind's sections, as objects IPython displays."""
+    return [view for section in results.sections.values() for view in views_of(section, results)]
