@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 VIEWS: dict[type, str] = {
     PricingSection: "liftlab.views.pricing",
     CreativeSection: "liftlab.kinds.creative",
-    LandingSection: "liftlab.kinds.landing",
+    LandingSection: "liftlab.views.landing",
 }
 
 
