@@ -291,3 +291,24 @@ def test_capped_sums_from_the_tail_equal_capped_values(awkward, monkeypatch):
                 exact, bound = _fsum_bound(terms)
                 assert abs(getattr(got, name) - exact) <= bound, (label, v, name)
     assert stats.caps["rev"]["revenue"] < cols["revenue"].max()  # the cap bites
+
+
+@pytest.mark.parametrize("days", [False, True])
+@pytest.mark.parametrize("where", ["same variant", "two variants"])
+def test_duplicates_found_within_and_across_variants(tmp_path, awkward, days, where):
+    """One id on two rows, in one variant or in two: found by the per-variant bitmaps the
+    sums query ORs together (no days) and by the checks query's bitmap (days)."""
+    cols = dict(awkward["cols"])
+    variants = cols["variant"]
+    first = int(np.flatnonzero(variants == "b")[0])
+    other = variants == "b" if where == "same variant" else variants == "c"
+    second = int(np.flatnonzero(other)[1 if where == "same variant" else 0])
+    ids = cols["user_id"].copy()
+    ids[second] = ids[first]
+    path = _write(tmp_path / "units.parquet", {**cols, "user_id": ids})
+    metric = [{"name": "conv", "role": "primary", "type": "proportion", "column": "converted"}]
+    plan = _plan_for(path, metric, **({"timestamp": "exposed_at"} if days else {}))
+    with pytest.raises(DataError, match=r"^<plan>: unit: 1 unit ids in 'user_id' "):
+        analyze(plan)
+    clean = _plan_for(awkward["path"], metric, **({"timestamp": "exposed_at"} if days else {}))
+    assert sum(unit_statistics(clean, open_units(clean)).counts.values()) == awkward["n"]

@@ -480,6 +480,34 @@ def _distinct_units(col: ir.Column, span: dict[str, Any], backend: str) -> ir.In
     return col.nunique()
 
 
+# The most bitmap bytes the sums query may hold for counting distinct ids (one bitmap per
+# variant; see _bitmap_in_sums).
+BITMAP_BYTES_IN_SUMS = 2**26
+
+
+def _bitmap_in_sums(
+    plan: Plan, lay: Layout, found: dict[str, Any], backend: str
+) -> tuple[int, int] | None:
+    """The id range ``(lo, hi)`` when the sums query itself can count distinct ids (saving
+    a pass over the id column): DuckDB, integer ids of a table of its own, sums grouped by
+    variant only (no days), and one bitmap per variant within :data:`BITMAP_BYTES_IN_SUMS`.
+    Each group's bitmap of ids is OR-ed over the groups in the engine and its set bits
+    counted: exactly ``COUNT(DISTINCT id)`` over the table (an id in two variants, or twice
+    in one, is one bit)."""
+    lo, hi = found.get("unit_lo"), found.get("unit_hi")
+    if backend != "duckdb" or lay.derived or lay.timestamp is not None or lo is None or hi is None:
+        return None
+    width = int(hi) - int(lo) + 1
+    if width > BITMAP_IDS or len(plan.variants) * width / 8 > BITMAP_BYTES_IN_SUMS:
+        return None
+    return int(lo), int(hi)
+
+
+@ibis.udf.agg.builtin(name="bit_or")
+def _bit_or(arg: idt.binary) -> idt.binary:  # type: ignore[empty-body]
+    """DuckDB's bitwise OR of bitstrings."""
+
+
 @ibis.udf.agg.builtin(name="bitstring_agg")
 def _bitstring_agg(arg: idt.int64, lo: idt.int64, hi: idt.int64) -> idt.binary:  # type: ignore[empty-body]
     """DuckDB's bitmap of the integers in ``[lo, hi]`` that occur."""
@@ -518,7 +546,10 @@ def _checks(
         found = t.aggregate(**spans).to_pyarrow().to_pylist()[0]
     else:
         checks |= spans
-    if lay.unit in t.columns and not lay.derived:  # derived tables: one row per unit by build
+    bitmap = _bitmap_in_sums(plan, lay, found, backend)
+    if bitmap is not None:
+        found["_bitmap"] = bitmap  # distinct ids counted by the sums query
+    elif lay.unit in t.columns and not lay.derived:  # derived: one row per unit by build
         checks["distinct_units"] = _distinct_units(t[lay.unit], found, backend)
     wanted = _wanted_quantiles(plan, lay)
     bounds = _sample_bounds(t, wanted, found) if found else {}
@@ -823,13 +854,22 @@ def _funnel_aggs(t: ir.Table, lay: Layout) -> dict[str, Any]:
     return aggs
 
 
-def _base_rows(t: ir.Table, lay: Layout, aggs: dict[str, Any]) -> list[dict[str, Any]]:
+def _base_rows(
+    t: ir.Table, lay: Layout, aggs: dict[str, Any], bitmap: tuple[int, int] | None = None
+) -> list[dict[str, Any]]:
     """The sums query, grouped by variant (× day): the count, the uncapped base sums and
-    ``aggs``, the funnel steps and the null unit ids of each group."""
+    ``aggs``, the funnel steps and the null unit ids of each group; with ``bitmap`` (an id
+    range, :func:`_bitmap_in_sums`), the distinct ids of the whole table (``_distinct``)."""
     aggs = {"n": t.count(), **aggs, **_funnel_aggs(t, lay)}
     if lay.unit in t.columns and not lay.derived:
         aggs["_null_units"] = t[lay.unit].isnull().sum()
-    return t.group_by(_group_keys(t, lay)).aggregate(**aggs).to_pyarrow().to_pylist()
+    if bitmap is not None:
+        aggs["_bits"] = _bitstring_agg(t[lay.unit].cast("int64"), *bitmap)
+    sums = t.group_by(_group_keys(t, lay)).aggregate(**aggs)
+    if bitmap is not None:
+        every = _bit_count(_bit_or(sums["_bits"]).over(ibis.window()))
+        sums = sums.mutate(_distinct=every).drop("_bits")
+    return sums.to_pyarrow().to_pylist()
 
 
 def _with_tails(
@@ -893,7 +933,10 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
     first = _first_sums(plan, lay).compile(t, spans, backend)
     tail = _tail_table(t, lay, _tail_columns(plan, lay), wanted, bounds)
     try:
-        rows = _base_rows(t, lay, first.base | _tail_counts(t, wanted, bounds))
+        bitmap = row.pop("_bitmap", None)
+        rows = _base_rows(t, lay, first.base | _tail_counts(t, wanted, bounds), bitmap)
+        if bitmap is not None:
+            row["distinct_units"] = int(rows[0]["_distinct"]) if rows else 0
         _check_rows(plan, src, row | _null_counts(rows), lay)
         _check_variants(plan, src, rows)
         row |= _tail_quantiles(t, tail, wanted, bounds, _pooled_counts(rows, bounds))
