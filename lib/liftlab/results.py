@@ -29,10 +29,15 @@ if TYPE_CHECKING:
     from liftlab.analysis import Comparison, MetricResult, Results
     from liftlab.plan import Plan
 
+# The version of the results contract (docs/results.md): an added key bumps the minor version,
+# a renamed or removed key the major version.
+SCHEMA_VERSION = "1.0"
+
 
 def results_dict(r: Results) -> dict[str, Any]:
     a = r.plan.analysis
     out = {
+        "schema_version": SCHEMA_VERSION,
         "experiment": r.plan.name,
         "kind": r.plan.kind,
         "hypothesis": r.plan.hypothesis,
