@@ -46,6 +46,7 @@ from liftlab.stats.creative import (
     rate_interval,
 )
 from liftlab.stats.moments import Moments
+from liftlab.views import creative as view
 from tests.conftest import write_plan
 
 K, BEST, BEST_CTR = 600, 137, 0.045
@@ -287,7 +288,7 @@ def test_groups_sum_their_ads(campaign):
 def test_report_lists_the_top_and_counts_the_rest(run):
     _plan, res, section, _, _ = run
     start = time.perf_counter()
-    views = kind.views(section, res)
+    views = view.views(section, res)
     html = [v.to_html() for v in views if hasattr(v, "to_html")]
     took = time.perf_counter() - start
     print(f"\nthe section's views at {K} ads: {took:.2f} s")
@@ -298,20 +299,20 @@ def test_report_lists_the_top_and_counts_the_rest(run):
     assert 1 <= len(listed) <= SHOW and f"the other {K - len(listed)} " in budget
     assert len(re.findall(r"\*\*ad\d+\*\*", text)) <= 4 * SHOW
     assert len(text) < 6000
-    frame = kind.creative_frame(section, res)
+    frame = view.creative_frame(section, res)
     assert len(frame) == SHOW + 2  # the top, control (not among them), the rest
     assert frame.creative.iloc[-1] == f"the other {K - SHOW - 1} creatives (summed)"
     ranked = section.result.ranked
     assert list(frame.creative[:SHOW]) == [a.name for a in ranked[:SHOW]]
     assert frame.creative.iloc[SHOW] == "ad0\u00a0(control)"
     assert "ad599" not in html[0] or any(a.name == "ad599" for a in ranked[:SHOW])
-    volume = kind.volume_frame(section, res)
+    volume = view.volume_frame(section, res)
     rest_users = sum(a.users for a in section.rest)
     assert volume.users.iloc[-1].replace("\u00a0", "") == f"{rest_users:,}"
     charts = [v for v in views if isinstance(v, alt.TopLevelMixin)]
     assert charts
-    for frame in (kind.lift_frame(section), kind.allocation_frame(section)):
+    for frame in (view.lift_frame(section), view.allocation_frame(section)):
         assert frame.creative.nunique() <= SHOW + 1
-    alloc = kind.allocation_frame(section)
+    alloc = view.allocation_frame(section)
     assert alloc.weight.sum() == pytest.approx(1)
     assert pd.Series(section.result.allocation.weights).sum() == pytest.approx(1)

@@ -24,9 +24,9 @@ from liftlab.analysis import analyze
 from liftlab.cli import app
 from liftlab.errors import DataError, PlanError
 from liftlab.exports import resolve_plan
-from liftlab.kinds import creative as creative_kind
 from liftlab.plan import MAX_YAML_VALUES, load_plan, parse_plan
 from liftlab.stats.creative import cpa_interval
+from liftlab.views import creative as creative_views
 
 CAMPAIGNS = {"Spring - Static": 0.011, "Spring - Video": 0.014, "Spring - UGC": 0.017}
 
@@ -313,10 +313,10 @@ def test_creative_money_comes_from_the_export(tmp_path: Path, export: pd.DataFra
         (r - Z * se, r + Z * se), rel=1e-9
     )
     assert group.spend == pytest.approx(s.sum(), rel=1e-12)
-    frame = creative_kind.group_frame(section, res).set_index("group")
+    frame = creative_views.group_frame(section, res).set_index("group")
     assert frame.loc["Spring - UGC", "spend"] == f"${s.sum():,.0f}"
     # the report's volume table shows them in the plan's currency
-    money = creative_kind.money_frame(section, res).set_index("creative")
+    money = creative_views.money_frame(section, res).set_index("creative")
     assert list(money.columns) == ["spend", "conversion value", "CPA", "CPC", "ROAS"]
     top = section.shown[0].name  # the best-ranked ad, listed first
     assert money.index[0] == top and money.loc[top, "spend"] == f"${got[top]['spend']:,.0f}"
@@ -338,7 +338,7 @@ def test_many_groups_list_the_best_and_sum_the_rest(tmp_path: Path, export: pd.D
     creative = {"ctr": "ctr", "group_by": "Ad name", "show": 5, "draws": 2000}
     res = analyze(_load(tmp_path, _raw(creative=creative, currency="USD")))
     section = res.sections["creative"]
-    frame = creative_kind.group_frame(section, res).set_index("group")
+    frame = creative_views.group_frame(section, res).set_index("group")
     assert len(frame) == 6 and frame.index[-1] == "the other 28 groups (summed)"
     sums = export.groupby("Ad name")[["Impressions", "Link clicks", "Amount spent (USD)"]].sum()
     ctr = (sums["Link clicks"] / sums["Impressions"]).sort_values(ascending=False)

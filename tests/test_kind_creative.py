@@ -28,10 +28,10 @@ from IPython.display import Markdown
 
 from liftlab import analyze
 from liftlab.errors import PlanError
-from liftlab.kinds import creative as kind
 from liftlab.plan import load_plan
 from liftlab.simulate import FATIGUE
 from liftlab.stats.creative import CreativeArm, FatigueCurve, analyze_creatives
+from liftlab.views import creative as view
 from tests.conftest import write_plan
 
 DAY = pd.Timedelta(days=1)
@@ -327,7 +327,7 @@ def test_creative_options_fail_in_one_line(tmp_path, creative, message):
 def test_views_show_the_summary_table_and_three_charts(event_run):
     _, res, _ = event_run
     section = res.sections["creative"]
-    views = kind.views(section, res)
+    views = view.views(section, res)
     assert isinstance(views[0], Markdown)
     text = views[0].data
     assert text.startswith('<a id="kind"></a>\n\n## Creative tournament')
@@ -342,7 +342,7 @@ def test_views_show_the_summary_table_and_three_charts(event_run):
     assert "CTR trend per day" in volume and "CPA" not in volume
     assert "CPA" in money and "CPC" in money and "ROAS" in money and "spend" in money
     # no currency in this plan: CPA is a plain amount with cents, ROAS a ratio
-    frame = kind.money_frame(section, res)
+    frame = view.money_frame(section, res)
     arm = section.result.arm("b")
     assert arm.cpa is not None and arm.roas is not None
     b = frame.set_index("creative").loc["b"]
@@ -358,9 +358,9 @@ def test_views_show_the_summary_table_and_three_charts(event_run):
     assert budget["bar"] == len(CTRS)
     assert fatigue["line mark"] == len(CTRS) and fatigue["circle"] >= 3 * len(CTRS)
     # the charts carry aggregates only: no unit ids, a few rows each
-    frames = (kind.lift_frame(section), kind.allocation_frame(section))
+    frames = (view.lift_frame(section), view.allocation_frame(section))
     assert all(len(f) <= 2 * len(CTRS) for f in frames)
-    assert len(kind.fatigue_frame(section)) <= len(CTRS) * DAYS
+    assert len(view.fatigue_frame(section)) <= len(CTRS) * DAYS
 
 
 def test_demo_tournament_section_and_report(good_run):
@@ -421,16 +421,16 @@ def test_tiny_ctrs_print_distinctly_and_money_is_in_the_plans_currency(tmp_path)
     rate = (observed.clicks / observed.impressions).to_dict()
     assert len({f"{100 * x:.2f}%" for x in rate.values()}) < len(rate)  # two decimals collide
 
-    table = kind.creative_frame(section, res).set_index("creative")
+    table = view.creative_frame(section, res).set_index("creative")
     column = "click-through rate (95% CI)"  # the metric's label names the column
     shown = {v.split("\u00a0")[0]: table.loc[v, column].split(" [")[0] for v in table.index}
     assert len(set(shown.values())) == len(ctrs)
     for v, text in shown.items():
         assert text == f"{100 * rate[v]:.4f}%"  # three significant digits of 0.0183%
-    summary = kind.summary_markdown(section, res)
+    summary = view.summary_markdown(section, res)
     assert "on **click-through rate**" in summary
 
-    volume = kind.money_frame(section, res).set_index("creative")
+    volume = view.money_frame(section, res).set_index("creative")
     conversions = units.groupby("variant").converted.sum()
     for v in ctrs:
         cpa = volume.loc["a\u00a0(control)" if v == "a" else v, "CPA"]
@@ -486,10 +486,10 @@ def test_fatigue_from_an_exports_daily_rows(tmp_path):
         assert fits[ad]["slope"] == pytest.approx(ref.params[1], rel=1e-8)
         assert fits[ad]["se"] == pytest.approx(ref.bse[1], rel=1e-8)
     assert [v for v, f in fits.items() if f["declining"]] == list(DECAY)
-    text = kind.summary_markdown(section, res)
+    text = view.summary_markdown(section, res)
     assert "days since the creative's first impression for **c**" in text
     assert "not randomised" in text
-    volume = kind.volume_frame(section, res).set_index("creative")
+    volume = view.volume_frame(section, res).set_index("creative")
     days = export.groupby("ad").size()  # each row a cluster, the zero-impression day too
     assert volume.loc["b", "export rows"] == str(days["b"])
 
@@ -504,9 +504,9 @@ def test_fatigue_chart_draws_the_declining_ads_first_and_at_most_six() -> None:
     flags = {n: (0.5, False) for n in names if n != "Ad 05"}
     flags |= {"Ad 09": (0.001, True), "Ad 03": (0.02, True), "Ad 11": (0.0001, True)}
     section = NS(shown=[NS(name=n) for n in names], declining=flags)
-    drawn = kind.fatigue_drawn(section)  # type: ignore[arg-type]
+    drawn = view.fatigue_drawn(section)  # type: ignore[arg-type]
     assert drawn == ["Ad 11", "Ad 09", "Ad 03", "Ad 00", "Ad 01", "Ad 02"]
-    assert len(drawn) == kind.FATIGUE_LINES
+    assert len(drawn) == view.FATIGUE_LINES
 
 
 def test_budget_bars_break_ties_at_the_floor_by_the_tables_order() -> None:
@@ -519,6 +519,6 @@ def test_budget_bars_break_ties_at_the_floor_by_the_tables_order() -> None:
     prob = dict.fromkeys(names, 0.0) | {"Ad 07": 0.9, "Ad 04": 0.1, "Ad 08": 1e-4}
     shown = [NS(name=n) for n in ("Ad 07", "Ad 04", "Ad 09", "Ad 06", "Ad 08")]
     section = NS(result=NS(allocation=NS(weights=weights, prob_best=prob)), shown=shown, show=4)
-    frame = kind.allocation_frame(section)  # type: ignore[arg-type]
+    frame = view.allocation_frame(section)  # type: ignore[arg-type]
     assert list(frame["creative"]) == ["Ad 07", "Ad 04", "Ad 08", "Ad 09", "the other 6"]
     assert frame["weight"].iloc[-1] == pytest.approx(0.06)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # A section's type → the module whose ``views(section, results)`` draws it.
 VIEWS: dict[type, str] = {
     PricingSection: "liftlab.views.pricing",
-    CreativeSection: "liftlab.kinds.creative",
+    CreativeSection: "liftlab.views.creative",
     LandingSection: "liftlab.views.landing",
 }
 
