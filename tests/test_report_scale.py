@@ -41,10 +41,10 @@ import liftlab.cli
 from liftlab import analyze, load_plan
 from liftlab.browser import WIDE_FONT_CSS, check_pages, find_chromium
 from liftlab.headline import STATUS_TEXT, verdict_text, verdict_word
-from liftlab.kinds import KIND_ANCHOR
 from liftlab.report import list_runs, read_json_object, run_reports
 from liftlab.scorecard import DEFAULT_SHOW, listed_arms
 from liftlab.simulate_ads import HEADERS
+from liftlab.views import KIND_ANCHOR
 from tests.conftest import ROOT, console_buffer, write_plan
 
 NAME = "six-hundred-ads"

@@ -1,6 +1,6 @@
 """The look every liftlab chart shares: sizes, font, colours, wrapped titles, axes.
 
-The charts of :mod:`liftlab.charts` and of the experiment kinds (:mod:`liftlab.kinds`) are
+The charts of :mod:`liftlab.charts` and of the kinds' sections (:mod:`liftlab.views`) are
 drawn to SVG by vl-convert, which lays the text out with the metrics of the font it is given,
 then read in a browser that may draw it with another. So that no title, label or legend is cut
 or collides when the reader's font is wider than the one measured (DejaVu Sans, common on

@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from liftlab.plan import Plan
     from liftlab.sources import UnitSource
 
-# The anchor the report's contents list links to; each kind's first view starts with it.
-KIND_ANCHOR = '<a id="kind"></a>'
 MODULES = {"pricing": "pricing", "creative": "creative", "landing_page": "landing"}
 
 
@@ -76,10 +74,3 @@ def kind_caveats(results: Results) -> list[str]:
         if fn is not None and not isinstance(section, Unavailable):
             out.extend(fn(section, results))
     return out
-
-
-def unbroken(text: str) -> str:
-    """A table cell's number that does not wrap inside itself: every space becomes a
-    no-break space except the one before an interval's bracket (``+0.82 pp`` and ``< 0.001``
-    stay whole; ``+0.82 pp [+0.13 pp, +1.51 pp]`` may wrap only before its ``[``)."""
-    return "\u00a0".join(text.split(" ")).replace("\u00a0[", " [")

@@ -20,7 +20,7 @@ import html
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from liftlab.kinds import KIND_ANCHOR, Unavailable
+from liftlab.kinds import Unavailable
 from liftlab.kinds.creative import CreativeSection
 from liftlab.kinds.landing import LandingSection
 from liftlab.kinds.pricing import PricingSection
@@ -28,12 +28,22 @@ from liftlab.kinds.pricing import PricingSection
 if TYPE_CHECKING:
     from liftlab.analysis import Results
 
+# The anchor the report's contents list links to; each kind's first view starts with it.
+KIND_ANCHOR = '<a id="kind"></a>'
+
 # A section's type → the module whose ``views(section, results)`` draws it.
 VIEWS: dict[type, str] = {
     PricingSection: "liftlab.views.pricing",
     CreativeSection: "liftlab.views.creative",
     LandingSection: "liftlab.views.landing",
 }
+
+
+def unbroken(text: str) -> str:
+    """A table cell's number that does not wrap inside itself: every space becomes a
+    no-break space except the one before an interval's bracket (``+0.82 pp`` and ``< 0.001``
+    stay whole; ``+0.82 pp [+0.13 pp, +1.51 pp]`` may wrap only before its ``[``)."""
+    return "\u00a0".join(text.split(" ")).replace("\u00a0[", " [")
 
 
 def unavailable_html(title: str, reason: str) -> str:

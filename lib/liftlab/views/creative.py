@@ -20,7 +20,6 @@ import pandas as pd
 from liftlab import format as fmt
 from liftlab import theme
 from liftlab.decision import display_of
-from liftlab.kinds import KIND_ANCHOR, unbroken
 from liftlab.present import CORRECTION_NAMES, md_text
 from liftlab.stats.creative import (
     CreativeArm,
@@ -29,6 +28,7 @@ from liftlab.stats.creative import (
     rate_interval,
     roas_interval,
 )
+from liftlab.views import KIND_ANCHOR, unbroken
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -474,7 +474,7 @@ def group_frame(section: CreativeSection, results: Results) -> pd.DataFrame:
 
 
 def _unbroken(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every number cell kept whole on its line (:func:`liftlab.kinds.unbroken`)."""
+    """Every number cell kept whole on its line (:func:`liftlab.views.unbroken`)."""
     numbers = [c for c in frame.columns if c != "creative"]
     frame[numbers] = frame[numbers].map(unbroken)
     return frame

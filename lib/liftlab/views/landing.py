@@ -18,11 +18,11 @@ import pandas as pd
 from liftlab import format as fmt
 from liftlab import theme
 from liftlab.decision import display_of, evidence
-from liftlab.kinds import KIND_ANCHOR, unbroken
 from liftlab.kinds.landing import is_unavailable
 from liftlab.plan import LandingOptions
 from liftlab.present import CORRECTION_NAMES, md_text
 from liftlab.theme import NOT_SIGNIFICANT, SIGNIFICANT
+from liftlab.views import KIND_ANCHOR, unbroken
 
 if TYPE_CHECKING:
     from liftlab.analysis import Results

@@ -17,8 +17,8 @@ import pandas as pd
 from liftlab import format as fmt
 from liftlab import theme
 from liftlab.decision import display_of
-from liftlab.kinds import KIND_ANCHOR, unbroken
 from liftlab.present import cap_name, md_text
+from liftlab.views import KIND_ANCHOR, unbroken
 
 if TYPE_CHECKING:
     from liftlab.analysis import Results
