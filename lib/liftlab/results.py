@@ -1,8 +1,12 @@
 """Serialisation of :class:`liftlab.analysis.Results` to the results contract (results.json).
 
-The contract keys of ``DESIGN.md`` are kept as they are; everything else extends them. Numbers
-are plain JSON floats, ``null`` where undefined (never NaN or infinity); dates are ISO
-strings. The same inputs give the same file, byte for byte, apart from ``generated_at``.
+The contract, every key with its type, meaning and unit, the versioning rule and the
+changelog, is ``docs/results.md``; its JSON Schema is ``liftlab/results.schema.json``, both
+generated from the types of :mod:`liftlab.contract`. The file's ``schema_version`` is
+:data:`SCHEMA_VERSION`. The original contract keys are kept as they are; everything else
+extends them. Numbers are plain JSON floats, ``null`` where undefined (never NaN or infinity);
+dates are ISO strings. The same inputs give the same file, byte for byte, apart from
+``generated_at``.
 
 Every comparison carries ``headline`` (:class:`liftlab.headline.Headline`): the effect,
 interval, probability and status its method decides by; the verdict, the scorecard, the

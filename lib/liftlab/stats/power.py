@@ -155,8 +155,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from scipy import optimize
-from scipy import stats as sps
+from scipy import optimize, special
 
 from liftlab.stats.frequentist import ratio_variance
 from liftlab.stats.moments import Moments
@@ -745,7 +744,7 @@ def _power_normal(d: _Design, w_c: float, w_t: float, tail: float, big_n: float)
             x = (d.gap * math.sqrt(big_n) - z_a * math.sqrt(v0)) / math.sqrt(v1)
         else:
             x = d.gap * math.sqrt(big_n / v1) - z_a
-    return float(sps.norm.cdf(x))
+    return float(special.ndtr(x))  # scipy.stats.norm.cdf, the same float
 
 
 def _power(d: _Design, w_c: float, w_t: float, tail: float, big_n: float) -> float:
@@ -770,6 +769,8 @@ def _welch(d: _Design, w_c: float, w_t: float, big_n: float) -> tuple[float, flo
 
 def _nct_sf(t_crit: float, df: float, nc: float) -> float:
     """``P(T_df(nc) > t_crit)``; NaN where scipy cannot say."""
+    from scipy import stats as sps  # on first use: half the import time of the analysis
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -780,9 +781,10 @@ def _nct_sf(t_crit: float, df: float, nc: float) -> float:
 
 
 def _t_crit(tail: float, df: float) -> float:
+    """``scipy.stats.t.isf(tail, df)``: ``-stdtrit(df, tail)``, the same float."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return float(sps.t.isf(tail, df))
+        return -float(special.stdtrit(df, tail))
 
 
 def _power_t(d: _Design, w_c: float, w_t: float, tail: float, big_n: float) -> float:
@@ -994,7 +996,7 @@ def _sequential_power(
 
 # ----- inputs ----------------------------------------------------------------------------------
 def _z(q: float) -> float:
-    return float(sps.norm.ppf(q))
+    return float(special.ndtri(q))  # scipy.stats.norm.ppf, the same float
 
 
 def _tail(alpha: float, alternative: str) -> float:

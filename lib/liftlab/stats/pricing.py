@@ -69,10 +69,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special as sc
-from scipy import stats as sps
 
 from liftlab.stats.bayesian import NormalPosterior, prob_best
-from liftlab.stats.frequentist import ratio_variance
+from liftlab.stats.frequentist import ppf, ratio_variance, sf
 from liftlab.stats.moments import Moments
 
 LINKS = ("logit", "log")
@@ -310,8 +309,8 @@ class DemandFit:
             "pearson_chi2": _num(self.pearson_chi2),
             "deviance": _num(self.deviance),
             "df": df,
-            "pearson_p_value": _num(float(sps.chi2.sf(self.pearson_chi2, df))) if df > 0 else None,
-            "deviance_p_value": _num(float(sps.chi2.sf(self.deviance, df))) if df > 0 else None,
+            "pearson_p_value": _num(float(sc.chdtrc(df, self.pearson_chi2))) if df > 0 else None,
+            "deviance_p_value": _num(float(sc.chdtrc(df, self.deviance))) if df > 0 else None,
         }
 
 
@@ -674,7 +673,7 @@ def trend_test(arms: Sequence[PriceArm]) -> TrendTest:
     t = float(y @ (p - pbar))
     var = pi * (1 - pi) * float(n @ (p - pbar) ** 2)
     z = t / math.sqrt(var)
-    return TrendTest(z, float(2 * sps.norm.sf(abs(z))))
+    return TrendTest(z, 2 * sf(abs(z)))
 
 
 # ----- everything ----------------------------------------------------------------------------
@@ -742,7 +741,7 @@ def analyze_pricing(
 def _z(alpha: float) -> float:
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    return float(sps.norm.ppf(1 - alpha / 2))
+    return ppf(1 - alpha / 2)
 
 
 def _num(x: float | None) -> float | None:
@@ -763,7 +762,7 @@ def _mean_t(m: Moments, alpha: float) -> Estimate:
     if m.n < 2:
         return Estimate(m.mean_y, math.nan, None)
     se = math.sqrt(m.var_y / m.n)
-    crit = float(sps.t.ppf(1 - alpha / 2, m.n - 1))
+    crit = ppf(1 - alpha / 2, m.n - 1)
     return Estimate(m.mean_y, se, (m.mean_y - crit * se, m.mean_y + crit * se))
 
 
@@ -776,7 +775,7 @@ def _log_lift(mc: float, vc: float, mt: float, vt: float, z: float) -> Lift:
     if not se > 0:
         return Lift(est, log_ratio, se, None, math.nan)
     ci = (math.exp(log_ratio - z * se) - 1, math.exp(log_ratio + z * se) - 1)
-    return Lift(est, log_ratio, se, ci, float(2 * sps.norm.sf(abs(log_ratio) / se)))
+    return Lift(est, log_ratio, se, ci, 2 * sf(abs(log_ratio) / se))
 
 
 def _check_names(arms: Sequence[PriceArm]) -> None:
