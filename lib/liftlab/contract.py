@@ -43,6 +43,7 @@ from liftlab.plan import (
     Role,
 )
 from liftlab.results import SCHEMA_VERSION
+from liftlab.stats.sequential import Decision as SequentialStatus
 
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "results.md"
@@ -303,7 +304,7 @@ class SequentialBlock(TypedDict):
     """The sequential test over the daily looks (method `sequential`)."""
 
     kind: Annotated[str, key("`msprt`, `asymptotic-cs` or `group-sequential`.")]
-    status: Annotated[str, key("`reject`, `continue` or `fail-to-reject`.")]
+    status: Annotated[SequentialStatus, key("Where the test stands after the last look.")]
     p_value: Annotated[Num, key("Always-valid p-value at the last look.")]
     ci: Annotated[Interval, key("Always-valid (or repeated) interval, metric units.")]
     rejected: Annotated[bool, key("The null was rejected at some look.")]
