@@ -1089,10 +1089,16 @@ def type_text(node: dict[str, Any]) -> str:
     if kind == "array" and "prefixItems" in node:
         return "[" + ", ".join(type_text(sub) for sub in node["prefixItems"]) + "]"
     if kind == "array":
-        return "list of " + type_text(node.get("items", {}))
+        return "list of " + _grouped(node.get("items", {}))
     if kind == "object" and isinstance(node.get("additionalProperties"), dict):
-        return "map of " + type_text(node["additionalProperties"])
+        return "map of " + _grouped(node["additionalProperties"])
     return str(kind or "any")
+
+
+def _grouped(node: dict[str, Any]) -> str:
+    """A list's or map's value type, in parentheses when it is a choice."""
+    text = type_text(node)
+    return f"({text})" if "anyOf" in node else text
 
 
 def _section(name: str, node: dict[str, Any], at: list[str]) -> list[str]:
