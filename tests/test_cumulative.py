@@ -214,7 +214,7 @@ def test_a_failure_leaves_the_metric_standing(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise ArithmeticError("boom")
 
-    monkeypatch.setattr("liftlab.analysis.fixed_horizon_views", broken)
+    monkeypatch.setattr("liftlab.methods.cumulative.fixed_horizon_views", broken)
     res = _analyze(tmp_path, units)
     for m in res.metrics:
         assert m.status == "ok" and len(m.comparisons) == 2
@@ -262,7 +262,8 @@ def test_undefined_look_values_are_null(tmp_path: Path, units: dict[str, Any]) -
     assert c.cumulative is not None
     looks = list(c.cumulative.looks)
     looks[0] = dataclasses.replace(looks[0], ci_low=math.nan, ci_high=math.inf, p_value=math.nan)
-    odd = dataclasses.replace(c, cumulative=dataclasses.replace(c.cumulative, looks=tuple(looks)))
+    view = dataclasses.replace(c.cumulative, looks=tuple(looks))
+    odd = dataclasses.replace(c, methods={**c.methods, "cumulative": view})
     m2 = dataclasses.replace(m, comparisons=[odd, m.comparison("c")])
     res2 = dataclasses.replace(res, metrics=[m2])
     first = json.loads(res2.to_json())["metrics"][0]["comparisons"][0]["cumulative"]["looks"][0]

@@ -53,7 +53,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -61,40 +61,33 @@ from liftlab.aggregate import UnitStats, metric_values, unit_statistics
 from liftlab.decision import Decision, decide
 from liftlab.errors import DataError, LiftlabError, did_you_mean
 from liftlab.headline import Headline, headline_of
-from liftlab.monitor import (
-    CumulativeView,
-    SequentialView,
-    always_valid_view,
-    fixed_horizon_views,
-    group_sequential_view,
-)
+from liftlab.methods import MetricInput, comparison_results, metric_results, needs_rows
+from liftlab.methods.base import test_for
+from liftlab.methods.cap_sensitivity import SensitivityRow
 from liftlab.plan import Analysis, Metric, Plan
 from liftlab.progress import Progress, designed_n, progress_of
 from liftlab.sources import Scope, UnitSource, engine_threads, open_units
-from liftlab.stats.bayesian import (
-    BayesResult,
-    BestArm,
-    NormalPosterior,
-    NormalPrior,
-    beta_binomial_effect,
-    beta_posterior,
-    gaussian_effect,
-    prob_best,
-)
-from liftlab.stats.bootstrap import BootstrapResult, bootstrap_compare
-from liftlab.stats.frequentist import (
-    Effect,
-    NonInferiority,
-    cuped_test,
-    non_inferiority,
-    ratio_test,
-    ratio_variance,
-    welch_test,
-)
+from liftlab.stats.bayesian import BayesResult, BestArm, NormalPosterior, beta_posterior, prob_best
+from liftlab.stats.bootstrap import BootstrapResult
+from liftlab.stats.frequentist import Effect, NonInferiority, ratio_variance
 from liftlab.stats.moments import Moments
 from liftlab.stats.multiple import adjust_pvalues
-from liftlab.stats.rank import RankResult, mann_whitney
+from liftlab.stats.rank import RankResult
 from liftlab.stats.srm import SRMResult, srm_test
+
+if TYPE_CHECKING:
+    from liftlab.monitor import CumulativeView, SequentialView
+
+__all__ = [
+    "Comparison",
+    "MetricResult",
+    "Results",
+    "SensitivityRow",
+    "Traffic",
+    "VariantSummary",
+    "analyze",
+    "analyze_statistics",
+]
 
 
 @dataclass(frozen=True)
@@ -113,11 +106,14 @@ class VariantSummary:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One treatment against control on one metric, with every view the plan asked for.
+    """One treatment against control on one metric: the fixed-horizon ``effect`` and the
+    results of every method that applies (:mod:`liftlab.methods`), by name in ``methods``.
 
-    ``cumulative`` is the fixed-horizon test at every daily look (pointwise intervals; plans
-    that are not sequential, with two or more days of data); ``sequential`` the always-valid
-    or group-sequential view (sequential plans).
+    ``bayes``, ``sequential``, ``cumulative``, ``non_inferiority``, ``bootstrap`` and
+    ``rank`` read those results (``None`` when the method did not run): ``cumulative`` is
+    the fixed-horizon test at every daily look (pointwise intervals; plans that are not
+    sequential, with two or more days of data); ``sequential`` the always-valid or
+    group-sequential view (sequential plans).
     """
 
     variant: str
@@ -129,12 +125,7 @@ class Comparison:
     cuped: bool
     prob_beat_control: float
     expected_loss: float
-    bayes: BayesResult | None = None
-    sequential: SequentialView | None = None
-    non_inferiority: NonInferiority | None = None
-    bootstrap: BootstrapResult | None = None
-    rank: RankResult | None = None
-    cumulative: CumulativeView | None = None
+    methods: dict[str, Any] = field(default_factory=dict)
     headline: Headline | None = None
 
     # results.json: the effect's numbers flattened in, next to the plan method's verdict.
@@ -159,7 +150,32 @@ class Comparison:
         "prob_beat_control",
         "expected_loss",
         ("note", "effect.note"),
+        ("*", "methods"),
     )
+
+    @property
+    def bayes(self) -> BayesResult | None:
+        return self.methods.get("bayesian")
+
+    @property
+    def sequential(self) -> SequentialView | None:
+        return self.methods.get("sequential")
+
+    @property
+    def cumulative(self) -> CumulativeView | None:
+        return self.methods.get("cumulative")
+
+    @property
+    def non_inferiority(self) -> NonInferiority | None:
+        return self.methods.get("non_inferiority")
+
+    @property
+    def bootstrap(self) -> BootstrapResult | None:
+        return self.methods.get("bootstrap")
+
+    @property
+    def rank(self) -> RankResult | None:
+        return self.methods.get("mann_whitney")
 
     @property
     def better(self) -> bool:
@@ -179,42 +195,27 @@ class Comparison:
 
 
 @dataclass(frozen=True)
-class SensitivityRow:
-    """The fixed-horizon comparison of a mean metric under one cap (no cap, p99, p99.9)."""
-
-    label: str
-    caps: dict[str, float]
-    variant: str
-    effect: Effect
-
-    json_fields: ClassVar = (
-        ("cap", "label"),
-        ("cap_values", "caps"),
-        "variant",
-        ("abs_effect", "effect.abs_effect"),
-        ("abs_ci", "effect.abs_ci"),
-        ("rel_effect", "effect.rel_effect"),
-        ("rel_ci", "effect.rel_ci"),
-        ("p_value", "effect.p_value"),
-    )
-
-
-@dataclass(frozen=True)
 class MetricResult:
     """A metric's per-variant summaries and its comparisons with control.
 
     ``status`` is ``ok``, ``flagged`` (some comparison could not be computed; ``reason``
-    says why) or ``error`` (the metric could not be analysed at all).
+    says why) or ``error`` (the metric could not be analysed at all). ``methods`` holds the
+    results of the metric-scope methods (:mod:`liftlab.methods`) by name, ``None`` where one
+    did not apply; ``sensitivity`` reads the cap-sensitivity rows.
     """
 
     metric: Metric
     variants: dict[str, VariantSummary]
     comparisons: list[Comparison]
     caps: dict[str, float]
-    sensitivity: list[SensitivityRow] = field(default_factory=list)
+    methods: dict[str, Any] = field(default_factory=dict)
     best: BestArm | None = None
     status: str = "ok"
     reason: str | None = None
+
+    @property
+    def sensitivity(self) -> list[SensitivityRow]:
+        return self.methods.get("cap_sensitivity") or []
 
     def comparison(self, variant: str) -> Comparison:
         """The comparison of ``variant`` with control (``StopIteration`` when there is none)."""
@@ -412,20 +413,7 @@ def analyze(
     plan = resolve_plan(plan)  # an export's arms (variants: from_data) and groups, read from it
     scope = Scope.of(plan, as_of, segment)
     if plan.data.statistics is not None and data is None:
-        from liftlab.precomputed import read_statistics
-
-        pre, pre_src = read_statistics(plan)
-        described = pre_src.describe()
-        return replace(
-            analyze_statistics(
-                plan,
-                pre,
-                data_label=pre_src.label,
-                data_sha256=described["fingerprint"],
-                generated_at=generated_at,
-            ),
-            data_identity=described,
-        )
+        return _analyze_precomputed(plan, generated_at)
     src = open_units(plan, data, scope=scope)
     # The data files' SHA-256 (the fingerprint) reads every byte on one core; hashlib lets go
     # of the GIL, so it runs beside the engine's passes instead of after them.
@@ -442,7 +430,7 @@ def analyze(
     values = {
         m.name: metric_values(plan, src, m, stats.caps.get(m.name))
         for m in plan.metrics
-        if m.bootstrap is not None or m.rank_test
+        if needs_rows(plan, m)
     }
     described = fingerprint.result()
     results = analyze_statistics(
@@ -456,6 +444,24 @@ def analyze(
         src=src,
     )
     return replace(results, data_identity=described, scope=scope)
+
+
+def _analyze_precomputed(plan: Plan, generated_at: str | None) -> Results:
+    """:func:`analyze` of a plan whose ``data.statistics`` are precomputed sums."""
+    from liftlab.precomputed import read_statistics
+
+    pre, pre_src = read_statistics(plan)
+    described = pre_src.describe()
+    return replace(
+        analyze_statistics(
+            plan,
+            pre,
+            data_label=pre_src.label,
+            data_sha256=described["fingerprint"],
+            generated_at=generated_at,
+        ),
+        data_identity=described,
+    )
 
 
 def analyze_statistics(
@@ -474,26 +480,64 @@ def analyze_statistics(
     ``src`` (the unit source the statistics came from) lets a kind's section run its own
     small query (creative fatigue); without it that part is skipped.
     """
-    a = plan.analysis
     srm = sample_ratio(plan, stats, src)
-    segment_srm = {
+    progress = progress_of(plan, stats)
+    metrics = _metric_results(plan, stats, values)
+    results = Results(
+        plan=plan,
+        srm=srm,
+        metrics=metrics,
+        decision=decide(plan, srm, metrics, progress),
+        data_label=data_label,
+        data_sha256=data_sha256,
+        generated_at=generated_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        planned_n_per_variant=progress.planned_n,
+        progress=progress,
+        traffic=Traffic(list(stats.days), dict(stats.daily_counts)),
+        data_quality=data_quality,
+        segment_srm=_segment_srm(plan, stats),
+    )
+    from liftlab.kinds import analyze_kind, kind_caveats
+
+    results = replace(results, sections=analyze_kind(plan, stats, results, src))
+    extra = kind_caveats(results)
+    if extra:
+        decision = replace(results.decision, caveats=(*results.decision.caveats, *extra))
+        results = replace(results, decision=decision)
+    return results
+
+
+def _segment_srm(plan: Plan, stats: UnitStats) -> dict[str, dict[str, SRMResult]]:
+    """The sample-ratio test within each segment value (unit-randomised plans on units)."""
+    return {
         col: {
-            value: srm_test(counts, plan.weights, alpha=a.srm_alpha)
+            value: srm_test(counts, plan.weights, alpha=plan.analysis.srm_alpha)
             for value, counts in by_value.items()
         }
         for col, by_value in stats.segment_counts.items()
         if plan.randomization == "unit" and not plan.data.on_aggregates
     }
+
+
+def _metric_results(
+    plan: Plan, stats: UnitStats, values: dict[str, dict[str, np.ndarray]] | None
+) -> list[MetricResult]:
+    """Every metric's comparisons and methods (the best-arm draws in threads beside them),
+    then the primary family's correction."""
     planned = designed_n(plan, stats)  # the size a sequential monitor is tuned to
-    progress = progress_of(plan, stats)
     with ThreadPoolExecutor(max_workers=_draw_threads(plan)) as pool:
         best = _best_arms(pool, plan, stats)
         drafts = [
             _metric_draft(plan, stats, m, planned, (values or {}).get(m.name), best.get(m.name))
             for m in plan.metrics
         ]
+    return _corrected(plan.analysis, drafts)
 
-    # the primary family's p-values: fixed-horizon, or always-valid when sequential
+
+def _corrected(a: Analysis, drafts: list[_Draft]) -> list[MetricResult]:
+    """The metrics with adjusted p-values, verdicts and headlines: the primary family (every
+    primary metric × treatment) adjusted with the plan's ``correction``, on fixed-horizon
+    p-values, or always-valid ones when sequential; other metrics keep their raw p-value."""
     family: list[tuple[int, int]] = []
     pvals: list[float] = []
     for i, d in enumerate(drafts):
@@ -515,34 +559,13 @@ def analyze_statistics(
                 variants=d.variants,
                 comparisons=comps,
                 caps=d.caps,
-                sensitivity=d.sensitivity,
+                methods=d.methods,
                 best=d.best,
                 status=d.status,
                 reason=d.reason,
             )
         )
-    results = Results(
-        plan=plan,
-        srm=srm,
-        metrics=metrics,
-        decision=decide(plan, srm, metrics, progress),
-        data_label=data_label,
-        data_sha256=data_sha256,
-        generated_at=generated_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        planned_n_per_variant=progress.planned_n,
-        progress=progress,
-        traffic=Traffic(list(stats.days), dict(stats.daily_counts)),
-        data_quality=data_quality,
-        segment_srm=segment_srm,
-    )
-    from liftlab.kinds import analyze_kind, kind_caveats
-
-    results = replace(results, sections=analyze_kind(plan, stats, results, src))
-    extra = kind_caveats(results)
-    if extra:
-        decision = replace(results.decision, caveats=(*results.decision.caveats, *extra))
-        results = replace(results, decision=decision)
-    return results
+    return metrics
 
 
 def sample_ratio(plan: Plan, stats: UnitStats, src: UnitSource | None = None) -> SRMResult:
@@ -575,36 +598,10 @@ class _Draft:
     variants: dict[str, VariantSummary]
     comparisons: list[Comparison]
     caps: dict[str, float]
-    sensitivity: list[SensitivityRow]
+    methods: dict[str, Any]
     best: BestArm | None
     status: str
     reason: str | None
-
-
-def _test_for(plan: Plan, metric: Metric):  # type: ignore[no-untyped-def]
-    """The metric's test: Welch, CUPED or the delta method; on an export, whose moments
-    count clusters (ads or ad-days), the delta method with a t reference on the clusters
-    (:func:`~liftlab.stats.frequentist.ratio_test`, ``reference="t"``)."""
-    a = plan.analysis
-    if metric.type == "ratio":
-        reference = "t" if plan.data.on_aggregates else "normal"
-
-        def ratio(control: Moments, treatment: Moments) -> Effect:
-            return ratio_test(
-                control,
-                treatment,
-                alpha=a.alpha,
-                relative_interval=a.relative_interval,
-                reference=reference,
-            )
-
-        return ratio
-    fn = cuped_test if metric.covariate else welch_test
-
-    def test(control: Moments, treatment: Moments) -> Effect:
-        return fn(control, treatment, alpha=a.alpha, relative_interval=a.relative_interval)
-
-    return test
 
 
 def _metric_draft(
@@ -615,199 +612,76 @@ def _metric_draft(
     values: dict[str, np.ndarray] | None,
     best_arm: Future[BestArm] | None = None,
 ) -> _Draft:
+    """A metric's summaries, its comparisons with every method of :mod:`liftlab.methods`
+    that applies, and its metric-scope results; a failure caused by the data flags the
+    metric with its reason."""
     mom = stats.moments[metric.name]
     variants = {v: _summary(metric, mom[v]) for v in plan.variants}
     caps = stats.caps.get(metric.name, {})
     try:
-        cum = _cumulative(plan, stats, metric) if plan.analysis.method != "sequential" else {}
-        comparisons = [
-            _compare(plan, stats, metric, v, planned, values, cum.get(v)) for v in plan.treatments
-        ]
-        sensitivity = _sensitivity(plan, stats, metric)
+        test = test_for(plan, metric)
+        effects = {v: test(mom[plan.control_name], mom[v]) for v in plan.treatments}
+        inp = _metric_input(plan, stats, metric, effects, planned, values)
+        by_variant = comparison_results(inp)
+        comparisons = [_compare(plan, metric, v, e, by_variant[v]) for v, e in effects.items()]
+        methods = metric_results(inp)
         best = best_arm.result() if best_arm is not None else None
     except (ValueError, ArithmeticError) as exc:
-        return _Draft(metric, variants, [], caps, [], None, "error", f"cannot be analysed: {exc}")
+        failed = metric_results(None)
+        reason = f"cannot be analysed: {exc}"
+        return _Draft(metric, variants, [], caps, failed, None, "error", reason)
     notes = sorted({f"{c.variant}: {c.effect.note}" for c in comparisons if c.effect.note})
     status = "flagged" if notes else "ok"
     return _Draft(
-        metric, variants, comparisons, caps, sensitivity, best, status, "; ".join(notes) or None
+        metric, variants, comparisons, caps, methods, best, status, "; ".join(notes) or None
+    )
+
+
+def _metric_input(
+    plan: Plan,
+    stats: UnitStats,
+    metric: Metric,
+    effects: dict[str, Effect],
+    planned: int | None,
+    values: dict[str, np.ndarray] | None,
+) -> MetricInput:
+    """What the methods read about ``metric``: its sums, effects, daily sums, cap levels and
+    (when fetched) unit values."""
+    return MetricInput(
+        plan=plan,
+        metric=metric,
+        moments=stats.moments[metric.name],
+        effects=effects,
+        days=stats.days,
+        daily=stats.daily.get(metric.name),
+        capped=stats.sensitivity.get(metric.name),
+        values=values,
+        planned_n=planned,
     )
 
 
 def _compare(
-    plan: Plan,
-    stats: UnitStats,
-    metric: Metric,
-    variant: str,
-    planned: int | None,
-    values: dict[str, np.ndarray] | None,
-    cum: CumulativeView | None = None,
+    plan: Plan, metric: Metric, variant: str, eff: Effect, methods: dict[str, Any]
 ) -> Comparison:
-    a = plan.analysis
-    ctrl = plan.control_name
-    mom = stats.moments[metric.name]
-    test = _test_for(plan, metric)
-    eff = test(mom[ctrl], mom[variant])
-    sign = 1 if metric.direction == "increase" else -1
-    bayes = _bayes(a, metric, mom[ctrl], mom[variant], eff) if a.method == "bayesian" else None
-    seq = (
-        _sequential(plan, stats, metric, variant, eff, planned)
-        if a.method == "sequential" and stats.days
-        else None
-    )
-    ni = (
-        non_inferiority(
-            eff,
-            metric.margin,
-            margin_type=metric.margin_type,
-            direction=metric.direction,
-            alpha=a.alpha,
-        )
-        if metric.margin is not None
-        else None
-    )
-    boot = rank = None
-    if values is not None:
-        c_vals, t_vals = values[ctrl], values[variant]
-        if metric.bootstrap is not None:
-            spec = metric.bootstrap
-            statistic: Any = (
-                ("quantile", spec.quantile) if spec.statistic == "quantile" else spec.statistic
-            )
-            boot = bootstrap_compare(
-                c_vals,
-                t_vals,
-                statistic=statistic,
-                n_resamples=spec.n_resamples,
-                alpha=a.alpha,
-                method=spec.method,
-                seed=spec.seed,
-            )
-        if metric.rank_test:
-            rank = mann_whitney(c_vals, t_vals)
-    pbc = bayes.prob_beat_control if bayes is not None else eff.prob_beat_control(metric.direction)
-    loss = (
-        bayes.expected_loss_treatment if bayes is not None else eff.expected_loss(metric.direction)
-    )
+    """A treatment's comparison before the family's correction: the effect, the methods'
+    results, and the chance to beat control and expected loss (from the posterior when the
+    plan is Bayesian)."""
+    bayes: BayesResult | None = methods.get("bayesian")
+    if bayes is not None:
+        pbc, loss = bayes.prob_beat_control, bayes.expected_loss_treatment
+    else:
+        pbc, loss = eff.prob_beat_control(metric.direction), eff.expected_loss(metric.direction)
     return Comparison(
         variant=variant,
-        control=ctrl,
+        control=plan.control_name,
         effect=eff,
         p_value_adjusted=math.nan,
         significant=False,
-        direction_sign=sign,
+        direction_sign=1 if metric.direction == "increase" else -1,
         cuped=metric.covariate is not None,
         prob_beat_control=pbc,
         expected_loss=loss,
-        bayes=bayes,
-        sequential=seq,
-        non_inferiority=ni,
-        bootstrap=boot,
-        rank=rank,
-        cumulative=cum,
-    )
-
-
-def _bayes(a: Analysis, metric: Metric, c: Moments, t: Moments, eff: Effect) -> BayesResult:
-    spec = a.bayesian
-    if metric.type == "proportion" and metric.covariate is None:
-        return beta_binomial_effect(
-            c,
-            t,
-            prior=spec.beta_prior,
-            alpha=a.alpha,
-            direction=metric.direction,
-            relative=spec.effect == "relative",
-            draws=spec.draws,
-            seed=spec.seed,
-        )
-    prior = NormalPrior(spec.prior_mean, spec.prior_sd) if spec.prior_sd is not None else None
-    return gaussian_effect(
-        eff, prior=prior, effect=spec.effect, alpha=a.alpha, direction=metric.direction
-    )
-
-
-def _looks(
-    plan: Plan, stats: UnitStats, metric: Metric, variant: str
-) -> tuple[list[dt.date], list[tuple[Moments, Moments]]]:
-    """The days and the cumulative (control, treatment) moments at the end of each.
-
-    Only the two arms compared are added up (``UnitStats.cumulative`` adds every arm each
-    day, which a tournament of hundreds of creatives would repeat for every comparison).
-    """
-    per_variant = stats.daily.get(metric.name, {})
-    zero = Moments(0, 0.0, 0.0)
-    control, treatment = per_variant[plan.control_name], per_variant[variant]
-    days, looks = [], []
-    c_run = t_run = zero
-    for k, day in enumerate(stats.days):
-        c_run, t_run = c_run + control[k], t_run + treatment[k]
-        days.append(day)
-        looks.append((c_run, t_run))
-    return days, looks
-
-
-def _cumulative(plan: Plan, stats: UnitStats, metric: Metric) -> dict[str, CumulativeView]:
-    """Every treatment's fixed-horizon test at every daily look, by variant; empty with fewer
-    than two days of daily statistics for the metric, or when it cannot be computed (the
-    metric stands without it). All the arms in a few array operations
-    (:func:`~liftlab.monitor.fixed_horizon_views`), the numbers of the metric's own test."""
-    if len(stats.days) < 2 or metric.name not in stats.daily:
-        return {}
-    per_variant = stats.daily[metric.name]
-    try:
-        return fixed_horizon_views(
-            stats.days,
-            per_variant[plan.control_name],
-            {v: per_variant[v] for v in plan.treatments},
-            _method_for(plan, metric),
-            alpha=plan.analysis.alpha,
-        )
-    except (ValueError, ArithmeticError, KeyError):
-        return {}
-
-
-def _method_for(plan: Plan, metric: Metric) -> str:
-    """The name of the test :func:`_test_for` runs (its :class:`Effect`'s ``method``)."""
-    if metric.type == "ratio":
-        return "delta-t" if plan.data.on_aggregates else "delta-z"
-    return "cuped-welch-t" if metric.covariate else "welch-t"
-
-
-def _sequential(
-    plan: Plan,
-    stats: UnitStats,
-    metric: Metric,
-    variant: str,
-    eff: Effect,
-    planned: int | None,
-) -> SequentialView:
-    a = plan.analysis
-    spec = a.sequential
-    test = _test_for(plan, metric)
-    days, looks = _looks(plan, stats, metric, variant)
-    n_planned = spec.planned_n or planned
-    if spec.kind == "group-sequential":
-        if n_planned is None:
-            raise ValueError("group-sequential needs analysis.sequential.planned_n")
-        return group_sequential_view(
-            days,
-            looks,
-            test,
-            alpha=a.alpha,
-            planned_n=n_planned,
-            planned_looks=spec.looks,
-            spending=spec.spending,
-        )
-    tau = spec.tau
-    if tau is None and spec.kind == "msprt":
-        tau = a.mde * abs(eff.control_mean) if a.mde_type == "relative" else a.mde
-        if not tau > 0:
-            raise ValueError("the mSPRT needs analysis.sequential.tau (control mean is zero)")
-    if spec.kind == "asymptotic-cs" and n_planned is None:
-        raise ValueError("asymptotic-cs needs analysis.sequential.planned_n")
-    return always_valid_view(
-        days, looks, test, alpha=a.alpha, kind=spec.kind, tau=tau, planned_n=n_planned
+        methods=methods,
     )
 
 
@@ -832,18 +706,6 @@ def _finish(a: Analysis, metric: Metric, c: Comparison, p_adj: float) -> Compari
         significant = bool(p_adj < a.alpha)
     done = replace(c, p_value_adjusted=p_adj, significant=significant)
     return replace(done, headline=headline_of(a, metric, done))
-
-
-def _sensitivity(plan: Plan, stats: UnitStats, metric: Metric) -> list[SensitivityRow]:
-    levels = stats.sensitivity.get(metric.name)
-    if not levels:
-        return []
-    test = _test_for(plan, metric)
-    return [
-        SensitivityRow(label, caps, v, test(mom[plan.control_name], mom[v]))
-        for label, (caps, mom) in levels.items()
-        for v in plan.treatments
-    ]
 
 
 def _draw_threads(plan: Plan) -> int:

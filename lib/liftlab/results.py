@@ -30,7 +30,7 @@ from liftlab.decision import display_of
 from liftlab.jsonsafe import clean, fields_of
 
 if TYPE_CHECKING:
-    from liftlab.analysis import Comparison, MetricResult, Results
+    from liftlab.analysis import MetricResult, Results
     from liftlab.plan import Plan
 
 # The version of the results contract (docs/results.md): an added key bumps the minor version,
@@ -119,21 +119,7 @@ def _metric(m: MetricResult, plan: Plan) -> dict[str, Any]:
         "reason": m.reason,
         "caps": m.caps or None,
         "variants": m.variants,
-        "comparisons": [_comparison(c) for c in m.comparisons],
+        "comparisons": m.comparisons,
         "prob_best": m.best,
-        "cap_sensitivity": m.sensitivity or None,
+        **m.methods,  # the metric-scope methods' results (cap_sensitivity), null where none
     }
-
-
-def _comparison(c: Comparison) -> dict[str, Any]:
-    out = fields_of(c)
-    named = {
-        "bayesian": c.bayes,
-        "sequential": c.sequential,
-        "cumulative": c.cumulative,
-        "non_inferiority": c.non_inferiority,
-        "bootstrap": c.bootstrap,
-        "mann_whitney": c.rank,
-    }
-    out.update({k: v for k, v in named.items() if v is not None})
-    return out
