@@ -1,18 +1,27 @@
-"""What ``import liftlab`` and the command line's help load: the heavy engines wait for use.
+"""What ``import liftlab``, the command line's help and an analysis load: each waits for use.
 
 ``import liftlab`` (a kernel's first cell, every CLI start) and ``liftlab --help`` must not
 import Ibis, DuckDB, SciPy, pandas, Altair or pydantic; the public names still resolve on
-first use. Import *times* are measured by ``benchmarks/``; here the test checks the cause
-(which modules a fresh interpreter has loaded), which does not depend on the machine.
+first use. Analysing a plan (``liftlab.analyze``, ``liftlab analyze``) draws nothing, so it
+must not import Altair, vl-convert or IPython, whatever the plan's kind: a kind's views live
+in :mod:`liftlab.views`, apart from its analysis. Import *times* are measured by
+``benchmarks/``; here the test checks the cause (which modules a fresh interpreter has
+loaded), which does not depend on the machine.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_PLANS = ("landing-headline", "creative-tournament", "pricing-three-tiers", "ad-export")
+DRAWING = ("altair", "vl_convert", "IPython")
 
 HEAVY = ("ibis", "duckdb", "scipy", "pandas", "altair", "pydantic", "numpy", "statsmodels")
 
@@ -56,8 +65,73 @@ def test_the_analysis_loads_no_scipy_stats() -> None:
 
 
 def _loaded_modules(code: str) -> set[str]:
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
-    return set(json.loads(out.splitlines()[-1]))
+    return _run(code)[0]
+
+
+def _run(code: str) -> tuple[set[str], str]:
+    """``code`` in a fresh interpreter: the modules loaded at the end, and the last line
+    ``code`` printed (``""`` when it printed none)."""
+    probe = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    *printed, modules = run.stdout.splitlines()
+    return set(json.loads(modules)), printed[-1] if printed else ""
+
+
+@pytest.fixture(scope="module")
+def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway project: the four demo plans (one per kind, and an ad-platform export)
+    and their simulated data."""
+    root = tmp_path_factory.mktemp("demo")
+    (root / "experiments").mkdir()
+    for name in DEMO_PLANS:
+        shutil.copy(ROOT / "experiments" / f"{name}.yaml", root / "experiments")
+    from liftlab.simulate import simulate
+
+    simulate(root / "data")
+    return root
+
+
+# Records which module first imports pandas: the innermost frame outside the import system.
+_WHO_IMPORTS_PANDAS = """
+import sys
+class _Who:
+    first = None
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" and _Who.first is None:
+            f = sys._getframe(1)
+            while f is not None and f.f_globals.get("__name__", "").startswith("importlib"):
+                f = f.f_back
+            _Who.first = f.f_globals.get("__name__") if f is not None else None
+        return None
+sys.meta_path.insert(0, _Who())
+"""
+
+
+@pytest.mark.parametrize("plan", DEMO_PLANS)
+def test_analysing_a_plan_draws_nothing(demo_project: Path, plan: str) -> None:
+    """``liftlab.analyze`` of each demo plan, in a fresh interpreter, loads no drawing library
+    and no report module, and neither the kind's analysis nor ``liftlab.analysis`` imports
+    pandas (the engine's own conversions may: Ibis's Arrow reads import it)."""
+    path = demo_project / "experiments" / f"{plan}.yaml"
+    code = (
+        f"{_WHO_IMPORTS_PANDAS}\nimport liftlab\n"
+        f"results = liftlab.analyze(liftlab.load_plan({str(path)!r}))\n"
+        "assert results.sections, 'the kind added no section'\n"
+        "print(json.dumps(_Who.first))"
+    )
+    loaded, printed = _run(code)
+    pandas_importer = json.loads(printed) or ""
+    assert "liftlab.kinds" in loaded  # the kind's analysis ran
+    assert sorted({m.split(".")[0] for m in loaded} & set(DRAWING)) == []
+    report = ("liftlab.views", "liftlab.charts", "liftlab.present", "liftlab.theme")
+    assert sorted(m for m in loaded if m.startswith(report)) == []
+    assert not pandas_importer.startswith(("liftlab.kinds", "liftlab.analysis", *report))
+
+
+def test_the_probe_sees_who_imports_pandas() -> None:
+    """The import probe of the test above names the module whose code imports pandas."""
+    code = f"{_WHO_IMPORTS_PANDAS}\nimport liftlab.charts\nprint(json.dumps(_Who.first))"
+    loaded, printed = _run(code)
+    assert "altair" in {m.split(".")[0] for m in loaded}
+    assert json.loads(printed) == "liftlab.charts"

@@ -3,7 +3,8 @@
 A plan's kind adds a section to the results (:mod:`liftlab.kinds`: the analysis, plain result
 dataclasses, no drawing); this package turns each section into the objects the report
 displays (IPython Markdown and HTML, pandas Stylers, Altair charts). :data:`VIEWS` maps a
-section's type to the module that draws it, and each such module has
+section's type (by its qualified name, so the report side loads no analysis module, and no
+engine, to look it up) to the module that draws it; each such module has
 ``views(section, results) -> list``.
 
 Adding a view of a kind: write ``views/<kind>.py`` with ``views(section, results)`` and add one
@@ -21,9 +22,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from liftlab.kinds import Unavailable
-from liftlab.kinds.creative import CreativeSection
-from liftlab.kinds.landing import LandingSection
-from liftlab.kinds.pricing import PricingSection
 
 if TYPE_CHECKING:
     from liftlab.analysis import Results
@@ -31,11 +29,12 @@ if TYPE_CHECKING:
 # The anchor the report's contents list links to; each kind's first view starts with it.
 KIND_ANCHOR = '<a id="kind"></a>'
 
-# A section's type → the module whose ``views(section, results)`` draws it.
-VIEWS: dict[type, str] = {
-    PricingSection: "liftlab.views.pricing",
-    CreativeSection: "liftlab.views.creative",
-    LandingSection: "liftlab.views.landing",
+# A section's type (``module.QualifiedName``) → the module whose ``views(section, results)``
+# draws it.
+VIEWS: dict[str, str] = {
+    "liftlab.kinds.pricing.PricingSection": "liftlab.views.pricing",
+    "liftlab.kinds.creative.CreativeSection": "liftlab.views.creative",
+    "liftlab.kinds.landing.LandingSection": "liftlab.views.landing",
 }
 
 
@@ -65,7 +64,8 @@ def views_of(section: Any, results: Results) -> list[Any]:
 
         title = f"{section.kind.replace('_', ' ').capitalize()} analysis"
         return [HTML(KIND_ANCHOR + unavailable_html(title, section.reason))]
-    module = next((VIEWS[t] for t in type(section).__mro__ if t in VIEWS), None)
+    names = (f"{t.__module__}.{t.__qualname__}" for t in type(section).__mro__)
+    module = next((VIEWS[name] for name in names if name in VIEWS), None)
     if module is None:
         raise TypeError(
             f"no views for a {type(section).__name__}: add a module to liftlab.views and a line "
