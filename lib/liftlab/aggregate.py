@@ -41,7 +41,7 @@ import numpy as np
 
 from liftlab.errors import DataError, did_you_mean
 from liftlab.plan import Metric, Plan
-from liftlab.sources import UnitSource, rows_are_units
+from liftlab.sources import UnitSource, fetch, rows_are_units
 from liftlab.stats.moments import Moments
 
 SENSITIVITY_LEVELS: tuple[tuple[str, float | None], ...] = (
@@ -543,7 +543,7 @@ def _checks(
     checks: dict[str, Any] = {}
     found: dict[str, Any] = {}
     if backend == "duckdb" and not lay.derived:
-        found = t.aggregate(**spans).to_pyarrow().to_pylist()[0]
+        found = fetch(t.aggregate(**spans)).to_pylist()[0]
     else:
         checks |= spans
     bitmap = _bitmap_in_sums(plan, lay, found, backend)
@@ -556,7 +556,7 @@ def _checks(
     for j, ((col, among), qs) in enumerate(wanted.items()):
         if j not in bounds:  # else counted and collected by the sums query
             checks[f"q{j}"] = _quantile(t[col], qs, among)
-    row = found | (t.aggregate(**checks).to_pyarrow().to_pylist()[0] if checks else {})
+    row = found | (fetch(t.aggregate(**checks)).to_pylist()[0] if checks else {})
     return row, wanted, bounds
 
 
@@ -593,7 +593,7 @@ def _tail_table(
     keep = list(dict.fromkeys([lay.variant, *([lay.timestamp] if lay.timestamp else []), *cols]))
     con = t._find_backend()
     name = ibis.util.gen_name("liftlab_tail")
-    con.con.register(name, t.filter(where).select(*keep).to_pyarrow())  # DuckDB only
+    con.con.register(name, fetch(t.filter(where).select(*keep)))  # DuckDB only
     return con.table(name)
 
 
@@ -643,7 +643,7 @@ def _sample_bounds(
         )
         for j, ((col, among), qs) in enumerate(wanted.items())
     }
-    row = sample.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    row = fetch(sample.aggregate(**aggs)).to_pylist()[0]
     bounds = {}
     for j, (col, _) in enumerate(wanted):
         bound, least = row[f"l{j}"], found[f"lo_{col}"]
@@ -667,7 +667,7 @@ def _tail_quantiles(
     if tail is None:
         return {}
     cols = list(dict.fromkeys(col for j, (col, _) in enumerate(wanted) if j in bounds))
-    found = tail.select(*(_num(tail[c]).name(c) for c in cols)).to_pyarrow()
+    found = fetch(tail.select(*(_num(tail[c]).name(c) for c in cols)))
     out: dict[str, Any] = {}
     for j, ((col, among), qs) in enumerate(wanted.items()):
         if j not in bounds:
@@ -702,7 +702,7 @@ def _order_quantiles(top: np.ndarray, n: int, qs: list[float]) -> list[float] | 
 
 
 def _quantile_now(t: ir.Table, col: str, qs: list[float], among: str) -> Any:
-    return t.aggregate(q=_quantile(t[col], qs, among)).to_pyarrow().to_pylist()[0]["q"]
+    return fetch(t.aggregate(q=_quantile(t[col], qs, among))).to_pylist()[0]["q"]
 
 
 def _metric_columns(plan: Plan, lay: Layout) -> list[str]:
@@ -869,7 +869,7 @@ def _base_rows(
     if bitmap is not None:
         every = _bit_count(_bit_or(sums["_bits"]).over(ibis.window()))
         sums = sums.mutate(_distinct=every).drop("_bits")
-    return sums.to_pyarrow().to_pylist()
+    return fetch(sums).to_pylist()
 
 
 def _with_tails(
@@ -888,7 +888,7 @@ def _with_tails(
     if capped.tails:
         over = t.filter(capped.where)
         found = over.group_by(_group_keys(over, lay)).aggregate(**capped.tails)
-        tails = {(r["_variant"], r.get("_day")): r for r in found.to_pyarrow().to_pylist()}
+        tails = {(r["_variant"], r.get("_day")): r for r in fetch(found).to_pylist()}
     return [r | compiled.resolve(r, tails.get((r["_variant"], r.get("_day")))) for r in rows]
 
 
@@ -1045,7 +1045,7 @@ def _segment_stats(
         variant.cast("string").name("_variant"),
         *(t[s].cast("string").name(f"_seg_{j}") for j, s in enumerate(segments)),
     ]
-    rows = t.group_by(keys).aggregate(**sums).to_pyarrow().to_pylist()
+    rows = fetch(t.group_by(keys).aggregate(**sums)).to_pylist()
     every = tuple(k for k in sums if k != "n")
     accs: dict[str, dict[str, dict[str, _Acc]]] = {s: {} for s in segments}
     for r in rows:
@@ -1162,10 +1162,19 @@ def metric_values(
     t = src.table
     col = lay.columns[metric.name][0]
     y = _capped(_num(t[col]), (caps or {}).get(col))
-    table = t.select(_v=t[lay.variant].cast("string"), _y=y).to_pyarrow()
-    variants = np.asarray(table.column("_v").to_numpy(zero_copy_only=False))
-    values = table.column("_y").to_numpy()
-    return {v: values[variants == v] for v in plan.variants}
+    table = fetch(t.select(_v=t[lay.variant].cast("string"), _y=y))
+    arms = table.column("_v").combine_chunks().dictionary_encode()
+    codes = _values(arms.indices, np.int32)  # no nulls: rows without a variant were refused
+    index = {name: k for k, name in enumerate(arms.dictionary.to_pylist())}
+    values = _values(table.column("_y").combine_chunks(), np.float64)
+    return {v: values[codes == index.get(v, -1)] for v in plan.variants}
+
+
+def _values(array: Any, dtype: type[np.generic]) -> np.ndarray:
+    """A numeric Arrow array of ``dtype`` without nulls as a NumPy array, read from its
+    values buffer (pyarrow's ``to_numpy`` imports pandas: 0.4 s of start-up)."""
+    raw = np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array) + array.offset)
+    return raw[array.offset :]
 
 
 __all__ = [

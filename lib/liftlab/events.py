@@ -44,7 +44,7 @@ import ibis.expr.types as ir
 from liftlab.aggregate import Layout, backend_name, fixed_point_sum, scale_exponent
 from liftlab.errors import DataError, did_you_mean
 from liftlab.plan import PRE_PERIOD, EventAgg, Metric, Plan
-from liftlab.sources import Scope, UnitSource, check_segment, connect, open_table
+from liftlab.sources import Scope, UnitSource, check_segment, connect, fetch, open_table
 
 DAY_SECONDS = 86_400
 
@@ -106,7 +106,7 @@ def _check_events(plan: Plan, events: ir.Table, label: str, event_col: str) -> N
     if not wanted:
         return
     names = events.select(e_=events[event_col].cast("string")).distinct().limit(100_000)
-    present = {str(v) for v in names.to_pyarrow().column("e_").to_pylist() if v is not None}
+    present = {str(v) for v in fetch(names).column("e_").to_pylist() if v is not None}
     for field, name in wanted:
         if name not in present:
             shown = sorted(present)
@@ -288,7 +288,7 @@ def _value_scale(plan: Plan, ev: ir.Table) -> tuple[int, str]:
     if not events:
         return 0, backend
     mine = ev.filter(ev.event.isin(events))
-    row = mine.aggregate(lo=mine.value.min(), hi=mine.value.max()).to_pyarrow().to_pylist()[0]
+    row = fetch(mine.aggregate(lo=mine.value.min(), hi=mine.value.max())).to_pylist()[0]
     lo, hi = float(row["lo"] or 0.0), float(row["hi"] or 0.0)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise DataError(
@@ -341,7 +341,7 @@ def _quality(
         multi_variant_units=(per_unit.n_variants > 1).sum(),
         unknown_variant_units=((per_unit.n_variants == 1) & ~per_unit.variant.isin(names)).sum(),
     )
-    exp_row = raw.cross_join(pu).to_pyarrow().to_pylist()[0]
+    exp_row = fetch(raw.cross_join(pu)).to_pylist()[0]
 
     sum_events = sorted(
         {
@@ -360,7 +360,7 @@ def _quality(
         seen = units.select(s_=units.unit, one_=ibis.literal(1))
         lj = ev.left_join(seen, ev.unit == seen.s_)
         exposed = lj.one_.notnull()
-    ev_row = (
+    ev_row = fetch(
         lj.aggregate(
             rows=lj.count(),
             null_unit_rows=lj.unit.isnull().sum(),
@@ -368,9 +368,7 @@ def _quality(
             negative=(lj.event.isin(sum_events or [""]) & (lj.value < 0)).sum(),
             max_ts=lj.ts.max(),
         )
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
+    ).to_pylist()[0]
 
     def n(v: Any) -> int:
         return int(v or 0)
@@ -421,12 +419,9 @@ def events_by_exposure_day(
     day = ((j.ts.epoch_seconds() - j.exp_.epoch_seconds()) // DAY_SECONDS).cast("int64")
     hits = j.filter(j.event.isin(events) & (j.ts >= j.exp_)).mutate(day_=day)
     hits = hits.filter(hits.day_ < days)
-    rows = (
-        hits.group_by(v_=hits.variant_, e_=hits.event, d_=hits.day_)
-        .aggregate(n=hits.count())
-        .to_pyarrow()
-        .to_pylist()
-    )
+    rows = fetch(
+        hits.group_by(v_=hits.variant_, e_=hits.event, d_=hits.day_).aggregate(n=hits.count())
+    ).to_pylist()
     out: dict[str, dict[str, list[int]]] = {}
     for r in rows:
         per = out.setdefault(str(r["v_"]), {e: [0] * days for e in events})

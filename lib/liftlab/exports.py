@@ -113,7 +113,7 @@ import ibis.expr.types as ir
 from liftlab.aggregate import Layout
 from liftlab.errors import DataError, did_you_mean
 from liftlab.plan import FILE_SUFFIXES, Plan
-from liftlab.sources import Scope, UnitSource, check_segment, connect, open_table
+from liftlab.sources import Scope, UnitSource, check_segment, connect, fetch, open_table
 
 GROUP_ROLES = ("date", "campaign", "ad_set", "ad")
 NUMBER_ROLES = ("impressions", "clicks", "spend", "conversions", "value", "units")
@@ -378,7 +378,7 @@ def _check_numbers(plan: Plan, t: ir.Table, cols: ExportColumns, label: str) -> 
     checks.update(_period_checks(plan, t, cols))
     if not checks:
         return {}
-    row: dict[str, Any] = t.aggregate(**checks).to_pyarrow().to_pylist()[0]
+    row: dict[str, Any] = fetch(t.aggregate(**checks)).to_pylist()[0]
     _refuse_mixed_results(plan, row, label)
     if row.get("nd"):
         raise DataError(
@@ -512,7 +512,7 @@ def open_export(plan: Plan, *, scope: Scope | None = None) -> UnitSource:
             **{role: rows[role] for role in numbers},
         )
         timestamp = "date" if date_col is not None else None
-    quality["export"]["clusters"] = int(table.count().to_pyarrow().as_py())
+    quality["export"]["clusters"] = int(fetch(table.count()).column(0)[0].as_py())
     layout = Layout(
         "unit",
         "variant",
@@ -580,7 +580,7 @@ def _quality(
 ) -> dict[str, Any]:
     """Counts of the export's data-quality findings (two small queries)."""
     head = raw.aggregate(rows=raw.count(), totals=total.ifelse(1, 0).sum())
-    h = head.to_pyarrow().to_pylist()[0]
+    h = fetch(head).to_pylist()[0]
     aggs: dict[str, Any] = {"kept": rows.count()}
     has = set(cols.numbers)
     if {"clicks", "conversions"} <= has:
@@ -592,7 +592,7 @@ def _quality(
         aggs["null_spend"] = rows.null_spend.sum()
     for role in cols.numbers:
         aggs[f"null_{role}"] = rows[f"null_{role}"].sum()
-    r = rows.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    r = fetch(rows.aggregate(**aggs)).to_pylist()[0]
 
     def n(v: Any) -> int:
         return int(v or 0)
@@ -658,7 +658,7 @@ def _arm_values(plan: Plan, by: str | None) -> list[tuple[str, str | None]]:
         _require(plan, names, found, by, "creative.group_by")
         group = t[found].cast("string")
     rows = t.select(arm=t[cols.arm].cast("string"), group=group).distinct()
-    got = rows.to_pyarrow().to_pylist()
+    got = fetch(rows).to_pylist()
     return [(str(r["arm"]), r["group"]) for r in got if str(r["arm"]).strip()]
 
 
@@ -722,7 +722,7 @@ def srm_counts(plan: Plan, src: UnitSource) -> dict[str, int] | None:
     role = "impressions" if plan.randomization == "impression" else "units"
     if role not in table.columns:
         return None
-    rows = table.group_by("variant").aggregate(n=table[role].sum()).to_pyarrow().to_pylist()
+    rows = fetch(table.group_by("variant").aggregate(n=table[role].sum())).to_pylist()
     got = {str(r["variant"]): round(float(r["n"] or 0)) for r in rows}
     return {v: got.get(v, 0) for v in plan.variants}
 

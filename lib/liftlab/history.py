@@ -44,7 +44,7 @@ import ibis.expr.types as ir
 
 from liftlab.errors import DataError, PlanError, did_you_mean
 from liftlab.plan import PRE_PERIOD, EventAgg, Metric, Plan
-from liftlab.sources import connect, open_table
+from liftlab.sources import connect, fetch, open_table
 from liftlab.stats.moments import Moments
 from liftlab.stats.power import ratio_sd_from_moments
 
@@ -221,7 +221,7 @@ def _summarise(plan: Plan, rows: _Rows) -> History:
                 f"m{i}_sxy": (x * y).sum(),
                 f"m{i}_nx": t[x_col].isnull().sum(),
             }
-    r = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    r = fetch(t.aggregate(**aggs)).to_pylist()[0]
     n = int(r["n"])
     if n == 0:
         _no_rows(plan, rows)
@@ -256,7 +256,7 @@ def _caps(plan: Plan, t: ir.Table, rows: _Rows) -> dict[str, dict[str, float]]:
                 if m.cap.among == "nonzero":
                     value = value.nullif(0.0)
                 quantiles[f"q{i}_{k}"] = value.quantile(m.cap.quantile)
-    row = t.aggregate(**quantiles).to_pyarrow().to_pylist()[0] if quantiles else {}
+    row = fetch(t.aggregate(**quantiles)).to_pylist()[0] if quantiles else {}
     caps: dict[str, dict[str, float]] = {}
     for i, m in enumerate(plan.metrics):
         if m.cap is None:
@@ -277,7 +277,7 @@ def _no_rows(plan: Plan, rows: _Rows) -> None:
             field=FIELD,
         )
     t = rows.table
-    found = t.select(v_=t[rows.variant].cast("string")).distinct().limit(100).to_pyarrow()
+    found = fetch(t.select(v_=t[rows.variant].cast("string")).distinct().limit(100))
     present = sorted(str(v) for v in found.column("v_").to_pylist() if v is not None)
     control = plan.control_name
     raise DataError(

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from liftlab.errors import DataError, did_you_mean
-from liftlab.sources import FLAG_TEXT, duckdb_connect
+from liftlab.sources import FLAG_TEXT, duckdb_connect, fetch
 
 VARIANT_NAMES = ("variant", "group", "arm", "treatment", "version", "bucket", "cohort", "test")
 CONTROL_NAMES = ("control", "ctrl", "a", "baseline", "holdout", "none", "0", "false")
@@ -146,7 +146,7 @@ def profile(path: Path) -> Profile:
         elif kind == "text":
             off = col.notnull() & ~col.strip().lower().isin(list(FLAG_TEXT))
             aggs[f"f{i}"] = off.ifelse(1, 0).sum()
-    row = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    row = fetch(t.aggregate(**aggs)).to_pylist()[0]
     rows = int(row["rows_"])
     if not rows:
         raise DataError("has no rows; give a table with one row per unit", source=str(path))
@@ -174,7 +174,7 @@ def _counts(p: Profile, names: list[str]) -> dict[str, dict[str, int]]:
     out = {}
     for name in names:
         t = p.table
-        rows = t.group_by(v_=t[name].cast("string")).aggregate(n_=t.count()).to_pyarrow()
+        rows = fetch(t.group_by(v_=t[name].cast("string")).aggregate(n_=t.count()))
         out[name] = {
             str(v): int(n)
             for v, n in zip(

@@ -16,7 +16,7 @@ from typing import Any
 from liftlab.aggregate import UnitStats
 from liftlab.errors import DataError, did_you_mean
 from liftlab.plan import Plan
-from liftlab.sources import UnitSource, duckdb_connect, read_files
+from liftlab.sources import UnitSource, duckdb_connect, fetch, read_files
 from liftlab.stats.moments import Moments
 
 REQUIRED = ("metric", "variant", "n", "sum_y", "sum_y2")
@@ -39,7 +39,7 @@ def read_statistics(plan: Plan) -> tuple[UnitStats, UnitSource]:
                 source=plan.source,
                 field="data.statistics",
             )
-    rows: list[dict[str, Any]] = table.to_pyarrow().to_pylist()
+    rows: list[dict[str, Any]] = fetch(table).to_pylist()
     metrics = {m.name: m for m in plan.metrics}
     by_day = "day" in names
     sums: dict[tuple[str, str, Any], Moments] = defaultdict(lambda: Moments(0, 0.0, 0.0))
