@@ -24,7 +24,13 @@ if TYPE_CHECKING:
     from liftlab.analysis import Results
     from liftlab.kinds.pricing import PricingSection
     from liftlab.plan import Metric
-    from liftlab.stats.pricing import Decomposition, Estimate, Lift, OptimalPrice
+    from liftlab.stats.pricing import (
+        Decomposition,
+        Estimate,
+        Lift,
+        OptimalPrice,
+        PricingResult,
+    )
 
 SERIES = {"revenue": "revenue per visitor", "profit": "profit per visitor"}
 _SERIES_COLOURS = alt.Scale(domain=list(SERIES.values()), range=["#4c78a8", "#54a24b"])
@@ -187,14 +193,20 @@ def summary_markdown(section: PricingSection, results: Results) -> str:
         f"{elast}. Where it is above -1 a price rise lifts revenue per visitor; below -1 it "
         "lowers it."
     )
-    t = r.trend
+    lines += _fit_lines(r)
+    return "\n".join(lines) + "\n"
+
+
+def _fit_lines(r: PricingResult) -> list[str]:
+    """The trend of conversion with price and how well the demand curve fits, in words."""
+    t, d = r.trend, r.demand
     test = f"trend test [Cochran–Armitage]: z = {fmt.number(t.z, 2, sign=True)}, "
     test += fmt.p_clause(t.p_value)
     if t.p_value < r.alpha:
         trend = "falls" if t.z < 0 else "rises"
-        lines.append(f"- Conversion {trend} as the price rises ({test}).")
+        lines = [f"- Conversion {trend} as the price rises ({test})."]
     else:
-        lines.append(f"- No clear trend of conversion with price ({test}; not significant).")
+        lines = [f"- No clear trend of conversion with price ({test}; not significant)."]
     gof = d.gof()
     if gof["df"] > 0:
         p = gof["pearson_p_value"]
@@ -210,7 +222,7 @@ def summary_markdown(section: PricingSection, results: Results) -> str:
                 f"- The demand curve is consistent with the arms' observed conversion "
                 f"(goodness of fit: {chi2})."
             )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def arms_markdown(section: PricingSection, results: Results) -> str:
