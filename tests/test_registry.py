@@ -150,3 +150,31 @@ def test_a_new_method_reaches_results_json_without_other_edits(
                 assert c_json["sign"] == {"sign": expected, "effect": c.effect.abs_effect}
             else:
                 assert "sign" not in c_json
+
+
+def test_each_view_shows_its_method_and_nothing_when_it_did_not_run(
+    tmp_path, units: dict[str, Any]
+) -> None:
+    from liftlab.present import (
+        METHOD_VIEWS,
+        bootstrap_views,
+        diagnostics_views,
+        posterior_views,
+        sensitivity_views,
+    )
+    from liftlab.scorecard import listed_arms
+
+    raw = _raw(units, {"method": "bayesian"})
+    raw["metrics"][1].update(bootstrap={"n_resamples": 200})
+    res = analyze(load_plan(write_plan(tmp_path / "plan.yaml", raw)))
+    m, listing = res.metric("revenue"), listed_arms(res)
+    for view in (posterior_views, bootstrap_views, sensitivity_views):
+        assert view(m, res, listing), view.__name__
+    bare = dataclasses.replace(
+        m,
+        comparisons=[dataclasses.replace(c, methods={}) for c in m.comparisons],
+        methods={},
+    )
+    for view in METHOD_VIEWS:
+        if view is not diagnostics_views:  # the fixed-horizon numbers beside the headline
+            assert view(bare, res, listing) == [], view.__name__

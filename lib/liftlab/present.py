@@ -22,6 +22,7 @@ import html
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -1292,11 +1293,11 @@ def metric_views(metric_result: MetricResult, results: Results) -> list[Any]:
     """Everything a metric's section shows, in order, as objects IPython displays.
 
     The heading (:func:`metric_markdown`), a warning when the metric is flagged or could not
-    be analysed (:func:`status_html`), the table (:func:`metric_table`), the forest plot, the
-    cumulative effect by day (always-valid for sequential plans, pointwise otherwise, when the
-    data have days), and what the plan's method and the metric ask for: the posterior
-    (Bayesian), the bootstrap distribution and the cap-sensitivity table. Each lists the
-    arms of :func:`liftlab.scorecard.listed_arms` and counts the rest.
+    be analysed (:func:`status_html`), the table (:func:`metric_table`), the forest plot, then
+    the view of each method that ran (:data:`METHOD_VIEWS`): the cumulative effect by day
+    (always-valid for sequential plans, pointwise otherwise, when the data have days), the
+    posterior (Bayesian), the bootstrap distribution, the diagnostics and the cap-sensitivity
+    table. Each lists the arms of :func:`liftlab.scorecard.listed_arms` and counts the rest.
     """
     from IPython.display import HTML, Markdown
 
@@ -1312,24 +1313,94 @@ def metric_views(metric_result: MetricResult, results: Results) -> list[Any]:
         return views
     display = display_of(results.plan, metric_result.metric.name)
     views.append(charts.forest_plot(metric_result, display, listing))
-    seq = charts.sequential_chart(metric_result, listing)
-    if seq is not None:
-        views += [seq, Markdown(sequential_markdown(metric_result, listing))]
-    cum = charts.cumulative_chart(metric_result, listing)
-    if cum is not None:
-        views += [cum, Markdown(cumulative_markdown(metric_result))]
-    post = charts.posterior_chart(metric_result, listing)
-    if post is not None:
-        views += [post, Markdown(posterior_markdown(metric_result))]
-    boot = charts.bootstrap_chart(metric_result, listing)
-    if boot is not None:
-        views += [Markdown(bootstrap_markdown(metric_result, listing)), boot]
-    diagnostics = diagnostics_table(metric_result, results)
-    if diagnostics is not None:
-        views += [Markdown(diagnostics_markdown(metric_result, results)), diagnostics]
-    if metric_result.sensitivity:
-        views.append(Markdown(sensitivity_markdown(metric_result, results)))
+    for view in METHOD_VIEWS:
+        views += view(metric_result, results, listing)
     return views
+
+
+# ---- the comparison methods' views -------------------------------------------------------------
+# Each takes a metric's result, the results and the arms the report lists, and returns what
+# to display for one method of liftlab.methods (nothing when the method did not run).
+MethodView = Callable[["MetricResult", "Results", Listing], list[Any]]
+
+
+def sequential_views(metric_result: MetricResult, results: Results, listing: Listing) -> list[Any]:
+    """The sequential chart and its caption (sequential plans)."""
+    from IPython.display import Markdown
+
+    from liftlab import charts
+
+    chart = charts.sequential_chart(metric_result, listing)
+    if chart is None:
+        return []
+    return [chart, Markdown(sequential_markdown(metric_result, listing))]
+
+
+def cumulative_views(metric_result: MetricResult, results: Results, listing: Listing) -> list[Any]:
+    """The cumulative difference by day and its caption (plans that are not sequential)."""
+    from IPython.display import Markdown
+
+    from liftlab import charts
+
+    chart = charts.cumulative_chart(metric_result, listing)
+    if chart is None:
+        return []
+    return [chart, Markdown(cumulative_markdown(metric_result))]
+
+
+def posterior_views(metric_result: MetricResult, results: Results, listing: Listing) -> list[Any]:
+    """The posterior chart and its caption (Bayesian plans)."""
+    from IPython.display import Markdown
+
+    from liftlab import charts
+
+    chart = charts.posterior_chart(metric_result, listing)
+    if chart is None:
+        return []
+    return [chart, Markdown(posterior_markdown(metric_result))]
+
+
+def bootstrap_views(metric_result: MetricResult, results: Results, listing: Listing) -> list[Any]:
+    """The bootstrap comparison's text and its distribution (metrics with ``bootstrap``)."""
+    from IPython.display import Markdown
+
+    from liftlab import charts
+
+    chart = charts.bootstrap_chart(metric_result, listing)
+    if chart is None:
+        return []
+    return [Markdown(bootstrap_markdown(metric_result, listing)), chart]
+
+
+def diagnostics_views(metric_result: MetricResult, results: Results, listing: Listing) -> list[Any]:
+    """The diagnostics table and its caption: the numbers beside the headline, with the
+    non-inferiority bound and the rank test when they ran."""
+    from IPython.display import Markdown
+
+    table = diagnostics_table(metric_result, results)
+    if table is None:
+        return []
+    return [Markdown(diagnostics_markdown(metric_result, results)), table]
+
+
+def sensitivity_views(metric_result: MetricResult, results: Results, listing: Listing) -> list[Any]:
+    """The cap-sensitivity table (mean metrics)."""
+    from IPython.display import Markdown
+
+    if not metric_result.sensitivity:
+        return []
+    return [Markdown(sensitivity_markdown(metric_result, results))]
+
+
+# The methods' views in the report's reading order.
+METHOD_VIEWS: tuple[MethodView, ...] = (
+    sequential_views,
+    cumulative_views,
+    posterior_views,
+    bootstrap_views,
+    diagnostics_views,
+    sensitivity_views,
+)
 
 
 # ---- conventions -------------------------------------------------------------------------------
