@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pkgutil
 import types
 from typing import Any, get_args
 
@@ -38,8 +39,21 @@ def _raw(units: dict[str, Any], analysis: dict[str, Any] | None = None) -> dict[
     return raw
 
 
-def test_every_registered_method_keeps_the_protocol() -> None:
+def test_the_registry_finds_every_method_module_in_its_order() -> None:
+    # the order results are computed in and written to results.json
+    assert [m.name for m in METHODS] == [
+        "bayesian",
+        "sequential",
+        "cumulative",
+        "non_inferiority",
+        "bootstrap",
+        "mann_whitney",
+        "cap_sensitivity",
+    ]
+    modules = {i.name for i in pkgutil.iter_modules(liftlab.methods.__path__)} - {"base"}
+    assert {m.__name__.rsplit(".", 1)[1] for m in METHODS} == modules  # type: ignore[attr-defined]
     assert len(BY_NAME) == len(METHODS)  # names are unique: they key results.json
+    assert len({m.order for m in METHODS}) == len(METHODS)  # and so is the order
     for m in METHODS:
         assert m.needs in ("sums", "rows", "daily") and m.scope in ("comparison", "metric")
         assert callable(m.applies) and callable(m.run)

@@ -1,34 +1,31 @@
 """Comparison methods, in one registry.
 
 Every comparison carries the fixed-horizon effect of the metric's own test (Welch, CUPED or
-the delta method; :func:`~liftlab.methods.base.test_for`). The methods below add to it; each
-is one module with a ``name``, what it ``needs`` (``sums``, unit ``rows`` or ``daily`` sums),
-its ``scope`` (per ``comparison``, or one result per ``metric``), ``applies(plan, metric)``
-and a pure ``run(inp)`` that calls :mod:`liftlab.stats` and returns its result dataclass
-(the :class:`~liftlab.methods.base.Method` protocol). :func:`liftlab.analysis.analyze` runs
-every method that applies, in the order of :data:`METHODS`, and keeps the results by name in
-``Comparison.methods`` (``MetricResult.methods`` for a metric scope); results.json writes
-them under the same names, in the same order, with the fields each result dataclass
-declares (:func:`liftlab.jsonsafe.clean`). The report shows each with a view of
-:data:`liftlab.present.METHOD_VIEWS`.
+the delta method; :func:`~liftlab.methods.base.test_for`). The methods add to it; each is one
+module of this package with a ``name``, an ``order``, what it ``needs`` (``sums``, unit
+``rows`` or ``daily`` sums), its ``scope`` (per ``comparison``, or one result per ``metric``),
+``applies(plan, metric)`` and a pure ``run(inp)`` that calls :mod:`liftlab.stats` and returns
+its result dataclass (the :class:`~liftlab.methods.base.Method` protocol).
 
-Adding a method: its statistics in ``stats/``, a module here listed in :data:`METHODS`, and
-its view in ``present.py`` (README, "Extending liftlab").
+:data:`METHODS` is every such module, by ``order``: bayesian (10), sequential (20),
+cumulative (30), non_inferiority (40), bootstrap (50), mann_whitney (60, ``rank.py``),
+cap_sensitivity (70). :func:`liftlab.analysis.analyze` runs each that applies, in that order,
+and keeps the results by name in ``Comparison.methods`` (``MetricResult.methods`` for a
+metric scope); results.json writes them under the same names, in the same order, with the
+fields each result dataclass declares (:func:`liftlab.jsonsafe.clean`). The report shows
+each with a view of :data:`liftlab.present.METHOD_VIEWS`.
+
+Adding a method: its statistics in ``stats/``, its module here (found by the registry, no
+list to edit), its view in ``present.py``, and its plan option if it has one (README,
+"Extending liftlab").
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import pkgutil
+from typing import Any, cast
 
-from liftlab.methods import (
-    bayesian,
-    bootstrap,
-    cap_sensitivity,
-    cumulative,
-    non_inferiority,
-    rank,
-    sequential,
-)
 from liftlab.methods.base import Method, MetricInput, test_for, test_name
 from liftlab.plan import Metric, Plan
 
@@ -43,16 +40,19 @@ __all__ = [
     "test_name",
 ]
 
+
+def _registry() -> tuple[Method, ...]:
+    """Every module of this package that defines ``run``, by ``order``."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "run"):
+            found.append(cast(Method, module))
+    return tuple(sorted(found, key=lambda m: m.order))
+
+
 # The order results are computed in and written to results.json.
-METHODS: tuple[Method, ...] = (
-    bayesian,
-    sequential,
-    cumulative,
-    non_inferiority,
-    bootstrap,
-    rank,
-    cap_sensitivity,
-)
+METHODS: tuple[Method, ...] = _registry()
 
 
 def needs_rows(plan: Plan, metric: Metric) -> bool:

@@ -64,7 +64,8 @@ class Method(Protocol):
     """A comparison method: a module with these names (see :mod:`liftlab.methods`).
 
     ``name`` keys its results in ``Comparison.methods`` (``MetricResult.methods`` for a
-    ``metric`` scope) and in results.json. ``needs`` says what it reads beyond the sums:
+    ``metric`` scope) and in results.json; ``order`` places it in the registry (results are
+    computed and written in increasing ``order``). ``needs`` says what it reads beyond the sums:
     ``rows`` (unit-level values, fetched for the metrics it applies to) or ``daily`` (the
     daily sums). ``applies`` says whether it runs for a metric under a plan; ``run`` computes
     it from a :class:`MetricInput` with :mod:`liftlab.stats` and returns its result
@@ -74,6 +75,7 @@ class Method(Protocol):
     """
 
     name: str
+    order: int
     needs: Need
     scope: Scope
 

@@ -10,6 +10,7 @@ from liftlab.plan import Metric, Plan
 from liftlab.stats.bayesian import BayesResult, NormalPrior, beta_binomial_effect, gaussian_effect
 
 name = "bayesian"
+order = 10
 needs: Need = "sums"
 scope: Scope = "comparison"
 

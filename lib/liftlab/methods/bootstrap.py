@@ -11,6 +11,7 @@ from liftlab.plan import Metric, Plan
 from liftlab.stats.bootstrap import BootstrapResult, bootstrap_compare
 
 name = "bootstrap"
+order = 50
 needs: Need = "rows"
 scope: Scope = "comparison"
 

@@ -12,6 +12,7 @@ from liftlab.plan import Metric, Plan
 from liftlab.stats.frequentist import Effect
 
 name = "cap_sensitivity"
+order = 70
 needs: Need = "sums"
 scope: Scope = "metric"
 

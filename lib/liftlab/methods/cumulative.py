@@ -11,6 +11,7 @@ from liftlab.monitor import CumulativeView, fixed_horizon_views
 from liftlab.plan import Metric, Plan
 
 name = "cumulative"
+order = 30
 needs: Need = "daily"
 scope: Scope = "comparison"
 

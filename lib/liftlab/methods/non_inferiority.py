@@ -9,6 +9,7 @@ from liftlab.plan import Metric, Plan
 from liftlab.stats.frequentist import NonInferiority, non_inferiority
 
 name = "non_inferiority"
+order = 40
 needs: Need = "sums"
 scope: Scope = "comparison"
 

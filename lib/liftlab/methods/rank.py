@@ -9,6 +9,7 @@ from liftlab.plan import Metric, Plan
 from liftlab.stats.rank import RankResult, mann_whitney
 
 name = "mann_whitney"
+order = 60
 needs: Need = "rows"
 scope: Scope = "comparison"
 

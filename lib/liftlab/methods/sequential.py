@@ -13,6 +13,7 @@ from liftlab.plan import Metric, Plan
 from liftlab.stats.moments import Moments
 
 name = "sequential"
+order = 20
 needs: Need = "daily"
 scope: Scope = "comparison"
 
