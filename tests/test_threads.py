@@ -312,3 +312,37 @@ def test_duplicates_found_within_and_across_variants(tmp_path, awkward, days, wh
         analyze(plan)
     clean = _plan_for(awkward["path"], metric, **({"timestamp": "exposed_at"} if days else {}))
     assert sum(unit_statistics(clean, open_units(clean)).counts.values()) == awkward["n"]
+
+
+def test_history_sums_are_exact_at_any_thread_count(awkward, monkeypatch):
+    """``liftlab design --history`` reads its baselines with the same exact sums: the same
+    moments on 1 and 4 engine threads, within the stated bound of ``fsum`` of the control's
+    values (a capped CUPED mean over awkward values)."""
+    from liftlab.history import read_history
+
+    plan = _plan_for(
+        awkward["path"],
+        [
+            {
+                "name": "m",
+                "role": "primary",
+                "type": "mean",
+                "column": "signed",
+                "covariate": "big",
+                "cap": {"value": 10.0},
+            }
+        ],
+    )
+    found = []
+    for threads in ("1", "4"):
+        monkeypatch.setenv(THREADS_ENV, threads)
+        found.append(read_history(plan, str(awkward["path"])).moments["m"])
+    assert found[0] == found[1]
+    cols = awkward["cols"]
+    keep = cols["variant"] == "control"
+    y, x = np.minimum(cols["signed"][keep], 10.0), np.minimum(cols["big"][keep], 10.0)
+    got = found[0]
+    assert got.n == int(keep.sum())
+    for name, terms in (("sum_y", y), ("sum_y2", y * y), ("sum_x2", x * x), ("sum_xy", x * y)):
+        exact, bound = _fsum_bound(terms)
+        assert abs(getattr(got, name) - exact) <= bound, name

@@ -408,9 +408,13 @@ def _exact(row: dict[str, Any], names: Iterator[str] | tuple[str, ...]) -> tuple
     return tuple(int(row[k] or 0) for k in names)
 
 
-def _as_float(total: int, k: int) -> float:
-    """An exact scaled integer sum as the nearest float64 (one rounding)."""
+def fixed_point_value(total: int, k: int) -> float:
+    """An exact scaled integer sum (:func:`fixed_point_sum`) as the nearest float64: its
+    one rounding."""
     return math.ldexp(float(total), -k)
+
+
+_as_float = fixed_point_value
 
 
 @dataclass
@@ -1185,6 +1189,7 @@ __all__ = [
     "UnitStats",
     "check_columns",
     "fixed_point_sum",
+    "fixed_point_value",
     "metric_values",
     "scale_exponent",
     "unit_statistics",

@@ -42,6 +42,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 
+from liftlab.aggregate import backend_name, fixed_point_sum, fixed_point_value, scale_exponent
 from liftlab.errors import DataError, PlanError, did_you_mean
 from liftlab.plan import PRE_PERIOD, EventAgg, Metric, Plan
 from liftlab.sources import connect, fetch, open_table
@@ -199,29 +200,16 @@ def _summarise(plan: Plan, rows: _Rows) -> History:
     t = rows.table
     if rows.variant is not None:
         t = t.filter(t[rows.variant].cast("string") == plan.control_name)
-    caps = _caps(plan, t, rows)
+    caps, spans = _caps(plan, t, rows)
     aggs: dict[str, Any] = {"n": t.count()}
     if rows.timestamp is not None:
         aggs |= {"first_": t[rows.timestamp].min(), "last_": t[rows.timestamp].max()}
+    scales: dict[str, int] = {}
     for i, m in enumerate(plan.metrics):
-        y_col, x_col = rows.columns[m.name]
-        cap = caps.get(m.name, {})
-        y = _capped(t[y_col], cap.get(y_col))
-        aggs |= {
-            f"m{i}_sy": y.sum(),
-            f"m{i}_syy": (y * y).sum(),
-            f"m{i}_ny": t[y_col].isnull().sum(),
-        }
-        aggs |= {f"m{i}_lo": y.min(), f"m{i}_hi": y.max()}
-        if x_col is not None:
-            x = _capped(t[x_col], cap.get(x_col))
-            aggs |= {
-                f"m{i}_sx": x.sum(),
-                f"m{i}_sxx": (x * x).sum(),
-                f"m{i}_sxy": (x * y).sum(),
-                f"m{i}_nx": t[x_col].isnull().sum(),
-            }
+        aggs |= _metric_sums(plan, t, rows, i, m, caps.get(m.name, {}), spans, scales)
     r = fetch(t.aggregate(**aggs)).to_pylist()[0]
+    for key, k in scales.items():
+        r[key] = fixed_point_value(int(r[key] or 0), k)
     n = int(r["n"])
     if n == 0:
         _no_rows(plan, rows)
@@ -240,32 +228,81 @@ def _summarise(plan: Plan, rows: _Rows) -> History:
     return History(moments, rows.label, n, rows.variant is not None, period, sources, sides)
 
 
+def _metric_sums(
+    plan: Plan,
+    t: ir.Table,
+    rows: _Rows,
+    i: int,
+    m: Metric,
+    cap: dict[str, float],
+    spans: dict[str, tuple[float, float]],
+    scales: dict[str, int],
+) -> dict[str, Any]:
+    """One metric's aggregates: ``Σy, Σy², Σx, Σx², Σxy`` after its caps as exact
+    fixed-point sums (:func:`liftlab.aggregate.fixed_point_sum`, scaled by the bound of
+    each product; ``scales`` gets each sum's exponent), so the history's figures do not
+    depend on the engine's thread count; and the empty values, least and greatest ``y``."""
+    backend = backend_name(t)
+    y_col, x_col = rows.columns[m.name]
+    sides = ("numerator", "denominator") if m.type == "ratio" else ("column", "covariate")
+    bound: dict[str, float] = {}
+    for col, attr in zip((y_col, x_col), sides, strict=True):
+        if col is not None:
+            lo, hi = spans[col]
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                raise DataError(
+                    f"'{col}' in the history {rows.label} holds infinite or NaN values; clean them",
+                    source=plan.source,
+                    field=f"metrics[{i}].{attr}",
+                )
+            top = min(hi, cap.get(col, math.inf))
+            bound[col] = max(abs(min(lo, top)), abs(top))
+    y = _capped(t[y_col], cap.get(y_col))
+    terms = {"sy": (y, bound[y_col]), "syy": (y * y, bound[y_col] ** 2)}
+    aggs = {f"m{i}_ny": t[y_col].isnull().sum(), f"m{i}_lo": y.min(), f"m{i}_hi": y.max()}
+    if x_col is not None:
+        x = _capped(t[x_col], cap.get(x_col))
+        bx = bound[x_col]
+        terms |= {"sx": (x, bx), "sxx": (x * x, bx**2), "sxy": (x * y, bx * bound[y_col])}
+        aggs[f"m{i}_nx"] = t[x_col].isnull().sum()
+    for name, (value, b) in terms.items():
+        k = scales[f"m{i}_{name}"] = scale_exponent(b)
+        aggs[f"m{i}_{name}"] = fixed_point_sum(value, k, backend)
+    return aggs
+
+
 def _capped(col: ir.Column, cap: float | None) -> ir.FloatingColumn:
     value = col.cast("float64")
     return value if cap is None else value.clip(upper=cap)
 
 
-def _caps(plan: Plan, t: ir.Table, rows: _Rows) -> dict[str, dict[str, float]]:
-    """Each capped metric's cap per column: its fixed value, or the quantile of the rows
-    used (of the non-zero values unless ``among: all``), in one query."""
-    quantiles: dict[str, Any] = {}
+def _caps(
+    plan: Plan, t: ir.Table, rows: _Rows
+) -> tuple[dict[str, dict[str, float]], dict[str, tuple[float, float]]]:
+    """Each capped metric's cap per column (its fixed value, or the quantile of the rows
+    used, of the non-zero values unless ``among: all``), and each metric column's least and
+    greatest value (0 and 0 without rows), in one query."""
+    aggs: dict[str, Any] = {}
     for i, m in enumerate(plan.metrics):
-        if m.cap is not None and m.cap.quantile is not None:
-            for k, col in enumerate(c for c in rows.columns[m.name] if c is not None):
-                value = t[col].cast("float64")
-                if m.cap.among == "nonzero":
-                    value = value.nullif(0.0)
-                quantiles[f"q{i}_{k}"] = value.quantile(m.cap.quantile)
-    row = fetch(t.aggregate(**quantiles)).to_pylist()[0] if quantiles else {}
-    caps: dict[str, dict[str, float]] = {}
-    for i, m in enumerate(plan.metrics):
-        if m.cap is None:
-            continue
         for k, col in enumerate(c for c in rows.columns[m.name] if c is not None):
+            value = t[col].cast("float64")
+            aggs |= {f"lo_{col}": value.min(), f"hi_{col}": value.max()}
+            if m.cap is not None and m.cap.quantile is not None:
+                among = value.nullif(0.0) if m.cap.among == "nonzero" else value
+                aggs[f"q{i}_{k}"] = among.quantile(m.cap.quantile)
+    row = fetch(t.aggregate(**aggs)).to_pylist()[0]
+    caps: dict[str, dict[str, float]] = {}
+    spans: dict[str, tuple[float, float]] = {}
+    for i, m in enumerate(plan.metrics):
+        for k, col in enumerate(c for c in rows.columns[m.name] if c is not None):
+            lo, hi = row[f"lo_{col}"], row[f"hi_{col}"]
+            spans[col] = (0.0, 0.0) if lo is None else (float(lo), float(hi))
+            if m.cap is None:
+                continue
             value = m.cap.value if m.cap.value is not None else row.get(f"q{i}_{k}")
             if value is not None:  # None: every value is 0 (or no rows), nothing to cap
                 caps.setdefault(m.name, {})[col] = float(value)
-    return caps
+    return caps, spans
 
 
 def _no_rows(plan: Plan, rows: _Rows) -> None:
