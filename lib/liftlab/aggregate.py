@@ -69,13 +69,13 @@ class Layout:
 
     @classmethod
     def of(cls, plan: Plan) -> Layout:
-        lp = plan.landing_page
+        funnel = plan.data_needs.funnel  # 0/1 columns of the unit table
         return cls(
             unit=plan.unit,
             variant=plan.data.variant_column,
             timestamp=plan.data.timestamp,
             columns={m.name: _yx(m) for m in plan.metrics},
-            funnel=tuple(lp.funnel) if lp is not None else (),
+            funnel=funnel,
         )
 
 
@@ -97,7 +97,7 @@ class UnitStats:
     - ``funnel_counts``: per variant, ``[n, c_1, …, c_K]``: units exposed and units that
       reached each funnel step and every step before it (``Layout.funnel``).
     - ``cross_sums``: per ``"a*b"`` (sides ``metric.y`` / ``metric.x`` that a kind asks for,
-      :attr:`liftlab.plan.Plan.cross_products`), per variant, the sum over units of the product
+      :attr:`liftlab.plan.Plan.data_needs`), per variant, the sum over units of the product
       of the two (capped) values: what a delta method across two metrics needs.
     """
 
@@ -604,7 +604,7 @@ def _tail_table(
 def _tail_columns(plan: Plan, lay: Layout) -> list[str]:
     """The columns a capped sum can involve: those of metrics that have a cap or cap levels
     (means), and of the metrics in the kind's cross products."""
-    crossed = {side.split(".")[0] for pair in plan.cross_products for side in pair}
+    crossed = {side.split(".")[0] for pair in plan.data_needs.cross_products for side in pair}
     return [
         c
         for m in plan.metrics
@@ -822,7 +822,7 @@ def _needs(
             ys = Side(y_col, level.get(y_col))
             xs = Side(x_col, level.get(x_col)) if x_col is not None else None
             needs.levels.setdefault(m.name, {})[label] = needs.sums.moments(ys, xs)
-    for a_side, b_side in plan.cross_products:
+    for a_side, b_side in plan.data_needs.cross_products:
         needs.cross[f"{a_side}*{b_side}"] = needs.sums.need(sides[a_side], sides[b_side])
     return needs
 

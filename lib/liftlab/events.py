@@ -94,8 +94,8 @@ def _wanted_events(plan: Plan) -> list[tuple[str, str]]:
                     wanted.append((f"metrics[{i}].{side}.event", spec.event))
         elif m.event is not None:
             wanted.append((f"metrics[{i}].event", m.event))
-    funnel = plan.landing_page.funnel if plan.landing_page is not None else []
-    wanted += [(f"landing_page.funnel[{k}]", step) for k, step in enumerate(funnel)]
+    needs = plan.data_needs
+    wanted += [(f"{needs.funnel_field}[{k}]", step) for k, step in enumerate(needs.funnel)]
     return wanted
 
 
@@ -213,8 +213,7 @@ def open_events(plan: Plan, *, all_control: bool = False, scope: Scope | None = 
             aggs[f"m{i}_x"] = _aggregate(joined, x_spec, lo, hi, scale)
             x_name = f"m{i}_x"
         layout_cols[m.name] = (f"m{i}_y", x_name)
-    funnel = plan.landing_page.funnel if plan.landing_page is not None else []
-    window = plan.landing_page.funnel_window_days if plan.landing_page is not None else 0.0
+    funnel, window = plan.data_needs.funnel, plan.data_needs.funnel_window_days
     for k, step in enumerate(funnel):  # 0/1 per step; aggregate.py requires the earlier steps
         aggs[f"f{k}"] = _aggregate(
             joined, EventAgg(event=step, aggregate="any"), 0.0, window, scale

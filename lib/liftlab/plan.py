@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -541,6 +542,27 @@ class Analysis(_Strict):
     sequential: SequentialSpec = SequentialSpec()
 
 
+@dataclass(frozen=True)
+class DataNeeds:
+    """What a plan's kind needs from the data beyond its metrics' own sums, declared by the
+    kind's options (:meth:`Plan.data_needs`), so that the data layer (:mod:`liftlab.aggregate`,
+    :mod:`liftlab.events`) compiles it with every other sum without knowing any kind.
+
+    - ``cross_products``: products of two metrics' per-unit values to sum per variant; each
+      side is ``"<metric>.y"`` (value or numerator) or ``"<metric>.x"`` (denominator or
+      covariate).
+    - ``funnel``: steps from the top (0/1 columns of a unit table, or event names), counted
+      per variant as units that reached a step and every step before it; ``funnel_field``
+      names the plan field that lists them (for messages), ``funnel_window_days`` the days
+      after exposure a step's event counts within (event tables).
+    """
+
+    cross_products: tuple[tuple[str, str], ...] = ()
+    funnel: tuple[str, ...] = ()
+    funnel_field: str = ""
+    funnel_window_days: float = 0.0
+
+
 class PricingOptions(_Strict):
     """``kind: pricing``: which metrics are the purchase flag and the revenue per visitor.
 
@@ -556,6 +578,11 @@ class PricingOptions(_Strict):
     link: Literal["logit", "log"] = "logit"
     draws: Annotated[int, Field(ge=200, le=100_000)] = 2000
     seed: int = 20261125
+
+    def needs(self) -> DataNeeds:
+        """Nothing beyond the metrics' sums: the demand curve is fitted to the arms'
+        conversion and revenue moments."""
+        return DataNeeds()
 
 
 class CreativeOptions(_Strict):
@@ -601,6 +628,14 @@ class CreativeOptions(_Strict):
     draws: Annotated[int, Field(ge=1000, le=1_000_000)] = 20_000
     seed: int = 20261125
 
+    def needs(self) -> DataNeeds:
+        """With a conversion metric: conversions × clicks and conversions × impressions per
+        unit, for the delta-method intervals of conversion per click and per impression."""
+        if self.conversion is None:
+            return DataNeeds()
+        conv = f"{self.conversion}.y"
+        return DataNeeds(cross_products=((conv, f"{self.ctr}.y"), (conv, f"{self.ctr}.x")))
+
 
 class LandingOptions(_Strict):
     """``kind: landing_page``: the funnel, segment breakdown and novelty check.
@@ -618,6 +653,15 @@ class LandingOptions(_Strict):
     segments: bool = True
     novelty: bool = True
     novelty_cut: dt.date | None = None
+
+    def needs(self) -> DataNeeds:
+        """The funnel's steps, counted per variant (within ``funnel_window_days`` of
+        exposure on event tables)."""
+        return DataNeeds(
+            funnel=tuple(self.funnel),
+            funnel_field="landing_page.funnel",
+            funnel_window_days=self.funnel_window_days,
+        )
 
     @field_validator("funnel")
     @classmethod
@@ -893,21 +937,15 @@ class Plan(_Strict):
         return not self.variants
 
     @property
-    def cross_products(self) -> list[tuple[str, str]]:
-        """The products of two metrics' per-unit values the plan's kind needs summed.
-
-        Each side is ``"<metric>.y"`` (value or numerator) or ``"<metric>.x"`` (denominator
-        or covariate). A creative tournament with a conversion metric needs conversions ×
-        clicks and conversions × impressions per unit, for the delta-method intervals of
-        conversion per click and per impression. The kind's options declare them here, so
-        the data layer (:mod:`liftlab.aggregate`) compiles them with every other sum
-        without knowing any kind.
-        """
-        opts = self.creative
-        if self.kind == "creative" and opts is not None and opts.conversion is not None:
-            conv = f"{opts.conversion}.y"
-            return [(conv, f"{opts.ctr}.y"), (conv, f"{opts.ctr}.x")]
-        return []
+    def data_needs(self) -> DataNeeds:
+        """What the plan's kind needs from the data beyond the metrics' sums (its options'
+        :class:`DataNeeds`; none for ``general``)."""
+        opts: PricingOptions | CreativeOptions | LandingOptions | None = {
+            "pricing": self.pricing,
+            "creative": self.creative,
+            "landing_page": self.landing_page,
+        }.get(self.kind)
+        return opts.needs() if opts is not None else DataNeeds()
 
     @property
     def control_name(self) -> str:
