@@ -136,7 +136,7 @@ def test_notebook_cells_are_calls_into_liftlab() -> None:
     for cell in code:
         assert "def " not in cell.source and "import " not in cell.source
         assert (
-            1 <= len(re.findall(r"\b(?:present|charts|provenance|kinds)\.\w+\(", cell.source)) <= 2
+            1 <= len(re.findall(r"\b(?:present|charts|provenance|views)\.\w+\(", cell.source)) <= 2
         )
 
 
