@@ -779,8 +779,9 @@ def test_sequential_chart_plots_looks_and_drops_infinite_bounds(
     looks[0] = dataclasses.replace(looks[0], ci_low=-math.inf)
     looks[1] = dataclasses.replace(looks[1], ci_low=1.0, ci_high=0.5)
     odd = dataclasses.replace(view, looks=tuple(looks))
+    b = m.comparison("b")
     broken = dataclasses.replace(
-        m, comparisons=[dataclasses.replace(m.comparison("b"), sequential=odd)]
+        m, comparisons=[dataclasses.replace(b, methods={**b.methods, "sequential": odd})]
     )
     data = charts.sequential_frame(broken)
     assert data.loc[:1, ["ci_low", "ci_high"]].isna().all().all()

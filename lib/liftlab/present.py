@@ -933,80 +933,112 @@ def diagnostics_frame(metric_result: MetricResult, results: Results) -> pd.DataF
 
     ``None`` when there is nothing beyond the headline.
     """
-    m = metric_result.metric
-    a = results.plan.analysis
-    display = display_of(results.plan, m.name)
-    level = _level(a.alpha)
-    bayes = _is_bayes(metric_result)
-    seq = _sequential_kind(metric_result)
-    n_family = len(results.plan.primary_metrics) * len(results.plan.treatments)
-    best = metric_result.best if bayes else None
-    control = metric_result.comparisons[0].control if metric_result.comparisons else None
-    control_mean = (
-        metric_result.variants[control].mean if control in metric_result.variants else math.nan
-    )
     listing = listed_arms(results)
-    rows = []
-    for c in listing.only(metric_result).comparisons:
-        e = c.effect
-        row: dict[str, Any] = {"variant": c.variant}
-        if seq is not None:
-            row[f"fixed-horizon lift [{level} CI]"] = fmt.effect_text(
-                display, e.rel_effect, e.rel_ci, "relative"
-            )
-            row["fixed-horizon p"] = p_text(e.p_value)
-            look = c.sequential.looks[-1] if c.sequential and c.sequential.looks else None
-            if seq == "group-sequential":
-                row["z / boundary (last look)"] = (
-                    f"{look.z:+.2f} / ±{look.boundary:.2f}"
-                    if look is not None and _ok(look.z) and _ok(look.boundary)
-                    else DASH
-                )
-        elif not bayes:
-            if c.headline is not None and c.headline.effect_type == "relative":
-                row[f"difference [{level} CI], same test"] = fmt.effect_text(
-                    display, e.abs_effect, e.abs_ci, "absolute"
-                )
-            if m.role == "primary" and n_family > 1:
-                row["p before adjustment"] = p_text(e.p_value)
-        else:
-            if best is not None:
-                row["probability best (all arms)"] = fmt.mc_probability(
-                    best.prob_best.get(c.variant)
-                )
-                loss = best.expected_loss.get(c.variant, math.nan)
-                row["expected loss if chosen (% of control)"] = _small_pct(
-                    loss / abs(control_mean) if control_mean else math.nan
-                )
-            elif c.bayes is not None:
-                row["expected loss if shipped (% of control)"] = _small_pct(
-                    c.bayes.expected_loss_treatment_rel
-                )
-        if c.non_inferiority is not None:
-            row[f"non-inferior: one-sided {level} bound vs margin ({_margin_text(m)})"] = _ni_cell(
-                m, c
-            )
-        if c.rank is not None:
-            row["Mann–Whitney p"] = p_text(c.rank.p_value)
-            row["P(T > C)"] = fmt.probability(c.rank.prob_superiority)
-        rows.append(row)
-    if bayes and best is not None and control is not None:
-        loss = best.expected_loss.get(control, math.nan)
-        rows.insert(
-            0,
-            {
-                "variant": _variant_label(control, control),
-                "probability best (all arms)": fmt.mc_probability(best.prob_best.get(control)),
-                "expected loss if chosen (% of control)": _small_pct(
-                    loss / abs(control_mean) if control_mean else math.nan
-                ),
-            },
-        )
+    rows = [
+        {"variant": c.variant}
+        | _method_cells(metric_result, results, c)
+        | _test_cells(metric_result.metric, results, c)
+        for c in listing.only(metric_result).comparisons
+    ]
+    control_row = _control_best_row(metric_result)
+    if control_row is not None:
+        rows.insert(0, control_row)
     if not rows or all(len(r) == 1 for r in rows):
         return None
     if any(c.variant in listing.rest for c in metric_result.comparisons):
         rows.append({"variant": f"{listing.more()} (each in results.json)"})
     return pd.DataFrame(rows).fillna(DASH)
+
+
+def _control_mean(metric_result: MetricResult) -> float:
+    control = metric_result.comparisons[0].control if metric_result.comparisons else None
+    return metric_result.variants[control].mean if control in metric_result.variants else math.nan
+
+
+def _method_cells(metric_result: MetricResult, results: Results, c: Comparison) -> dict[str, str]:
+    """What the plan's method adds beside the headline: the fixed-horizon numbers of a
+    sequential plan, the same test's difference of a frequentist one, or the chance of being
+    best and the expected loss of a Bayesian one."""
+    m = metric_result.metric
+    display = display_of(results.plan, m.name)
+    level = _level(results.plan.analysis.alpha)
+    e = c.effect
+    row: dict[str, str] = {}
+    seq = _sequential_kind(metric_result)
+    if seq is not None:
+        row[f"fixed-horizon lift [{level} CI]"] = fmt.effect_text(
+            display, e.rel_effect, e.rel_ci, "relative"
+        )
+        row["fixed-horizon p"] = p_text(e.p_value)
+        look = c.sequential.looks[-1] if c.sequential and c.sequential.looks else None
+        if seq == "group-sequential":
+            row["z / boundary (last look)"] = (
+                f"{look.z:+.2f} / ±{look.boundary:.2f}"
+                if look is not None and _ok(look.z) and _ok(look.boundary)
+                else DASH
+            )
+    elif not _is_bayes(metric_result):
+        if c.headline is not None and c.headline.effect_type == "relative":
+            row[f"difference [{level} CI], same test"] = fmt.effect_text(
+                display, e.abs_effect, e.abs_ci, "absolute"
+            )
+        n_family = len(results.plan.primary_metrics) * len(results.plan.treatments)
+        if m.role == "primary" and n_family > 1:
+            row["p before adjustment"] = p_text(e.p_value)
+    else:
+        row |= _bayes_cells(metric_result, c)
+    return row
+
+
+def _bayes_cells(metric_result: MetricResult, c: Comparison) -> dict[str, str]:
+    """The chance of being best of all arms and the expected loss of choosing the arm (more
+    than two arms), or the expected loss of shipping it."""
+    best = metric_result.best
+    if best is not None:
+        control_mean = _control_mean(metric_result)
+        loss = best.expected_loss.get(c.variant, math.nan)
+        return {
+            "probability best (all arms)": fmt.mc_probability(best.prob_best.get(c.variant)),
+            "expected loss if chosen (% of control)": _small_pct(
+                loss / abs(control_mean) if control_mean else math.nan
+            ),
+        }
+    if c.bayes is not None:
+        return {
+            "expected loss if shipped (% of control)": _small_pct(
+                c.bayes.expected_loss_treatment_rel
+            )
+        }
+    return {}
+
+
+def _test_cells(m: Metric, results: Results, c: Comparison) -> dict[str, str]:
+    """The non-inferiority bound against the margin and the rank test, where they ran."""
+    level = _level(results.plan.analysis.alpha)
+    row: dict[str, str] = {}
+    if c.non_inferiority is not None:
+        row[f"non-inferior: one-sided {level} bound vs margin ({_margin_text(m)})"] = _ni_cell(m, c)
+    if c.rank is not None:
+        row["Mann–Whitney p"] = p_text(c.rank.p_value)
+        row["P(T > C)"] = fmt.probability(c.rank.prob_superiority)
+    return row
+
+
+def _control_best_row(metric_result: MetricResult) -> dict[str, str] | None:
+    """Control's chance of being best and expected loss (Bayesian plans, more than two arms)."""
+    best = metric_result.best if _is_bayes(metric_result) else None
+    if best is None or not metric_result.comparisons:
+        return None
+    control = metric_result.comparisons[0].control
+    control_mean = _control_mean(metric_result)
+    loss = best.expected_loss.get(control, math.nan)
+    return {
+        "variant": _variant_label(control, control),
+        "probability best (all arms)": fmt.mc_probability(best.prob_best.get(control)),
+        "expected loss if chosen (% of control)": _small_pct(
+            loss / abs(control_mean) if control_mean else math.nan
+        ),
+    }
 
 
 def diagnostics_markdown(metric_result: MetricResult, results: Results) -> str:
