@@ -36,6 +36,8 @@ exposed (or excluded), event rows with no unit id, and negative values of events
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -129,6 +131,62 @@ def open_events(plan: Plan, *, all_control: bool = False, scope: Scope | None = 
     ``segment`` keeps the units whose first exposure holds those values. Data quality is
     counted over the rows up to ``as_of`` in every segment.
     """
+    d = plan.data
+    assert d.exposures is not None and d.events is not None
+    e, ev, files = _exposures_and_events(plan, all_control)
+    if scope is not None:
+        check_segment(plan, scope, e, d.exposures)
+        e, ev = e.filter(scope.before(e.exposed_at)), ev.filter(scope.before(ev.ts))
+    per_unit = _first_exposures(plan, e)
+    units = per_unit.filter(per_unit.kept_)
+
+    quality, identity = _quality(plan, e, ev, per_unit, units)
+    if scope is not None and scope.segment:
+        units = units.filter(scope.within(units))
+
+    right = units.select(u_=units.unit, exp_=units.exposed_at, variant_=units.variant)
+    # Only the events some metric or funnel step reads are joined to the units (event
+    # streams are mostly other events); the counts by exposure day read the full join.
+    read = sorted({name for _, name in _wanted_events(plan)})
+    mine = ev.filter(ev.event.isin(read)) if read else ev
+    joined = mine.inner_join(right, mine.unit == right.u_)
+    everything = ev.inner_join(right, ev.unit == right.u_)
+    aggs, layout_cols = _unit_aggregates(plan, joined, _value_scale(plan, ev))
+    per_metric = joined.group_by(k_=joined.unit).aggregate(**aggs)
+    table = units.left_join(per_metric, units.unit == per_metric.k_).select(
+        unit=units.unit,
+        variant=units.variant,
+        exposed_at=units.exposed_at,
+        **{s: units[s] for s in d.segments},
+        **{k: per_metric[k].fill_null(0) for k in aggs},
+    )
+    # Computed once: the statistics run several queries over the unit rows, each of which
+    # would otherwise join the events again.
+    table = _computed(table)
+    return UnitSource(
+        table=table,
+        label=f"{d.exposures} + {d.events}",
+        files=files,
+        identity=identity,
+        layout=Layout(
+            "unit",
+            "variant",
+            "exposed_at",
+            layout_cols,
+            derived=True,
+            funnel=tuple(f"f{k}" for k in range(len(plan.data_needs.funnel))),
+        ),
+        quality=quality,
+        extras={"events": everything.select("variant_", "event", "ts", "exp_")},
+    )
+
+
+def _exposures_and_events(
+    plan: Plan, all_control: bool
+) -> tuple[ir.Table, ir.Table, tuple[Path, ...]]:
+    """The exposure and event tables, checked (columns, timestamp types, the events the plan
+    names) and renamed to ``unit, variant, exposed_at, <segments>`` and
+    ``unit, event, ts, value``, with the files they were read from."""
     con = connect(plan)
     d = plan.data
     assert d.exposures is not None and d.events is not None
@@ -165,9 +223,15 @@ def open_events(plan: Plan, *, all_control: bool = False, scope: Scope | None = 
         ts=events[col["ts"]],
         value=events[col["value"]].cast("float64"),
     )
-    if scope is not None:
-        check_segment(plan, scope, e, d.exposures)
-        e, ev = e.filter(scope.before(e.exposed_at)), ev.filter(scope.before(ev.ts))
+    return e, ev, tuple(sorted({*exp_files, *ev_files}))
+
+
+def _first_exposures(plan: Plan, e: ir.Table) -> ir.Table:
+    """One row per exposed unit, computed once in the engine (a temporary table): its first
+    exposure time and that row's segments, how many variants it saw (0, 1 or 2 for two or
+    more), its variant when it saw one, its exposure rows, and ``kept_`` (one variant, and
+    one the plan names). The quality counts and the metric table read it instead of
+    grouping the exposures again."""
     names = list(plan.variants)
     ef = e.filter(e.unit.notnull())
     first, last = ef.variant.min(), ef.variant.max()
@@ -183,25 +247,18 @@ def open_events(plan: Plan, *, all_control: bool = False, scope: Scope | None = 
         # expression) so that PostgreSQL, which cannot estimate ``n_variants = 1 AND variant
         # IN (...)`` over an aggregate and guesses one row, does not plan nested loops.
         kept_=(n_variants == 1) & first.isin(names),
-        **{s: ef[s].argmin(ef.exposed_at) for s in d.segments},
+        **{s: ef[s].argmin(ef.exposed_at) for s in plan.data.segments},
     )
-    # One row per exposed unit, computed once in the engine (a temporary table): the quality
-    # counts and the metric table below read it instead of grouping the exposures again.
-    per_unit = _computed(per_unit)
-    units = per_unit.filter(per_unit.kept_)
+    return _computed(per_unit)
 
-    quality, identity = _quality(plan, e, ev, per_unit, units)
-    if scope is not None and scope.segment:
-        units = units.filter(scope.within(units))
 
-    right = units.select(u_=units.unit, exp_=units.exposed_at, variant_=units.variant)
-    # Only the events some metric or funnel step reads are joined to the units (event
-    # streams are mostly other events); the counts by exposure day read the full join.
-    read = sorted({name for _, name in _wanted_events(plan)})
-    mine = ev.filter(ev.event.isin(read)) if read else ev
-    joined = mine.inner_join(right, mine.unit == right.u_)
-    everything = ev.inner_join(right, ev.unit == right.u_)
-    scale = _value_scale(plan, ev)
+def _unit_aggregates(
+    plan: Plan, joined: ir.Table, scale: tuple[int, str]
+) -> tuple[dict[str, Any], dict[str, tuple[str, str | None]]]:
+    """Per unit, the aggregate columns of every metric (``m{i}_y``, and ``m{i}_x`` for a
+    ratio's denominator or a pre-period covariate) and funnel step (``f{k}``), over the
+    events joined to their units; with the metric layout (metric name to its y and x
+    columns)."""
     aggs: dict[str, Any] = {}
     layout_cols: dict[str, tuple[str, str | None]] = {}
     for i, m in enumerate(plan.metrics):
@@ -218,34 +275,7 @@ def open_events(plan: Plan, *, all_control: bool = False, scope: Scope | None = 
         aggs[f"f{k}"] = _aggregate(
             joined, EventAgg(event=step, aggregate="any"), 0.0, window, scale
         )
-    per_metric = joined.group_by(k_=joined.unit).aggregate(**aggs)
-    table = units.left_join(per_metric, units.unit == per_metric.k_).select(
-        unit=units.unit,
-        variant=units.variant,
-        exposed_at=units.exposed_at,
-        **{s: units[s] for s in d.segments},
-        **{k: per_metric[k].fill_null(0) for k in aggs},
-    )
-    # Computed once: the statistics run several queries over the unit rows, each of which
-    # would otherwise join the events again.
-    table = _computed(table)
-    label = f"{d.exposures} + {d.events}"
-    return UnitSource(
-        table=table,
-        label=label,
-        files=tuple(sorted({*exp_files, *ev_files})),
-        identity=identity,
-        layout=Layout(
-            "unit",
-            "variant",
-            "exposed_at",
-            layout_cols,
-            derived=True,
-            funnel=tuple(f"f{k}" for k in range(len(funnel))),
-        ),
-        quality=quality,
-        extras={"events": everything.select("variant_", "event", "ts", "exp_")},
-    )
+    return aggs, layout_cols
 
 
 def _computed(table: ir.Table) -> ir.Table:
@@ -267,12 +297,12 @@ def _sides(m: Metric) -> tuple[EventAgg, EventAgg | None, bool]:
     return y, (y if m.covariate == PRE_PERIOD else None), True
 
 
-def _sum_events(plan: Plan) -> list[str]:
-    """The events whose ``value`` some metric adds up (``aggregate: sum``)."""
+def _sum_events(metrics: Iterable[Metric]) -> list[str]:
+    """The events whose ``value`` one of ``metrics`` adds up (``aggregate: sum``)."""
     return sorted(
         {
             s.event
-            for m in plan.metrics
+            for m in metrics
             for s in _sides(m)[:2]
             if isinstance(s, EventAgg) and s.aggregate == "sum"
         }
@@ -283,7 +313,7 @@ def _value_scale(plan: Plan, ev: ir.Table) -> tuple[int, str]:
     """The fixed-point scale of summed event values (from their largest magnitude, one
     small query; none without a ``sum`` metric) and the engine's backend name."""
     backend = backend_name(ev)
-    events = _sum_events(plan)
+    events = _sum_events(plan.metrics)
     if not events:
         return 0, backend
     mine = ev.filter(ev.event.isin(events))
@@ -327,47 +357,9 @@ def _quality(
     units: ir.Table,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Data-quality counts over the raw tables (two small queries) and the tables' identity."""
-    names = list(plan.variants)
-    raw = e.aggregate(
-        rows=e.count(),
-        null_unit_rows=e.unit.isnull().sum(),
-        unknown_variant_rows=(~e.variant.isin(names) | e.variant.isnull()).sum(),
-        max_exposed_at=e.exposed_at.max(),
-    )
-    pu = per_unit.aggregate(
-        units=per_unit.count(),
-        duplicate_rows=(per_unit.rows - 1).sum(),
-        multi_variant_units=(per_unit.n_variants > 1).sum(),
-        unknown_variant_units=((per_unit.n_variants == 1) & ~per_unit.variant.isin(names)).sum(),
-    )
-    exp_row = fetch(raw.cross_join(pu)).to_pylist()[0]
-
-    sum_events = sorted(
-        {
-            s.event
-            for m in plan.metrics
-            if not m.allow_negative
-            for s in _sides(m)[:2]
-            if isinstance(s, EventAgg) and s.aggregate == "sum"
-        }
-    )
-    if backend_name(ev) == "duckdb":
-        # a membership test (a mark join) costs a fifth less than the left join in DuckDB;
-        # PostgreSQL and Spark plan ``IN (subquery)`` in a select list badly or not at all
-        lj, exposed = ev, ev.unit.isin(units.unit)
-    else:
-        seen = units.select(s_=units.unit, one_=ibis.literal(1))
-        lj = ev.left_join(seen, ev.unit == seen.s_)
-        exposed = lj.one_.notnull()
-    ev_row = fetch(
-        lj.aggregate(
-            rows=lj.count(),
-            null_unit_rows=lj.unit.isnull().sum(),
-            unexposed=(lj.unit.notnull() & ~exposed).sum(),
-            negative=(lj.event.isin(sum_events or [""]) & (lj.value < 0)).sum(),
-            max_ts=lj.ts.max(),
-        )
-    ).to_pylist()[0]
+    exp_row = _exposure_counts(plan, e, per_unit)
+    checked = _sum_events(m for m in plan.metrics if not m.allow_negative)
+    ev_row = _event_counts(ev, units, checked)
 
     def n(v: Any) -> int:
         return int(v or 0)
@@ -387,7 +379,7 @@ def _quality(
             "null_unit_rows": n(ev_row["null_unit_rows"]),
             "unexposed_unit_rows": n(ev_row["unexposed"]),
             "negative_value_rows": n(ev_row["negative"]),
-            "negative_checked_events": sum_events,
+            "negative_checked_events": checked,
         },
     }
     excluded = (
@@ -401,6 +393,50 @@ def _quality(
         "events.max_ts": str(ev_row["max_ts"]),
     }
     return quality, identity
+
+
+def _exposure_counts(plan: Plan, e: ir.Table, per_unit: ir.Table) -> dict[str, Any]:
+    """The exposure rows' counts (rows, rows with no unit id or a variant the plan does not
+    name, the latest exposure) and the per-unit ones (units, duplicate rows, units with more
+    than one variant or one the plan does not name): one query."""
+    names = list(plan.variants)
+    raw = e.aggregate(
+        rows=e.count(),
+        null_unit_rows=e.unit.isnull().sum(),
+        unknown_variant_rows=(~e.variant.isin(names) | e.variant.isnull()).sum(),
+        max_exposed_at=e.exposed_at.max(),
+    )
+    pu = per_unit.aggregate(
+        units=per_unit.count(),
+        duplicate_rows=(per_unit.rows - 1).sum(),
+        multi_variant_units=(per_unit.n_variants > 1).sum(),
+        unknown_variant_units=((per_unit.n_variants == 1) & ~per_unit.variant.isin(names)).sum(),
+    )
+    row: dict[str, Any] = fetch(raw.cross_join(pu)).to_pylist()[0]
+    return row
+
+
+def _event_counts(ev: ir.Table, units: ir.Table, checked: list[str]) -> dict[str, Any]:
+    """The event rows' counts: rows, rows with no unit id, rows of units never exposed (or
+    excluded), negative values of the ``checked`` events, the latest event: one query."""
+    if backend_name(ev) == "duckdb":
+        # a membership test (a mark join) costs a fifth less than the left join in DuckDB;
+        # PostgreSQL and Spark plan ``IN (subquery)`` in a select list badly or not at all
+        lj, exposed = ev, ev.unit.isin(units.unit)
+    else:
+        seen = units.select(s_=units.unit, one_=ibis.literal(1))
+        lj = ev.left_join(seen, ev.unit == seen.s_)
+        exposed = lj.one_.notnull()
+    row: dict[str, Any] = fetch(
+        lj.aggregate(
+            rows=lj.count(),
+            null_unit_rows=lj.unit.isnull().sum(),
+            unexposed=(lj.unit.notnull() & ~exposed).sum(),
+            negative=(lj.event.isin(checked or [""]) & (lj.value < 0)).sum(),
+            max_ts=lj.ts.max(),
+        )
+    ).to_pylist()[0]
+    return row
 
 
 def events_by_exposure_day(
