@@ -446,72 +446,16 @@ def open_export(plan: Plan, *, scope: Scope | None = None) -> UnitSource:
     uses its ``date`` and role columns when each row is a cluster); ``extras["export_columns"]``
     the resolved :class:`ExportColumns`.
     """
-    d = plan.data
-    label = str(d.aggregates)
+    label = str(plan.data.aggregates)
     raw, files = _read(plan)
-    names = list(raw.schema().names)
-    cols = resolve_columns(plan, names)
-    for s in d.segments:
-        _require(plan, names, s, "segment", "data.segments")
-    if cols.cluster is not None and d.segments:
-        raise DataError(
-            f"segments need row clusters, but the rows are added up per {cols.cluster}; "
-            "set data.cluster to a row-level column or remove data.segments",
-            source=plan.source,
-            field="data.segments",
-        )
-    if _check_numbers(plan, raw, cols, label).get("span"):
-        # each row spans the report's period (no Day breakdown): the rows are not days
-        cols = replace(cols, roles={r: c for r, c in cols.roles.items() if r != "date"})
+    cols = _checked_columns(plan, raw, label)
     skipped_total = _is_total(raw, cols)
     t = raw.filter(~skipped_total)
-    date_col = cols.roles.get("date")
-    day = _day(t[date_col]) if date_col is not None else None
     if scope is not None:
-        check_segment(plan, scope, t, label)
-        if scope.as_of is not None:
-            if day is None:
-                raise DataError(
-                    "as_of needs the export's day column (columns: {date: ...})",
-                    source=plan.source,
-                    field="data.columns.date",
-                )
-            t = t.filter(scope.before(_day(t[date_col])))
-        if scope.segment:
-            t = t.filter(scope.within(t))
-    values = {role: _number(t[cols.roles[role]]) for role in cols.numbers}
-    rows = t.select(
-        variant=t[cols.arm].cast("string"),
-        cluster_=(t[cols.cluster].cast("string") if cols.cluster else ibis.literal("")),
-        **({"date": _day(t[date_col])} if date_col is not None else {}),
-        **{s: t[s] for s in d.segments},
-        **{role: v.fill_null(0.0) for role, v in values.items()},
-        **{f"null_{role}": v.isnull().ifelse(1, 0) for role, v in values.items()},
-    )
-    numbers = list(cols.numbers)
-    if "spend" in numbers:
-        rows = rows.mutate(**{SPEND_PER_MILLE: rows.spend * 1000.0})
-        numbers.append(SPEND_PER_MILLE)
+        t = _in_scope(plan, t, scope, cols, label)
+    rows, numbers = _role_rows(plan, t, cols)
     quality = _quality(plan, raw, skipped_total, rows, cols)
-    if cols.cluster is not None:
-        table = rows.group_by(["variant", "cluster_"]).aggregate(
-            **{role: exact_sum(rows[role]) for role in numbers}
-        )
-        table = table.select(
-            unit=table.variant.concat(ibis.literal("\x1f"), table.cluster_),
-            variant=table.variant,
-            **{role: table[role] for role in numbers},
-        )
-        timestamp = None
-    else:
-        table = rows.select(
-            unit=ibis.row_number().cast("string"),
-            variant=rows.variant,
-            **({"date": rows.date} if date_col is not None else {}),
-            **{s: rows[s] for s in d.segments},
-            **{role: rows[role] for role in numbers},
-        )
-        timestamp = "date" if date_col is not None else None
+    table, timestamp = _cluster_table(plan, rows, cols, numbers)
     quality["export"]["clusters"] = int(fetch(table.count()).column(0)[0].as_py())
     layout = Layout(
         "unit",
@@ -530,6 +474,93 @@ def open_export(plan: Plan, *, scope: Scope | None = None) -> UnitSource:
         quality=quality,
         extras={"export": table, "export_columns": cols},
     )
+
+
+def _checked_columns(plan: Plan, raw: ir.Table, label: str) -> ExportColumns:
+    """The export's resolved columns, once its segments and numbers are checked; without
+    the date role when each row spans the report's period (no Day breakdown)."""
+    d = plan.data
+    names = list(raw.schema().names)
+    cols = resolve_columns(plan, names)
+    for s in d.segments:
+        _require(plan, names, s, "segment", "data.segments")
+    if cols.cluster is not None and d.segments:
+        raise DataError(
+            f"segments need row clusters, but the rows are added up per {cols.cluster}; "
+            "set data.cluster to a row-level column or remove data.segments",
+            source=plan.source,
+            field="data.segments",
+        )
+    if _check_numbers(plan, raw, cols, label).get("span"):
+        # each row spans the report's period (no Day breakdown): the rows are not days
+        cols = replace(cols, roles={r: c for r, c in cols.roles.items() if r != "date"})
+    return cols
+
+
+def _in_scope(plan: Plan, t: ir.Table, scope: Scope, cols: ExportColumns, label: str) -> ir.Table:
+    """The rows up to ``scope.as_of`` (by the date role, which it needs) and in its
+    segments."""
+    check_segment(plan, scope, t, label)
+    date_col = cols.roles.get("date")
+    if scope.as_of is not None:
+        if date_col is None:
+            raise DataError(
+                "as_of needs the export's day column (columns: {date: ...})",
+                source=plan.source,
+                field="data.columns.date",
+            )
+        t = t.filter(scope.before(_day(t[date_col])))
+    if scope.segment:
+        t = t.filter(scope.within(t))
+    return t
+
+
+def _role_rows(plan: Plan, t: ir.Table, cols: ExportColumns) -> tuple[ir.Table, list[str]]:
+    """The export's rows by role: ``variant``, ``cluster_``, ``date`` (with a date role), the
+    segments, each numeric role (empty cells as 0, and ``null_<role>`` 0/1 marking them) and
+    ``spend_per_mille`` with spend; with the numeric columns a cluster adds up."""
+    date_col = cols.roles.get("date")
+    values = {role: _number(t[cols.roles[role]]) for role in cols.numbers}
+    rows = t.select(
+        variant=t[cols.arm].cast("string"),
+        cluster_=(t[cols.cluster].cast("string") if cols.cluster else ibis.literal("")),
+        **({"date": _day(t[date_col])} if date_col is not None else {}),
+        **{s: t[s] for s in plan.data.segments},
+        **{role: v.fill_null(0.0) for role, v in values.items()},
+        **{f"null_{role}": v.isnull().ifelse(1, 0) for role, v in values.items()},
+    )
+    numbers = list(cols.numbers)
+    if "spend" in numbers:
+        rows = rows.mutate(**{SPEND_PER_MILLE: rows.spend * 1000.0})
+        numbers.append(SPEND_PER_MILLE)
+    return rows, numbers
+
+
+def _cluster_table(
+    plan: Plan, rows: ir.Table, cols: ExportColumns, numbers: list[str]
+) -> tuple[ir.Table, str | None]:
+    """One row per cluster (``unit``: the arm and cluster value, the ``numbers`` summed
+    exactly) or, with row clusters, one per row (``unit``: its row number, with its date and
+    segments); with the timestamp column (``date`` for row clusters with a date role)."""
+    if cols.cluster is not None:
+        table = rows.group_by(["variant", "cluster_"]).aggregate(
+            **{role: exact_sum(rows[role]) for role in numbers}
+        )
+        table = table.select(
+            unit=table.variant.concat(ibis.literal("\x1f"), table.cluster_),
+            variant=table.variant,
+            **{role: table[role] for role in numbers},
+        )
+        return table, None
+    dated = cols.roles.get("date") is not None
+    table = rows.select(
+        unit=ibis.row_number().cast("string"),
+        variant=rows.variant,
+        **({"date": rows.date} if dated else {}),
+        **{s: rows[s] for s in plan.data.segments},
+        **{role: rows[role] for role in numbers},
+    )
+    return table, ("date" if dated else None)
 
 
 CLUSTER_DECIMALS = 9
