@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, cast
 from liftlab import format as fmt
 from liftlab.exports import exact_sum
 from liftlab.plan import CreativeOptions, EventAgg
+from liftlab.sources import fetch
 from liftlab.stats.creative import (
     ArmResult,
     CreativeArm,
@@ -163,12 +164,10 @@ def export_day_counts(
     j = t.join(first, t.variant == first.v_)
     j = j.mutate(d_=j.date.delta(j.first_, unit="day").cast("int64"))
     j = j.filter((j.d_ >= 0) & (j.d_ < days))
-    rows = (
-        j.group_by(v_=j.variant, day_=j.d_)
-        .aggregate(i_=exact_sum(j[impressions]), c_=exact_sum(j[clicks]))
-        .to_pyarrow()
-        .to_pylist()
+    sums = j.group_by(v_=j.variant, day_=j.d_).aggregate(
+        i_=exact_sum(j[impressions]), c_=exact_sum(j[clicks])
     )
+    rows = fetch(sums).to_pylist()
     out: dict[str, dict[str, list[float]]] = {}
     for r in rows:
         per = out.setdefault(str(r["v_"]), {impressions: [0.0] * days, clicks: [0.0] * days})
@@ -195,7 +194,7 @@ def export_money(src: UnitSource | None) -> dict[str, MoneySums]:
             aggs[role] = exact_sum(x)
             aggs[f"{role}2"] = exact_sum(x * x)
             aggs[f"{role}_spend"] = exact_sum(x * s)
-    rows = t.group_by(v_=t.variant).aggregate(**aggs).to_pyarrow().to_pylist()
+    rows = fetch(t.group_by(v_=t.variant).aggregate(**aggs)).to_pylist()
 
     def sums(r: dict[str, Any]) -> MoneySums:
         def f(key: str) -> float | None:
