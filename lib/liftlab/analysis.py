@@ -2,12 +2,14 @@
 
 :func:`analyze` is the one entry point used by the command line, the notebooks and Python
 users alike. It reads sufficient statistics from the engine (see :mod:`liftlab.aggregate`);
-only metrics that ask for a bootstrap or a rank test read unit-level values of that one
-column. It returns an immutable :class:`Results`, which serialises to the results contract of
+only metrics with a method that needs unit rows (a bootstrap or a rank test) read unit-level
+values of that one column. It returns an immutable :class:`Results`, which serialises to the results contract of
 ``DESIGN.md`` with :meth:`Results.to_dict`.
 
 Every comparison carries the frequentist effect (Welch, delta method or CUPED; see
-:mod:`liftlab.stats.frequentist`). The plan's ``analysis.method`` adds and decides by:
+:mod:`liftlab.stats.frequentist`) and the results of every comparison method that applies
+(:mod:`liftlab.methods`, run in the registry's order and kept by name in
+``Comparison.methods``). The plan's ``analysis.method`` adds and decides by:
 
 - ``frequentist``: two-sided p-values; ``primary`` metrics form the family (every primary
   metric × every treatment) adjusted with ``correction`` (Holm by default); significant when
@@ -22,9 +24,8 @@ Every comparison carries the frequentist effect (Welch, delta method or CUPED; s
   time, since each is).
 
 Plans that are not sequential also get, for every comparison, the cumulative effect by day
-(when the data have at least two days): the same fixed-horizon test on all units exposed up to
-each day, with its pointwise interval (:func:`liftlab.monitor.fixed_horizon_views`, every arm
-at once). It shows
+(when the data have at least two days; :mod:`liftlab.methods.cumulative`): the same
+fixed-horizon test on all units exposed up to each day, with its pointwise interval. It shows
 novelty effects and the danger of peeking; it decides nothing, and a failure to compute it
 leaves the rest of the metric as it is.
 

@@ -1248,10 +1248,23 @@ def sensitivity_markdown(metric_result: MetricResult, results: Results | None = 
         return ""
     m = metric_result.metric
     display = display_of(results.plan, m.name) if results is not None else fmt.Display(m.name)
-    used = metric_result.caps or {}
+    groups = _same_effect_groups(rows)
+    title = f"#### Cap sensitivity: {md_text(display.label)}"
+    if all(len(labels) == len({r.label for r in rows}) for labels, _ in groups):
+        return (
+            f"{title}\n\n*Capping changes nothing here: no value lies above the pooled 99th "
+            "percentile of the non-zero values by enough to move the effect, so the results "
+            "with no cap, a p99 cap and a p99.9 cap are identical.*\n"
+        )
+    lines = [title, "", *_sensitivity_head(metric_result, rows[0].effect.alpha)]
+    lines += [_sensitivity_line(metric_result, display, rows, g) for g in groups]
+    if listing is not None and any(r.variant in listing.rest for r in metric_result.sensitivity):
+        lines.append(f"| | | *{md_text(listing.more())} (each in results.json)* | | | |")
+    return "\n".join(lines) + "\n"
 
-    def same(a: dict[str, float], b: dict[str, float]) -> bool:
-        return set(a) == set(b) and all(math.isclose(a[k], b[k], rel_tol=1e-12) for k in a)
+
+def _same_effect_groups(rows: list[SensitivityRow]) -> list[tuple[list[str], SensitivityRow]]:
+    """The rows of each treatment whose levels give the same effect, as (labels, first row)."""
 
     def same_effect(a: SensitivityRow, b: SensitivityRow) -> bool:
         ea, eb = a.effect, b.effect
@@ -1268,43 +1281,48 @@ def sensitivity_markdown(metric_result: MetricResult, results: Results | None = 
             match[0].append(r.label)
         else:
             groups.append(([r.label], r))
-    title = f"#### Cap sensitivity: {md_text(display.label)}"
-    if all(len(labels) == len({r.label for r in rows}) for labels, _ in groups):
-        return (
-            f"{title}\n\n*Capping changes nothing here: no value lies above the pooled 99th "
-            "percentile of the non-zero values by enough to move the effect, so the results "
-            "with no cap, a p99 cap and a p99.9 cap are identical.*\n"
-        )
-    level = _level(rows[0].effect.alpha)
-    lines = [
-        title,
-        "",
+    return groups
+
+
+def _sensitivity_head(metric_result: MetricResult, alpha: float) -> list[str]:
+    """The caption and the header of the cap-sensitivity table."""
+    level = _level(alpha)
+    return [
         "*Fixed-horizon tests of the same comparison with values capped at the pooled 99th "
         "and 99.9th percentiles of the non-zero values: an effect that holds only without a "
         "cap rests on a few extreme units. These rows do not decide; the headline above "
         "does (it uses the cap marked as analysed"
-        + (", with CUPED" if m.covariate is not None else "")
+        + (", with CUPED" if metric_result.metric.covariate is not None else "")
         + (", tested by the always-valid method" if _sequential_kind(metric_result) else "")
         + "). Levels that cap nothing share a row.*",
         "",
         f"| cap | cap values | variant | lift [{level} CI] | difference [{level} CI] | p |",
         "|---|---|---|---:|---:|---:|",
     ]
-    for labels, r in groups:
-        e = r.effect
-        label = " = ".join(md_text(x) for x in labels)
-        if any(same(caps, used) for caps in _caps_of(rows, r.variant, labels)):
-            label += " (as analysed)"
-        lift = fmt.effect_text(display, e.rel_effect, e.rel_ci, "relative")
-        diff = fmt.effect_text(display, e.abs_effect, e.abs_ci, "absolute")
-        lines.append(
-            f"| {label} | {_caps_text(m, r.caps, display)} | {md_text(r.variant)} | {lift} | "
-            f"{diff} | "
-            f"{p_text(e.p_value)} |"
-        )
-    if listing is not None and any(r.variant in listing.rest for r in metric_result.sensitivity):
-        lines.append(f"| | | *{md_text(listing.more())} (each in results.json)* | | | |")
-    return "\n".join(lines) + "\n"
+
+
+def _sensitivity_line(
+    metric_result: MetricResult,
+    display: fmt.Display,
+    rows: list[SensitivityRow],
+    group: tuple[list[str], SensitivityRow],
+) -> str:
+    """One row of the cap-sensitivity table: the levels that share an effect, marked "as
+    analysed" when one of them has the plan's caps."""
+    labels, r = group
+    used = metric_result.caps or {}
+
+    def same(a: dict[str, float], b: dict[str, float]) -> bool:
+        return set(a) == set(b) and all(math.isclose(a[k], b[k], rel_tol=1e-12) for k in a)
+
+    e = r.effect
+    label = " = ".join(md_text(x) for x in labels)
+    if any(same(caps, used) for caps in _caps_of(rows, r.variant, labels)):
+        label += " (as analysed)"
+    lift = fmt.effect_text(display, e.rel_effect, e.rel_ci, "relative")
+    diff = fmt.effect_text(display, e.abs_effect, e.abs_ci, "absolute")
+    caps = _caps_text(metric_result.metric, r.caps, display)
+    return f"| {label} | {caps} | {md_text(r.variant)} | {lift} | {diff} | {p_text(e.p_value)} |"
 
 
 def _caps_of(rows: list[SensitivityRow], variant: str, labels: list[str]) -> list[dict[str, float]]:
