@@ -601,6 +601,50 @@ def _p_value(effects: np.ndarray, method: str, z0: float, a: float) -> float:
     return float(min(1.0, 2 * min(psi_lo, psi_hi)))
 
 
+@dataclass(frozen=True, slots=True)
+class _Interval:
+    """A bootstrap interval and its p-value (NaN, with the reason in ``note``, when
+    undefined), with the BCa bias correction ``z0`` and acceleration ``a`` when computed."""
+
+    ci: tuple[float, float] = (math.nan, math.nan)
+    p_value: float = math.nan
+    bias_correction: float | None = None
+    acceleration: float | None = None
+    note: str | None = None
+
+
+def _bca_interval(
+    effects: np.ndarray,
+    theta: float,
+    alpha: float,
+    arms: tuple[_Arm, _Arm],
+    stat: _Stat,
+    est: tuple[float, float],
+    effect: str,
+) -> _Interval:
+    """The BCa interval and p-value (Efron 1987; module docstring) of at least two valid
+    bootstrap ``effects`` around the estimate ``theta``."""
+    below = np.count_nonzero(effects < theta) + np.count_nonzero(effects <= theta)
+    z0 = float(special.ndtri(below / (2 * effects.size)))
+    accel = _acceleration(arms, stat, est, effect)
+    if not (math.isfinite(z0) and math.isfinite(accel)):
+        return _Interval(
+            bias_correction=z0,
+            acceleration=accel,
+            note="BCa interval undefined: the estimate lies outside the bootstrap distribution "
+            "or the jackknife failed; use method='percentile'",
+        )
+    a1, a2 = _bca_levels(z0, accel, alpha)
+    if not (math.isfinite(a1) and math.isfinite(a2)):
+        return _Interval(
+            bias_correction=z0,
+            acceleration=accel,
+            note="BCa levels undefined (extreme acceleration)",
+        )
+    lo, hi = np.quantile(effects, (a1, a2))
+    return _Interval((float(lo), float(hi)), _p_value(effects, "bca", z0, accel), z0, accel)
+
+
 def _histogram(effects: np.ndarray) -> Histogram:
     if effects.size == 0:
         return Histogram((), ())
@@ -657,33 +701,13 @@ def bootstrap_compare(
     (True, True)
     """
     stat = _parse_statistic(statistic)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {SCHEMES}, not {scheme!r}")
-    if effect not in EFFECTS:
-        raise ValueError(f"effect must be one of {EFFECTS}, not {effect!r}")
-    if not (isinstance(n_resamples, int | np.integer) and n_resamples >= 1):
-        raise ValueError(f"n_resamples must be a positive integer, not {n_resamples!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be between 0 and 1, not {alpha!r}")
-    arm_c = _compress(control, "control")
-    arm_t = _compress(treatment, "treatment")
+    _check_options(method, scheme, effect, n_resamples, alpha)
+    arms = (_compress(control, "control"), _compress(treatment, "treatment"))
     n_resamples = int(n_resamples)
-
     seq = np.random.SeedSequence(seed)
-    rng_c, rng_t = (np.random.default_rng(s) for s in seq.spawn(2))
-    work = n_resamples * (arm_c.values.size + arm_t.values.size)
-    jobs = ((arm_c, rng_c), (arm_t, rng_t))
-    if work >= _PARALLEL_ELEMENTS:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            s_c, s_t = pool.map(
-                lambda j: _resample_arm(j[0], stat, scheme, n_resamples, j[1]), jobs
-            )
-    else:
-        s_c, s_t = (_resample_arm(a, stat, scheme, n_resamples, r) for a, r in jobs)
+    s_c, s_t = _resample_arms(arms, stat, scheme, n_resamples, seq)
 
-    est_c, est_t = _estimate(arm_c, stat), _estimate(arm_t, stat)
+    est_c, est_t = _estimate(arms[0], stat), _estimate(arms[1], stat)
     theta = float(_effect(np.asarray(est_t), np.asarray(est_c), effect))
     all_effects = _effect(s_t, s_c, effect)
     valid = np.isfinite(all_effects)
@@ -697,36 +721,18 @@ def bootstrap_compare(
             f"{n_invalid} of {n_resamples} resamples had an undefined effect "
             "(an empty arm, or a zero control statistic for a relative effect) and were dropped"
         )
-    z0: float | None = None
-    accel: float | None = None
-    ci = (math.nan, math.nan)
-    p = math.nan
     se = float(np.std(effects, ddof=1)) if effects.size > 1 else math.nan
     if not math.isfinite(theta):
-        notes.append("the effect is undefined: the control statistic is 0")
+        interval = _Interval(note="the effect is undefined: the control statistic is 0")
     elif effects.size < 2:
-        notes.append("fewer than 2 valid resamples")
+        interval = _Interval(note="fewer than 2 valid resamples")
     elif method == "percentile":
         lo, hi = np.quantile(effects, (alpha / 2, 1 - alpha / 2))
-        ci = (float(lo), float(hi))
-        p = _p_value(effects, method, 0.0, 0.0)
+        interval = _Interval((float(lo), float(hi)), _p_value(effects, method, 0.0, 0.0))
     else:
-        below = np.count_nonzero(effects < theta) + np.count_nonzero(effects <= theta)
-        z0 = float(special.ndtri(below / (2 * effects.size)))
-        accel = _acceleration((arm_c, arm_t), stat, (est_c, est_t), effect)
-        if not (math.isfinite(z0) and math.isfinite(accel)):
-            notes.append(
-                "BCa interval undefined: the estimate lies outside the bootstrap distribution "
-                "or the jackknife failed; use method='percentile'"
-            )
-        else:
-            a1, a2 = _bca_levels(z0, accel, alpha)
-            if math.isfinite(a1) and math.isfinite(a2):
-                lo, hi = np.quantile(effects, (a1, a2))
-                ci = (float(lo), float(hi))
-                p = _p_value(effects, method, z0, accel)
-            else:
-                notes.append("BCa levels undefined (extreme acceleration)")
+        interval = _bca_interval(effects, theta, alpha, arms, stat, (est_c, est_t), effect)
+    if interval.note:
+        notes.append(interval.note)
 
     return BootstrapResult(
         statistic=stat.label,
@@ -736,21 +742,58 @@ def bootstrap_compare(
         control_estimate=est_c,
         treatment_estimate=est_t,
         effect=theta,
-        ci=ci,
-        p_value=p,
+        ci=interval.ci,
+        p_value=interval.p_value,
         se=se,
         alpha=alpha,
-        n_control=arm_c.n,
-        n_treatment=arm_t.n,
+        n_control=arms[0].n,
+        n_treatment=arms[1].n,
         n_resamples=n_resamples,
         n_invalid=n_invalid,
         seed=int(seq.entropy),  # type: ignore[arg-type]
-        bias_correction=z0,
-        acceleration=accel,
+        bias_correction=interval.bias_correction,
+        acceleration=interval.acceleration,
         histogram=_histogram(effects),
         effects=effects,
         note="; ".join(notes) or None,
     )
+
+
+def _check_options(method: str, scheme: str, effect: str, n_resamples: int, alpha: float) -> None:
+    """Raise ValueError naming the first option of :func:`bootstrap_compare` out of range."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, not {scheme!r}")
+    if effect not in EFFECTS:
+        raise ValueError(f"effect must be one of {EFFECTS}, not {effect!r}")
+    if not (isinstance(n_resamples, int | np.integer) and n_resamples >= 1):
+        raise ValueError(f"n_resamples must be a positive integer, not {n_resamples!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, not {alpha!r}")
+
+
+def _resample_arms(
+    arms: tuple[_Arm, _Arm],
+    stat: _Stat,
+    scheme: str,
+    n_resamples: int,
+    seq: np.random.SeedSequence,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The resampled statistics of control and treatment, each arm from its own stream of
+    ``seq`` (``spawn(2)``, control first); in two threads above ``_PARALLEL_ELEMENTS`` of
+    work."""
+    rng_c, rng_t = (np.random.default_rng(s) for s in seq.spawn(2))
+    work = n_resamples * (arms[0].values.size + arms[1].values.size)
+    jobs = ((arms[0], rng_c), (arms[1], rng_t))
+    if work >= _PARALLEL_ELEMENTS:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            s_c, s_t = pool.map(
+                lambda j: _resample_arm(j[0], stat, scheme, n_resamples, j[1]), jobs
+            )
+    else:
+        s_c, s_t = (_resample_arm(a, stat, scheme, n_resamples, r) for a, r in jobs)
+    return s_c, s_t
 
 
 def _cap_label(q: float | None) -> str:
