@@ -81,7 +81,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -716,77 +716,105 @@ def gaussian_effect(
     if effect not in EFFECT_SCALES:
         raise ValueError(f"effect must be one of {EFFECT_SCALES}, got {effect!r}")
     numbers = (control_mean, treatment_mean, var_control_mean, var_treatment_mean)
-    if effect_moments is not None:
-        if any(v is not None for v in numbers):
-            raise ValueError("give an Effect or the four effect moments, not both")
-        mc, mt = effect_moments.control_mean, effect_moments.treatment_mean
-        vc, vt = effect_moments.var_control_mean, effect_moments.var_treatment_mean
-    else:
-        if control_mean is None or treatment_mean is None:
-            raise ValueError("give an Effect or all four effect moments")
-        if var_control_mean is None or var_treatment_mean is None:
-            raise ValueError("give an Effect or all four effect moments")
-        mc, mt, vc, vt = control_mean, treatment_mean, var_control_mean, var_treatment_mean
-
+    mc, mt, vc, vt = _effect_moments(effect_moments, numbers)
     prior_text = (
         f"flat on the {effect} effect"
         if prior is None
         else f"Normal(mean={prior.mean:g}, sd={prior.sd:g}) on the {effect} effect"
     )
-    nan2 = (math.nan, math.nan)
+    head = {
+        "method": "gaussian",
+        "prior": prior_text,
+        "effect_scale": effect,
+        "direction": direction,
+        "alpha": alpha,
+        "control_mean": mc,
+        "treatment_mean": mt,
+    }
+    modelled = _modelled_effect(effect, mc, mt, vc, vt)
+    if isinstance(modelled, str):
+        return _unavailable_gaussian(head, modelled)
+    mu, sigma = _normal_update(*modelled, prior)
+    return _gaussian_result(head, mu, sigma, mc)
 
-    def unavailable(why: str) -> BayesResult:
-        return BayesResult(
-            method="gaussian",
-            prior=prior_text,
-            effect_scale=effect,
-            direction=direction,
-            alpha=alpha,
-            control_mean=mc,
-            treatment_mean=mt,
-            abs_effect=math.nan,
-            abs_ci=nan2,
-            rel_effect=math.nan,
-            rel_ci=nan2,
-            prob_beat_control=math.nan,
-            expected_loss_treatment=math.nan,
-            expected_loss_control=math.nan,
-            expected_loss_treatment_rel=math.nan,
-            expected_loss_control_rel=math.nan,
-            note=why,
-        )
 
+def _effect_moments(
+    effect_moments: Effect | None, numbers: tuple[float | None, ...]
+) -> tuple[float, float, float, float]:
+    """``(m_c, m_t, Var m_c, Var m_t)`` from an :class:`Effect` or the four numbers."""
+    if effect_moments is not None:
+        if any(v is not None for v in numbers):
+            raise ValueError("give an Effect or the four effect moments, not both")
+        mc, mt = effect_moments.control_mean, effect_moments.treatment_mean
+        vc, vt = effect_moments.var_control_mean, effect_moments.var_treatment_mean
+        return mc, mt, vc, vt
+    control_mean, treatment_mean, var_control_mean, var_treatment_mean = numbers
+    if control_mean is None or treatment_mean is None:
+        raise ValueError("give an Effect or all four effect moments")
+    if var_control_mean is None or var_treatment_mean is None:
+        raise ValueError("give an Effect or all four effect moments")
+    return control_mean, treatment_mean, var_control_mean, var_treatment_mean
+
+
+def _modelled_effect(
+    effect: str, mc: float, mt: float, vc: float, vt: float
+) -> tuple[float, float] | str:
+    """The estimate and its variance on the modelled scale, or why there is none."""
     if not all(math.isfinite(v) for v in (mc, mt, vc, vt)) or vc < 0 or vt < 0:
-        return unavailable("effect moments are not finite (fewer than two units in an arm?)")
-    has_rel = mc > 0
+        return "effect moments are not finite (fewer than two units in an arm?)"
     if effect == "relative":
-        if not has_rel:
-            return unavailable("control mean is not positive: no relative effect")
+        if not mc > 0:
+            return "control mean is not positive: no relative effect"
         estimate = mt / mc - 1
         var = vt / mc**2 + mt**2 * vc / mc**4
     else:
         estimate = mt - mc
         var = vt + vc
     if not var > 0:
-        return unavailable("zero variance in both arms")
+        return "zero variance in both arms"
+    return estimate, var
 
-    # Conjugate normal update (Gelman et al., BDA3 §2.5).
+
+def _normal_update(estimate: float, var: float, prior: NormalPrior | None) -> tuple[float, float]:
+    """The posterior mean and sd: conjugate normal update (Gelman et al., BDA3 §2.5)."""
     if prior is None:
-        mu, sigma = estimate, math.sqrt(var)
-    else:
-        precision = 1 / var + 1 / prior.sd**2
-        post_var = 1 / precision
-        mu = post_var * (estimate / var + prior.mean / prior.sd**2)
-        sigma = math.sqrt(post_var)
+        return estimate, math.sqrt(var)
+    precision = 1 / var + 1 / prior.sd**2
+    post_var = 1 / precision
+    mu = post_var * (estimate / var + prior.mean / prior.sd**2)
+    return mu, math.sqrt(post_var)
+
+
+def _unavailable_gaussian(head: dict[str, Any], why: str) -> BayesResult:
+    nan2 = (math.nan, math.nan)
+    return BayesResult(
+        **head,
+        abs_effect=math.nan,
+        abs_ci=nan2,
+        rel_effect=math.nan,
+        rel_ci=nan2,
+        prob_beat_control=math.nan,
+        expected_loss_treatment=math.nan,
+        expected_loss_control=math.nan,
+        expected_loss_treatment_rel=math.nan,
+        expected_loss_control_rel=math.nan,
+        note=why,
+    )
+
+
+def _gaussian_result(head: dict[str, Any], mu: float, sigma: float, mc: float) -> BayesResult:
+    """The posterior ``N(mu, sigma²)`` of the modelled effect in the metric's units and
+    relative to control: interval, chance to beat control, expected losses."""
+    effect, alpha = head["effect_scale"], head["alpha"]
     z = float(sc.ndtri(1 - alpha / 2))
     ci = (mu - z * sigma, mu + z * sigma)
-    increase = direction == "increase"
+    increase = head["direction"] == "increase"
     prob_beat = _norm_cdf(mu / sigma) if increase else _norm_cdf(-mu / sigma)
     loss_neg = normal_expected_loss(mu, sigma)  # E[max(0, −Δ)]
     loss_pos = normal_expected_loss(-mu, sigma)  # E[max(0, Δ)]
     loss_t, loss_c = (loss_neg, loss_pos) if increase else (loss_pos, loss_neg)
-
-    nan = math.nan
+    has_rel = mc > 0
+    nan, nan2 = math.nan, (math.nan, math.nan)
     if effect == "relative":
         abs_effect, abs_ci = mu * mc, (ci[0] * mc, ci[1] * mc)
         rel_effect, rel_ci = mu, ci
@@ -800,13 +828,7 @@ def gaussian_effect(
         else:
             rel_effect, rel_ci, loss_t_rel, loss_c_rel = nan, nan2, nan, nan
     return BayesResult(
-        method="gaussian",
-        prior=prior_text,
-        effect_scale=effect,
-        direction=direction,
-        alpha=alpha,
-        control_mean=mc,
-        treatment_mean=mt,
+        **head,
         abs_effect=abs_effect,
         abs_ci=abs_ci,
         rel_effect=rel_effect,
