@@ -881,13 +881,7 @@ def design_plan(
 
     Raises :class:`PlanError` naming the field when a primary metric cannot be sized.
     """
-    primary = [(i, m) for i, m in enumerate(plan.metrics) if m.role == "primary"]
-    if (baseline is not None or sd is not None) and len(primary) != 1:
-        raise LiftlabError(
-            f"baseline=/sd= override one primary metric, but the plan has {len(primary)}; "
-            "set baseline: and baseline_sd: on each metric in the plan instead",
-            source=plan.source,
-        )
+    primary = _primary_metrics(plan, baseline, sd)
     src = dict(sources or {})
     moments, describe = _history(plan, history)
     if daily_units is None and plan.design is not None and plan.design.daily_units is not None:
@@ -895,30 +889,7 @@ def design_plan(
         src.setdefault("daily_units", "plan (design.daily_units)")
     method = "group-sequential" if sequential is not None else method_of(plan)
     a = plan.analysis
-    names = (plan.control_name, *plan.treatments)
-    weights = plan.weights
-    comparisons = len(primary) * len(plan.treatments)
-    template = _Case(
-        name="",
-        metric_type="proportion",
-        baseline=0.0,
-        sd=None,
-        rho=None,
-        sign=1.0,
-        alpha=a.alpha,
-        power=a.power,
-        alternative=alternative,
-        names=names,
-        weights=tuple(weights[n] for n in names),
-        correction="none" if method == "bayesian" else a.correction,
-        comparisons=comparisons,
-        convention=a.sample_size,
-        daily_units=daily_units,
-        test=test,
-        method=method,
-        plan=plan,
-        gs=None if sequential is None else dict(sequential),
-    )
+    template = _plan_case(plan, len(primary), method, daily_units, test, alternative, sequential)
     sizes: dict[str, SampleSize] = {}
     details: dict[str, dict[str, Any]] = {}
     metric_sources: dict[str, dict[str, str]] = {}
@@ -934,18 +905,14 @@ def design_plan(
     cases = _tuned(plan, cases)
     for i, metric in primary:
         sizes[metric.name], details[metric.name] = _size_metric(plan, i, cases[metric.name])
-    guardrails = [m.name for m in plan.metrics if m.role == "guardrail"]
-    if guardrails:
-        notes.append(
-            f"guardrails ({', '.join(guardrails)}) are tested for harm and not sized; "
-            "the primary metrics set the duration"
-        )
+    notes += _guardrail_notes(plan)
     binding = max(sizes, key=lambda k: sizes[k].total_exact)
+    comparisons = template.comparisons
     return PlanDesign(
         experiment=plan.name,
         control=plan.control_name,
         treatments=tuple(plan.treatments),
-        weights={n: weights[n] for n in names},
+        weights={n: plan.weights[n] for n in template.names},
         alpha=a.alpha,
         power=a.power,
         mde=a.mde,
@@ -969,6 +936,69 @@ def design_plan(
         hypothesis_warnings=hypothesis_warnings(plan, src.get("mde")),
         cases=cases,
     )
+
+
+def _primary_metrics(
+    plan: Plan, baseline: float | None, sd: float | None
+) -> list[tuple[int, Metric]]:
+    """The primary metrics with their index in ``metrics:``; ``baseline=``/``sd=`` override
+    the values of one, so a plan with several refuses them."""
+    primary = [(i, m) for i, m in enumerate(plan.metrics) if m.role == "primary"]
+    if (baseline is not None or sd is not None) and len(primary) != 1:
+        raise LiftlabError(
+            f"baseline=/sd= override one primary metric, but the plan has {len(primary)}; "
+            "set baseline: and baseline_sd: on each metric in the plan instead",
+            source=plan.source,
+        )
+    return primary
+
+
+def _plan_case(
+    plan: Plan,
+    n_primary: int,
+    method: str,
+    daily_units: float | None,
+    test: str,
+    alternative: str,
+    sequential: Mapping[str, Any] | None,
+) -> _Case:
+    """The plan's settings as a :class:`_Case` with no metric's values yet (those come from
+    :func:`_metric_case`): a correction over every primary metric × treatment (none for the
+    Bayesian method)."""
+    a = plan.analysis
+    names = (plan.control_name, *plan.treatments)
+    return _Case(
+        name="",
+        metric_type="proportion",
+        baseline=0.0,
+        sd=None,
+        rho=None,
+        sign=1.0,
+        alpha=a.alpha,
+        power=a.power,
+        alternative=alternative,
+        names=names,
+        weights=tuple(plan.weights[n] for n in names),
+        correction="none" if method == "bayesian" else a.correction,
+        comparisons=n_primary * len(plan.treatments),
+        convention=a.sample_size,
+        daily_units=daily_units,
+        test=test,
+        method=method,
+        plan=plan,
+        gs=None if sequential is None else dict(sequential),
+    )
+
+
+def _guardrail_notes(plan: Plan) -> list[str]:
+    """A note that the guardrails, if any, are not sized."""
+    guardrails = [m.name for m in plan.metrics if m.role == "guardrail"]
+    if not guardrails:
+        return []
+    return [
+        f"guardrails ({', '.join(guardrails)}) are tested for harm and not sized; "
+        "the primary metrics set the duration"
+    ]
 
 
 def _metric_case(
