@@ -161,13 +161,7 @@ def _decide(
     plan: Plan, srm: SRMResult, metrics: list[MetricResult], progress: Progress
 ) -> Decision:
     if srm.mismatch and plan.randomization != "none":
-        shares = ", ".join(f"{k} {fmt.percent(v)}" for k, v in srm.observed_shares.items())
-        planned = ", ".join(f"{k} {fmt.percent(v)}" for k, v in srm.expected_weights.items())
-        return Decision(
-            "investigate",
-            f"Sample ratio mismatch (χ² {fmt.p_clause(srm.p_value)}): observed {shares} against "
-            f"planned {planned}. Assignment or logging is broken; no effect can be trusted.",
-        )
+        return _mismatch(srm)
     primary = [m for m in metrics if m.metric.role == "primary" and m.status != "error"]
     broken = [m.metric.name for m in metrics if m.metric.role == "primary" and m.status == "error"]
     guard = [m for m in metrics if m.metric.role == "guardrail" and m.status != "error"]
@@ -177,6 +171,42 @@ def _decide(
             f"The primary metric{'s' if len(broken) > 1 else ''} {', '.join(broken)} could "
             "not be analysed; see the metric for the reason.",
         )
+    candidates, pending, losers = _sorted_treatments(plan, primary, guard)
+    first = primary[0]
+    if candidates:
+        return _ship(plan, metrics, first, guard, [v for v, _ in candidates])
+    if pending:
+        v, unproven = pending[0]
+        names = ", ".join(_label(plan, n) for n in unproven)
+        return Decision(
+            "keep_running",
+            f"{v} wins on the primary metric, but guardrail {names} is not yet shown to be "
+            f"within its non-inferiority margin. {_progress_sentence(plan, progress)}",
+            v,
+        )
+    if losers and len(losers) == len(plan.treatments):
+        return _all_lose(plan, first, *losers[0])
+    return _no_winner(plan, progress)
+
+
+def _mismatch(srm: SRMResult) -> Decision:
+    shares = ", ".join(f"{k} {fmt.percent(v)}" for k, v in srm.observed_shares.items())
+    planned = ", ".join(f"{k} {fmt.percent(v)}" for k, v in srm.expected_weights.items())
+    return Decision(
+        "investigate",
+        f"Sample ratio mismatch (χ² {fmt.p_clause(srm.p_value)}): observed {shares} against "
+        f"planned {planned}. Assignment or logging is broken; no effect can be trusted.",
+    )
+
+
+def _sorted_treatments(
+    plan: Plan, primary: list[MetricResult], guard: list[MetricResult]
+) -> tuple[
+    list[tuple[str, list[str]]], list[tuple[str, list[str]]], list[tuple[str, list[str], list[str]]]
+]:
+    """The treatments that win without harm (candidates), that win with a guardrail not yet
+    shown within its margin (pending, with those guardrails), and that lose on a primary
+    metric or fail a guardrail (losers, with those metrics), in plan order."""
 
     def statuses(ms: list[MetricResult], v: str, status: str) -> list[str]:
         return [m.metric.name for m in ms if _h(m.comparison(v)).status == status]
@@ -192,33 +222,30 @@ def _decide(
             (pending if unproven else candidates).append((v, unproven))
         elif losses or fails:
             losers.append((v, losses, fails))
-    first = primary[0]
-    if candidates:
-        return _ship(plan, metrics, first, guard, [v for v, _ in candidates])
-    if pending:
-        v, unproven = pending[0]
-        names = ", ".join(_label(plan, n) for n in unproven)
-        return Decision(
-            "keep_running",
-            f"{v} wins on the primary metric, but guardrail {names} is not yet shown to be "
-            f"within its non-inferiority margin. {_progress_sentence(plan, progress)}",
-            v,
-        )
-    if losers and len(losers) == len(plan.treatments):
-        v, losses, fails = losers[0]
-        harm: list[str] = []
-        if losses:
-            harm.append(f"worse on {', '.join(_label(plan, n) for n in losses)}")
-        if fails:
-            harm.append(f"fails guardrail {', '.join(_label(plan, n) for n in fails)}")
-        c = first.comparison(v)
-        return Decision(
-            "do_not_ship",
-            f"{v} is significantly {' and '.join(harm)} "
-            f"({_label(plan, first.metric.name)}: {evidence(plan, first.metric.name, _h(c))}); "
-            f"keep {plan.control_name}.",
-            v,
-        )
+    return candidates, pending, losers
+
+
+def _all_lose(
+    plan: Plan, first: MetricResult, v: str, losses: list[str], fails: list[str]
+) -> Decision:
+    """Every treatment is worse or fails a guardrail: the first one, and why."""
+    harm: list[str] = []
+    if losses:
+        harm.append(f"worse on {', '.join(_label(plan, n) for n in losses)}")
+    if fails:
+        harm.append(f"fails guardrail {', '.join(_label(plan, n) for n in fails)}")
+    c = first.comparison(v)
+    return Decision(
+        "do_not_ship",
+        f"{v} is significantly {' and '.join(harm)} "
+        f"({_label(plan, first.metric.name)}: {evidence(plan, first.metric.name, _h(c))}); "
+        f"keep {plan.control_name}.",
+        v,
+    )
+
+
+def _no_winner(plan: Plan, progress: Progress) -> Decision:
+    """Nothing decided yet: stop at the planned size (unless always-valid), else go on."""
     what = _nothing_yet(plan)
     if progress.reached and not progress.always_valid:
         return Decision(
