@@ -211,42 +211,10 @@ def group_sequential_view(
 ) -> SequentialView:
     """Lan–DeMets group-sequential test at the planned looks reached so far."""
     info = [(c.n + t.n) / (2 * planned_n) for c, t in looks]
-    chosen: list[int] = []
-    for k in range(1, planned_looks + 1):
-        target = k / planned_looks
-        day = next((i for i, f in enumerate(info) if f >= target - 1e-12), None)
-        if day is None:
-            break
-        if day not in chosen:
-            chosen.append(day)
+    chosen = _planned_looks(info, planned_looks)
     if not chosen:  # the first planned look is not reached yet: show the data so far
-        est, var, _ = _effects(days, looks, test)
-        rows = tuple(
-            Look(
-                d,
-                c.n,
-                t.n,
-                float(est[k]),
-                float(math.sqrt(var[k])),
-                math.nan,
-                math.nan,
-                information_fraction=info[k],
-            )
-            for k, (d, (c, t)) in enumerate(zip(days, looks, strict=True))
-        )
-        return SequentialView(
-            kind="group-sequential",
-            alpha=alpha,
-            looks=rows,
-            p_value=None,
-            ci=(math.nan, math.nan),
-            rejected=False,
-            first_rejection=None,
-            planned_n=planned_n,
-            spending=spending,
-            status="continue",
-            note=f"the first planned look (at {1 / planned_looks:.0%} of {planned_n:,} units "
-            "per arm) is not reached yet",
+        return _before_first_look(
+            days, looks, test, info, alpha, planned_n, planned_looks, spending
         )
     fractions = [min(info[i], 1.0) for i in chosen]
     bounds = boundaries(fractions, alpha, spending)  # type: ignore[arg-type]
@@ -291,6 +259,61 @@ def group_sequential_view(
         planned_n=planned_n,
         spending=spending,
         status=status,
+    )
+
+
+def _planned_looks(info: Sequence[float], planned_looks: int) -> list[int]:
+    """The index of the first day reaching each planned information fraction ``k/K``, for
+    the planned looks reached so far (a day reaching two counts once)."""
+    chosen: list[int] = []
+    for k in range(1, planned_looks + 1):
+        target = k / planned_looks
+        day = next((i for i, f in enumerate(info) if f >= target - 1e-12), None)
+        if day is None:
+            break
+        if day not in chosen:
+            chosen.append(day)
+    return chosen
+
+
+def _before_first_look(
+    days: Sequence[dt.date],
+    looks: Sequence[tuple[Moments, Moments]],
+    test: EffectFn,
+    info: Sequence[float],
+    alpha: float,
+    planned_n: int,
+    planned_looks: int,
+    spending: str,
+) -> SequentialView:
+    """The data so far, without boundaries, before the first planned look."""
+    est, var, _ = _effects(days, looks, test)
+    rows = tuple(
+        Look(
+            d,
+            c.n,
+            t.n,
+            float(est[k]),
+            float(math.sqrt(var[k])),
+            math.nan,
+            math.nan,
+            information_fraction=info[k],
+        )
+        for k, (d, (c, t)) in enumerate(zip(days, looks, strict=True))
+    )
+    return SequentialView(
+        kind="group-sequential",
+        alpha=alpha,
+        looks=rows,
+        p_value=None,
+        ci=(math.nan, math.nan),
+        rejected=False,
+        first_rejection=None,
+        planned_n=planned_n,
+        spending=spending,
+        status="continue",
+        note=f"the first planned look (at {1 / planned_looks:.0%} of {planned_n:,} units "
+        "per arm) is not reached yet",
     )
 
 
