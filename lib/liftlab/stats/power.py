@@ -369,46 +369,12 @@ def sample_size(
         margin_type=margin_type,
         test=test,
     )
-    tail = _tail(alpha_c, alt)
-    z_a, z_b = _z(1 - tail), _z(power)
-    if z_a + z_b <= 0:
-        raise ValueError(f"power {power} must exceed the test's size α ({alpha_c:.4g})")
-    approximation: Approximation = "normal"
-    needs = []
-    for wt in w[1:]:
-        need = _required_total(d, w[0], wt, z_a, z_b)
-        if d.test == "t":
-            need_t = _required_total_t(d, w[0], wt, tail, power, need)
-            if need_t is None:
-                approximation = "normal-fallback"
-            else:
-                need = need_t
-                if approximation == "normal":
-                    approximation = "noncentral-t"
-        needs.append(need)
-    fixed_n = max(needs)
+    tail, z_a, z_b = _z_values(alpha_c, alt, power)
+    fixed_n, approximation = _fixed_total(d, w, tail, z_a, z_b, power)
     seq = _sequential(sequential)
     inflation = 1.0 if seq is None else _inflation(seq, alpha_c, alt, power)
-    big_n = fixed_n * inflation
-    exact = {name: big_n * wg for name, wg in zip(names, w, strict=True)}
-    rounded = {name: round_up(x) for name, x in exact.items()}
-    total = sum(rounded.values())
-    days = weeks = None
-    if daily_units is not None:
-        if not (math.isfinite(daily_units) and daily_units > 0):
-            raise ValueError(f"daily_units {daily_units} must be a positive number of units a day")
-        days = round_up(total / daily_units)
-        weeks = math.ceil(days / 7)
     return SampleSize(
-        per_variant=rounded,
-        per_variant_exact=exact,
-        n_control=rounded[names[0]],
-        n_treatment=max(rounded[n] for n in names[1:]),
-        total=total,
-        total_exact=big_n,
-        days=days,
-        weeks=weeks,
-        daily_units=daily_units,
+        **_allocation(fixed_n * inflation, names, w, daily_units),
         metric_type=metric_type,
         convention=convention,
         baseline=d.p1,
@@ -434,8 +400,58 @@ def sample_size(
         sequential=None if seq is None else seq.to_dict(),
         inflation=inflation,
         total_exact_fixed=fixed_n,
-        duration_days_rounded_to_weeks=None if weeks is None else 7 * weeks,
     )
+
+
+def _fixed_total(
+    d: _Design, w: Sequence[float], tail: float, z_a: float, z_b: float, power: float
+) -> tuple[float, Approximation]:
+    """The fixed design's ``N``: the largest any treatment-vs-control comparison needs, by
+    the noncentral t where ``test="t"`` solves (``noncentral-t``), else the normal
+    approximation (``normal``, or ``normal-fallback`` when the t failed for some arm)."""
+    approximation: Approximation = "normal"
+    needs = []
+    for wt in w[1:]:
+        need = _required_total(d, w[0], wt, z_a, z_b)
+        if d.test == "t":
+            need_t = _required_total_t(d, w[0], wt, tail, power, need)
+            if need_t is None:
+                approximation = "normal-fallback"
+            else:
+                need = need_t
+                if approximation == "normal":
+                    approximation = "noncentral-t"
+        needs.append(need)
+    return max(needs), approximation
+
+
+def _allocation(
+    big_n: float, names: Sequence[str], w: Sequence[float], daily_units: float | None
+) -> dict[str, Any]:
+    """The :class:`SampleSize` fields that follow from ``N`` units in all: each arm's units
+    (``N·w_g``, and rounded up), the control's and the largest treatment's, the total, and
+    the days and weeks (``⌈total / daily_units⌉`` days, whole weeks) at ``daily_units``."""
+    exact = {name: big_n * wg for name, wg in zip(names, w, strict=True)}
+    rounded = {name: round_up(x) for name, x in exact.items()}
+    total = sum(rounded.values())
+    days = weeks = None
+    if daily_units is not None:
+        if not (math.isfinite(daily_units) and daily_units > 0):
+            raise ValueError(f"daily_units {daily_units} must be a positive number of units a day")
+        days = round_up(total / daily_units)
+        weeks = math.ceil(days / 7)
+    return {
+        "per_variant": rounded,
+        "per_variant_exact": exact,
+        "n_control": rounded[names[0]],
+        "n_treatment": max(rounded[n] for n in names[1:]),
+        "total": total,
+        "total_exact": big_n,
+        "days": days,
+        "weeks": weeks,
+        "daily_units": daily_units,
+        "duration_days_rounded_to_weeks": None if weeks is None else 7 * weeks,
+    }
 
 
 def power_at(
@@ -555,51 +571,86 @@ def mde(
         margin_type=margin_type,
         test=test,
     )
-    tail = _tail(alpha_c, alt)
-    z_a, z_b = _z(1 - tail), _z(power)
-    if z_a + z_b <= 0:
-        raise ValueError(f"power {power} must exceed the test's size α ({alpha_c:.4g})")
+    tail, z_a, z_b = _z_values(alpha_c, alt, power)
     seq = _sequential(sequential)
     if seq is not None:
         big_n /= _inflation(seq, alpha_c, alt, power)
-    p1, m = d.p1, d.margin
     if d.metric_type != "proportion":
-        v_c, v_t = d.unit_variances()
-        gap = (z_a + z_b) * math.sqrt(max(v_c / w[0] + v_t / wt for wt in w[1:]) / big_n)
-        if d.test == "t":
-            gaps = [_gap_t(d, w[0], wt, tail, power, big_n) for wt in w[1:]]
-            if all(g is not None for g in gaps):
-                gap = max(g for g in gaps if g is not None)
-        delta = m + gap
+        delta = d.margin + _closed_form_gap(d, w, tail, z_a, z_b, power, big_n)
     elif d.convention == "arcsine":
-        h = (z_a + z_b) * math.sqrt(max(1 / w[0] + 1 / wt for wt in w[1:]) / big_n)
-        angle = math.asin(math.sqrt(p1)) + h / 2
-        if angle >= math.pi / 2:
-            raise ValueError(
-                f"{big_n:.6g} units cannot detect any increase from {p1:g}: "
-                "even a rate of 100% is not detectable; add units"
-            )
-        delta = math.sin(angle) ** 2 - p1
+        delta = _arcsine_delta(d.p1, w, z_a, z_b, big_n)
     else:
+        delta = d.margin + _solved_gap(d, w, z_a, z_b, big_n)
+    return delta / d.p1 if mde_type == "relative" else delta
 
-        def excess(g: float) -> float:
-            trial = d.with_effect(m + g)
-            need = max(_required_total(trial, w[0], wt, z_a, z_b) for wt in w[1:])
-            return math.log(need) - math.log(big_n)
 
-        hi = 1 - p1 - m
-        if excess(hi) > 0:
-            raise ValueError(
-                f"{big_n:.6g} units cannot detect any increase from {p1:g}: "
-                "even a rate of 100% is not detectable; add units"
-            )
-        lo = hi * 1e-9
-        if excess(lo) <= 0:
-            gap = lo
-        else:
-            gap = float(optimize.brentq(excess, lo, hi, xtol=1e-15, rtol=1e-13))
-        delta = m + gap
-    return delta / p1 if mde_type == "relative" else delta
+def _z_values(alpha_c: float, alternative: str, power: float) -> tuple[float, float, float]:
+    """The one-tail size, ``z_a`` and ``z_b`` (module doc); a power that does not exceed
+    the test's size is refused."""
+    tail = _tail(alpha_c, alternative)
+    z_a, z_b = _z(1 - tail), _z(power)
+    if z_a + z_b <= 0:
+        raise ValueError(f"power {power} must exceed the test's size α ({alpha_c:.4g})")
+    return tail, z_a, z_b
+
+
+def _closed_form_gap(
+    d: _Design,
+    w: Sequence[float],
+    tail: float,
+    z_a: float,
+    z_b: float,
+    power: float,
+    big_n: float,
+) -> float:
+    """The detectable ``δ − m`` of a mean or ratio metric with ``N`` units:
+    ``(z_a + z_b)·sqrt(max_t(σ²_c/w_c + σ²_t/w_t)/N)``, or the noncentral t's where it
+    solves for every treatment (``test="t"``)."""
+    v_c, v_t = d.unit_variances()
+    gap = (z_a + z_b) * math.sqrt(max(v_c / w[0] + v_t / wt for wt in w[1:]) / big_n)
+    if d.test == "t":
+        gaps = [_gap_t(d, w[0], wt, tail, power, big_n) for wt in w[1:]]
+        if all(g is not None for g in gaps):
+            gap = max(g for g in gaps if g is not None)
+    return gap
+
+
+def _arcsine_delta(p1: float, w: Sequence[float], z_a: float, z_b: float, big_n: float) -> float:
+    """The detectable increase from the rate ``p1`` by the arcsine convention: Cohen's
+    ``h = (z_a + z_b)·sqrt(max_t(1/w_c + 1/w_t)/N)`` turned back into a rate,
+    ``sin²(asin(sqrt(p1)) + h/2) − p1``."""
+    h = (z_a + z_b) * math.sqrt(max(1 / w[0] + 1 / wt for wt in w[1:]) / big_n)
+    angle = math.asin(math.sqrt(p1)) + h / 2
+    if angle >= math.pi / 2:
+        raise ValueError(
+            f"{big_n:.6g} units cannot detect any increase from {p1:g}: "
+            "even a rate of 100% is not detectable; add units"
+        )
+    return math.sin(angle) ** 2 - p1
+
+
+def _solved_gap(d: _Design, w: Sequence[float], z_a: float, z_b: float, big_n: float) -> float:
+    """The detectable ``δ − m`` of a proportion (unpooled or pooled convention): the root of
+    ``log N(δ) = log N`` by ``scipy.optimize.brentq`` over increases that keep the treatment
+    rate at most 1 (the smallest tried, ``10⁻⁹`` of the largest, when even it needs no
+    more units)."""
+    p1, m = d.p1, d.margin
+
+    def excess(g: float) -> float:
+        trial = d.with_effect(m + g)
+        need = max(_required_total(trial, w[0], wt, z_a, z_b) for wt in w[1:])
+        return math.log(need) - math.log(big_n)
+
+    hi = 1 - p1 - m
+    if excess(hi) > 0:
+        raise ValueError(
+            f"{big_n:.6g} units cannot detect any increase from {p1:g}: "
+            "even a rate of 100% is not detectable; add units"
+        )
+    lo = hi * 1e-9
+    if excess(lo) <= 0:
+        return lo
+    return float(optimize.brentq(excess, lo, hi, xtol=1e-15, rtol=1e-13))
 
 
 # ----- the design in one place -----------------------------------------------------------------
