@@ -129,14 +129,15 @@ def test_notebook_in_repo_has_no_outputs() -> None:
 
 
 def test_notebook_cells_are_calls_into_liftlab() -> None:
-    """Past the set-up cells, every code cell is one or two calls into liftlab's modules."""
+    """Past the set-up cells, every code cell is one to three calls into liftlab's modules
+    (``charts.show`` of what one or two calls build counts as one of them)."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"][3:]
     assert code
     for cell in code:
         assert "def " not in cell.source and "import " not in cell.source
         assert (
-            1 <= len(re.findall(r"\b(?:present|charts|provenance|views)\.\w+\(", cell.source)) <= 2
+            1 <= len(re.findall(r"\b(?:present|charts|provenance|views)\.\w+\(", cell.source)) <= 3
         )
 
 
