@@ -532,51 +532,11 @@ def fit_demand(
     if link not in LINKS:
         raise ValueError(f"link must be one of {LINKS}, got {link!r}")
     prices, n, y = _grouped(arms)
-    if prices.size < 2:
-        raise ValueError(
-            f"the demand curve needs at least 2 distinct prices, got {prices.size} "
-            f"({', '.join(map(str, prices))}): conversion cannot be related to price"
-        )
-    total_y, total_n = float(y.sum()), float(n.sum())
-    if total_y == 0:
-        raise ValueError(
-            "demand fit unavailable: no visitor bought at any price (conversion 0 everywhere); "
-            "the binomial MLE does not exist"
-        )
-    if total_y == total_n:
-        raise ValueError(
-            "demand fit unavailable: every visitor bought at every price (conversion 1 "
-            "everywhere); the binomial MLE does not exist"
-        )
+    _check_demand_data(prices, n, y)
     # Fit on centred, scaled prices for conditioning; map back to (intercept, slope) at the end.
     mid, half = float(prices.mean()), float(prices.max() - prices.min()) / 2
     x = np.column_stack([np.ones_like(prices), (prices - mid) / half])
-    pbar = total_y / total_n
-    theta = np.array([math.log(pbar / (1 - pbar)) if link == "logit" else math.log(pbar), 0.0])
-    ll = _loglik(link, x @ theta, n, y)
-    converged, it = False, 0
-    while it < max_iter and not converged:
-        it += 1
-        q, dq = _inverse_link(link, x @ theta)
-        v = q * (1 - q)
-        if not np.all(v > 0):  # a fitted conversion of exactly 0 or 1: separation
-            break
-        score = x.T @ ((y - n * q) * dq / v)
-        info = x.T @ (x * (n * dq * dq / v)[:, None])
-        try:
-            step = np.linalg.solve(info, score)
-        except np.linalg.LinAlgError:
-            break
-        t = 1.0  # step-halving: never lower the likelihood, never leave the link's domain
-        while t >= 1e-12:
-            ll_new = _loglik(link, x @ (theta + t * step), n, y)
-            if math.isfinite(ll_new) and ll_new >= ll - 1e-12 * (1 + abs(ll)):
-                break
-            t /= 2
-        if t < 1e-12:
-            break
-        theta, ll = theta + t * step, ll_new
-        converged = float(np.max(np.abs(t * step))) < tol
+    theta, ll, converged, it = _fisher_scoring(link, x, n, y, max_iter, tol)
     q, dq = _inverse_link(link, x @ theta)
     if not converged or not math.isfinite(ll) or q.min() < _EXTREME_Q or q.max() > 1 - _EXTREME_Q:
         where = "q(p) = 1 at some price (the log-link MLE is on its boundary; try link='logit')"
@@ -588,10 +548,9 @@ def fit_demand(
             + ", ".join(f"{p:g}: {int(b)}/{int(m)}" for p, b, m in zip(prices, y, n, strict=True))
         )
     v = q * (1 - q)
-    info = x.T @ (x * (n * dq * dq / v)[:, None])
     jac = np.array([[1.0, -mid / half], [0.0, 1.0 / half]])
     params = jac @ theta
-    cov = jac @ np.linalg.inv(info) @ jac.T
+    cov = jac @ np.linalg.inv(_fisher_information(x, n, dq, v)) @ jac.T
     mu = n * q
     dev = 2 * float(np.sum(sc.xlogy(y, y / mu) + sc.xlogy(n - y, (n - y) / (n - mu))))
     return DemandFit(
@@ -608,6 +567,69 @@ def fit_demand(
         buyers=tuple(int(b) for b in y),
         iterations=it,
     )
+
+
+def _check_demand_data(prices: Float, n: Float, y: Float) -> None:
+    """At least 2 distinct prices, and neither no buyers nor only buyers (where the binomial
+    MLE does not exist)."""
+    if prices.size < 2:
+        raise ValueError(
+            f"the demand curve needs at least 2 distinct prices, got {prices.size} "
+            f"({', '.join(map(str, prices))}): conversion cannot be related to price"
+        )
+    total_y, total_n = float(y.sum()), float(n.sum())
+    if total_y == 0:
+        raise ValueError(
+            "demand fit unavailable: no visitor bought at any price (conversion 0 everywhere); "
+            "the binomial MLE does not exist"
+        )
+    if total_y == total_n:
+        raise ValueError(
+            "demand fit unavailable: every visitor bought at every price (conversion 1 "
+            "everywhere); the binomial MLE does not exist"
+        )
+
+
+def _fisher_information(x: Float, n: Float, dq: Float, v: Float) -> Float:
+    """``Xᵀ W X`` with ``W = n·(dq/dη)²/(q(1 − q))`` per price."""
+    info: Float = x.T @ (x * (n * dq * dq / v)[:, None])
+    return info
+
+
+def _fisher_scoring(
+    link: str, x: Float, n: Float, y: Float, max_iter: int, tol: float
+) -> tuple[Float, float, bool, int]:
+    """Fisher scoring from the pooled conversion (slope 0) with step-halving (never lower the
+    likelihood, never leave the link's domain): the coefficients on ``x``, the
+    log-likelihood, whether the steps fell below ``tol``, and the iterations. It stops early
+    on a fitted conversion of exactly 0 or 1 (separation), a singular information or a step
+    that halving cannot make acceptable."""
+    pbar = float(y.sum()) / float(n.sum())
+    theta = np.array([math.log(pbar / (1 - pbar)) if link == "logit" else math.log(pbar), 0.0])
+    ll = _loglik(link, x @ theta, n, y)
+    converged, it = False, 0
+    while it < max_iter and not converged:
+        it += 1
+        q, dq = _inverse_link(link, x @ theta)
+        v = q * (1 - q)
+        if not np.all(v > 0):  # a fitted conversion of exactly 0 or 1: separation
+            break
+        score = x.T @ ((y - n * q) * dq / v)
+        try:
+            step = np.linalg.solve(_fisher_information(x, n, dq, v), score)
+        except np.linalg.LinAlgError:
+            break
+        t = 1.0  # step-halving: never lower the likelihood, never leave the link's domain
+        while t >= 1e-12:
+            ll_new = _loglik(link, x @ (theta + t * step), n, y)
+            if math.isfinite(ll_new) and ll_new >= ll - 1e-12 * (1 + abs(ll)):
+                break
+            t /= 2
+        if t < 1e-12:
+            break
+        theta, ll = theta + t * step, ll_new
+        converged = float(np.max(np.abs(t * step))) < tol
+    return theta, ll, converged, it
 
 
 def optimal_price(
