@@ -445,12 +445,16 @@ def _fit(
     return widths
 
 
+_COLUMN_WRAP = ("keep", "keep", "keep", "change", "words", "words")  # see _cell_lines
+_COLUMN_RIGHT = (False, True, True, False, True, False)  # right-aligned columns
+
+
 def _table_lines(groups: list[_Group], width: int) -> list[Text]:
+    """The comparison table within ``width`` columns: the headers, a rule, then each metric
+    group's label and note above its rows."""
     rows = [r for g in groups for r in g.rows]
     prob_header, suffix = _probability_column(rows)
     headers = ["variant", "control", "treatment", "change", prob_header, "status"]
-    how = ["keep", "keep", "keep", "change", "words", "words"]
-    right = [False, True, True, False, True, False]
     cells = {
         id(r): [
             r.variant,
@@ -462,56 +466,9 @@ def _table_lines(groups: list[_Group], width: int) -> list[Text]:
         ]
         for r in rows
     }
-    natural = [
-        max([cell_len(h)] + [cell_len(c[i]) for c in cells.values()]) for i, h in enumerate(headers)
-    ]
-    least = list(natural)
-    least[3] = max(
-        [cell_len(headers[3])] + [cell_len(p) for c in cells.values() for p in _split_change(c[3])]
-    )
-    least[4] = max([_longest_word(headers[4])] + [cell_len(c[4]) for c in cells.values()])
-    least[5] = max([cell_len(headers[5])] + [_longest_word(c[5]) for c in cells.values()])
-    # Narrower still: the interval's ends on lines of their own, "adj." under the p-value.
-    narrow = list(least)
-    narrow[3] = max(
-        [cell_len(headers[3])]
-        + [cell_len(p) for c in cells.values() for p in _change_lines(c[3], 0)]
-    )
-    narrow[4] = max([_longest_word(headers[4])] + [cell_len(r.probability) for r in rows])
-    budget = width - cell_len(_GAP) * (len(headers) - 1)
-    widths = _fit(natural, [least, narrow], budget, order=(4, 5, 3))
+    widths = _column_widths(headers, list(cells.values()), rows, width)
     total = sum(widths) + cell_len(_GAP) * (len(headers) - 1)
-
-    def line(parts: list[str], styles: list[str | None]) -> Text:
-        text = Text()
-        for i, (part, style, w) in enumerate(zip(parts, styles, widths, strict=True)):
-            if i:
-                text.append(_GAP)
-            pad = " " * max(w - cell_len(part), 0)
-            if right[i]:
-                text.append(pad)
-                text.append(part, style=style)
-            else:
-                text.append(part, style=style)
-                text.append(pad)
-        text.rstrip()
-        return text
-
-    def block(texts: list[str], styles: list[str | None], bottom: bool = False) -> list[Text]:
-        if bottom:  # headers wrap at their words and sit on the block's last line
-            cols = [
-                textwrap.wrap(t, w, break_long_words=False) or [""]
-                for t, w in zip(texts, widths, strict=True)
-            ]
-        else:
-            cols = [_cell_lines(t, w, h) for t, w, h in zip(texts, widths, how, strict=True)]
-        height = max(len(c) for c in cols)
-        cols = [
-            ([""] * (height - len(c)) + c) if bottom else c + [""] * (height - len(c)) for c in cols
-        ]
-        return [line([c[k] for c in cols], styles) for k in range(height)]
-
-    out_lines = block(headers, ["bold"] * len(headers), bottom=True)
+    out_lines = _block(headers, ["bold"] * len(headers), widths, bottom=True)
     out_lines.append(Text("─" * total, style="dim"))
     for g in groups:
         out_lines.append(Text.assemble((g.label, "bold"), (f" · {g.role}", "dim")))
@@ -520,8 +477,69 @@ def _table_lines(groups: list[_Group], width: int) -> list[Text]:
         for r in g.rows:
             styles: list[str | None] = [None, None, None, "bold", None, None]
             styles[5] = _STATUS_STYLE.get(r.status)
-            out_lines.extend(block(cells[id(r)], styles))
+            out_lines.extend(_block(cells[id(r)], styles, widths))
     return out_lines
+
+
+def _column_widths(
+    headers: list[str], cells: list[list[str]], rows: list[_Row], width: int
+) -> list[int]:
+    """Each column's width: its natural one, shrunk to fit ``width`` first to a floor where
+    the change stacks its interval under the effect and the probability and status wrap at
+    words, then narrower still (the interval's ends on lines of their own, "adj." under the
+    p-value)."""
+    natural = [max([cell_len(h)] + [cell_len(c[i]) for c in cells]) for i, h in enumerate(headers)]
+    least = list(natural)
+    least[3] = max(
+        [cell_len(headers[3])] + [cell_len(p) for c in cells for p in _split_change(c[3])]
+    )
+    least[4] = max([_longest_word(headers[4])] + [cell_len(c[4]) for c in cells])
+    least[5] = max([cell_len(headers[5])] + [_longest_word(c[5]) for c in cells])
+    narrow = list(least)
+    narrow[3] = max(
+        [cell_len(headers[3])] + [cell_len(p) for c in cells for p in _change_lines(c[3], 0)]
+    )
+    narrow[4] = max([_longest_word(headers[4])] + [cell_len(r.probability) for r in rows])
+    budget = width - cell_len(_GAP) * (len(headers) - 1)
+    return _fit(natural, [least, narrow], budget, order=(4, 5, 3))
+
+
+def _line(parts: list[str], styles: list[str | None], widths: list[int]) -> Text:
+    """One line of the table: each part padded to its column's width (on the left in the
+    right-aligned columns), the columns apart by ``_GAP``, trailing spaces dropped."""
+    text = Text()
+    for i, (part, style, w) in enumerate(zip(parts, styles, widths, strict=True)):
+        if i:
+            text.append(_GAP)
+        pad = " " * max(w - cell_len(part), 0)
+        if _COLUMN_RIGHT[i]:
+            text.append(pad)
+            text.append(part, style=style)
+        else:
+            text.append(part, style=style)
+            text.append(pad)
+    text.rstrip()
+    return text
+
+
+def _block(
+    texts: list[str], styles: list[str | None], widths: list[int], bottom: bool = False
+) -> list[Text]:
+    """One row's cells wrapped to their widths (:func:`_cell_lines`) as lines, each cell at
+    the top of the block; ``bottom`` for the headers, which wrap at their words and sit on
+    the block's last line."""
+    if bottom:
+        cols = [
+            textwrap.wrap(t, w, break_long_words=False) or [""]
+            for t, w in zip(texts, widths, strict=True)
+        ]
+    else:
+        cols = [_cell_lines(t, w, h) for t, w, h in zip(texts, widths, _COLUMN_WRAP, strict=True)]
+    height = max(len(c) for c in cols)
+    cols = [
+        ([""] * (height - len(c)) + c) if bottom else c + [""] * (height - len(c)) for c in cols
+    ]
+    return [_line([c[k] for c in cols], styles, widths) for k in range(height)]
 
 
 def _print_results(results: Results) -> None:
