@@ -22,7 +22,7 @@ import dataclasses
 import html
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -343,18 +343,7 @@ def scorecard_html(results: Results, listing: Listing | None = None) -> str:
     every = scorecard_rows(results)
     if not every:
         return ""
-    place = {v: k for k, v in enumerate(listing.treatments)}
-    rows = sorted((r for r in every if r.variant in place), key=lambda r: place[r.variant])
-    rows = [r for m in ordered(results) for r in rows if r.metric == m.metric.name]
-    arms = {m.metric.name: arm_texts(results, m, listing.arms) for m in results.metrics}
-    rows = [
-        dataclasses.replace(
-            r,
-            control=arms[r.metric].get(results.plan.control_name, r.control),
-            treatment=arms[r.metric].get(r.variant, r.treatment),
-        )
-        for r in rows
-    ]
+    rows = _listed_rows(results, listing, every)
     rests = {
         m.metric.name: listing.rest_text(listing.rest_statuses(m))
         for m in results.metrics
@@ -366,11 +355,57 @@ def scorecard_html(results: Results, listing: Listing | None = None) -> str:
         f"<th>control value</th><th>treatment value</th><th>{change}</th>"
         f"<th>{prob}</th><th>{glossary.term('status')}</th></tr>"
     )
+    body = _body_rows(results, rows, rests)
+    note = _note(results, rows or every)
+    return (
+        '<div class="liftlab-scorecard"><h2 id="scorecard">Scorecard</h2>'
+        '<table class="ll-scorecard">'
+        f"<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+        f'<p class="ll-note">{note}</p></div>'
+    )
+
+
+def _listed_rows(results: Results, listing: Listing, every: list[Row]) -> list[Row]:
+    """The rows of the listed treatments, metric by metric (:func:`ordered`) and in the
+    listing's order within a metric, with the arms' values as :func:`arm_texts` shows them."""
+    place = {v: k for k, v in enumerate(listing.treatments)}
+    rows = sorted((r for r in every if r.variant in place), key=lambda r: place[r.variant])
+    rows = [r for m in ordered(results) for r in rows if r.metric == m.metric.name]
+    arms = {m.metric.name: arm_texts(results, m, listing.arms) for m in results.metrics}
+    return [
+        dataclasses.replace(
+            r,
+            control=arms[r.metric].get(results.plan.control_name, r.control),
+            treatment=arms[r.metric].get(r.variant, r.treatment),
+        )
+        for r in rows
+    ]
+
+
+def _body_rows(results: Results, rows: list[Row], rests: dict[str, str]) -> list[str]:
+    """The table's rows (HTML): each listed comparison, a metric's label and role spanning
+    its rows, and after a metric's rows the one counting its unlisted treatments (``rests``,
+    by metric); last, the metrics none of whose listed arms has a headline."""
+    rests = dict(rests)
     counts: dict[str, int] = dict(Counter(r.metric for r in rows))
     for metric in rests:
         counts[metric] = counts.get(metric, 0) + 1
     tags = _tags(results)
+    lead = _metric_leads(results, counts)
     body = []
+    for k, r in enumerate(rows):
+        body.append(_comparison_row(r, lead(r.metric), tags.get(r.variant)))
+        last = k + 1 == len(rows) or rows[k + 1].metric != r.metric
+        if last and r.metric in rests:
+            body.append(_rest_row(r.metric, rests.pop(r.metric), ""))
+    for metric, text in rests.items():  # a metric none of whose listed arms has a headline
+        body.append(_rest_row(metric, text, lead(metric)))
+    return body
+
+
+def _metric_leads(results: Results, counts: dict[str, int]) -> Callable[[str], str]:
+    """A function giving a metric's label and role cells (HTML) the first time it is asked
+    for that metric, spanning the metric's ``counts`` rows, and nothing after."""
     seen: set[str] = set()
     labels = {m.metric.name: display_of(results.plan, m.metric.name).label for m in results.metrics}
     roles = {m.metric.name: m.metric.role for m in results.metrics}
@@ -387,29 +422,22 @@ def scorecard_html(results: Results, listing: Listing | None = None) -> str:
         link = f'<a href="#{metric_anchor(metric)}">{html.escape(labels[metric])}</a>'
         return f'<td class="ll-left"{span}>{link}</td><td class="ll-left"{span}>{role}</td>'
 
-    for k, r in enumerate(rows):
-        colour, background = STATUS_COLOURS.get(r.headline.status, ("#444", "#f0f0f0"))
-        body.append(
-            f'<tr data-metric="{html.escape(r.metric)}">{lead(r.metric)}'
-            f'<td class="ll-left">{_arm_cell(r.variant, tags.get(r.variant))}</td>'
-            f"<td>{html.escape(r.control)}</td><td>{html.escape(r.treatment)}</td>"
-            f'<td class="ll-change" style="white-space: nowrap;">{html.escape(r.change)}</td>'
-            f"<td>{html.escape(r.probability)}</td>"
-            f'<td class="ll-left"><span class="ll-status" style="color: {colour}; background: '
-            f'{background};">{html.escape(r.status)}</span></td>'
-            "</tr>"
-        )
-        last = k + 1 == len(rows) or rows[k + 1].metric != r.metric
-        if last and r.metric in rests:
-            body.append(_rest_row(r.metric, rests.pop(r.metric), ""))
-    for metric, text in rests.items():  # a metric none of whose listed arms has a headline
-        body.append(_rest_row(metric, text, lead(metric)))
-    note = _note(results, rows or every)
+    return lead
+
+
+def _comparison_row(r: Row, lead: str, tag: str | None) -> str:
+    """One comparison's row (HTML) after its ``lead`` cells: the treatment with its
+    ``tag``, the two values, the change, the probability and the status in its colours."""
+    colour, background = STATUS_COLOURS.get(r.headline.status, ("#444", "#f0f0f0"))
     return (
-        '<div class="liftlab-scorecard"><h2 id="scorecard">Scorecard</h2>'
-        '<table class="ll-scorecard">'
-        f"<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
-        f'<p class="ll-note">{note}</p></div>'
+        f'<tr data-metric="{html.escape(r.metric)}">{lead}'
+        f'<td class="ll-left">{_arm_cell(r.variant, tag)}</td>'
+        f"<td>{html.escape(r.control)}</td><td>{html.escape(r.treatment)}</td>"
+        f'<td class="ll-change" style="white-space: nowrap;">{html.escape(r.change)}</td>'
+        f"<td>{html.escape(r.probability)}</td>"
+        f'<td class="ll-left"><span class="ll-status" style="color: {colour}; background: '
+        f'{background};">{html.escape(r.status)}</span></td>'
+        "</tr>"
     )
 
 
