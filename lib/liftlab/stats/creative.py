@@ -907,6 +907,54 @@ def _lifts(
     return lifts
 
 
+def _shrunk_lifts(
+    lifts: Mapping[str, Lift], shrinkage: str, morris: bool | None, alpha: float
+) -> tuple[Shrinkage, dict[str, ShrunkLift]]:
+    """The shrinkage fit of the lifts with an estimate and a positive SE, and each
+    creative's shrunk lift (NaN for the others)."""
+    ok = [n for n, lf in lifts.items() if math.isfinite(lf.estimate) and lf.se > 0]
+    fit = _shrink_or_not(
+        [lifts[n].estimate for n in ok], [lifts[n].se for n in ok], shrinkage, morris, alpha
+    )
+    shrunk = {n: ShrunkLift(fit.estimate[j], fit.sd[j], fit.ci[j]) for j, n in enumerate(ok)} | {
+        n: ShrunkLift(math.nan, math.nan, NAN2) for n in lifts if n not in ok
+    }
+    return fit, shrunk
+
+
+def _ranking_posteriors(
+    arms: Sequence[CreativeArm],
+    rate: Mapping[str, Interval],
+    metric: str,
+    prior: str,
+    shrinkage: str,
+    morris: bool | None,
+    alpha: float,
+) -> tuple[Shrinkage | None, dict[str, NormalPosterior]]:
+    """The posteriors the creatives are ranked by: under the ``campaign`` prior (with its
+    fit), or ``flat``, each rate's normal approximation (and no fit)."""
+    if prior == "campaign":
+        return campaign_posteriors(arms, rate, metric, method=shrinkage, morris=morris, alpha=alpha)
+    posts = {n: NormalPosterior(r.estimate, r.se) for n, r in rate.items()}
+    if not all(math.isfinite(p.mean) and p.sd >= 0 for p in posts.values()):
+        raise ValueError(f"{metric}: estimate or SE undefined for some creative")
+    return None, posts
+
+
+def _thompson_allocation(
+    arms: Sequence[CreativeArm], basis: str, floor: float, n_next: int, draws: int, seed: int
+) -> Allocation:
+    """The Thompson weights (each arm's chance of being best under the ``basis``
+    posteriors, then the ``floor``) and their simulation over the next ``n_next`` units."""
+    alloc_posts = allocation_posteriors(arms, basis)
+    probs = dict(
+        zip(alloc_posts, rank_arms(alloc_posts, draws=draws, seed=seed).prob_best, strict=True)
+    )
+    weights = apply_floor(probs, floor)
+    sim = simulate_allocation(alloc_posts, weights, n_next=n_next, draws=draws, seed=seed)
+    return Allocation(basis, weights, probs, floor, sim)
+
+
 def _shrink_or_not(
     values: Sequence[float], ses: Sequence[float], method: str, morris: bool | None, alpha: float
 ) -> Shrinkage:
@@ -1064,33 +1112,13 @@ def analyze_creatives(
     floor = 1 / (10 * k) if floor is None else floor
     rates = {a.name: {m: rate_interval(a.moments(m), alpha) for m in METRICS} for a in arms}
     lifts = _lifts(arms, control, alpha, correction)
-    ok = [n for n, lf in lifts.items() if math.isfinite(lf.estimate) and lf.se > 0]
-    fit = _shrink_or_not(
-        [lifts[n].estimate for n in ok], [lifts[n].se for n in ok], shrinkage, morris, alpha
-    )
-    shrunk = {n: ShrunkLift(fit.estimate[j], fit.sd[j], fit.ci[j]) for j, n in enumerate(ok)} | {
-        n: ShrunkLift(math.nan, math.nan, NAN2) for n in lifts if n not in ok
-    }
+    fit, shrunk = _shrunk_lifts(lifts, shrinkage, morris, alpha)
     rate = {n: r[metric] for n, r in rates.items()}
-    campaign: Shrinkage | None = None
-    if prior == "campaign":
-        campaign, posts = campaign_posteriors(
-            arms, rate, metric, method=shrinkage, morris=morris, alpha=alpha
-        )
-    else:
-        posts = {n: NormalPosterior(r.estimate, r.se) for n, r in rate.items()}
-        if not all(math.isfinite(p.mean) and p.sd >= 0 for p in posts.values()):
-            raise ValueError(f"{metric}: estimate or SE undefined for some creative")
+    campaign, posts = _ranking_posteriors(arms, rate, metric, prior, shrinkage, morris, alpha)
     ranking = rank_arms(posts, top_k=top_k, draws=draws, seed=seed)
     order = sorted(range(k), key=lambda j: -posts[arms[j].name].mean)
     rank = {arms[j].name: i + 1 for i, j in enumerate(order)}
-    alloc_posts = allocation_posteriors(arms, allocation)
-    probs = dict(
-        zip(alloc_posts, rank_arms(alloc_posts, draws=draws, seed=seed).prob_best, strict=True)
-    )
-    weights = apply_floor(probs, floor)
-    sim = simulate_allocation(alloc_posts, weights, n_next=n_next, draws=draws, seed=seed)
-
+    alloc = _thompson_allocation(arms, allocation, floor, n_next, draws, seed)
     fat = None
     if fatigue is not None:
         unknown = {c.creative for c in fatigue} - set(rate)
@@ -1115,7 +1143,6 @@ def analyze_creatives(
         )  # fmt: skip
 
     results = tuple(one(j, a) for j, a in enumerate(arms))
-    alloc = Allocation(allocation, weights, probs, floor, sim)
     return CreativeResult(
         control, alpha, correction, metric, results, fit, alloc, fat, draws, seed,
         prior, ranking.top_k, ranking.mc_se, campaign, grouped,
