@@ -24,6 +24,7 @@ from rich.text import Text
 
 from liftlab import format as fmt
 from liftlab.errors import LiftlabError, did_you_mean
+from liftlab.stats.types import MetricType
 
 if TYPE_CHECKING:
     from typer._click import exceptions as click
@@ -708,7 +709,7 @@ def design(
         Path | None, typer.Argument(help="Plan whose primary metrics to size (optional).")
     ] = None,
     metric_type: Annotated[
-        Literal["proportion", "mean", "ratio"] | None,
+        MetricType | None,
         typer.Option("--type", help="Metric type, without a plan (mean and ratio need --sd)."),
     ] = None,
     baseline: Annotated[

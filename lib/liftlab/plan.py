@@ -32,10 +32,10 @@ from pydantic import (
 )
 
 from liftlab.errors import PlanError, did_you_mean
+from liftlab.stats.types import MetricType
 
 Kind = Literal["general", "landing_page", "pricing", "creative"]
 Role = Literal["primary", "secondary", "guardrail"]
-MetricType = Literal["proportion", "mean", "ratio"]
 Correction = Literal["none", "bonferroni", "holm", "hochberg", "bh", "by"]
 Method = Literal["frequentist", "bayesian", "sequential"]
 RelativeInterval = Literal["log-delta", "fieller"]

@@ -8,12 +8,31 @@
 - :mod:`~liftlab.stats.bayesian`: Beta-Binomial and Gaussian models, chance to win, P(best).
 - :mod:`~liftlab.stats.sequential`: always-valid inference and group-sequential designs.
 - :mod:`~liftlab.stats.bootstrap`, :mod:`~liftlab.stats.rank`: resampling and rank tests.
+- :mod:`~liftlab.stats.types`: the metric types, shared with the plan and the command line.
+
+The names below load on first use, so importing a light module such as
+:mod:`~liftlab.stats.types` does not import NumPy or SciPy.
 """
 
-from liftlab.stats.frequentist import Effect, cuped_test, ratio_test, welch_test
-from liftlab.stats.moments import Moments
-from liftlab.stats.multiple import adjust_pvalues
-from liftlab.stats.srm import SRMResult, srm_test
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from liftlab.stats.frequentist import Effect, cuped_test, ratio_test, welch_test
+    from liftlab.stats.moments import Moments
+    from liftlab.stats.multiple import adjust_pvalues
+    from liftlab.stats.srm import SRMResult, srm_test
+
+# public name -> the module that defines it
+_LAZY = {
+    "Effect": "liftlab.stats.frequentist",
+    "cuped_test": "liftlab.stats.frequentist",
+    "ratio_test": "liftlab.stats.frequentist",
+    "welch_test": "liftlab.stats.frequentist",
+    "Moments": "liftlab.stats.moments",
+    "adjust_pvalues": "liftlab.stats.multiple",
+    "SRMResult": "liftlab.stats.srm",
+    "srm_test": "liftlab.stats.srm",
+}
 
 __all__ = [
     "Effect",
@@ -25,3 +44,19 @@ __all__ = [
     "srm_test",
     "welch_test",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name's module on first use (PEP 562) and cache the name here."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'liftlab.stats' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -160,8 +160,8 @@ from scipy import optimize, special
 from liftlab.stats.frequentist import ratio_variance
 from liftlab.stats.moments import Moments
 from liftlab.stats.multiple import CORRECTIONS
+from liftlab.stats.types import MetricType
 
-MetricType = Literal["proportion", "mean", "ratio"]
 MdeType = Literal["relative", "absolute"]
 Alternative = Literal["two-sided", "one-sided"]
 Convention = Literal["unpooled", "pooled", "arcsine"]
