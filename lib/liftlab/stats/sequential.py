@@ -348,16 +348,6 @@ def always_valid(
     )
     last = rows[-1]
     first = next((row.look for row in rows if row.rejected), None)
-    empty = [row.look for row in rows if row.ci_low > row.ci_high]
-    note = None
-    if empty:
-        note = (
-            f"the confidence sequence's running intersection is empty from look {empty[0]}: "
-            "no constant effect fits every look (a time-varying effect, or too few units "
-            "for the normal approximation early on)"
-        )
-    elif not np.all(var > 0):
-        note = "some looks have fewer than two units or no variation in an arm: no evidence"
     rho2 = None
     if method == "asymptotic-cs" and planned_n is not None:
         rho2 = robbins_rho2(planned_n, alpha=alpha)
@@ -375,8 +365,23 @@ def always_valid(
         p_value=last.p_value,
         rejected=last.rejected,
         first_rejection=first,
-        note=note,
+        note=_sequence_note(rows, var),
     )
+
+
+def _sequence_note(rows: Sequence[AlwaysValidLook], var: FloatArray) -> str | None:
+    """Why the sequence reads oddly, if it does: its running intersection is empty from
+    some look on, or some look has no variance in an arm."""
+    empty = [row.look for row in rows if row.ci_low > row.ci_high]
+    if empty:
+        return (
+            f"the confidence sequence's running intersection is empty from look {empty[0]}: "
+            "no constant effect fits every look (a time-varying effect, or too few units "
+            "for the normal approximation early on)"
+        )
+    if not np.all(var > 0):
+        return "some looks have fewer than two units or no variation in an arm: no evidence"
+    return None
 
 
 # ----- always-valid helpers ---------------------------------------------------------------------
