@@ -204,3 +204,51 @@ def test_a_failed_and_a_timed_out_plan_leave_the_next_plan_a_working_kernel(
     left = set(psutil.Process().children(recursive=True)) - before
     _, alive = psutil.wait_procs(list(left), timeout=15)
     assert alive == []
+
+
+def test_reports_write_the_executed_notebook_once_per_cell(tmp_path: Path, monkeypatch) -> None:
+    """liftlab's papermill engine writes the executed notebook when each cell starts and at
+    the end (papermill's own writes it again as each cell ends): the notebook on disk while
+    a cell runs (what a timed-out run leaves) has every earlier cell's outputs and that cell
+    marked running, and the final notebook has what papermill's own engine gives."""
+    import papermill
+    import papermill.engines
+
+    from liftlab import report
+
+    report._papermill()
+    out = tmp_path / "out.ipynb"
+    peek = (
+        f"import json\nnb = json.load(open({str(out)!r}))\n"
+        "print([c['metadata']['papermill']['status'] for c in nb['cells']])\n"
+        "print([len(c.get('outputs', [])) for c in nb['cells']])"
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("print('one')"), nbformat.v4.new_code_cell(peek)],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    )
+    source = tmp_path / "in.ipynb"
+    nbformat.write(nb, source)
+    writes: list[str] = []
+    original = papermill.engines.write_ipynb
+    monkeypatch.setattr(
+        papermill.engines, "write_ipynb", lambda nb, path: writes.append(path) or original(nb, path)
+    )
+    finals, counts = {}, {}
+    for engine in (report.ENGINE, None):
+        writes.clear()
+        target = out if engine else tmp_path / "plain.ipynb"
+        papermill.execute_notebook(
+            str(source), str(target), kernel_name="python3", progress_bar=False, engine_name=engine
+        )
+        finals[engine] = nbformat.read(target, as_version=4)
+        if engine:
+            seen = finals[engine].cells[1].outputs[0]["text"].splitlines()
+            assert seen == ["['completed', 'running']", "[1, 0]"]
+        counts[engine] = len(writes)
+    assert counts == {report.ENGINE: 1 + 2 + 1, None: 1 + 2 * 2 + 1}  # start, cells, end
+    assert finals[report.ENGINE].cells[0].outputs == finals[None].cells[0].outputs
+    assert [c.metadata.papermill["status"] for c in finals[report.ENGINE].cells] == [
+        "completed",
+        "completed",
+    ]

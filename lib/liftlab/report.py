@@ -759,6 +759,7 @@ def _execute(
             cwd=str(plan.root),
             progress_bar=False,
             km=kernel.km,
+            engine_name=ENGINE,
         )
     if not results_json.is_file():
         raise RuntimeError(f"{NOTEBOOK} ran but wrote no results.json")
@@ -778,14 +779,50 @@ def _timed(stages: dict[str, float], name: str) -> Iterator[None]:
 
 
 def _papermill() -> Any:
-    """papermill, with the HTML exporter built and its templates compiled on the way (what a
-    worker does while its kernel starts)."""
+    """papermill, with liftlab's engine (:data:`ENGINE`) registered and the HTML exporter
+    built and its templates compiled on the way (what a worker does while its kernel
+    starts)."""
     defer_slow_imports()
     import nbformat
     import papermill
+    from papermill.engines import papermill_engines
 
+    papermill_engines.register(ENGINE, _engine())
     export_html(nbformat.v4.new_notebook())
     return papermill
+
+
+# The papermill engine reports run on: papermill's own (nbclient), writing the executed
+# notebook once per cell instead of twice.
+ENGINE = "liftlab"
+
+
+def _engine() -> Any:
+    """papermill's nbclient engine, except that a finished cell does not write the executed
+    notebook: the next cell's start writes it (with the finished cell's outputs), and the
+    notebook's end writes it last, whether it ended well or not. papermill writes (and
+    validates) the whole notebook when each cell starts and again when it ends; the second
+    write repeats the first but for one cell's outputs, and a report's notebook carries
+    every chart. A run stopped mid-cell (a timeout) still leaves the notebook as that cell
+    started: the outputs before it, and it marked running."""
+    from papermill.engines import NBClientEngine
+
+    class OneWritePerCell(NBClientEngine):  # type: ignore[misc]
+        @classmethod
+        def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+            complete = nb_man.cell_complete
+
+            def cell_complete(cell: Any, cell_index: int | None = None, **more: Any) -> None:
+                nb_man.save = lambda **_: None  # this instance only, for this call
+                try:
+                    complete(cell, cell_index=cell_index, **more)
+                finally:
+                    del nb_man.save  # papermill's own save again
+
+            nb_man.cell_complete = cell_complete
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    return OneWritePerCell
 
 
 def _since(started: dt.datetime) -> float:
