@@ -414,9 +414,6 @@ def fixed_point_value(total: int, k: int) -> float:
     return math.ldexp(float(total), -k)
 
 
-_as_float = fixed_point_value
-
-
 @dataclass
 class _Acc:
     """Exact integer sums of the terms, added group by group (order does not matter)."""
@@ -431,7 +428,7 @@ class _Acc:
             self.totals[name] = self.totals.get(name, 0) + value
 
     def value(self, name: str) -> float:
-        return _as_float(self.totals.get(name, 0), self.scales[name])
+        return fixed_point_value(self.totals.get(name, 0), self.scales[name])
 
     def moments(self, names: tuple[str, ...]) -> Moments:
         return Moments(self.n, *(self.value(k) for k in names))
