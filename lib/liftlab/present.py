@@ -1575,10 +1575,27 @@ def conventions_markdown(results: Results) -> str:
     Only what this run used is stated: the method's conventions, and non-inferiority,
     bootstrap, rank-test and capping conventions where some metric used them.
     """
+    items = [
+        *_test_conventions(results),
+        *_relative_effect_conventions(results),
+        *_method_conventions(results),
+        *_cumulative_conventions(results),
+        *_non_inferiority_conventions(results),
+        *_bootstrap_conventions(results),
+        *_rank_test_conventions(results),
+        *_cap_conventions(results),
+        *_planned_size_conventions(results),
+        *_decision_conventions(results),
+        *_design_conventions(results),
+        *_listing_conventions(results),
+    ]
+    return section_heading("conventions") + "\n" + "\n".join(f"- {i}" for i in items) + "\n"
 
-    plan = results.plan
-    a = plan.analysis
-    level = _level(a.alpha)
+
+def _test_conventions(results: Results) -> list[str]:
+    """The fixed-horizon test of each metric type the plan has (Welch for means and
+    proportions, the delta method for ratios), and CUPED where a metric has a covariate."""
+    level = _level(results.plan.analysis.alpha)
     types = {m.metric.type for m in results.metrics}
     comps = [c for m in results.metrics for c in m.comparisons]
     items = []
@@ -1607,6 +1624,13 @@ def conventions_markdown(results: Results) -> str:
             "the two arms compared; adjusted mean Ȳ − θ(X̄ − X̄ pooled). Means in the tables "
             "are raw; effects, intervals and p-values are adjusted."
         )
+    return items
+
+
+def _relative_effect_conventions(results: Results) -> list[str]:
+    """How the relative effect and its interval are taken (Fieller or the log-ratio delta
+    method, as the plan says)."""
+    a = results.plan.analysis
     if a.relative_interval == "fieller":
         rel = "Fieller's interval for the ratio of two independent means"
     else:
@@ -1614,49 +1638,81 @@ def conventions_markdown(results: Results) -> str:
             "the delta method on the log ratio, exp(log(mean_t / mean_c) ± z·se) − 1, "
             "asymmetric and never below −100%"
         )
-    items.append(
-        f"**Relative effect** mean_treatment / mean_control − 1; its {level} interval by {rel}. "
-        "Its p-value is the absolute test's."
-    )
-    correction = CORRECTION_NAMES.get(a.correction, md_text(a.correction))
-    n_family = len(plan.primary_metrics) * len(plan.treatments)
+    return [
+        f"**Relative effect** mean_treatment / mean_control − 1; its {_level(a.alpha)} interval "
+        f"by {rel}. Its p-value is the absolute test's."
+    ]
+
+
+def _method_conventions(results: Results) -> list[str]:
+    """The analysis method's own conventions: the Bayesian models, the sequential design, or
+    the fixed-horizon multiple-testing correction."""
+    a = results.plan.analysis
     if a.method == "bayesian":
-        items += _bayes_items(results)
-        win = f"is decisively better (chance to beat control ≥ {a.bayesian.ship_threshold:.0%})"
-    elif a.method == "sequential":
-        items += _sequential_items(results)
-        win = (
+        return _bayes_items(results)
+    if a.method == "sequential":
+        return _sequential_items(results)
+    correction = CORRECTION_NAMES.get(a.correction, md_text(a.correction))
+    n_family = len(results.plan.primary_metrics) * len(results.plan.treatments)
+    return [
+        f"**Multiple testing**: {correction} over {n_family} primary "
+        f"comparison{'s' if n_family != 1 else ''} (primary metrics × treatment variants); "
+        f"significant when the adjusted p < α = {a.alpha:g}. "
+        "Guardrail and secondary metrics are tested at α without correction."
+    ]
+
+
+def _win_rule(results: Results) -> str:
+    """When a primary comparison wins under the plan's method, as the decision states it."""
+    a = results.plan.analysis
+    if a.method == "bayesian":
+        return f"is decisively better (chance to beat control ≥ {a.bayesian.ship_threshold:.0%})"
+    if a.method == "sequential":
+        return (
             "crosses its group-sequential boundary"
             if a.sequential.kind == "group-sequential"
             else f"has an adjusted always-valid p ≤ α = {a.alpha:g}"
         )
-    else:
-        items.append(
-            f"**Multiple testing**: {correction} over {n_family} primary "
-            f"comparison{'s' if n_family != 1 else ''} (primary metrics × treatment variants); "
-            f"significant when the adjusted p < α = {a.alpha:g}. "
-            "Guardrail and secondary metrics are tested at α without correction."
-        )
-        win = f"has an adjusted p < α = {a.alpha:g}"
+    return f"has an adjusted p < α = {a.alpha:g}"
+
+
+def _cumulative_conventions(results: Results) -> list[str]:
+    """What the cumulative-by-day chart shows, and why its pointwise intervals do not allow
+    stopping early."""
+    comps = [c for m in results.metrics for c in m.comparisons]
     cum = next((c.cumulative for c in comps if c.cumulative is not None), None)
-    if cum is not None:
-        items.append(
-            "**Cumulative difference by day**: each metric's fixed-horizon test on all units "
-            f"exposed up to each of the {len(cum.looks)} days, with its pointwise {level} "
-            "interval; the last day is the final analysis. Pointwise intervals are not valid "
-            "for stopping early: stopping the first day one excludes 0 inflates false "
-            "positives well beyond α. To monitor daily, plan a sequential analysis."
-        )
-    if any(c.non_inferiority is not None for c in comps):
-        items.append(
-            "**Non-inferiority** (guardrails with a margin): a one-sided test at "
-            f"α = {a.alpha:g} of “the treatment is worse than the margin” (Schuirmann's "
-            "one-sided test, with the two-sided test's reference distribution); a relative "
-            "margin is turned into metric units with the control mean, taken as known. ✓ when "
-            f"the one-sided {level} bound lies on the good side of the margin. A guardrail "
-            "fails when it is significantly worse (two-sided, fixed-horizon, α) or its interval "
-            "lies wholly beyond the margin; one not yet shown non-inferior blocks shipping."
-        )
+    if cum is None:
+        return []
+    return [
+        "**Cumulative difference by day**: each metric's fixed-horizon test on all units "
+        f"exposed up to each of the {len(cum.looks)} days, with its pointwise "
+        f"{_level(results.plan.analysis.alpha)} interval; the last day is the final analysis. "
+        "Pointwise intervals are not valid for stopping early: stopping the first day one "
+        "excludes 0 inflates false positives well beyond α. To monitor daily, plan a "
+        "sequential analysis."
+    ]
+
+
+def _non_inferiority_conventions(results: Results) -> list[str]:
+    """The one-sided test of guardrails with a margin, and when a guardrail fails or blocks."""
+    if not any(c.non_inferiority is not None for m in results.metrics for c in m.comparisons):
+        return []
+    a = results.plan.analysis
+    return [
+        "**Non-inferiority** (guardrails with a margin): a one-sided test at "
+        f"α = {a.alpha:g} of “the treatment is worse than the margin” (Schuirmann's "
+        "one-sided test, with the two-sided test's reference distribution); a relative "
+        "margin is turned into metric units with the control mean, taken as known. ✓ when "
+        f"the one-sided {_level(a.alpha)} bound lies on the good side of the margin. A "
+        "guardrail fails when it is significantly worse (two-sided, fixed-horizon, α) or its "
+        "interval lies wholly beyond the margin; one not yet shown non-inferior blocks shipping."
+    ]
+
+
+def _bootstrap_conventions(results: Results) -> list[str]:
+    """One line per bootstrapped metric: statistic, resamples, scheme, seed and interval."""
+    level = _level(results.plan.analysis.alpha)
+    items = []
     boots = [(m, c.bootstrap) for m in results.metrics for c in m.comparisons[:1] if c.bootstrap]
     for m, bs in boots:
         assert bs is not None
@@ -1677,56 +1733,76 @@ def conventions_markdown(results: Results) -> str:
             f"{bs.seed}; {level} {method}; the p-value is the smallest α at which the interval "
             "excludes 0. The histogram shows the resampled effects in equal-width bins."
         )
+    return items
+
+
+def _rank_test_conventions(results: Results) -> list[str]:
+    """The Mann–Whitney test and the probability of superiority, for the metrics that ran it."""
     ranked = [m for m in results.metrics if any(c.rank is not None for c in m.comparisons)]
-    if ranked:
-        items.append(
-            f"**Rank test** ({_names(ranked)}): two-sided Mann–Whitney U, normal approximation "
-            "with tie and continuity corrections (as scipy.stats.mannwhitneyu); P(T > C) is the "
-            "probability of superiority U / (n_c·n_t) (McGraw & Wong, 1992). It asks whether "
-            "a treatment unit tends to have larger values, not whether the mean moved."
-        )
+    if not ranked:
+        return []
+    return [
+        f"**Rank test** ({_names(ranked)}): two-sided Mann–Whitney U, normal approximation "
+        "with tie and continuity corrections (as scipy.stats.mannwhitneyu); P(T > C) is the "
+        "probability of superiority U / (n_c·n_t) (McGraw & Wong, 1992). It asks whether "
+        "a treatment unit tends to have larger values, not whether the mean moved."
+    ]
+
+
+def _cap_conventions(results: Results) -> list[str]:
+    """Which metrics are capped (winsorised) and which have a cap-sensitivity table."""
     capped = [m for m in results.metrics if m.caps]
     sens = [m for m in results.metrics if m.sensitivity]
-    if capped or sens:
-        text = "**Caps**: "
-        if capped:
-            text += (
-                f"values of {_names(capped)} are capped (winsorised) at the plan's cap, a "
-                "quantile of all units pooled over variants, before any statistic is taken. "
-            )
-        if sens:
-            text += (
-                f"The cap-sensitivity tables ({_names(sens)}) repeat the fixed-horizon "
-                "comparison with no cap and with caps at the pooled 99th and 99.9th percentiles."
-            )
-        items.append(text.strip())
-    if results.planned_n_per_variant:
-        items.append(
-            f"**Planned sample size**: {results.planned_n_per_variant:,} units per variant from "
-            f"the plan's design (power {a.power:.0%}, MDE {a.mde:g} {a.mde_type}, "
-            f"α = {a.alpha:g}, {a.sample_size} normal approximation), with the plan's baselines "
-            "or, where a metric has none, the control arm's observed mean and variance."
+    if not (capped or sens):
+        return []
+    text = "**Caps**: "
+    if capped:
+        text += (
+            f"values of {_names(capped)} are capped (winsorised) at the plan's cap, a "
+            "quantile of all units pooled over variants, before any statistic is taken. "
         )
+    if sens:
+        text += (
+            f"The cap-sensitivity tables ({_names(sens)}) repeat the fixed-horizon "
+            "comparison with no cap and with caps at the pooled 99th and 99.9th percentiles."
+        )
+    return [text.strip()]
+
+
+def _planned_size_conventions(results: Results) -> list[str]:
+    """Where the planned sample size came from, when the plan has one."""
+    if not results.planned_n_per_variant:
+        return []
+    a = results.plan.analysis
+    return [
+        f"**Planned sample size**: {results.planned_n_per_variant:,} units per variant from "
+        f"the plan's design (power {a.power:.0%}, MDE {a.mde:g} {a.mde_type}, "
+        f"α = {a.alpha:g}, {a.sample_size} normal approximation), with the plan's baselines "
+        "or, where a metric has none, the control arm's observed mean and variance."
+    ]
+
+
+def _decision_conventions(results: Results) -> list[str]:
+    """The verdict's rules in the order they apply, with this method's rule for a win."""
+    plan = results.plan
     reached = (
         ""
-        if a.method == "sequential"
+        if plan.analysis.method == "sequential"
         else ", or when the planned sample size is reached without a win"
     )
-    items.append(
+    return [
         "**Decision**, in order: *investigate* on a sample-ratio mismatch; *ship* a variant "
-        f"that wins on a primary metric (it {win}, in the good direction), loses on none, "
-        "harms no guardrail and leaves none unproven; *do not ship* when every treatment loses "
-        f"on a primary metric or harms a guardrail{reached}; otherwise *keep running*."
+        f"that wins on a primary metric (it {_win_rule(results)}, in the good direction), "
+        "loses on none, harms no guardrail and leaves none unproven; *do not ship* when every "
+        f"treatment loses on a primary metric or harms a guardrail{reached}; otherwise "
+        "*keep running*."
         + (
             " Not randomised, a variant the rules would ship *leads* (LEADS): it is associated "
             "with the better result, which is not shown to follow from shipping it."
             if plan.randomization == "none"
             else ""
         )
-    )
-    items += _design_conventions(results)
-    items += _listing_conventions(results)
-    return section_heading("conventions") + "\n" + "\n".join(f"- {i}" for i in items) + "\n"
+    ]
 
 
 def _design_conventions(results: Results) -> list[str]:
