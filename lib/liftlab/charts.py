@@ -43,7 +43,7 @@ from liftlab import theme
 from liftlab.headline import INTERVAL_TEXT, STATUS_TEXT, STATUSES, Headline
 
 if TYPE_CHECKING:
-    from liftlab.analysis import MetricResult, Traffic
+    from liftlab.analysis import Comparison, MetricResult, Traffic
     from liftlab.monitor import CumulativeView, SequentialView
     from liftlab.plan import Metric
     from liftlab.scorecard import Listing
@@ -288,8 +288,6 @@ def forest_plot(
     and units (default: from the metric's own fields, no currency). ``listing``: the
     treatments drawn, in its order, and the others counted by status in the subtitle.
     """
-    from liftlab.scorecard import STATUS_COLOURS
-
     full = metric_result
     metric_result = _listed(metric_result, listing)
     m = metric_result.metric
@@ -301,16 +299,7 @@ def forest_plot(
     level = float(data["level"].iloc[0]) if len(data) else 0.95
     kind = INTERVAL_TEXT.get(kinds[0], kinds[0]) if len(kinds) == 1 else "interval"
     interval = f"{level:.0%} {kind}"
-    if relative:
-        what, axis_text = "relative change", f"relative change vs {control}"
-    elif display.is_percent:
-        what = "change in percentage points"
-        axis_text = f"change vs {control}, percentage points"
-    elif display.format == "currency" and display.currency:
-        what = f"change in {display.currency}"
-        axis_text = f"change vs {control}, {display.currency}"
-    else:
-        what, axis_text = "change", f"change vs {control}"
+    what, axis_text = _change_words(display, relative, control)
     axis = _effect_axis(display, relative, theme.axis_title(f"{axis_text} ({interval})", _WIDTH))
     estimate = "posterior mean" if kinds == ["credible"] else "estimate"
     subtitle = f"each variant's {what} vs {control}: {estimate} and {interval}"
@@ -318,8 +307,33 @@ def forest_plot(
         subtitle += " (valid at every look)"
     subtitle += ", as the decision reads it; colour: status"
     subtitle = _with_note(subtitle, rest_note(listing, full))
+    chart = alt.layer(*_forest_layers(data, axis, interval)).properties(
+        width=_WIDTH,
+        height=alt.Step(34),
+        title=theme.title(f"{display.label} ({m.role})", subtitle),
+    )
+    return cast("alt.LayerChart", theme.configure(chart))
+
+
+def _change_words(display: fmt.Display, relative: bool, control: str) -> tuple[str, str]:
+    """What the forest plot's effect is, in words for its subtitle and for its axis title:
+    a relative change, percentage points, a change in the currency, or a plain change."""
+    if relative:
+        return "relative change", f"relative change vs {control}"
+    if display.is_percent:
+        return "change in percentage points", f"change vs {control}, percentage points"
+    if display.format == "currency" and display.currency:
+        return f"change in {display.currency}", f"change vs {control}, {display.currency}"
+    return "change", f"change vs {control}"
+
+
+def _status_colour(data: pd.DataFrame) -> alt.Color:
+    """Colour by headline status, in the scorecard's colours, the legend listing only the
+    statuses present in ``data``, in :data:`STATUSES` order."""
+    from liftlab.scorecard import STATUS_COLOURS
+
     statuses = [s for s in STATUSES if s in set(data["status"])]
-    colour = alt.Color(
+    return alt.Color(
         "status_text:N",
         scale=alt.Scale(
             domain=[STATUS_TEXT[s] for s in statuses],
@@ -328,11 +342,16 @@ def forest_plot(
         title=None,
         legend=alt.Legend(orient="bottom"),
     )
+
+
+def _forest_layers(data: pd.DataFrame, axis: alt.Axis, interval: str) -> list[alt.Chart]:
+    """The forest plot's marks: a dashed rule at 0, then per treatment a rule over its
+    interval and a point at its effect, coloured by status."""
     base = (
         alt.Chart(data)
         .encode(
             y=alt.Y("variant:N", title=None, sort=list(data["variant"])),
-            color=colour,
+            color=_status_colour(data),
             description=alt.Description("description:N"),
             tooltip=[
                 alt.Tooltip("variant:N"),
@@ -357,12 +376,7 @@ def forest_plot(
         .mark_rule(color=OTHER, strokeDash=[4, 4])
         .encode(x=alt.X("zero:Q", axis=axis, scale=x_scale), description=alt.value("no change"))
     )
-    chart = alt.layer(zero, rule, point).properties(
-        width=_WIDTH,
-        height=alt.Step(34),
-        title=theme.title(f"{display.label} ({m.role})", subtitle),
-    )
-    return cast("alt.LayerChart", theme.configure(chart))
+    return [zero, rule, point]
 
 
 # ---- health ------------------------------------------------------------------------------------
@@ -736,26 +750,62 @@ def cumulative_chart(
 def _group_sequential_chart(
     metric_result: MetricResult, data: pd.DataFrame, listing: Listing | None, note: str
 ) -> alt.LayerChart:
+    """Each treatment's z statistic at the planned looks against the dashed ±boundary of its
+    group-sequential design, and 0; ``data`` is :func:`sequential_frame`'s, ``note`` the
+    listing's line for the subtitle."""
     m = metric_result.metric
     data = data[data["boundary"].notna()]
     view = next(c.sequential for c in metric_result.comparisons if c.sequential is not None)
-    colour = _treatment_colour(metric_result, listing)
+    x = alt.X("day:T", axis=_DAY_AXIS)
+    y_axis = alt.Axis(title=theme.axis_title("z statistic at each look", _BAND_HEIGHT))
+    zero = (
+        alt.Chart(pd.DataFrame({"zero": [0.0]}))
+        .mark_rule(color="#444", strokeDash=[4, 4])
+        .encode(y=alt.Y("zero:Q", axis=y_axis))
+    )
+    layers = (
+        zero,
+        _boundary_layer(data, x, y_axis),
+        _z_layer(data, x, y_axis, _treatment_colour(metric_result, listing)),
+    )
+    chart = alt.layer(*layers).properties(
+        width=_WIDTH,
+        height=_BAND_HEIGHT,
+        title=_title(
+            m,
+            "z at each planned look",
+            _with_note(
+                f"group-sequential test ({_spending_name(view.spending)}-type spending): the "
+                "test stops when z crosses the dashed ±boundary",
+                note,
+            ),
+        ),
+    )
+    return cast("alt.LayerChart", theme.configure(chart))
+
+
+def _boundary_layer(data: pd.DataFrame, x: alt.X, y_axis: alt.Axis) -> alt.Chart:
+    """The group-sequential boundary at each look, above and below 0: a dashed red line with
+    a dot per look, one per side and treatment."""
     bounds = pd.concat(
         [
             data.assign(bound=data["boundary"], side="upper"),
             data.assign(bound=-data["boundary"], side="lower"),
         ]
     )[["variant", "day", "information_fraction", "bound", "side"]]
-    x = alt.X("day:T", axis=_DAY_AXIS)
-    y_axis = alt.Axis(title=theme.axis_title("z statistic at each look", _BAND_HEIGHT))
-    boundary = (
+    return (
         alt.Chart(bounds)
         .mark_line(
             color="#b42318", strokeDash=[5, 3], point=alt.OverlayMarkDef(color="#b42318", size=20)
         )
         .encode(x=x, y=alt.Y("bound:Q", axis=y_axis), detail=["side:N", "variant:N"])
     )
-    z = (
+
+
+def _z_layer(data: pd.DataFrame, x: alt.X, y_axis: alt.Axis, colour: alt.Color) -> alt.Chart:
+    """Each treatment's z statistic at the looks, a line with a point per look, with its day,
+    information fraction and boundary in the tooltip."""
+    return (
         alt.Chart(data)
         .mark_line(strokeWidth=2, point=alt.OverlayMarkDef(filled=True, size=40))
         .encode(
@@ -771,30 +821,11 @@ def _group_sequential_chart(
             ],
         )
     )
-    zero = (
-        alt.Chart(pd.DataFrame({"zero": [0.0]}))
-        .mark_rule(color="#444", strokeDash=[4, 4])
-        .encode(y=alt.Y("zero:Q", axis=y_axis))
-    )
-    spending = (
-        (view.spending or "")
-        .replace("obrien-fleming", "O'Brien–Fleming")
-        .replace("pocock", "Pocock")
-    )
-    chart = alt.layer(zero, boundary, z).properties(
-        width=_WIDTH,
-        height=_BAND_HEIGHT,
-        title=_title(
-            m,
-            "z at each planned look",
-            _with_note(
-                f"group-sequential test ({spending}-type spending): the test stops when z "
-                "crosses the dashed ±boundary",
-                note,
-            ),
-        ),
-    )
-    return cast("alt.LayerChart", theme.configure(chart))
+
+
+def _spending_name(spending: str | None) -> str:
+    """The spending function's name as written in the literature (``O'Brien–Fleming``)."""
+    return (spending or "").replace("obrien-fleming", "O'Brien–Fleming").replace("pocock", "Pocock")
 
 
 # ---- Bayesian posterior ------------------------------------------------------------------------
@@ -967,12 +998,6 @@ def bootstrap_chart(
     stat = first.statistic
     stats = stat + "s" if stat in ("mean", "median") else stat
     what = f"{'relative ' if first.effect_type == 'relative' else ''}difference in {stats}"
-
-    def axis(title: str | None) -> alt.Axis:
-        if first.effect_type == "relative":
-            return alt.Axis(format="+.0~%", title=title)
-        return theme.abs_axis(m, title)
-
     lo = float(min(data["bin_start"].min(), data["ci_low"].min(), 0.0))
     hi = float(max(data["bin_end"].max(), data["ci_high"].max(), 0.0))
     x_scale = alt.Scale(domain=[lo, hi], nice=False)
@@ -980,57 +1005,25 @@ def bootstrap_chart(
     for i, c in enumerate(boots):
         part = data[data["variant"] == c.variant]
         colour = arm_colours(list(metric_result.variants), [c.variant], listing).range[0]
-        # the histogram as one stepped area (an outline of the bars): one path, not a rect
-        # per bin
-        steps = pd.DataFrame(
-            {
-                "x": [*part["bin_start"], float(part["bin_end"].iloc[-1])],
-                "count": [*part["count"], int(part["count"].iloc[-1])],
-            }
-        )
-        bars = (
-            alt.Chart(steps)
-            .mark_area(color=colour, opacity=0.75, interpolate="step-after")
-            .encode(
-                x=alt.X(
-                    "x:Q",
-                    axis=axis(f"{what} vs {c.control}" if i == len(boots) - 1 else None),
-                    scale=x_scale,
-                ),
-                y=alt.Y("count:Q", title="resamples"),
-                description=alt.value(
-                    f"bootstrap distribution of {c.variant} − {c.control}, "
-                    f"{int(part['count'].sum()):,} resamples in {len(part)} bins"
-                ),
-            )
-        )
-        marks = pd.DataFrame(
-            [
-                {"x": float(part["ci_low"].iloc[0]), "what": f"{level} CI"},
-                {"x": float(part["ci_high"].iloc[0]), "what": f"{level} CI"},
-                {"x": float(part["effect"].iloc[0]), "what": "estimate"},
-            ]
-        ).dropna()
-        rules = (
-            alt.Chart(marks)
-            .mark_rule(strokeWidth=2, color="#1b1b1b")
-            .encode(
-                x=alt.X("x:Q", scale=x_scale),
-                strokeDash=alt.StrokeDash(
-                    "what:N",
-                    scale=alt.Scale(domain=["estimate", f"{level} CI"], range=[[1, 0], [6, 3]]),
-                    title=None,
-                    legend=alt.Legend(orient="right") if i == 0 else None,
-                ),
-            )
+        # only the bottom panel's axis has a title; the others share it
+        title = f"{what} vs {c.control}" if i == len(boots) - 1 else None
+        axis = (
+            alt.Axis(format="+.0~%", title=title)
+            if first.effect_type == "relative"
+            else theme.abs_axis(m, title)
         )
         zero = (
             alt.Chart(pd.DataFrame({"x": [0.0]}))
             .mark_rule(color="#9e9e9e", strokeDash=[2, 2])
             .encode(x=alt.X("x:Q", scale=x_scale))
         )
+        layers = (
+            zero,
+            _bootstrap_histogram(part, c, colour, axis, x_scale),
+            _bootstrap_rules(part, level, x_scale, legend=i == 0),
+        )
         panels.append(
-            alt.layer(zero, bars, rules).properties(
+            alt.layer(*layers).properties(
                 width=_WIDTH,
                 height=80,
                 title=theme.title(f"{c.variant} − {c.control}", fontSize=12),
@@ -1047,6 +1040,59 @@ def bootstrap_chart(
         )
     )
     return cast("alt.VConcatChart", theme.configure(chart))
+
+
+def _bootstrap_histogram(
+    part: pd.DataFrame, comparison: Comparison, colour: str, axis: alt.Axis, x_scale: alt.Scale
+) -> alt.Chart:
+    """One treatment's bootstrap distribution (its rows of :func:`bootstrap_frame`) as a
+    stepped area: the outline of the histogram's bars, one path rather than a rect per bin."""
+    steps = pd.DataFrame(
+        {
+            "x": [*part["bin_start"], float(part["bin_end"].iloc[-1])],
+            "count": [*part["count"], int(part["count"].iloc[-1])],
+        }
+    )
+    c = comparison
+    return (
+        alt.Chart(steps)
+        .mark_area(color=colour, opacity=0.75, interpolate="step-after")
+        .encode(
+            x=alt.X("x:Q", axis=axis, scale=x_scale),
+            y=alt.Y("count:Q", title="resamples"),
+            description=alt.value(
+                f"bootstrap distribution of {c.variant} − {c.control}, "
+                f"{int(part['count'].sum()):,} resamples in {len(part)} bins"
+            ),
+        )
+    )
+
+
+def _bootstrap_rules(
+    part: pd.DataFrame, level: str, x_scale: alt.Scale, *, legend: bool
+) -> alt.Chart:
+    """Dark rules at one treatment's estimate (solid) and at its interval's ends (dashed); the
+    legend of the two dash styles only where ``legend``."""
+    marks = pd.DataFrame(
+        [
+            {"x": float(part["ci_low"].iloc[0]), "what": f"{level} CI"},
+            {"x": float(part["ci_high"].iloc[0]), "what": f"{level} CI"},
+            {"x": float(part["effect"].iloc[0]), "what": "estimate"},
+        ]
+    ).dropna()
+    return (
+        alt.Chart(marks)
+        .mark_rule(strokeWidth=2, color="#1b1b1b")
+        .encode(
+            x=alt.X("x:Q", scale=x_scale),
+            strokeDash=alt.StrokeDash(
+                "what:N",
+                scale=alt.Scale(domain=["estimate", f"{level} CI"], range=[[1, 0], [6, 3]]),
+                title=None,
+                legend=alt.Legend(orient="right") if legend else None,
+            ),
+        )
+    )
 
 
 def use_static_renderer() -> None:
