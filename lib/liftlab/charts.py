@@ -371,11 +371,7 @@ def _forest_layers(data: pd.DataFrame, axis: alt.Axis, interval: str) -> list[al
     point = base.mark_point(filled=True, size=90, opacity=1).encode(
         x=alt.X("effect:Q", axis=axis, scale=x_scale)
     )
-    zero = (
-        alt.Chart(pd.DataFrame({"zero": [0.0]}))
-        .mark_rule(color=OTHER, strokeDash=[4, 4])
-        .encode(x=alt.X("zero:Q", axis=axis, scale=x_scale), description=alt.value("no change"))
-    )
+    zero = theme.zero_rule(x=axis, scale=x_scale).encode(description=alt.value("no change"))
     return [zero, rule, point]
 
 
@@ -687,11 +683,7 @@ def _band_layers(
         alt.Tooltip("p_value:Q", title=p_title, format=".3g"),
     ]
     line = base.mark_line(strokeWidth=2).encode(y=alt.Y("estimate:Q", axis=y_axis), tooltip=tooltip)
-    zero = (
-        alt.Chart(pd.DataFrame({"zero": [0.0]}))
-        .mark_rule(color="#444", strokeDash=[4, 4])
-        .encode(y=alt.Y("zero:Q", axis=y_axis))
-    )
+    zero = theme.zero_rule(y=y_axis)
     return [zero, band, line]
 
 
@@ -758,11 +750,7 @@ def _group_sequential_chart(
     view = next(c.sequential for c in metric_result.comparisons if c.sequential is not None)
     x = alt.X("day:T", axis=_DAY_AXIS)
     y_axis = alt.Axis(title=theme.axis_title("z statistic at each look", _BAND_HEIGHT))
-    zero = (
-        alt.Chart(pd.DataFrame({"zero": [0.0]}))
-        .mark_rule(color="#444", strokeDash=[4, 4])
-        .encode(y=alt.Y("zero:Q", axis=y_axis))
-    )
+    zero = theme.zero_rule(y=y_axis)
     layers = (
         zero,
         _boundary_layer(data, x, y_axis),
@@ -918,11 +906,7 @@ def posterior_chart(
         y=alt.Y("density:Q", axis=None),
         tooltip=[alt.Tooltip("variant:N"), alt.Tooltip("effect:Q", format="+.3~g")],
     )
-    zero = (
-        alt.Chart(pd.DataFrame({"zero": [0.0]}))
-        .mark_rule(color="#444", strokeDash=[4, 4])
-        .encode(x=alt.X("zero:Q", axis=axis))
-    )
+    zero = theme.zero_rule(x=axis)
     side = "above" if m.direction == "increase" else "below"
     model = (
         "normal posterior"

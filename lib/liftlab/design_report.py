@@ -40,7 +40,7 @@ from liftlab.design import METHOD_WORDS, TRADEOFF_WEEKS, PlanDesign, Reach, desi
 from liftlab.errors import LiftlabError, did_you_mean
 from liftlab.files import StorageError, atomic_write
 from liftlab.plan import Plan, load_plan
-from liftlab.present import CORRECTION_NAMES, md_text
+from liftlab.present import CORRECTION_NAMES, md_text, warning_box
 from liftlab.report import PACKAGE_PROJECT_ROOT, export_html, kernel_options, project_path
 
 NOTEBOOK = Path("notebooks") / "design.ipynb"
@@ -208,13 +208,7 @@ def warnings_html(run: DesignRun) -> str:
     """What a reader must know before trusting the number, one line each (empty if none)."""
     if not run.design.warnings:
         return ""
-    items = "".join(f"<li>{html.escape(w)}</li>" for w in run.design.warnings)
-    return (
-        '<div class="liftlab-status liftlab-flagged" style="border-left: 5px solid #9a6700; '
-        "background: #fff8e1; color: #1b1b1b; padding: 8px 14px; margin: 6px 0 10px 0; "
-        'border-radius: 3px;"><b style="color: #9a6700;">⚠ Before you plan on it:</b>'
-        f'<ul style="margin: 4px 0 0 0;">{items}</ul></div>'
-    )
+    return warning_box("flagged", "Before you plan on it", items=list(run.design.warnings))
 
 
 def html_table(

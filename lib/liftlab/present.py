@@ -23,7 +23,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -760,6 +760,40 @@ def metric_markdown(metric_result: MetricResult, results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
+# a box's accent (its title and left border) and its background, by status
+BOX_COLOURS = {"flagged": ("#9a6700", "#fff8e1"), "error": ("#b42318", "#fdecea")}
+
+
+def warning_box(
+    status: Literal["flagged", "error"],
+    title: str,
+    text: str | None = None,
+    *,
+    items: list[str] | None = None,
+    css_class: str = "",
+) -> str:
+    """The report's warning box: ``⚠ title:`` in the status's accent, then ``text`` and a
+    bulleted list of ``items``, on a tinted band with a left border; amber for ``flagged``,
+    red for ``error`` (:data:`BOX_COLOURS`). Title, text and items are escaped here; the
+    classes ``liftlab-status liftlab-<status>`` (and ``css_class``) let a page or a test find
+    the box."""
+    accent, background = BOX_COLOURS[status]
+    classes = f"liftlab-status liftlab-{status}" + (f" {css_class}" if css_class else "")
+    body = f" {html.escape(text)}" if text is not None else ""
+    if items:
+        body += (
+            '<ul style="margin: 4px 0 0 0;">'
+            + "".join(f"<li>{html.escape(i)}</li>" for i in items)
+            + "</ul>"
+        )
+    return (
+        f'<div class="{classes}" style="border-left: 5px solid {accent}; '
+        f"background: {background}; color: #1b1b1b; padding: 8px 14px; margin: 6px 0 10px 0; "
+        f'border-radius: 3px;"><b style="color: {accent};">⚠ {html.escape(title)}:</b>'
+        f"{body}</div>"
+    )
+
+
 def status_html(metric_result: MetricResult, listing: Listing | None = None) -> str:
     """A warning box when the metric is ``flagged`` or in ``error`` (empty string when ok).
 
@@ -768,17 +802,10 @@ def status_html(metric_result: MetricResult, listing: Listing | None = None) -> 
     """
     if metric_result.status == "ok":
         return ""
-    if metric_result.status == "error":
-        title, accent, background = "Not analysed", "#b42318", "#fdecea"
-    else:
-        title, accent, background = "Flagged", "#9a6700", "#fff8e1"
     reason = _flag_reason(metric_result, listing) or "no reason given"
-    return (
-        f'<div class="liftlab-status liftlab-{html.escape(metric_result.status)}" '
-        f'style="border-left: 5px solid {accent}; background: {background}; color: #1b1b1b; '
-        'padding: 8px 14px; margin: 6px 0 10px 0; border-radius: 3px;">'
-        f'<b style="color: {accent};">⚠ {title}:</b> {html.escape(reason)}</div>'
-    )
+    if metric_result.status == "error":
+        return warning_box("error", "Not analysed", reason)
+    return warning_box("flagged", "Flagged", reason)
 
 
 def _flag_reason(metric_result: MetricResult, listing: Listing | None) -> str | None:

@@ -29,6 +29,7 @@ import math
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import altair as alt
+import pandas as pd
 
 if TYPE_CHECKING:
     from liftlab.plan import Metric
@@ -151,6 +152,17 @@ def abs_axis(metric: Metric, text: str | None, *, length: float = WIDTH) -> alt.
             labelExpr="format(datum.value * 100, '+.2~f')",
         )
     return alt.Axis(title=axis_title(text, length), format="+,~r")
+
+
+def zero_rule(
+    *, x: alt.Axis | None = None, y: alt.Axis | None = None, scale: alt.Scale | None = None
+) -> alt.Chart:
+    """The dashed rule that marks no change: at 0 on the effect axis, vertical on an ``x``
+    axis, horizontal on a ``y`` axis; ``scale``: the effect axis's, where the chart sets one."""
+    rule = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color=OTHER_COLOUR, strokeDash=[4, 4])
+    if x is not None:
+        return rule.encode(x=alt.X("zero:Q", axis=x, scale=scale or alt.Undefined))
+    return rule.encode(y=alt.Y("zero:Q", axis=y, scale=scale or alt.Undefined))
 
 
 Chart = TypeVar("Chart", bound=alt.TopLevelMixin)

@@ -17,11 +17,11 @@ The notebook calls :func:`section_views` (every section of a :class:`~liftlab.an
 
 from __future__ import annotations
 
-import html
 import importlib
 from typing import TYPE_CHECKING, Any
 
 from liftlab.kinds import Unavailable
+from liftlab.present import warning_box
 
 if TYPE_CHECKING:
     from liftlab.analysis import Results
@@ -47,12 +47,7 @@ def unbroken(text: str) -> str:
 
 def unavailable_html(title: str, reason: str) -> str:
     """The warning box shown in place of a section (or part) that could not be computed."""
-    return (
-        '<div class="liftlab-status liftlab-error" style="border-left: 5px solid #b42318; '
-        "background: #fdecea; color: #1b1b1b; padding: 8px 14px; margin: 6px 0 10px 0; "
-        f'border-radius: 3px;"><b style="color: #b42318;">⚠ {html.escape(title)} '
-        f"unavailable:</b> {html.escape(reason)}</div>"
-    )
+    return warning_box("error", f"{title} unavailable", reason)
 
 
 def views_of(section: Any, results: Results) -> list[Any]:

@@ -544,11 +544,7 @@ def lift_chart(section: CreativeSection) -> alt.LayerChart:
     )
     rule = base.mark_rule(strokeWidth=3).encode(x=alt.X("ci_low:Q", axis=axis), x2="ci_high:Q")
     point = base.mark_point(filled=True, size=80, opacity=1).encode(x=alt.X("lift:Q", axis=axis))
-    zero = (
-        alt.Chart(pd.DataFrame({"zero": [0.0]}))
-        .mark_rule(color="#444", strokeDash=[4, 4])
-        .encode(x=alt.X("zero:Q", axis=axis))
-    )
+    zero = theme.zero_rule(x=axis)
     listed = len(set(data["creative"]))
     more = len(r.arms) - 1 - listed
     which = f"the {listed} best-ranked of {len(r.arms) - 1:,} challengers; " if more > 0 else ""

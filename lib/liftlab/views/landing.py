@@ -8,7 +8,6 @@ aggregates only (the statistics: :mod:`liftlab.kinds.landing` and :mod:`liftlab.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -20,7 +19,7 @@ from liftlab import theme
 from liftlab.decision import display_of, evidence
 from liftlab.kinds.landing import is_unavailable
 from liftlab.plan import LandingOptions
-from liftlab.present import CORRECTION_NAMES, md_text
+from liftlab.present import CORRECTION_NAMES, md_text, warning_box
 from liftlab.theme import NOT_SIGNIFICANT, SIGNIFICANT
 from liftlab.views import KIND_ANCHOR, unbroken
 
@@ -122,9 +121,8 @@ def _intervals(
         color=alt.Color("kind:N", scale=scale, title=None, legend=alt.Legend(orient="bottom")),
         tooltip=[c for c in data.columns if c != "kind"],
     )
-    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#444", strokeDash=[4, 4])
     chart = alt.layer(
-        zero.encode(x=alt.X("zero:Q", axis=axis)),
+        theme.zero_rule(x=axis),
         base.mark_rule(strokeWidth=3).encode(x=alt.X("ci_low:Q", axis=axis), x2="ci_high:Q"),
         base.mark_point(filled=True, size=80, opacity=1).encode(x=alt.X("estimate:Q", axis=axis)),
     ).properties(width=theme.WIDTH, height=alt.Step(26), title=title)
@@ -206,13 +204,8 @@ def novelty_chart(
 
 # ---- report ------------------------------------------------------------------------------------
 def warning_html(title: str, text: str) -> str:
-    """A visible warning box (the style of :func:`liftlab.present.status_html`)."""
-    return (
-        '<div class="liftlab-status liftlab-flagged liftlab-simpson" '
-        'style="border-left: 5px solid #9a6700; background: #fff8e1; color: #1b1b1b; '
-        'padding: 8px 14px; margin: 6px 0 10px 0; border-radius: 3px;">'
-        f'<b style="color: #9a6700;">⚠ {html.escape(title)}:</b> {html.escape(text)}</div>'
-    )
+    """A visible warning box, flagged, that tests and the page find by ``liftlab-simpson``."""
+    return warning_box("flagged", title, text, css_class="liftlab-simpson")
 
 
 _LIFT = fmt.Display("lift", "percent")
