@@ -40,7 +40,7 @@ from liftlab.design import METHOD_WORDS, TRADEOFF_WEEKS, PlanDesign, Reach, desi
 from liftlab.errors import LiftlabError, did_you_mean
 from liftlab.files import StorageError, atomic_write
 from liftlab.plan import Plan, load_plan
-from liftlab.present import CORRECTION_NAMES, md_text, warning_box
+from liftlab.present import CORRECTION_NAMES, answer_box, md_text, warning_box
 from liftlab.report import PACKAGE_PROJECT_ROOT, export_html, kernel_options, project_path
 
 NOTEBOOK = Path("notebooks") / "design.ipynb"
@@ -78,12 +78,6 @@ FORMULAS = {
     "arcsine": "Cohen's h, the arcsine-transformed difference of proportions",
 }
 _ACCENT = "#175cd3"  # the report's link blue: a design is neither a go nor a stop
-# the report's verdict box (liftlab.present.verdict_html), in that blue
-_BOX = (
-    f'<div class="liftlab-verdict liftlab-design" style="border-left: 8px solid {_ACCENT}; '
-    "background: #eff8ff; color: #1b1b1b; padding: 14px 20px; margin: 8px 0 16px 0; "
-    'border-radius: 4px;">'
-)
 
 
 @dataclass(frozen=True)
@@ -193,15 +187,8 @@ def answer_html(run: DesignRun) -> str:
     body = html.escape(" ".join(t for t in (d.sentence(), d.method_text()) if t))
     if run.reach is not None:
         body += f'<div style="margin-top: 8px;">{html.escape(run.reach.sentence())}</div>'
-    return (
-        f"{_BOX}"
-        '<div style="font-size: 0.85em; letter-spacing: 0.08em; text-transform: uppercase; '
-        'color: #555;">Design</div>'
-        f'<div style="font-size: 1.9em; font-weight: 700; color: {_ACCENT}; '
-        f'margin: 2px 0 6px 0;">{html.escape(headline(d))}</div>'
-        f'<div style="font-size: 1.1em; line-height: 1.45;">{body}</div>'
-        "</div>"
-    )
+    # the report's verdict box, in the design's blue
+    return answer_box("design", "Design", headline(d), body, accent=_ACCENT, background="#eff8ff")
 
 
 def warnings_html(run: DesignRun) -> str:

@@ -359,17 +359,42 @@ def verdict_html(results: Results) -> str:
             f'<div style="margin-top: 8px;"><b>Before you {act}, weigh:</b>'
             f'<ul style="margin: 4px 0 0 0;">{items}</ul></div>'
         )
+    return answer_box(
+        d.recommendation,
+        "Verdict",
+        headline,
+        html.escape(d.reason),
+        accent=accent,
+        background=background,
+        after=f"{caveats}{warning}{_progress_html(results, accent)}",
+    )
+
+
+def answer_box(
+    kind: str,
+    kicker: str,
+    headline: str,
+    body_html: str,
+    *,
+    accent: str,
+    background: str,
+    after: str = "",
+) -> str:
+    """The box that opens a report with its answer: a small upper-case ``kicker``
+    (``Verdict``), the ``headline`` large in the ``accent`` colour, then ``body_html`` and
+    ``after`` (HTML, escaped by the caller), on a ``background`` with a thick left border in
+    the accent. Classes ``liftlab-verdict liftlab-<kind>`` let a page keep it whole and a
+    test find it. Kicker and headline are escaped here."""
     return (
-        f'<div class="liftlab-verdict liftlab-{html.escape(d.recommendation)}" '
+        f'<div class="liftlab-verdict liftlab-{html.escape(kind)}" '
         f'style="border-left: 8px solid {accent}; background: {background}; color: #1b1b1b; '
         'padding: 14px 20px; margin: 8px 0 16px 0; border-radius: 4px;">'
         '<div style="font-size: 0.85em; letter-spacing: 0.08em; text-transform: uppercase; '
-        'color: #555;">Verdict</div>'
+        f'color: #555;">{html.escape(kicker)}</div>'
         f'<div style="font-size: 1.9em; font-weight: 700; color: {accent}; margin: 2px 0 6px 0;">'
         f"{html.escape(headline)}</div>"
-        f'<div style="font-size: 1.1em; line-height: 1.45;">{html.escape(d.reason)}</div>'
-        f"{caveats}{warning}{_progress_html(results, accent)}"
-        "</div>"
+        f'<div style="font-size: 1.1em; line-height: 1.45;">{body_html}</div>'
+        f"{after}</div>"
     )
 
 
