@@ -43,7 +43,7 @@ from liftlab.aggregate import unit_statistics
 from liftlab.analysis import analyze_statistics
 from liftlab.exports import resolve_plan
 from liftlab.simulate_ads import HEADERS
-from liftlab.sources import open_units
+from liftlab.units import open_units
 
 CAMPAIGNS, RUN_DAYS = 12, 7
 START = np.datetime64("2026-11-02", "D")

@@ -248,7 +248,7 @@ def test_empty_arm_is_reported_not_crashed(tmp_path, units):
 def test_daily_statistics_match_pandas_and_add_up(tmp_path, units):
     """Per variant × day sums from the one grouped query equal a pandas groupby of the rows."""
     from liftlab.aggregate import unit_statistics
-    from liftlab.sources import open_units
+    from liftlab.units import open_units
 
     def daily(raw):
         raw["data"]["timestamp"] = "exposed_at"
@@ -278,7 +278,7 @@ def test_daily_statistics_match_pandas_and_add_up(tmp_path, units):
 
 def test_cap_sensitivity_levels_match_numpy(tmp_path, units):
     from liftlab.aggregate import unit_statistics
-    from liftlab.sources import open_units
+    from liftlab.units import open_units
 
     plan = _plan(tmp_path, units)
     stats = unit_statistics(plan, open_units(plan))

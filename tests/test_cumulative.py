@@ -31,9 +31,9 @@ from liftlab import Results, analyze, charts, load_plan, present
 from liftlab.aggregate import unit_statistics
 from liftlab.analysis import analyze_statistics
 from liftlab.monitor import fixed_horizon_view
-from liftlab.sources import open_units
 from liftlab.stats.frequentist import welch_test
 from liftlab.stats.moments import Moments
+from liftlab.units import open_units
 from tests.conftest import base_plan, write_plan, write_table
 
 MARK = re.compile(r'aria-roledescription="([a-z]+) mark"')

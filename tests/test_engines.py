@@ -42,7 +42,8 @@ import pytest
 from liftlab import analyze
 from liftlab.aggregate import unit_statistics
 from liftlab.analysis import analyze_statistics
-from liftlab.sources import UnitSource, open_units, spark_master, spark_session
+from liftlab.sources import UnitSource, spark_master, spark_session
+from liftlab.units import open_units
 from tests.test_events import _plan, flatten
 from tests.test_events import shop as _shop
 

@@ -17,7 +17,7 @@ import pytest
 from liftlab import analyze
 from liftlab.aggregate import unit_statistics
 from liftlab.plan import load_plan
-from liftlab.sources import open_units
+from liftlab.units import open_units
 from tests.conftest import write_plan
 
 DAY = pd.Timedelta(days=1)

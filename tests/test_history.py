@@ -23,8 +23,8 @@ from liftlab.aggregate import unit_statistics
 from liftlab.errors import DataError, PlanError
 from liftlab.history import History, read_history
 from liftlab.plan import Plan, load_plan
-from liftlab.sources import open_units
 from liftlab.stats.power import cuped_rho_from_moments, ratio_sd_from_moments
+from liftlab.units import open_units
 from tests.conftest import base_plan, write_plan, write_table
 
 DAY = pd.Timedelta(days=1)

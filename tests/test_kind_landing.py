@@ -26,10 +26,10 @@ from liftlab.aggregate import unit_statistics
 from liftlab.decision import display_of
 from liftlab.headline import Headline
 from liftlab.jsonsafe import clean
-from liftlab.sources import open_units
 from liftlab.stats.frequentist import welch_test
 from liftlab.stats.funnel import funnel_analysis, novelty_analysis, segment_analysis
 from liftlab.stats.moments import Moments
+from liftlab.units import open_units
 from liftlab.views import landing
 from tests.conftest import write_plan, write_table
 

@@ -16,8 +16,8 @@ from liftlab.aggregate import unit_statistics
 from liftlab.errors import PlanError
 from liftlab.events import events_by_exposure_day
 from liftlab.plan import parse_plan
-from liftlab.sources import open_units
 from liftlab.stats.moments import Moments
+from liftlab.units import open_units
 from tests.conftest import base_plan, write_plan, write_table
 from tests.test_events import DAY, _plan, flatten, shop  # noqa: F401  (shop is a fixture)
 

@@ -13,7 +13,7 @@ import pytest
 
 from liftlab.aggregate import unit_statistics
 from liftlab.plan import DataNeeds, Plan, parse_plan
-from liftlab.sources import open_units
+from liftlab.units import open_units
 from tests.conftest import base_plan
 
 

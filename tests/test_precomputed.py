@@ -8,7 +8,7 @@ import pytest
 from liftlab import DataError, analyze
 from liftlab.aggregate import unit_statistics
 from liftlab.plan import load_plan
-from liftlab.sources import open_units
+from liftlab.units import open_units
 from tests.conftest import base_plan, write_plan
 
 

@@ -21,7 +21,8 @@ import pytest
 from liftlab import aggregate, analyze, parse_plan
 from liftlab.aggregate import SCALE_BITS, scale_exponent, unit_statistics
 from liftlab.errors import DataError
-from liftlab.sources import THREADS_ENV, open_units
+from liftlab.sources import THREADS_ENV
+from liftlab.units import open_units
 from tests.test_events import _plan
 from tests.test_events import shop as _shop
 

@@ -169,34 +169,6 @@ def check_columns(plan: Plan, src: UnitSource) -> None:
                 )
 
 
-def check_data(plan: Plan, *, rows: int = 1000) -> None:
-    """Open the plan's data as :func:`liftlab.analysis.analyze` would and check what its
-    schema and first ``rows`` rows can tell: the columns the plan names exist and hold numbers
-    (yes/no text for proportions), without reading the whole table. Raises DataError."""
-    from liftlab.sources import connect, open_table, open_units, unit_table
-
-    d = plan.data
-    if d.statistics is not None:
-        from liftlab.precomputed import read_statistics
-
-        read_statistics(plan)  # a small file of sums, read whole
-        return
-    if d.units is None:  # event tables or an export: their own checks, on opening
-        open_units(plan)
-        return
-    table, files = open_table(connect(plan), plan, d.units, "data.units")
-    src = unit_table(plan, UnitSource(table=table, label=d.units, files=files), rows=rows)
-    check_columns(plan, src)
-    names = list(src.table.columns)
-    for s in d.segments:
-        if s not in names:
-            raise DataError(
-                f"segment '{s}' is not a column of {d.units}{did_you_mean(s, names)}",
-                source=plan.source,
-                field="data.segments",
-            )
-
-
 def _num(col: ir.Column) -> ir.FloatingColumn:
     return col.cast("float64")
 

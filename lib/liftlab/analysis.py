@@ -67,7 +67,7 @@ from liftlab.methods.base import test_for
 from liftlab.methods.cap_sensitivity import SensitivityRow
 from liftlab.plan import Analysis, Metric, Plan
 from liftlab.progress import Progress, designed_n, progress_of
-from liftlab.sources import Scope, UnitSource, engine_threads, open_units
+from liftlab.sources import Scope, UnitSource, engine_threads
 from liftlab.stats.bayesian import BayesResult, BestArm, NormalPosterior, beta_posterior, prob_best
 from liftlab.stats.bootstrap import BootstrapResult
 from liftlab.stats.frequentist import Effect, NonInferiority, ratio_variance
@@ -75,6 +75,7 @@ from liftlab.stats.moments import Moments
 from liftlab.stats.multiple import adjust_pvalues
 from liftlab.stats.rank import RankResult
 from liftlab.stats.srm import SRMResult, srm_test
+from liftlab.units import open_units
 
 if TYPE_CHECKING:
     from liftlab.monitor import CumulativeView, SequentialView

@@ -57,9 +57,9 @@ def validate(
 ) -> None:
     """Check plan files and their data's columns and types (its schema and first rows, not a
     full read); print one line per plan, exit 2 if any is invalid."""
-    from liftlab.aggregate import check_data
     from liftlab.exports import resolve_plan
     from liftlab.plan import load_plan
+    from liftlab.units import check_data
 
     failed = 0
     for path in plans:

@@ -617,68 +617,6 @@ def open_table(con: Any, plan: Plan, spec: str, field_name: str) -> tuple[Table,
         ) from None
 
 
-def open_units(
-    plan: Plan, data: str | Path | None = None, *, scope: Scope | None = None
-) -> UnitSource:
-    """Open the plan's unit table (or ``data``, a path overriding ``data.units``).
-
-    Files are read by the plan's engine (DuckDB by default); a name without a file suffix is
-    a table in ``data.engine`` (e.g. a PostgreSQL table), opened lazily like event tables.
-    ``scope`` keeps the units exposed up to its ``as_of`` (by ``data.timestamp``) and in its
-    segments; event tables are cut by :func:`liftlab.events.open_events`.
-    """
-    if data is not None:
-        if plan.data.on_events or plan.data.on_aggregates:
-            raise DataError(
-                "--data replaces a unit table, but this plan reads "
-                + ("event tables" if plan.data.on_events else "an ad-platform export")
-                + "; change data.exposures/data.events or data.aggregates instead",
-                source=plan.source,
-                field="data",
-            )
-        spec = str(data)
-        table, files = read_files(duckdb_connect(), spec, Path(spec), plan=plan, field_name=None)
-        return _scoped(plan, UnitSource(table=table, label=spec, files=files), scope)
-    if plan.data.on_events:
-        from liftlab.events import open_events
-
-        return open_events(plan, scope=scope)
-    if plan.data.on_aggregates:
-        from liftlab.exports import open_export
-
-        return open_export(plan, scope=scope)
-    units = plan.data.units
-    assert units is not None
-    con = connect(plan)
-    table, files = open_table(con, plan, units, "data.units")  # a file, or a table in the engine
-    identity = {} if files else table_identity(table, plan.data.timestamp, prefix=units)
-    return _scoped(
-        plan, UnitSource(table=table, label=units, files=files, identity=identity), scope
-    )
-
-
-def _scoped(plan: Plan, src: UnitSource, scope: Scope | None) -> UnitSource:
-    """``src`` with its rows cut to ``scope`` (its as_of by ``data.timestamp``, its segments)."""
-    src = unit_table(plan, src)
-    if scope is None:
-        return src
-    table = src.table
-    check_segment(plan, scope, table, src.label)
-    if scope.as_of is not None:
-        ts = plan.data.timestamp
-        assert ts is not None  # Scope.of checked it
-        if ts not in table.columns:
-            raise DataError(
-                f"'{ts}' is not a column of {src.label}{did_you_mean(ts, list(table.columns))}",
-                source=plan.source,
-                field="data.timestamp",
-            )
-        table = table.filter(scope.before(table[ts]))
-    if scope.segment:
-        table = table.filter(scope.within(table))
-    return replace(src, table=table)
-
-
 # The spellings of yes/no a 0/1 column may hold as text (compared trimmed, in lower case).
 FLAG_TEXT = {"true": 1, "false": 0, "yes": 1, "no": 0, "1": 1, "0": 0}
 ROWS_AS_UNITS = (
