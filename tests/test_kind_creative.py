@@ -27,9 +27,9 @@ import vl_convert as vlc
 from IPython.display import Markdown
 
 from liftlab import analyze
+from liftlab.demo_models import FATIGUE
 from liftlab.errors import PlanError
 from liftlab.plan import load_plan
-from liftlab.simulate import FATIGUE
 from liftlab.stats.creative import CreativeArm, FatigueCurve, analyze_creatives
 from liftlab.views import creative as view
 from tests.conftest import write_plan

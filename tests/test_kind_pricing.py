@@ -29,9 +29,9 @@ import vl_convert as vlc
 from IPython.display import HTML, Markdown
 
 from liftlab import analyze, load_plan, views
+from liftlab.demo_models import DEMAND_INTERCEPT, DEMAND_SLOPE
 from liftlab.errors import PlanError
 from liftlab.plan import parse_plan
-from liftlab.simulate import DEMAND_INTERCEPT, DEMAND_SLOPE
 from liftlab.stats.pricing import PriceArm, analyze_pricing
 from liftlab.views import pricing as view
 from tests.conftest import base_plan, write_plan, write_table

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import duckdb
 
-from liftlab.simulate import (
+from liftlab.demo_models import (
     CONVERSION_PER_CLICKING_USER,
     CTRS,
     DEMAND_INTERCEPT,
