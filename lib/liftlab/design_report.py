@@ -195,7 +195,7 @@ def warnings_html(run: DesignRun) -> str:
     """What a reader must know before trusting the number, one line each (empty if none)."""
     if not run.design.warnings:
         return ""
-    return warning_box("flagged", "Before you plan on it", items=list(run.design.warnings))
+    return warning_box("flagged", "Before you plan on it", items=run.design.warnings)
 
 
 def html_table(

@@ -22,7 +22,7 @@ import html
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
@@ -353,11 +353,10 @@ def verdict_html(results: Results) -> str:
         )
     caveats = ""
     if d.caveats:
-        items = "".join(f"<li>{html.escape(c)}</li>" for c in d.caveats)
         act = "act on it" if results.plan.randomization == "none" else "ship"
         caveats = (
             f'<div style="margin-top: 8px;"><b>Before you {act}, weigh:</b>'
-            f'<ul style="margin: 4px 0 0 0;">{items}</ul></div>'
+            f"{_bullets(d.caveats)}</div>"
         )
     return answer_box(
         d.recommendation,
@@ -785,6 +784,16 @@ def metric_markdown(metric_result: MetricResult, results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _bullets(items: Sequence[str]) -> str:
+    """``items`` as a tight bulleted list (HTML), each escaped: the lists inside the verdict
+    and the warning boxes."""
+    return (
+        '<ul style="margin: 4px 0 0 0;">'
+        + "".join(f"<li>{html.escape(i)}</li>" for i in items)
+        + "</ul>"
+    )
+
+
 # a box's accent (its title and left border) and its background, by status
 BOX_COLOURS = {"flagged": ("#9a6700", "#fff8e1"), "error": ("#b42318", "#fdecea")}
 
@@ -794,7 +803,7 @@ def warning_box(
     title: str,
     text: str | None = None,
     *,
-    items: list[str] | None = None,
+    items: Sequence[str] | None = None,
     css_class: str = "",
 ) -> str:
     """The report's warning box: ``⚠ title:`` in the status's accent, then ``text`` and a
@@ -806,11 +815,7 @@ def warning_box(
     classes = f"liftlab-status liftlab-{status}" + (f" {css_class}" if css_class else "")
     body = f" {html.escape(text)}" if text is not None else ""
     if items:
-        body += (
-            '<ul style="margin: 4px 0 0 0;">'
-            + "".join(f"<li>{html.escape(i)}</li>" for i in items)
-            + "</ul>"
-        )
+        body += _bullets(items)
     return (
         f'<div class="{classes}" style="border-left: 5px solid {accent}; '
         f"background: {background}; color: #1b1b1b; padding: 8px 14px; margin: 6px 0 10px 0; "
