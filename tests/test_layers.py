@@ -112,3 +112,19 @@ def test_layer_contracts_hold() -> None:
 
     root = LIB.parent
     assert lint_imports(config_filename=str(root / "pyproject.toml"), no_cache=True) == 0
+
+
+def test_no_import_cycles() -> None:
+    """No module of liftlab imports, directly or through others, a module that imports it
+    (imports for type checking only aside): each layer can be read, tested and replaced
+    from the bottom up. Checked on the import graph import-linter builds (grimp)."""
+    import grimp
+
+    graph = grimp.build_graph("liftlab", exclude_type_checking_imports=True)
+    cycles = sorted(
+        f"{a} -> {b} -> ... -> {a}"
+        for a in graph.modules
+        for b in graph.find_modules_directly_imported_by(a)
+        if graph.chain_exists(importer=b, imported=a)
+    )
+    assert cycles == []
