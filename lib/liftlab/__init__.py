@@ -15,9 +15,9 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from liftlab.startup import defer_slow_imports
+from liftlab.startup import defer_slow_imports, lazy_names
 
 # jsonschema (under Altair, nbformat, papermill) loads rfc3987_syntax, which compiles a
 # grammar for 1-2 s, for a format no liftlab schema checks: it now loads on first real use.
@@ -44,20 +44,8 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Load a public name's module on first use (PEP 562) and cache the name here."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'liftlab' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+# PEP 562: each name's module loads on first use and the name is then cached here
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 
 __all__ = [

@@ -1,15 +1,17 @@
 """Process start-up: keep a slow, unused import out of every liftlab process.
 
 Kept apart from :mod:`liftlab.report` so that ``import liftlab`` can call it without loading
-anything heavy (the module imports only the standard library).
+anything heavy (the module imports only the standard library). :func:`lazy_names` lets a
+package (``liftlab``, ``liftlab.stats``) name its public functions without importing them.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["defer_slow_imports"]
+__all__ = ["defer_slow_imports", "lazy_names"]
 
 
 def defer_slow_imports() -> None:
@@ -45,3 +47,26 @@ def defer_slow_imports() -> None:
     stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
     stand_in.__getattr__ = attribute  # type: ignore[method-assign]
     sys.modules[name] = stand_in
+
+
+def lazy_names(
+    package: str, names: dict[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A package's ``__getattr__`` and ``__dir__`` (PEP 562) for public ``names`` (name ->
+    the module that defines it): each loads its module on first use and is then cached in the
+    package, so importing the package loads none of them."""
+
+    def getattr_(name: str) -> Any:
+        module = names.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    def dir_() -> list[str]:
+        return sorted([*vars(sys.modules[package]), *names])
+
+    return getattr_, dir_

@@ -14,7 +14,9 @@ The names below load on first use, so importing a light module such as
 :mod:`~liftlab.stats.types` does not import NumPy or SciPy.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from liftlab.startup import lazy_names
 
 if TYPE_CHECKING:
     from liftlab.stats.frequentist import Effect, cuped_test, ratio_test, welch_test
@@ -46,17 +48,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Load a public name's module on first use (PEP 562) and cache the name here."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'liftlab.stats' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+# PEP 562: each name's module loads on first use and the name is then cached here
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
