@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +253,35 @@ def test_reports_write_the_executed_notebook_once_per_cell(tmp_path: Path, monke
         "completed",
         "completed",
     ]
+
+
+def test_a_worker_ends_with_its_kernel_gone(tmp_path: Path) -> None:
+    """A worker whose input ends (the batch has no more plans) kills and reaps the kernel it
+    started and exits 0, without tearing its interpreter down: no process is left in the
+    worker's folder (a kernel runs where its worker started it)."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "liftlab.report"], stdin=subprocess.PIPE, cwd=tmp_path
+    )
+    assert worker.stdin is not None
+    deadline = time.monotonic() + 60
+    while not _in_folder(tmp_path, besides=worker.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until its kernel runs
+    assert _in_folder(tmp_path, besides=worker.pid), "the worker started no kernel"
+    worker.stdin.close()  # no plans: the worker ends
+    assert worker.wait(timeout=120) == 0
+    assert _in_folder(tmp_path, besides=worker.pid) == []
+
+
+def _in_folder(folder: Path, besides: int) -> list[int]:
+    """The processes (other than ``besides``) whose working folder is ``folder``."""
+    import os
+
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            here = Path(os.readlink(f"/proc/{pid}/cwd"))
+        except OSError:
+            continue
+        if int(pid) != besides and here == folder.resolve():
+            found.append(int(pid))
+    return found
