@@ -13,12 +13,16 @@ never the rows:
    products); :class:`Sums` compiles their union, each distinct product once, into exact
    fixed-point sums that do not depend on the order rows are added in: the same results on
    one thread or many. This pass sums the uncapped products and also counts null ids,
-   variants and timestamps and, in DuckDB, gathers the top few percent of each capped
-   column, from which the caps (``quantile_cont``, pooled over variants, of the non-zero
-   values unless the cap says ``among: all``; see :class:`~liftlab.plan.Cap`) follow
-   exactly; elsewhere the checks query computes the quantiles;
-3. the *tail* query, over the rows above some cap only: the difference each cap makes to
-   each capped sum, added to the uncapped sums exactly (:class:`Compiled`).
+   variants and timestamps, the values each cap's quantile is taken over, and (grouped by
+   variant only, in DuckDB) the distinct unit ids;
+3. the *tail*: in DuckDB, a block sample bounds each capped column's top few percent and
+   one filtered scan writes those rows to a small temporary table, from which the caps
+   follow exactly (``quantile_cont``, pooled over variants, of the non-zero values unless
+   the cap says ``among: all``; see :class:`~liftlab.plan.Cap`); elsewhere the checks query
+   computes the quantiles;
+4. the *corrections*, over the rows above some cap only (the tail table, when it holds them
+   all): the difference each cap makes to each capped sum, added to the uncapped sums
+   exactly (:class:`Compiled`).
 
 Per-variant totals are exact integer sums of the per-day groups, converted to floats once,
 so the daily cumulative series for sequential monitoring costs no extra query. Only
@@ -41,7 +45,7 @@ import numpy as np
 
 from liftlab.errors import DataError, did_you_mean
 from liftlab.plan import Metric, Plan
-from liftlab.sources import UnitSource, fetch, rows_are_units
+from liftlab.sources import UnitSource, computed, fetch, forget, rows_are_units
 from liftlab.stats.moments import Moments
 
 SENSITIVITY_LEVELS: tuple[tuple[str, float | None], ...] = (
@@ -519,15 +523,13 @@ def _checks(
         found = fetch(t.aggregate(**spans)).to_pylist()[0]
     else:
         checks |= spans
-    bitmap = _bitmap_in_sums(plan, lay, found, backend)
-    if bitmap is not None:
-        found["_bitmap"] = bitmap  # distinct ids counted by the sums query
-    elif lay.unit in t.columns and not lay.derived:  # derived: one row per unit by build
+    in_sums = _bitmap_in_sums(plan, lay, found, backend) is not None  # counted there
+    if not in_sums and lay.unit in t.columns and not lay.derived:  # derived: one row per unit
         checks["distinct_units"] = _distinct_units(t[lay.unit], found, backend)
     wanted = _wanted_quantiles(plan, lay)
     bounds = _sample_bounds(t, wanted, found) if found else {}
     for j, ((col, among), qs) in enumerate(wanted.items()):
-        if j not in bounds:  # else counted and collected by the sums query
+        if j not in bounds:  # else from the tail (_tail_table, _tail_quantiles)
             checks[f"q{j}"] = _quantile(t[col], qs, among)
     row = found | (fetch(t.aggregate(**checks)).to_pylist()[0] if checks else {})
     return row, wanted, bounds
@@ -553,9 +555,10 @@ def _tail_table(
     bounds: dict[int, float],
 ) -> ir.Table | None:
     """The rows at or above some column's sample bound (a few percent of the rows; the
-    variant, the timestamp and ``cols``), fetched once and registered with the engine as a
-    temporary table, from which the quantiles' values and the capped sums' corrections are
-    read. None without bounds. Dropped by :func:`_drop`."""
+    variant, the timestamp and ``cols``) in one filtered scan, computed once into a
+    temporary table in the engine (:func:`liftlab.sources.computed`), from which the
+    quantiles' values and the capped sums' corrections are read. None without bounds.
+    Dropped by :func:`_drop`."""
     where = None
     for j, (col, _) in enumerate(wanted):
         if j in bounds:
@@ -564,10 +567,7 @@ def _tail_table(
     if where is None:
         return None
     keep = list(dict.fromkeys([lay.variant, *([lay.timestamp] if lay.timestamp else []), *cols]))
-    con = t._find_backend()
-    name = ibis.util.gen_name("liftlab_tail")
-    con.con.register(name, fetch(t.filter(where).select(*keep)))  # DuckDB only
-    return con.table(name)
+    return computed(t.filter(where).select(*keep))
 
 
 def _tail_columns(plan: Plan, lay: Layout) -> list[str]:
@@ -585,7 +585,7 @@ def _tail_columns(plan: Plan, lay: Layout) -> list[str]:
 
 def _drop(tail: ir.Table | None) -> None:
     if tail is not None:
-        tail._find_backend().con.unregister(tail.op().name)
+        forget(tail)
 
 
 # Quantiles from the tail (DuckDB, tables of their own): a sample of about this many rows
@@ -603,7 +603,7 @@ def _sample_bounds(
     t: ir.Table, wanted: dict[tuple[str, str], list[float]], found: dict[str, Any]
 ) -> dict[int, float]:
     """Per wanted column, a value below its smallest quantile asked for, from a block sample
-    (``TABLESAMPLE system``, seeded): the quantile ``2·q - 1 - 0.02`` of the sample (0.97 for
+    (``TABLESAMPLE system``, seeded): the quantile ``2·q - 1 - 0.02`` of the sample (0.96 for
     a p99), so that the exact quantiles sit among the few rows above it. None for a column
     whose bound is its least value (a column mostly of one value: no short tail)."""
     rows = int(found["rows"])
@@ -645,7 +645,7 @@ def _tail_quantiles(
     for j, ((col, among), qs) in enumerate(wanted.items()):
         if j not in bounds:
             continue
-        values = found.column(col).to_numpy()
+        values = _values(found.column(col).combine_chunks(), np.float64)
         values = values[values >= bounds[j]]
         if among == "nonzero":
             values = values[values != 0.0]
@@ -887,7 +887,8 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
 
     All sums are exact and independent of the order rows are added in (see :class:`Sums`),
     so the result is the same on one thread or many. The uncapped sums do not wait for the
-    caps, so the sums query also gathers what the quantile caps need (in DuckDB).
+    caps: the sums query runs beside the tail that the quantile caps are read from (in
+    DuckDB), and the caps then only correct the sums over the rows above them.
     """
     lay = src.layout or Layout.of(plan)
     if src.layout is None:
@@ -906,7 +907,7 @@ def unit_statistics(plan: Plan, src: UnitSource) -> UnitStats:
     first = _first_sums(plan, lay).compile(t, spans, backend)
     tail = _tail_table(t, lay, _tail_columns(plan, lay), wanted, bounds)
     try:
-        bitmap = row.pop("_bitmap", None)
+        bitmap = _bitmap_in_sums(plan, lay, row, backend)
         rows = _base_rows(t, lay, first.base | _tail_counts(t, wanted, bounds), bitmap)
         if bitmap is not None:
             row["distinct_units"] = int(rows[0]["_distinct"]) if rows else 0
@@ -1154,6 +1155,7 @@ __all__ = [
     "SCALE_BITS",
     "SENSITIVITY_LEVELS",
     "Layout",
+    "Span",
     "Sums",
     "UnitStats",
     "check_columns",

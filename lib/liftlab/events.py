@@ -46,7 +46,15 @@ import ibis.expr.types as ir
 from liftlab.aggregate import Layout, backend_name, fixed_point_sum, scale_exponent
 from liftlab.errors import DataError, did_you_mean
 from liftlab.plan import PRE_PERIOD, EventAgg, Metric, Plan
-from liftlab.sources import Scope, UnitSource, check_segment, connect, fetch, open_table
+from liftlab.sources import (
+    Scope,
+    UnitSource,
+    check_segment,
+    computed,
+    connect,
+    fetch,
+    open_table,
+)
 
 DAY_SECONDS = 86_400
 
@@ -162,7 +170,7 @@ def open_events(plan: Plan, *, all_control: bool = False, scope: Scope | None = 
     )
     # Computed once: the statistics run several queries over the unit rows, each of which
     # would otherwise join the events again.
-    table = _computed(table)
+    table = computed(table)
     return UnitSource(
         table=table,
         label=f"{d.exposures} + {d.events}",
@@ -249,7 +257,7 @@ def _first_exposures(plan: Plan, e: ir.Table) -> ir.Table:
         kept_=(n_variants == 1) & first.isin(names),
         **{s: ef[s].argmin(ef.exposed_at) for s in plan.data.segments},
     )
-    return _computed(per_unit)
+    return computed(per_unit)
 
 
 def _unit_aggregates(
@@ -276,15 +284,6 @@ def _unit_aggregates(
             joined, EventAgg(event=step, aggregate="any"), 0.0, window, scale
         )
     return aggs, layout_cols
-
-
-def _computed(table: ir.Table) -> ir.Table:
-    """``table`` computed once in its engine: a temporary table (gone with the connection),
-    or in Spark, which has none, a cached DataFrame."""
-    con = table._find_backend()
-    if con.name == "pyspark":
-        return table.cache()
-    return con.create_table(ibis.util.gen_name("liftlab_units"), table, temp=True)
 
 
 def _sides(m: Metric) -> tuple[EventAgg, EventAgg | None, bool]:

@@ -42,7 +42,13 @@ from typing import Any
 
 import ibis.expr.types as ir
 
-from liftlab.aggregate import backend_name, fixed_point_sum, fixed_point_value, scale_exponent
+from liftlab.aggregate import (
+    Span,
+    backend_name,
+    fixed_point_sum,
+    fixed_point_value,
+    scale_exponent,
+)
 from liftlab.errors import DataError, PlanError, did_you_mean
 from liftlab.plan import PRE_PERIOD, EventAgg, Metric, Plan
 from liftlab.sources import connect, fetch, open_table
@@ -255,8 +261,7 @@ def _metric_sums(
                     source=plan.source,
                     field=f"metrics[{i}].{attr}",
                 )
-            top = min(hi, cap.get(col, math.inf))
-            bound[col] = max(abs(min(lo, top)), abs(top))
+            bound[col] = Span(lo, hi, integer=False).bound(cap.get(col))
     y = _capped(t[y_col], cap.get(y_col))
     terms = {"sy": (y, bound[y_col]), "syy": (y * y, bound[y_col] ** 2)}
     aggs = {f"m{i}_ny": t[y_col].isnull().sum(), f"m{i}_lo": y.min(), f"m{i}_hi": y.max()}

@@ -360,6 +360,25 @@ def fetch(expr: Any) -> pa.Table:
     return got if got.schema == want else got.cast(want)
 
 
+def computed(table: Table) -> Table:
+    """``table`` computed once in its engine: a temporary table (gone with the connection,
+    or at :func:`forget`), or in Spark, which has none, a cached DataFrame."""
+    con = table._find_backend()
+    if con.name == "pyspark":
+        return table.cache()
+    return con.create_table(ibis.util.gen_name("liftlab"), table, temp=True)
+
+
+def forget(table: Table) -> None:
+    """Drop a temporary table made by :func:`computed` before its connection ends (Ibis's
+    ``drop_table`` misquotes temporary tables), or release Spark's cached DataFrame."""
+    con = table._find_backend()
+    if con.name == "pyspark":
+        table.release()  # a CachedTable
+        return
+    con.raw_sql(f'DROP TABLE IF EXISTS temp.main."{table.op().name}"')
+
+
 def duckdb_connect(path: Path | None = None, *, read_only: bool = False) -> Any:
     """A DuckDB connection (in memory, or the file at ``path``) on :func:`engine_threads`."""
     threads = engine_threads()
