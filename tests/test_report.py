@@ -31,7 +31,8 @@ import vl_convert as vlc
 
 from liftlab import Results, analyze, charts, load_plan, present
 from liftlab import format as fmt
-from liftlab.analysis import Decision, Traffic
+from liftlab.analysis import Traffic
+from liftlab.decision import Decision
 from liftlab.format import Display
 from liftlab.headline import STATUS_TEXT, Headline
 from liftlab.report import (

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from liftlab import __version__
+from liftlab.engine_settings import THREADS_DEFAULT, THREADS_ENV, redact
 from liftlab.files import atomic_write, read_json_object
-from liftlab.sources import THREADS_DEFAULT, THREADS_ENV, redact
 
 if TYPE_CHECKING:
     from liftlab.analysis import Results

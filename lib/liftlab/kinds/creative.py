@@ -44,9 +44,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from liftlab import format as fmt
-from liftlab.exports import exact_sum
 from liftlab.plan import CreativeOptions, EventAgg
-from liftlab.sources import fetch
 from liftlab.stats.creative import (
     ArmResult,
     CreativeArm,
@@ -158,6 +156,9 @@ def export_day_counts(
     """Per creative, impressions and clicks on each day since its first day with
     impressions (day 0, up to ``days − 1``), from an export's daily rows in one grouped
     query (``src.extras["export"]``, which has a ``date`` when each row is a cluster)."""
+    from liftlab.exports import exact_sum  # the data layer: not for reading results
+    from liftlab.sources import fetch
+
     t = src.extras["export"]
     seen = t.filter(t[impressions] > 0)
     first = seen.group_by(v_=seen.variant).aggregate(first_=seen.date.min())
@@ -183,6 +184,9 @@ def export_money(src: UnitSource | None) -> dict[str, MoneySums]:
     clicks."""
     if src is None or "export" not in src.extras:
         return {}
+    from liftlab.exports import exact_sum  # the data layer: not for reading results
+    from liftlab.sources import fetch
+
     t = src.extras["export"]
     if not {"spend", "clicks"} <= set(t.columns):
         return {}

@@ -117,7 +117,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize
 from scipy import special as sc
 
 from liftlab.jsonsafe import clean
@@ -132,6 +131,7 @@ from liftlab.stats.bayesian import (
 from liftlab.stats.frequentist import ratio_test, ratio_variance
 from liftlab.stats.moments import Moments
 from liftlab.stats.multiple import CORRECTIONS, adjust_pvalues
+from liftlab.stats.roots import brentq
 
 MIN_ARMS, MAX_ARMS = 2, 5000
 PRIORS = ("campaign", "flat")
@@ -663,7 +663,7 @@ def _tau2_pm(lift: Array, var: Array) -> float:
     if q(0.0) <= 0:
         return 0.0
     hi = float(np.sum((lift - lift.mean()) ** 2) / (k - 1))  # q(hi) ≤ 0 since w < 1/hi
-    return float(optimize.brentq(q, 0.0, hi, xtol=1e-300, rtol=1e-14))
+    return float(brentq(q, 0.0, hi, xtol=1e-300, rtol=1e-14))
 
 
 def _tau2_reml(lift: Array, var: Array) -> float:
@@ -679,7 +679,7 @@ def _tau2_reml(lift: Array, var: Array) -> float:
     hi = float(np.sum((lift - lift.mean()) ** 2) / (lift.size - 1))
     while score(hi) > 0:
         hi *= 2
-    return float(optimize.brentq(score, 0.0, hi, xtol=1e-300, rtol=1e-14))
+    return float(brentq(score, 0.0, hi, xtol=1e-300, rtol=1e-14))
 
 
 def estimate_tau2(lifts: ArrayLike, ses: ArrayLike, method: str = "reml") -> float:

@@ -133,9 +133,10 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
+from scipy import special
 
 from liftlab.stats.moments import Moments
+from liftlab.stats.roots import brentq
 
 AlwaysValidMethod = Literal["msprt", "asymptotic-cs"]
 SpendingKind = Literal["obrien-fleming", "pocock"]
@@ -613,7 +614,7 @@ def sample_size_inflation(
         up, _ = _crossings(t, upper, lower, theta, grid_r)
         return sum(up) - power
 
-    theta = optimize.brentq(shortfall, 0.0, 3 * fixed + 10, xtol=1e-12)
+    theta = brentq(shortfall, 0.0, 3 * fixed + 10, xtol=1e-12)
     return float((theta / fixed) ** 2)
 
 
@@ -793,7 +794,7 @@ def _spend(state: _State, tk: float, sides: int, target: float) -> float:
     floor = 1e-9 if sides == 2 else -_C_MAX
     if excess(floor) < 0:
         raise ValueError(f"cannot spend {target:.3g} at t = {tk:.4g}: α is too large")
-    return float(optimize.brentq(excess, floor, _C_MAX, xtol=1e-13))
+    return float(brentq(excess, floor, _C_MAX, xtol=1e-13))
 
 
 def _check_fractions(information_fractions: Sequence[float]) -> list[float]:
