@@ -105,3 +105,38 @@ def test_analysing_a_plan_draws_nothing(demo_project: Path, plan: str) -> None:
     assert sorted({m.split(".")[0] for m in loaded} & set(REPORT_ONLY)) == []
     report = ("liftlab.views", "liftlab.charts", "liftlab.present", "liftlab.theme")
     assert sorted(m for m in loaded if m.startswith(report)) == []
+
+
+ENGINE = ("ibis", "duckdb", "sqlglot", "liftlab.analysis", "liftlab.sources", "scipy.optimize")
+
+
+@pytest.mark.parametrize("plan", DEMO_PLANS)
+def test_a_report_kernel_reads_handed_results_without_the_engine(
+    demo_project: Path, plan: str, tmp_path: Path
+) -> None:
+    """A report's kernel is handed the results its worker computed (``report._analyse_ahead``)
+    and then draws the whole report: its start-up imports (``_kernel_preload``), the
+    notebook's ``load_results``, every section's views and the provenance footer load no
+    engine, Ibis, data layer, analysis or optimiser (about half a second of every report)."""
+    from liftlab.report import _analyse_ahead
+
+    path = demo_project / "experiments" / f"{plan}.yaml"
+    handoff = _analyse_ahead(path, None, demo_project, tmp_path / "results.pickle")
+    assert handoff is not None
+    loaded = _loaded_modules(
+        "import os, datetime as dt\n"
+        f"os.chdir({str(demo_project)!r})\n"
+        "from liftlab import report\n"
+        "report._kernel_preload()\n"
+        f"report._HANDOFF.update({handoff!r})\n"
+        "from liftlab import charts, present, provenance, views\n"
+        f"results = report.load_results({str(path)!r})\n"
+        "listing = present.listed_arms(results)\n"
+        "present.verdict_html(results), present.overview_html(results)\n"
+        "charts.srm_chart(results.srm, listing), charts.traffic_chart(results.traffic, listing)\n"
+        "present.metrics_section(results), views.section_views(results)\n"
+        "provenance.build_manifest(results, parameters={}, started_at=provenance.now())\n"
+    )
+    assert "liftlab.views" in loaded and "liftlab.findings" in loaded
+    assert sorted(m for m in ENGINE if m in loaded) == []
+    assert not (tmp_path / "results.pickle").exists()  # taken, and removed

@@ -37,8 +37,9 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -167,10 +168,40 @@ def load_results(plan_path: str | Path, data_path: str | Path | None = None) -> 
 
     Both paths go through :func:`project_path`.
     """
+    plan_file = project_path(plan_path)
+    data_file = project_path(data_path) if data_path else None
+    handed = _handed_over(plan_file, data_file)
+    if handed is not None:
+        return handed
     from liftlab.analysis import analyze
 
-    plan = load_plan(project_path(plan_path))
-    return analyze(plan, project_path(data_path) if data_path else None)
+    return analyze(load_plan(plan_file), data_file)
+
+
+# A report's analysis, computed by its worker while the kernel boots and handed to the kernel
+# (see _analyse_ahead): {"plan": path, "data": path or None, "pickle": path}, set by the
+# kernel's reset and taken by the first load_results of that plan and data.
+_HANDOFF: dict[str, Any] = {}
+
+
+def _handed_over(plan_file: Path, data_file: Path | None) -> Results | None:
+    """The results the worker computed for exactly this plan file and data, if it did (once:
+    a second call, or another plan, analyses in the kernel)."""
+    import pickle
+
+    handoff = dict(_HANDOFF)
+    _HANDOFF.clear()
+    if not handoff or handoff["plan"] != str(plan_file.resolve()):
+        return None
+    if handoff["data"] != (str(data_file.resolve()) if data_file is not None else None):
+        return None
+    path = Path(handoff["pickle"])
+    try:
+        with path.open("rb") as f:
+            results: Results = pickle.load(f)
+    finally:
+        path.unlink(missing_ok=True)
+    return results
 
 
 # ---- running reports ---------------------------------------------------------------------------
@@ -207,8 +238,6 @@ def _sigterm_interrupts() -> Iterator[None]:
     """While the batch runs, SIGTERM raises :class:`Terminated` (once: a second SIGTERM
     during the clean-up is ignored); the previous handler is restored afterwards. Only the
     main thread can handle signals; elsewhere nothing changes."""
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -737,36 +766,67 @@ def _execute(
     notebook = find_notebook(plan)
     assert notebook is not None, "checked before the run was started"
     executed = tmp / "report.ipynb"
-    results_json = tmp / "results.json"
+    parameters = {
+        "plan_path": str(plan_path.resolve()),
+        "data_path": str(data) if data is not None else None,
+        "results_path": str(tmp / "results.json"),
+        "manifest_path": str(tmp / "manifest.json"),
+        "run_id": run_id,
+    }
     with _timed(stages, "kernel start"):
-        kernel.start(plan.root)  # it boots while this process prepares the export
-    with _timed(stages, "worker imports"):
-        pm = _papermill()
-    with _timed(stages, "kernel ready"):
-        kernel.reset(plan.root)
-    with _timed(stages, "notebook"):
-        pm.execute_notebook(
-            str(notebook),
-            str(executed),
-            parameters={
-                "plan_path": str(plan_path.resolve()),
-                "data_path": str(data) if data is not None else None,
-                "results_path": str(results_json),
-                "manifest_path": str(tmp / "manifest.json"),
-                "run_id": run_id,
-            },
-            kernel_name="python3",
-            cwd=str(plan.root),
-            progress_bar=False,
-            km=kernel.km,
-            engine_name=ENGINE,
-        )
-    if not results_json.is_file():
+        kernel.start(plan.root)  # it boots while this process analyses and prepares the export
+    handoff = tmp.parent / f".{run_id}.results.pickle"
+    try:
+        with _timed(stages, "analysis, beside the kernel's start"):
+            ahead = _analyse_ahead(plan_path, data, plan.root, handoff)
+        with _timed(stages, "worker imports"):
+            pm = _papermill()
+        with _timed(stages, "kernel ready"):
+            kernel.reset(plan.root, ahead)
+        exporter = _in_background(_warm_exporter)  # while the notebook runs
+        with _timed(stages, "notebook"):
+            pm.execute_notebook(
+                str(notebook),
+                str(executed),
+                parameters=parameters,
+                kernel_name="python3",
+                cwd=str(plan.root),
+                progress_bar=False,
+                km=kernel.km,
+                engine_name=ENGINE,
+            )
+    finally:
+        handoff.unlink(missing_ok=True)
+    if not (tmp / "results.json").is_file():
         raise RuntimeError(f"{NOTEBOOK} ran but wrote no results.json")
     with _timed(stages, "html export"):
+        exporter.join()
         write_html(executed, tmp / "report.html", title=f"{plan.name}: liftlab report")
     with _timed(stages, "write"):
         _add_notebook(tmp / "manifest.json", notebook, plan.root)
+
+
+def _analyse_ahead(
+    plan_path: Path, data: Path | None, root: Path, handoff: Path
+) -> dict[str, Any] | None:
+    """Analyse the plan in the worker while its kernel boots, and leave the results in
+    ``handoff`` for the notebook's :func:`load_results` (the same call on the same plan file
+    and data; the kernel would otherwise analyse only once it has started). None when the
+    analysis raised: the notebook then analyses again and fails where a reader sees why."""
+    import pickle
+
+    plan_file = plan_path.resolve()
+    try:
+        from liftlab.analysis import analyze
+
+        with contextlib.chdir(root):  # where the kernel analyses from
+            results = analyze(load_plan(plan_file), data)
+        with handoff.open("wb") as f:
+            pickle.dump(results, f, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        handoff.unlink(missing_ok=True)
+        return None
+    return {"plan": str(plan_file), "data": str(data) if data else None, "pickle": str(handoff)}
 
 
 @contextlib.contextmanager
@@ -779,17 +839,33 @@ def _timed(stages: dict[str, float], name: str) -> Iterator[None]:
 
 
 def _papermill() -> Any:
-    """papermill, with liftlab's engine (:data:`ENGINE`) registered and the HTML exporter
-    built and its templates compiled on the way (what a worker does while its kernel
-    starts)."""
+    """papermill, with liftlab's engine (:data:`ENGINE`) registered."""
     defer_slow_imports()
-    import nbformat
     import papermill
     from papermill.engines import papermill_engines
 
     papermill_engines.register(ENGINE, _engine())
-    export_html(nbformat.v4.new_notebook())
     return papermill
+
+
+def _warm_exporter() -> None:
+    """Build the HTML exporter and compile its templates (an export of an empty notebook)."""
+    import nbformat
+
+    export_html(nbformat.v4.new_notebook())
+
+
+def _in_background(build: Callable[[], object]) -> threading.Thread:
+    """Run ``build`` in a thread (a worker waits for its kernel most of a notebook's run);
+    ``join()`` it before using what it built. A failure is left for the real use to raise."""
+
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            build()
+
+    thread = threading.Thread(target=run, name="liftlab-prepare", daemon=True)
+    thread.start()
+    return thread
 
 
 # The papermill engine reports run on: papermill's own (nbclient), writing the executed
@@ -848,8 +924,6 @@ def _serve() -> int:
     handled at once by the main thread: the kernel is killed and the worker exits with
     128 + 15, leaving the run's ``.tmp-<run-id>/`` for the batch to keep as failed.
     """
-    import threading
-
     session = KernelSession()
     status = [0]
 
@@ -865,8 +939,7 @@ def _serve() -> int:
     def serve() -> None:
         try:
             with contextlib.suppress(Exception):  # else it fails in the run, which says why
-                session.start(Path.cwd())  # the kernel boots while the worker imports
-                _papermill()
+                session.start(Path.cwd())  # the kernel boots while the worker analyses
             for line in sys.stdin:
                 if line.strip():
                     status[0] = _serve_one(json.loads(line), session)
@@ -935,20 +1008,27 @@ def _output_to(log: Path) -> Iterator[None]:
 # modules the analysis notebook imports, loaded while the worker prepares the HTML export.
 _KERNEL_PRELOAD = "__import__('liftlab.report').report._kernel_preload()"
 # What it runs before each report (silent, no history): see KernelSession.reset.
-_KERNEL_RESET = "__import__('liftlab.report').report._kernel_reset(get_ipython(), {cwd!r})"
+_KERNEL_RESET = (
+    "__import__('liftlab.report').report._kernel_reset(get_ipython(), {cwd!r}, {handoff!r})"
+)
 _KERNEL_STATE: dict[str, Any] = {}
 
 
 def _kernel_preload() -> None:
-    """In a report's kernel: import what the notebook imports, remember the warning filters
-    a fresh kernel has, and start the chart renderer's engine in the background."""
-    import threading
+    """In a report's kernel: import what the notebook imports and what the results handed
+    to it are made of, remember the warning filters a fresh kernel has, and start the chart
+    renderer's engine in the background."""
     import warnings
 
     defer_slow_imports()
     import IPython.display  # noqa: F401
 
-    from liftlab import analysis, charts, present, provenance, views  # noqa: F401
+    # What the notebook imports, and what the results the worker hands over are made of
+    # (_analyse_ahead): the analysis and its engine are not loaded; the notebook's
+    # load_results loads them only if it must analyse.
+    from liftlab import charts, findings, methods, present, provenance, views  # noqa: F401
+    from liftlab.kinds import creative, landing, pricing  # noqa: F401
+    from liftlab.stats import srm  # noqa: F401
 
     _KERNEL_STATE["warnings"] = list(warnings.filters)
     threading.Thread(target=_warm_chart_renderer, name="liftlab-vl-convert", daemon=True).start()
@@ -969,12 +1049,15 @@ def _warm_chart_renderer() -> None:
         vl_convert.vegalite_to_svg(_WARM_UP_SPEC)
 
 
-def _kernel_reset(shell: Any, cwd: str) -> None:
-    """In a report's kernel, before a report: a fresh session as a new kernel starts one."""
+def _kernel_reset(shell: Any, cwd: str, handoff: dict[str, Any] | None = None) -> None:
+    """In a report's kernel, before a report: a fresh session as a new kernel starts one,
+    with the results its worker computed for it (``handoff``, see :func:`_analyse_ahead`)."""
     import warnings
 
     shell.reset(new_session=True)  # empty namespace, no history, execution count 1
     os.chdir(cwd)
+    _HANDOFF.clear()
+    _HANDOFF.update(handoff or {})
     if "warnings" in _KERNEL_STATE:
         warnings.filters[:] = _KERNEL_STATE["warnings"]  # type: ignore[index]
     warnings._filters_mutated()  # type: ignore[attr-defined]  # show every warning again
@@ -1005,8 +1088,6 @@ class KernelSession:
             if run_sync(self.km.is_alive)():
                 return
             self.shutdown()
-        import threading
-
         self.km = AsyncKernelManager(kernel_name="python3", **kernel_options())
         self.ready = False
         arguments = [
@@ -1021,11 +1102,15 @@ class KernelSession:
             os.close(write)
         threading.Thread(target=_forward, args=(read,), name="kernel-output", daemon=True).start()
 
-    def reset(self, cwd: Path, timeout: float = 120.0) -> None:
-        """Wait until the kernel is ready, then reset it for a report run from ``cwd``."""
+    def reset(
+        self, cwd: Path, handoff: dict[str, Any] | None = None, timeout: float = 120.0
+    ) -> None:
+        """Wait until the kernel is ready, then reset it for a report run from ``cwd``,
+        handing it the results its worker computed (:func:`_analyse_ahead`), if any."""
         from jupyter_core.utils import run_sync
 
-        run_sync(self._execute)(_KERNEL_RESET.format(cwd=str(cwd)), timeout)
+        code = _KERNEL_RESET.format(cwd=str(cwd), handoff=handoff)
+        run_sync(self._execute)(code, timeout)
 
     async def _execute(self, code: str, timeout: float) -> None:
         """Run ``code`` silently and wait for its reply (on the shell channel only: the
