@@ -542,7 +542,9 @@ def lift_chart(section: CreativeSection) -> alt.LayerChart:
             alt.Tooltip("ci_high:Q", format="+.1%"),
         ],
     )
-    rule = base.mark_rule(strokeWidth=3).encode(x=alt.X("ci_low:Q", axis=axis), x2="ci_high:Q")
+    rule = base.mark_rule(strokeWidth=3).encode(
+        x=alt.X("ci_low:Q", axis=axis), x2=alt.X2("ci_high:Q")
+    )
     point = base.mark_point(filled=True, size=80, opacity=1).encode(x=alt.X("lift:Q", axis=axis))
     zero = theme.zero_rule(x=axis)
     listed = len(set(data["creative"]))

@@ -119,11 +119,13 @@ def _intervals(
     base = alt.Chart(data).encode(
         y=alt.Y("label:N", sort=list(data["label"]), title=None),
         color=alt.Color("kind:N", scale=scale, title=None, legend=alt.Legend(orient="bottom")),
-        tooltip=[c for c in data.columns if c != "kind"],
+        tooltip=[alt.Tooltip(c) for c in data.columns if c != "kind"],
     )
     chart = alt.layer(
         theme.zero_rule(x=axis),
-        base.mark_rule(strokeWidth=3).encode(x=alt.X("ci_low:Q", axis=axis), x2="ci_high:Q"),
+        base.mark_rule(strokeWidth=3).encode(
+            x=alt.X("ci_low:Q", axis=axis), x2=alt.X2("ci_high:Q")
+        ),
         base.mark_point(filled=True, size=80, opacity=1).encode(x=alt.X("estimate:Q", axis=axis)),
     ).properties(width=theme.WIDTH, height=alt.Step(26), title=title)
     return cast("alt.LayerChart", chart)
@@ -143,11 +145,16 @@ def funnel_chart(f: dict[str, Any], variants: list[str]) -> alt.VConcatChart:
             title=None,
             legend=alt.Legend(orient="right", symbolOpacity=1, symbolType="circle"),
         ),
-        tooltip=["label", "kind", "users", alt.Tooltip("estimate:Q", format=".2%")],
+        tooltip=[
+            *map(alt.Tooltip, ("label", "kind", "users")),
+            alt.Tooltip("estimate:Q", format=".2%"),
+        ],
     )
     top = alt.layer(
         base.mark_bar(opacity=0.3).encode(x=alt.X("estimate:Q", axis=axis)),
-        base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", axis=axis), x2="ci_high:Q"),
+        base.mark_rule(strokeWidth=2).encode(
+            x=alt.X("ci_low:Q", axis=axis), x2=alt.X2("ci_high:Q")
+        ),
         base.mark_point(filled=True, size=50, opacity=1).encode(x=alt.X("estimate:Q", axis=axis)),
     ).properties(
         width=theme.WIDTH,

@@ -358,7 +358,7 @@ def demand_chart(section: PricingSection, results: Results) -> alt.LayerChart:
     y = alt.Axis(format=".1%", title="conversion")
     curve = alt.Chart(demand_frame(section)).encode(x=x)
     band = curve.mark_area(opacity=0.18, color=_FIT_COLOUR).encode(
-        y=alt.Y("ci_low:Q", axis=y, scale=alt.Scale(zero=False)), y2="ci_high:Q"
+        y=alt.Y("ci_low:Q", axis=y, scale=alt.Scale(zero=False)), y2=alt.Y2("ci_high:Q")
     )
     line = curve.mark_line(color=_FIT_COLOUR, strokeWidth=2).encode(y=alt.Y("conversion:Q", axis=y))
     arms = arms_frame(section).rename(columns={"conversion_low": "low", "conversion_high": "high"})
@@ -371,7 +371,7 @@ def demand_chart(section: PricingSection, results: Results) -> alt.LayerChart:
     )
     tips = _tips(level, ".2%", "conversion", "variant:N", "price:Q", "n:Q", "buyers:Q")
     base = alt.Chart(arms).encode(x=x, color=colour, tooltip=tips)
-    ci = base.mark_rule(strokeWidth=2).encode(y=alt.Y("low:Q", axis=y), y2="high:Q")
+    ci = base.mark_rule(strokeWidth=2).encode(y=alt.Y("low:Q", axis=y), y2=alt.Y2("high:Q"))
     point = base.mark_point(filled=True, size=80, opacity=1).encode(y=alt.Y("conversion:Q", axis=y))
     sub = (
         f"line: fitted {r.demand.link} demand curve with its {level} band; points: each arm's "
@@ -396,22 +396,26 @@ def value_chart(section: PricingSection, results: Results) -> alt.LayerChart:
     colour = alt.Color("series:N", scale=_SERIES_COLOURS, title=None, legend=legend)
     curve = alt.Chart(value_frame(section)).encode(x=x, color=colour)
     band = curve.mark_area(opacity=0.15).encode(
-        y=alt.Y("low:Q", axis=y, scale=alt.Scale(zero=False)), y2="high:Q"
+        y=alt.Y("low:Q", axis=y, scale=alt.Scale(zero=False)), y2=alt.Y2("high:Q")
     )
     line = curve.mark_line(strokeWidth=2).encode(y=alt.Y("value:Q", axis=y))
     tips = _tips(level, ",.4~g", "value", "variant:N", "series:N", "price:Q")
     points = alt.Chart(observed_frame(section)).encode(x=x, color=colour, tooltip=tips)
-    ci = points.mark_rule(strokeWidth=2).encode(y=alt.Y("low:Q", axis=y), y2="high:Q")
+    ci = points.mark_rule(strokeWidth=2).encode(y=alt.Y("low:Q", axis=y), y2=alt.Y2("high:Q"))
     dots = points.mark_point(filled=True, size=70, opacity=1).encode(y=alt.Y("value:Q", axis=y))
     opt = alt.Chart(optimum_frame(section)).encode(color=colour)
-    shade = opt.mark_rect(opacity=0.1).encode(x=alt.X("low:Q", scale=scale), x2="high:Q")
+    shade = opt.mark_rect(opacity=0.1).encode(x=alt.X("low:Q", scale=scale), x2=alt.X2("high:Q"))
     rule = opt.mark_rule(strokeDash=[5, 3], strokeWidth=2).encode(
         x=alt.X("price:Q", scale=scale), tooltip=_tips(level, ",.2f", "price", "label:N")
     )
     labels = [  # beside the rule, on the side with room
         opt.transform_filter(f"datum.right == {side}")
         .mark_text(align="right" if side else "left", baseline="top", dx=-4 if side else 4)
-        .encode(x=alt.X("price:Q", scale=scale), y=alt.Y("label_y:Q", scale=None), text="label:N")
+        .encode(
+            x=alt.X("price:Q", scale=scale),
+            y=alt.Y("label_y:Q", scale=None),
+            text=alt.Text("label:N"),
+        )
         for side in ("true", "false")
     ]
     what = "revenue and profit" if r.unit_cost is not None else "revenue"
