@@ -65,9 +65,15 @@ def test_public_names_resolve_on_first_use():
 def test_the_analysis_loads_no_scipy_stats() -> None:
     """scipy.stats costs about 0.5 s to import; the analysis's tests take their quantiles and
     tail areas from scipy.special (the functions scipy.stats calls, the same floats)."""
-    loaded = _loaded_modules("import liftlab.analysis, liftlab.stats.funnel, liftlab.stats.srm")
-    assert "scipy.stats" not in loaded
-    assert "scipy.special" in loaded
+    imported = _loaded_modules("import liftlab.analysis, liftlab.stats.funnel, liftlab.stats.srm")
+    assert "scipy" not in imported  # loaded on first use (liftlab.startup.lazy_module)
+    used = _loaded_modules(
+        "import liftlab.analysis, liftlab.stats.funnel\n"
+        "from liftlab.stats.srm import srm_test\n"
+        "assert srm_test({'a': 500, 'b': 580}, {'a': 1, 'b': 1}).p_value < 0.02"
+    )
+    assert "scipy.special" in used
+    assert "scipy.stats" not in used
 
 
 def _loaded_modules(code: str) -> set[str]:
@@ -140,3 +146,22 @@ def test_a_report_kernel_reads_handed_results_without_the_engine(
     assert "liftlab.views" in loaded and "liftlab.findings" in loaded
     assert sorted(m for m in ENGINE if m in loaded) == []
     assert not (tmp_path / "results.pickle").exists()  # taken, and removed
+
+
+def test_a_lazy_module_loads_on_first_use_and_keeps_what_it_hands_out() -> None:
+    code = (
+        "import sys\n"
+        "from liftlab.startup import lazy_module\n"
+        "sc = lazy_module('scipy.special')\n"
+        "assert 'scipy' not in sys.modules\n"
+        "import math\n"
+        "assert sc.ndtr(0.0) == 0.5 and abs(sc.ndtri(0.975) - 1.959963984540054) < 1e-15\n"
+        "assert 'ndtr' in vars(sc) and sc.ndtr is sys.modules['scipy.special'].ndtr\n"
+        "try:\n"
+        "    sc.__path__\n"
+        "except AttributeError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise AssertionError('a stand-in is no package')\n"
+    )
+    assert "scipy.special" in _loaded_modules(code)

@@ -47,8 +47,9 @@ from urllib.parse import quote
 
 from liftlab.errors import LiftlabError
 from liftlab.files import StorageError, atomic_write, locked, read_json_object
-from liftlab.plan import load_plan
 from liftlab.startup import defer_slow_imports
+
+# liftlab.plan (pydantic) is imported where it is used: a worker starts its kernel first.
 
 if TYPE_CHECKING:
     import nbformat
@@ -168,6 +169,8 @@ def load_results(plan_path: str | Path, data_path: str | Path | None = None) -> 
 
     Both paths go through :func:`project_path`.
     """
+    from liftlab.plan import load_plan
+
     plan_file = project_path(plan_path)
     data_file = project_path(data_path) if data_path else None
     handed = _handed_over(plan_file, data_file)
@@ -313,6 +316,8 @@ def run_reports(
     Returns:
         One outcome per plan, in the order given; the batch succeeded when all are ``ok``.
     """
+    from liftlab.plan import load_plan
+
     if console is None:
         from rich.console import Console
 
@@ -700,6 +705,8 @@ def execute_run(
     own; nbconvert exports ``report.html``, the manifest is completed with the outputs'
     SHA-256, and ``tmp`` becomes ``<run-id>/``, or ``<run-id>-failed/`` when anything raised.
     """
+    from liftlab.plan import load_plan
+
     if kernel is None:
         kernel = KernelSession()
         try:
@@ -814,6 +821,8 @@ def _analyse_ahead(
     and data; the kernel would otherwise analyse only once it has started). None when the
     analysis raised: the notebook then analyses again and fails where a reader sees why."""
     import pickle
+
+    from liftlab.plan import load_plan
 
     plan_file = plan_path.resolve()
     try:

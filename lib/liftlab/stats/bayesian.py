@@ -85,10 +85,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special as sc
 
+from liftlab.startup import lazy_module
 from liftlab.stats.frequentist import Effect, normal_expected_loss
 from liftlab.stats.moments import Moments
+
+sc = lazy_module("scipy.special")  # loaded on first use
 
 DIRECTIONS = ("increase", "decrease")
 EFFECT_SCALES = ("relative", "absolute")

@@ -108,10 +108,12 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import numpy as np
-from scipy import special
 
+from liftlab.startup import lazy_module
 from liftlab.stats.frequentist import Effect, welch_test
 from liftlab.stats.moments import Moments
+
+special = lazy_module("scipy.special")  # loaded on first use
 
 Statistic = Literal["mean", "median"] | tuple[str, float]
 METHODS = ("percentile", "bca")

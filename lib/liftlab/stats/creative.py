@@ -117,9 +117,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special as sc
 
 from liftlab.jsonsafe import clean
+from liftlab.startup import lazy_module
 from liftlab.stats.bayesian import (
     BLOCK,
     DEFAULT_SEED,
@@ -132,6 +132,8 @@ from liftlab.stats.frequentist import ratio_test, ratio_variance
 from liftlab.stats.moments import Moments
 from liftlab.stats.multiple import CORRECTIONS, adjust_pvalues
 from liftlab.stats.roots import brentq
+
+sc = lazy_module("scipy.special")  # loaded on first use
 
 MIN_ARMS, MAX_ARMS = 2, 5000
 PRIORS = ("campaign", "flat")

@@ -57,9 +57,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special as sc
 
+from liftlab.startup import lazy_module
 from liftlab.stats.moments import Moments
+
+sc = lazy_module("scipy.special")  # loaded on first use
 
 RELATIVE_INTERVALS = ("log-delta", "fieller")
 RATIO_REFERENCES = ("normal", "t")

@@ -94,9 +94,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from scipy import special as sc
-
 from liftlab.jsonsafe import clean
+from liftlab.startup import lazy_module
 from liftlab.stats.frequentist import (
     Effect,
     cuped_test,
@@ -107,6 +106,8 @@ from liftlab.stats.frequentist import (
 )
 from liftlab.stats.moments import Moments
 from liftlab.stats.multiple import adjust_pvalues
+
+sc = lazy_module("scipy.special")  # loaded on first use
 
 TESTS: dict[str, Callable[..., Effect]] = {
     "welch": welch_test,

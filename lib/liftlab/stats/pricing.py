@@ -68,11 +68,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special as sc
 
+from liftlab.startup import lazy_module
 from liftlab.stats.bayesian import NormalPosterior, prob_best
 from liftlab.stats.frequentist import ppf, ratio_variance, sf
 from liftlab.stats.moments import Moments
+
+sc = lazy_module("scipy.special")  # loaded on first use
 
 LINKS = ("logit", "log")
 CONVERSION_INTERVALS = ("wald", "wilson")

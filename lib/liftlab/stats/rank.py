@@ -46,7 +46,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import special
+
+from liftlab.startup import lazy_module
+
+special = lazy_module("scipy.special")  # loaded on first use
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 HL_AUTO_MAX_DISTINCT = 200_000

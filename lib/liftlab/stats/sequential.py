@@ -133,10 +133,12 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
+from liftlab.startup import lazy_module
 from liftlab.stats.moments import Moments
 from liftlab.stats.roots import brentq
+
+special = lazy_module("scipy.special")  # loaded on first use
 
 AlwaysValidMethod = Literal["msprt", "asymptotic-cs"]
 SpendingKind = Literal["obrien-fleming", "pocock"]

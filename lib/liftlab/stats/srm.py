@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from scipy import special as sc
+from liftlab.startup import lazy_module
+
+sc = lazy_module("scipy.special")  # loaded on first use
 
 
 @dataclass(frozen=True, slots=True)
