@@ -91,6 +91,21 @@ def test_report_refuses_invalid_plans_before_running(tmp_path):
     assert sorted(p.name for p in reports.iterdir()) == ["old"]
 
 
+def test_a_refused_batch_leaves_no_worker(tmp_path):
+    """``liftlab report`` starts a worker (and its kernel) while it checks the plans; when
+    it refuses them, both are gone by the time it exits."""
+    import psutil
+
+    plan_path = write_plan(tmp_path / "experiments" / "bad.yaml", {"name": "bad"})
+    proc = run("report", str(plan_path), cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"{plan_path}: ")
+    left = []
+    for p in psutil.process_iter(["cwd", "cmdline"]):
+        if p.info["cwd"] == str(tmp_path):
+            left.append(" ".join(p.info["cmdline"] or []))
+    assert left == []
+
+
 def test_report_rejects_a_bad_jobs_value(tmp_path):
     proc = run("report", "x.yaml", "--jobs", "0")
     assert proc.returncode == 2

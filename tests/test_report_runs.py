@@ -235,7 +235,11 @@ def test_reports_write_the_executed_notebook_once_per_cell(tmp_path: Path, monke
     monkeypatch.setattr(
         papermill.engines, "write_ipynb", lambda nb, path: writes.append(path) or original(nb, path)
     )
-    finals, counts = {}, {}
+    compact = report._write_compact
+    monkeypatch.setattr(
+        report, "_write_compact", lambda nb_man: writes.append("compact") or compact(nb_man)
+    )
+    finals, counts, order = {}, {}, {}
     for engine in (report.ENGINE, None):
         writes.clear()
         target = out if engine else tmp_path / "plain.ipynb"
@@ -247,7 +251,11 @@ def test_reports_write_the_executed_notebook_once_per_cell(tmp_path: Path, monke
             seen = finals[engine].cells[1].outputs[0]["text"].splitlines()
             assert seen == ["['completed', 'running']", "[1, 0]"]
         counts[engine] = len(writes)
+        order[engine] = list(writes)
     assert counts == {report.ENGINE: 1 + 2 + 1, None: 1 + 2 * 2 + 1}  # start, cells, end
+    # the cells' starts write compact JSON; the notebook's start and end, nbformat's layout
+    assert order[report.ENGINE] == [str(out), "compact", "compact", str(out)]
+    assert out.read_text(encoding="utf-8").startswith('{\n "cells": [')
     assert finals[report.ENGINE].cells[0].outputs == finals[None].cells[0].outputs
     assert [c.metadata.papermill["status"] for c in finals[report.ENGINE].cells] == [
         "completed",

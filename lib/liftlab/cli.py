@@ -1154,13 +1154,18 @@ def report(
     """
     import signal
 
-    from liftlab.report import Terminated, run_reports
+    from liftlab.report import Terminated, end_spare, run_reports, spare_worker
 
     if data is not None and len(plans) > 1:
         raise LiftlabError(
             "--data applies to one plan; give a single plan", source="liftlab report"
         )
-    _check_plans_and_folders(plans, reports_dir)
+    spare = spare_worker(Path.cwd())  # its kernel boots while the plans load
+    try:
+        _check_plans_and_folders(plans, reports_dir)
+    except BaseException:
+        end_spare(spare)
+        raise
     try:
         outcomes = run_reports(
             plans,
@@ -1170,6 +1175,7 @@ def report(
             jobs=jobs,
             timeout=timeout,
             lines=None if sys.stdout.isatty() else out,
+            spare=spare,
         )
     except Terminated:
         raise typer.Exit(128 + signal.SIGTERM) from None

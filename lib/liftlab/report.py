@@ -290,6 +290,7 @@ def run_reports(
     jobs: int = 1,
     timeout: float | None = DEFAULT_TIMEOUT,
     lines: Console | None = None,
+    spare: subprocess.Popen[bytes] | None = None,
 ) -> list[RunOutcome]:
     """Run the analysis notebook for each plan; write ``reports/index.html``.
 
@@ -312,6 +313,8 @@ def run_reports(
             starts and one as it ends (plan, status, seconds, report path); for logs and
             pipes, where a progress bar shows nothing. A failed run's reason still goes to
             ``console``.
+        spare: a worker started ahead (:func:`spare_worker`), whose kernel boots while the
+            plans load; it takes the first run, and ends with the batch.
 
     Returns:
         One outcome per plan, in the order given; the batch succeeded when all are ``ok``.
@@ -350,7 +353,7 @@ def run_reports(
     with _sigterm_interrupts():
         try:
             for i, outcome in _run_queue(
-                queue, data_abs, console, max(1, jobs), timeout or None, lines, retiring
+                queue, data_abs, console, max(1, jobs), timeout or None, lines, retiring, spare
             ):
                 outcomes[i] = outcome
         except BaseException as exc:
@@ -391,6 +394,7 @@ def _run_queue(
     timeout: float | None,
     lines: Console | None = None,
     retiring: list[subprocess.Popen[bytes]] | None = None,
+    spare: subprocess.Popen[bytes] | None = None,
 ) -> Iterator[tuple[int, RunOutcome]]:
     """Run the queue on at most ``jobs`` workers; yield each outcome as its run ends.
 
@@ -398,14 +402,14 @@ def _run_queue(
     report, crashed or was stopped is replaced. Once no run is left to start, idle workers
     are told to end and added to ``retiring`` (the caller waits for them). Progress is a
     transient progress bar on ``console``, or with ``lines`` one line there as each run
-    starts and one as it ends.
+    starts and one as it ends. ``spare``, a worker started ahead, takes the first run.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     retiring = [] if retiring is None else retiring
     pending = list(queue)
     running: dict[int, _Job] = {}
-    idle: list[subprocess.Popen[bytes]] = []  # workers between two runs
+    idle: list[subprocess.Popen[bytes]] = [spare] if spare is not None else []  # between runs
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     bar = Progress(*columns, console=console, transient=True, disable=lines is not None)
     with bar as progress:
@@ -433,6 +437,7 @@ def _run_queue(
                     yield i, outcome
                 if not pending:
                     _retire(idle, retiring)
+            _retire(idle, retiring)  # no run at all: the spare, if any
         except BaseException as exc:
             # Ctrl-C, SIGTERM or an error: stop every worker (all at once), keep their runs
             _stop_all(list(running.values()), [*idle, *retiring], _stopped_by(exc), console, lines)
@@ -562,6 +567,31 @@ def _spawn(
         job.process = _dispatch(spec, log, plan.root, idle)
     job.clock = time.monotonic()
     return job
+
+
+def spare_worker(cwd: Path) -> subprocess.Popen[bytes]:
+    """A report worker (``python -m liftlab.report``) started before the batch knows its
+    plans: its kernel boots while the command line loads and checks them. Pass it to
+    :func:`run_reports` (``spare``), or end it with :func:`end_spare`.
+
+    Its output goes nowhere until its first run (each run's output goes to that run's log,
+    the kernel's too); a spare that ended before then is replaced by a worker started as
+    usual, so a fault at start-up is still logged with the run it broke."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "liftlab.report"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        cwd=str(cwd),
+        start_new_session=True,
+    )
+
+
+def end_spare(spare: subprocess.Popen[bytes]) -> None:
+    """End a spare worker that will run nothing: it kills its kernel and exits."""
+    retiring: list[subprocess.Popen[bytes]] = []
+    _retire([spare], retiring)
+    _wait_for(retiring)
 
 
 def _dispatch(
@@ -884,30 +914,45 @@ ENGINE = "liftlab"
 
 def _engine() -> Any:
     """papermill's nbclient engine, except that a finished cell does not write the executed
-    notebook: the next cell's start writes it (with the finished cell's outputs), and the
-    notebook's end writes it last, whether it ended well or not. papermill writes (and
-    validates) the whole notebook when each cell starts and again when it ends; the second
+    notebook, and a starting cell writes it as compact JSON: the next cell's start writes it
+    (with the finished cell's outputs), and the notebook's end writes it last, in
+    nbformat's own layout, whether it ended well or not. papermill writes (and validates)
+    the whole notebook, indented, when each cell starts and again when it ends; the second
     write repeats the first but for one cell's outputs, and a report's notebook carries
-    every chart. A run stopped mid-cell (a timeout) still leaves the notebook as that cell
-    started: the outputs before it, and it marked running."""
+    every chart, so each write delays the next cell. A run stopped mid-cell (a timeout)
+    still leaves the notebook as that cell started: the outputs before it, and it marked
+    running (a notebook any reader opens; only its line breaks differ)."""
     from papermill.engines import NBClientEngine
 
     class OneWritePerCell(NBClientEngine):  # type: ignore[misc]
         @classmethod
         def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
-            complete = nb_man.cell_complete
-
-            def cell_complete(cell: Any, cell_index: int | None = None, **more: Any) -> None:
-                nb_man.save = lambda **_: None  # this instance only, for this call
-                try:
-                    complete(cell, cell_index=cell_index, **more)
-                finally:
-                    del nb_man.save  # papermill's own save again
-
-            nb_man.cell_complete = cell_complete
+            nb_man.cell_start = _saving(nb_man, nb_man.cell_start, _write_compact)
+            nb_man.cell_complete = _saving(nb_man, nb_man.cell_complete, lambda nb_man: None)
             return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
 
     return OneWritePerCell
+
+
+def _saving(nb_man: Any, step: Any, save: Callable[[Any], None]) -> Any:
+    """papermill's ``step`` (a cell's start or end) with ``save`` instead of its save."""
+
+    def run(cell: Any, cell_index: int | None = None, **more: Any) -> None:
+        nb_man.save = lambda **_: save(nb_man)  # this instance only, for this call
+        try:
+            step(cell, cell_index=cell_index, **more)
+        finally:
+            del nb_man.save  # papermill's own save again
+
+    return run
+
+
+def _write_compact(nb_man: Any) -> None:
+    """The executed notebook so far, as JSON without indentation or validation."""
+    if nb_man.output_path:
+        text = json.dumps(nb_man.nb, ensure_ascii=False, separators=(",", ":"))
+        Path(nb_man.output_path).write_text(text, encoding="utf-8")
+        nb_man.last_save_time = nb_man.now()
 
 
 def _since(started: dt.datetime) -> float:
