@@ -816,11 +816,17 @@ def _execute(
     try:
         with _timed(stages, "analysis, beside the kernel's start"):
             ahead = _analyse_ahead(plan_path, data, plan.root, handoff)
+        open("/tmp/trace.txt", "a").write(
+            f"{__import__('time').time():.3f} {__import__('os').getpid()} worker-analysis-done\n"
+        )  # TRACE
         with _timed(stages, "worker imports"):
             pm = _papermill()
         with _timed(stages, "kernel ready"):
             kernel.reset(plan.root, ahead)
         exporter = _in_background(_warm_exporter)  # while the notebook runs
+        open("/tmp/trace.txt", "a").write(
+            f"{__import__('time').time():.3f} {__import__('os').getpid()} worker-kernel-ready\n"
+        )  # TRACE
         with _timed(stages, "notebook"):
             pm.execute_notebook(
                 str(notebook),
@@ -836,9 +842,15 @@ def _execute(
         handoff.unlink(missing_ok=True)
     if not (tmp / "results.json").is_file():
         raise RuntimeError(f"{NOTEBOOK} ran but wrote no results.json")
+    open("/tmp/trace.txt", "a").write(
+        f"{__import__('time').time():.3f} {__import__('os').getpid()} worker-notebook-done\n"
+    )  # TRACE
     with _timed(stages, "html export"):
         exporter.join()
         write_html(executed, tmp / "report.html", title=f"{plan.name}: liftlab report")
+    open("/tmp/trace.txt", "a").write(
+        f"{__import__('time').time():.3f} {__import__('os').getpid()} worker-export-done\n"
+    )  # TRACE
     with _timed(stages, "write"):
         _add_notebook(tmp / "manifest.json", notebook, plan.root)
 
@@ -991,9 +1003,15 @@ def _serve() -> int:
     signal.signal(signal.SIGTERM, stop)
 
     def serve() -> None:
+        open("/tmp/trace.txt", "a").write(
+            f"{__import__('time').time():.3f} {__import__('os').getpid()} worker-serve\n"
+        )  # TRACE
         try:
             with contextlib.suppress(Exception):  # else it fails in the run, which says why
                 session.start(Path.cwd())  # the kernel boots while the worker analyses
+                open("/tmp/trace.txt", "a").write(
+                    f"{__import__('time').time():.3f} {__import__('os').getpid()} worker-kernel-spawned\n"
+                )  # TRACE
             for line in sys.stdin:
                 if line.strip():
                     status[0] = _serve_one(json.loads(line), session)
@@ -1074,6 +1092,9 @@ def _kernel_preload() -> None:
     renderer's engine in the background."""
     import warnings
 
+    open("/tmp/trace.txt", "a").write(
+        f"{__import__('time').time():.3f} {__import__('os').getpid()} kernel-preload-start\n"
+    )  # TRACE
     defer_slow_imports()
     import IPython.display  # noqa: F401
 
@@ -1085,6 +1106,9 @@ def _kernel_preload() -> None:
     from liftlab.stats import srm  # noqa: F401
 
     _KERNEL_STATE["warnings"] = list(warnings.filters)
+    open("/tmp/trace.txt", "a").write(
+        f"{__import__('time').time():.3f} {__import__('os').getpid()} kernel-preload-end\n"
+    )  # TRACE
     threading.Thread(target=_warm_chart_renderer, name="liftlab-vl-convert", daemon=True).start()
 
 
@@ -1143,6 +1167,7 @@ class KernelSession:
                 return
             self.shutdown()
         self.km = AsyncKernelManager(kernel_name="python3", **kernel_options())
+        self.km.client_factory = _ready_client()
         self.ready = False
         arguments = [
             "--HistoryManager.hist_file=:memory:",  # as papermill's own kernels: no history file
@@ -1217,6 +1242,39 @@ class KernelSession:
         if process is not None:
             with contextlib.suppress(Exception):
                 process.wait(timeout=5)
+
+
+@functools.cache
+def _ready_client() -> type:
+    """jupyter_client's asynchronous kernel client, except that waiting for the kernel to be
+    ready ends once the kernel answered on the shell channel and a message came through the
+    output channel (IOPub), which proves both connected. jupyter_client then also waits for
+    0.2 s of silence on IOPub, to drop the status messages of its own request: papermill
+    waits so at the start of every report, and the messages are dropped anyway (a cell's
+    outputs are matched to the cell's request)."""
+    from queue import Empty
+
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+
+    class ReadyClient(AsyncKernelClient):  # type: ignore[misc]
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (math.inf if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                try:
+                    reply = await self.get_shell_msg(timeout=1)
+                    if reply["msg_type"] == "kernel_info_reply":
+                        await self.get_iopub_msg(timeout=0.2)  # IOPub is connected
+                        self._handle_kernel_info_reply(reply)
+                        return
+                except Empty:
+                    pass
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+    return ReadyClient
 
 
 def _forward(fd: int) -> None:
