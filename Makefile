@@ -10,8 +10,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# An editable install compiles none of liftlab's modules; compiling them once spares every
+# process (a report's worker and kernel) compiling them again where Python writes no bytecode.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q lib
 	touch $(STAMP)
 
 install: $(STAMP)
