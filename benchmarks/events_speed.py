@@ -246,12 +246,15 @@ def child(path: str, folder: Path) -> None:
     """Run one path once and print its seconds, peak RSS and per-variant check numbers.
 
     Modules are imported before the clock starts (each path's, and those ``analyze`` loads
-    on first use: the engine's Ibis backend, the landing-page kind): a notebook or a
-    scheduled job pays them once per process, not per analysis."""
+    on first use: the engine's Ibis backend, the landing-page kind, SciPy's special functions
+    and root finder): a notebook or a scheduled job pays them once per process, not per
+    analysis."""
     if path == "pandas":
         import pandas  # noqa: F401
     elif path in ("liftlab", "spark"):
         import ibis
+        import scipy.optimize
+        import scipy.special  # noqa: F401
 
         import liftlab.kinds.landing  # noqa: F401
         from liftlab import analyze  # noqa: F401
