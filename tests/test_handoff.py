@@ -79,3 +79,15 @@ def test_runs_hand_over_and_leave_no_pickle(project: Path, good_run: dict[str, o
     for outcome in good_run["outcomes"]:  # type: ignore[attr-defined]
         assert "analysis, beside the kernel's start" in dict(outcome.stages)
     assert sorted((project / "reports").rglob("*.pickle")) == []
+
+
+def test_the_hand_off_file_is_private_and_outside_the_reports() -> None:
+    import stat
+    import tempfile
+
+    path = report._private_file(".pickle")
+    try:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert path.parent == Path(tempfile.gettempdir()) and path.suffix == ".pickle"
+    finally:
+        path.unlink()

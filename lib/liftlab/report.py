@@ -812,7 +812,7 @@ def _execute(
     }
     with _timed(stages, "kernel start"):
         kernel.start(plan.root)  # it boots while this process analyses and prepares the export
-    handoff = tmp.parent / f".{run_id}.results.pickle"
+    handoff = _private_file(".pickle")  # the results handed to the kernel; never in reports/
     try:
         with _timed(stages, "analysis, beside the kernel's start"):
             ahead = _analyse_ahead(plan_path, data, plan.root, handoff)
@@ -853,6 +853,15 @@ def _execute(
     )  # TRACE
     with _timed(stages, "write"):
         _add_notebook(tmp / "manifest.json", notebook, plan.root)
+
+
+def _private_file(suffix: str) -> Path:
+    """A new empty file only this user can read, in the system's temporary folder."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="liftlab-", suffix=suffix)
+    os.close(fd)
+    return Path(name)
 
 
 def _analyse_ahead(
