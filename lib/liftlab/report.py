@@ -816,17 +816,11 @@ def _execute(
     try:
         with _timed(stages, "analysis, beside the kernel's start"):
             ahead = _analyse_ahead(plan_path, data, plan.root, handoff)
-        open("/tmp/trace.txt", "a").write(
-            f"{__import__('time').time():.3f} {__import__('os').getpid()} worker-analysis-done\n"
-        )  # TRACE
         with _timed(stages, "worker imports"):
             pm = _papermill()
         with _timed(stages, "kernel ready"):
             kernel.reset(plan.root, ahead)
         exporter = _in_background(_warm_exporter)  # while the notebook runs
-        open("/tmp/trace.txt", "a").write(
-            f"{__import__('time').time():.3f} {__import__('os').getpid()} worker-kernel-ready\n"
-        )  # TRACE
         with _timed(stages, "notebook"):
             pm.execute_notebook(
                 str(notebook),
@@ -842,15 +836,9 @@ def _execute(
         handoff.unlink(missing_ok=True)
     if not (tmp / "results.json").is_file():
         raise RuntimeError(f"{NOTEBOOK} ran but wrote no results.json")
-    open("/tmp/trace.txt", "a").write(
-        f"{__import__('time').time():.3f} {__import__('os').getpid()} worker-notebook-done\n"
-    )  # TRACE
     with _timed(stages, "html export"):
         exporter.join()
         write_html(executed, tmp / "report.html", title=f"{plan.name}: liftlab report")
-    open("/tmp/trace.txt", "a").write(
-        f"{__import__('time').time():.3f} {__import__('os').getpid()} worker-export-done\n"
-    )  # TRACE
     with _timed(stages, "write"):
         _add_notebook(tmp / "manifest.json", notebook, plan.root)
 
@@ -1012,15 +1000,9 @@ def _serve() -> int:
     signal.signal(signal.SIGTERM, stop)
 
     def serve() -> None:
-        open("/tmp/trace.txt", "a").write(
-            f"{__import__('time').time():.3f} {__import__('os').getpid()} worker-serve\n"
-        )  # TRACE
         try:
             with contextlib.suppress(Exception):  # else it fails in the run, which says why
                 session.start(Path.cwd())  # the kernel boots while the worker analyses
-                open("/tmp/trace.txt", "a").write(
-                    f"{__import__('time').time():.3f} {__import__('os').getpid()} worker-kernel-spawned\n"
-                )  # TRACE
             for line in sys.stdin:
                 if line.strip():
                     status[0] = _serve_one(json.loads(line), session)
@@ -1101,9 +1083,6 @@ def _kernel_preload() -> None:
     renderer's engine in the background."""
     import warnings
 
-    open("/tmp/trace.txt", "a").write(
-        f"{__import__('time').time():.3f} {__import__('os').getpid()} kernel-preload-start\n"
-    )  # TRACE
     defer_slow_imports()
     import IPython.display  # noqa: F401
 
@@ -1115,9 +1094,6 @@ def _kernel_preload() -> None:
     from liftlab.stats import srm  # noqa: F401
 
     _KERNEL_STATE["warnings"] = list(warnings.filters)
-    open("/tmp/trace.txt", "a").write(
-        f"{__import__('time').time():.3f} {__import__('os').getpid()} kernel-preload-end\n"
-    )  # TRACE
     threading.Thread(target=_warm_chart_renderer, name="liftlab-vl-convert", daemon=True).start()
 
 
