@@ -62,6 +62,20 @@ def test_other_data_or_another_plan_is_analysed(
     assert len(calls) == 2 and report._HANDOFF == {}
 
 
+def test_a_hand_off_that_cannot_be_read_is_analysed_again(
+    project: Path, handed: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(analysis, "analyze", lambda plan, data=None: calls.append(plan.name))
+    Path(handed["pickle"]).write_bytes(b"")  # cut short
+    report._HANDOFF.update(handed)
+    report.load_results(f"experiments/{PLAN}.yaml")
+    Path(handed["pickle"]).unlink(missing_ok=True)
+    report._HANDOFF.update(handed)  # gone
+    report.load_results(f"experiments/{PLAN}.yaml")
+    assert calls == [PLAN, PLAN]
+
+
 def test_a_failed_analysis_hands_nothing_over(project: Path, tmp_path: Path) -> None:
     """The worker swallows the error: the notebook analyses again and fails where the
     reader of the failed run sees why."""

@@ -189,7 +189,8 @@ _HANDOFF: dict[str, Any] = {}
 
 def _handed_over(plan_file: Path, data_file: Path | None) -> Results | None:
     """The results the worker computed for exactly this plan file and data, if it did (once:
-    a second call, or another plan, analyses in the kernel)."""
+    a second call, or another plan, analyses in the kernel; so does a hand-off that cannot
+    be read)."""
     import pickle
 
     handoff = dict(_HANDOFF)
@@ -202,6 +203,8 @@ def _handed_over(plan_file: Path, data_file: Path | None) -> Results | None:
     try:
         with path.open("rb") as f:
             results: Results = pickle.load(f)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return None
     finally:
         path.unlink(missing_ok=True)
     return results
