@@ -60,6 +60,10 @@ def test_other_data_or_another_plan_is_analysed(
     report._HANDOFF.update(handed)
     report.load_results("experiments/creative-tournament.yaml")
     assert len(calls) == 2 and report._HANDOFF == {}
+    # a kernel of another Python (a user's own "python3" kernel) analyses for itself
+    report._HANDOFF.update(handed, python="/opt/other/bin/python3")
+    report.load_results(f"experiments/{PLAN}.yaml")
+    assert len(calls) == 3
 
 
 def test_a_hand_off_that_cannot_be_read_is_analysed_again(

@@ -182,8 +182,9 @@ def load_results(plan_path: str | Path, data_path: str | Path | None = None) -> 
 
 
 # A report's analysis, computed by its worker while the kernel boots and handed to the kernel
-# (see _analyse_ahead): {"plan": path, "data": path or None, "pickle": path}, set by the
-# kernel's reset and taken by the first load_results of that plan and data.
+# (see _analyse_ahead): {"plan": path, "data": path or None, "pickle": path, "python": the
+# worker's interpreter}, set by the kernel's reset and taken by the first load_results of
+# that plan and data in a kernel of the same interpreter.
 _HANDOFF: dict[str, Any] = {}
 
 
@@ -196,6 +197,8 @@ def _handed_over(plan_file: Path, data_file: Path | None) -> Results | None:
     handoff = dict(_HANDOFF)
     _HANDOFF.clear()
     if not handoff or handoff["plan"] != str(plan_file.resolve()):
+        return None
+    if handoff.get("python") != sys.executable:  # another environment computed them
         return None
     if handoff["data"] != (str(data_file.resolve()) if data_file is not None else None):
         return None
@@ -877,7 +880,12 @@ def _analyse_ahead(
     except Exception:
         handoff.unlink(missing_ok=True)
         return None
-    return {"plan": str(plan_file), "data": str(data) if data else None, "pickle": str(handoff)}
+    return {
+        "plan": str(plan_file),
+        "data": str(data) if data else None,
+        "pickle": str(handoff),
+        "python": sys.executable,  # the kernel takes them only in the same environment
+    }
 
 
 @contextlib.contextmanager
