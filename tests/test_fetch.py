@@ -78,22 +78,3 @@ def test_analysing_unit_plans_loads_no_pandas_or_scipy_stats(project: Path) -> N
         [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["[]"]
-
-
-def test_a_computed_table_keeps_every_row_and_the_connections_setting() -> None:
-    """``computed`` writes its temporary table without keeping row order (DuckDB's
-    ``preserve_insertion_order``, off only while it writes): the rows are all there, their
-    sum exact, and the connection's own setting is back afterwards."""
-    from liftlab.sources import computed, duckdb_connect
-
-    con = duckdb_connect()
-    setting = "SELECT current_setting('preserve_insertion_order')"
-    t = con.sql("SELECT i % 7 AS k, i * 0.5 AS v FROM range(200000) r(i)")
-    grouped = t.group_by("k").aggregate(n=t.count(), s=t.v.sum())
-    for before in (True, False):
-        con.con.execute(f"SET preserve_insertion_order = {str(before).lower()}")
-        table = computed(grouped)
-        rows = sorted(fetch(table).to_pylist(), key=lambda r: r["k"])
-        assert [r["n"] for r in rows] == [len(range(k, 200000, 7)) for k in range(7)]
-        assert sum(r["s"] for r in rows) == 0.5 * sum(range(200000))
-        assert con.con.execute(setting).fetchone()[0] is before

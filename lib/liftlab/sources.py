@@ -367,19 +367,7 @@ def computed(table: Table) -> Table:
     con = table._find_backend()
     if con.name == "pyspark":
         return table.cache()
-    if con.name != "duckdb":
-        return con.create_table(ibis.util.gen_name("liftlab"), table, temp=True)
-    # A temporary table's rows have no order to keep (they come from joins and groups, and
-    # what reads them sums, or sorts): DuckDB writes it with less waiting and memory when
-    # told so, about 6% of an event plan's time. The setting is the connection's own again
-    # afterwards.
-    raw = con.con
-    (kept,) = raw.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
-    raw.execute("SET preserve_insertion_order = false")
-    try:
-        return con.create_table(ibis.util.gen_name("liftlab"), table, temp=True)
-    finally:
-        raw.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
+    return con.create_table(ibis.util.gen_name("liftlab"), table, temp=True)
 
 
 def forget(table: Table) -> None:
