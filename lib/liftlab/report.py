@@ -167,7 +167,9 @@ def project_path(path: str | Path) -> Path:
 def load_results(plan_path: str | Path, data_path: str | Path | None = None) -> Results:
     """Load the plan at ``plan_path`` and analyse it (on ``data_path`` when given).
 
-    Both paths go through :func:`project_path`.
+    Both paths go through :func:`project_path`. In a report's kernel, the first call for the
+    run's plan and data takes the results the worker computed for them while the kernel
+    started (:func:`_analyse_ahead`) instead of analysing again.
     """
     from liftlab.plan import load_plan
 
@@ -907,6 +909,7 @@ def _papermill() -> Any:
     return papermill
 
 
+@functools.cache  # once per worker: the exporter and its templates are kept
 def _warm_exporter() -> None:
     """Build the HTML exporter and compile its templates (an export of an empty notebook)."""
     import nbformat
@@ -1092,6 +1095,7 @@ def _kernel_preload() -> None:
     """In a report's kernel: import what the notebook imports and what the results handed
     to it are made of, remember the warning filters a fresh kernel has, and start the chart
     renderer's engine in the background."""
+    import importlib
     import warnings
 
     defer_slow_imports()
@@ -1100,9 +1104,11 @@ def _kernel_preload() -> None:
     # What the notebook imports, and what the results the worker hands over are made of
     # (_analyse_ahead): the analysis and its engine are not loaded; the notebook's
     # load_results loads them only if it must analyse.
-    from liftlab import charts, findings, methods, present, provenance, views  # noqa: F401
-    from liftlab.kinds import creative, landing, pricing  # noqa: F401
+    from liftlab import charts, findings, kinds, methods, present, provenance, views  # noqa: F401
     from liftlab.stats import srm  # noqa: F401
+
+    for name in kinds.MODULES.values():  # each kind's section class
+        importlib.import_module(f"liftlab.kinds.{name}")
 
     _KERNEL_STATE["warnings"] = list(warnings.filters)
     threading.Thread(target=_warm_chart_renderer, name="liftlab-vl-convert", daemon=True).start()
